@@ -1,0 +1,1 @@
+"""Qt widgets and the background worker; the only package that imports Qt."""

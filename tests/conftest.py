@@ -1,0 +1,39 @@
+"""Shared fixtures: an isolated PARLEY_HOME per test, the emulator, and a guard against leaked QThreads."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def parley_home(tmp_path, monkeypatch):
+    """Every test gets its own config/data/log folders and no Azure credentials from the developer's shell."""
+    home = tmp_path / "parley-home"
+    monkeypatch.setenv("PARLEY_HOME", str(home))
+    for var in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION", "AZURE_OPENAI_AD_TOKEN", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def emulator():
+    from app.emulator import Emulator
+
+    with Emulator(token_rate=0) as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(request):
+    yield
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        return
+    from app.ui import workers
+
+    leaked = workers.active_jobs()
+    workers.shutdown(3000)
+    assert not leaked, f"test left background jobs running: {[j.name for j in leaked]}"
