@@ -1,0 +1,108 @@
+"""Starts the GUI: QApplication, theme, the main window, and `--screenshot` rendering for tests and docs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+import app
+from app.ui.main_window import MainWindow
+from app.ui.services import AppServices
+
+log = logging.getLogger(__name__)
+ICON = Path(app.__file__).parent / "resources" / "parley.svg"
+
+
+def apply_theme(choice: str) -> None:
+    """'system' follows the desktop's light/dark setting (Qt tracks changes live); 'light'/'dark' force it."""
+    from PySide6.QtCore import Qt
+
+    hints = QGuiApplication.styleHints()
+    if not hasattr(hints, "setColorScheme"):  # Qt < 6.8
+        return
+    scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(choice, Qt.ColorScheme.Unknown)
+    hints.setColorScheme(scheme)
+
+
+class _Screenshot(QObject):
+    """Waits until the connection settled (or 8 s), lets the window paint, saves a PNG and quits."""
+
+    def __init__(self, window: MainWindow, services: AppServices, path: Path):
+        super().__init__(window)
+        self.window, self.path = window, path
+        services.connection_changed.connect(self._settled)
+        services.connection_failed.connect(self._settled)
+        QTimer.singleShot(8000, self._take)
+        self._done = False
+
+    @Slot(object)
+    def _settled(self, _value: object) -> None:
+        QTimer.singleShot(300, self._take)
+
+    @Slot()
+    def _take(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ok = self.window.grab().save(str(self.path), "PNG")
+        print(json.dumps({"screenshot": str(self.path), "ok": ok}), flush=True)
+        self.window.close()
+        QApplication.instance().exit(0 if ok else 1)
+
+
+class _FirstPaint(QObject):
+    """For benchmarks/startup.py: prints the wall-clock time of the first painted frame, then quits."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event) -> bool:  # noqa: N802 - Qt name
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.Paint and obj is self.window:
+            self.window.removeEventFilter(self)
+            QTimer.singleShot(0, self._report)
+        return False
+
+    @Slot()
+    def _report(self) -> None:
+        print(json.dumps({"first_paint": time.time()}), flush=True)
+        if os.environ.get("PARLEY_QUIT_AFTER_PAINT"):
+            QTimer.singleShot(int(os.environ.get("PARLEY_QUIT_AFTER_PAINT", "0") or 0), self.window.close)
+
+
+def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | None = None,
+            profile: str | None = None) -> int:
+    QApplication.setApplicationName("Parley")
+    QApplication.setOrganizationName("Parley")
+    QApplication.setApplicationVersion(app.__version__)
+    QGuiApplication.setDesktopFileName("parley")
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setWindowIcon(QIcon(str(ICON)))
+
+    services = AppServices(demo=demo, profile_name=profile)
+    apply_theme(str(services.pref("ui/theme", "system")))
+    window = MainWindow(services)
+    if tab and not window.select_tab(tab):
+        print(f"parley: unknown tab '{tab}'", file=sys.stderr)
+        return 2
+    if screenshot:
+        _Screenshot(window, services, Path(screenshot))
+    if os.environ.get("PARLEY_REPORT_FIRST_PAINT"):
+        _FirstPaint(window)
+    window.show()
+    # Connect after the first frame is queued: keyring, credentials and the emulator never delay the window.
+    QTimer.singleShot(0, services.reconnect)
+    log.info("window shown", extra={"event": "ready"})
+    return qapp.exec()

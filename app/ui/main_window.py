@@ -1,0 +1,197 @@
+"""The main window: a demo/problem banner, the tabs, and a status bar showing the profile and connection state."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlparse
+
+from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import errors
+from app.ui import workers
+from app.ui.services import AppServices
+
+log = logging.getLogger(__name__)
+
+TAB_NAMES = ("chat", "voice", "images", "settings")
+
+
+class Banner(QFrame):
+    """One line across the top: demo mode, or why the connection failed, with the button that fixes it."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.setAccessibleName("Notice")
+        self.hide()
+
+    def show_message(self, text: str, button_text: str, kind: str) -> None:
+        self.label.setText(text)
+        self.button.setText(button_text)
+        self.button.setAccessibleName(button_text)
+        self.setProperty("kind", kind)
+        colour = {"demo": "#2f6fde", "problem": "#c0392b"}.get(kind, "#888")
+        self.setStyleSheet(f"QFrame#banner {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}")
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services: AppServices, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.services = services
+        self.setWindowTitle("Parley")
+        self.setMinimumSize(640, 480)
+
+        self.banner = Banner()
+        self.banner.button.clicked.connect(self._on_banner_button)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setAccessibleName("Sections")
+        self._tab_widgets: dict[str, QWidget] = {}
+        for name, widget, title in self._make_tabs():
+            self._tab_widgets[name] = widget
+            index = self.tabs.addTab(widget, title)
+            self.tabs.setTabToolTip(index, f"{title.replace('&', '')} (Ctrl+{index + 1})")
+        self._add_tab_shortcuts()
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.profile_label = QLabel("Connecting…")
+        self.profile_label.setAccessibleName("Connection status")
+        self.statusBar().addPermanentWidget(self.profile_label)
+
+        services.connecting.connect(self._on_connecting)
+        services.connection_changed.connect(self._on_connection_changed)
+        services.connection_failed.connect(self._on_connection_failed)
+        self._restore_state()
+
+    # -- tabs -----------------------------------------------------------------------------------------
+    def _make_tabs(self) -> list[tuple[str, QWidget, str]]:
+        from app.ui.chat_tab import ChatTab
+        from app.ui.images_tab import ImagesTab
+        from app.ui.settings_tab import SettingsTab
+        from app.ui.voice_tab import VoiceTab
+
+        s = self.services
+        return [
+            ("chat", ChatTab(s), "&Chat"),
+            ("voice", VoiceTab(s), "&Voice"),
+            ("images", ImagesTab(s), "&Images"),
+            ("settings", SettingsTab(s), "&Settings"),
+        ]
+
+    def _add_tab_shortcuts(self) -> None:
+        for i in range(self.tabs.count()):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(self._select_by_shortcut)
+            action.setData(i)
+            self.addAction(action)
+        self.services.open_settings.connect(self._show_settings)
+
+    @Slot()
+    def _select_by_shortcut(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.tabs.setCurrentIndex(int(action.data()))
+
+    def tab(self, name: str) -> QWidget:
+        return self._tab_widgets[name]
+
+    def select_tab(self, name: str) -> bool:
+        widget = self._tab_widgets.get(name)
+        if widget is None:
+            return False
+        self.tabs.setCurrentWidget(widget)
+        return True
+
+    @Slot()
+    def _show_settings(self) -> None:
+        self.select_tab("settings")
+
+    # -- connection state ----------------------------------------------------------------------------
+    @Slot()
+    def _on_connecting(self) -> None:
+        self.profile_label.setText("Connecting…")
+
+    @Slot(object)
+    def _on_connection_changed(self, connection: object) -> None:
+        profile = connection.profile  # type: ignore[attr-defined]
+        if connection.demo:  # type: ignore[attr-defined]
+            self.profile_label.setText("Demo mode (built-in Azure emulator)")
+            self.banner.show_message(
+                "<b>Demo mode</b> — answers come from Parley's built-in Azure emulator. "
+                "Connect your Azure OpenAI resource to talk to your own deployments.",
+                "Connect Azure OpenAI…",
+                "demo",
+            )
+        else:
+            host = urlparse(profile.endpoint).hostname or profile.endpoint
+            auth = "Entra ID" if str(profile.auth) == "entra" else "API key"
+            self.profile_label.setText(f"Profile: {profile.name} — {host} ({auth})")
+            self.banner.hide()
+
+    @Slot(object)
+    def _on_connection_failed(self, problem: errors.Problem) -> None:
+        self.profile_label.setText("Not connected")
+        self.banner.show_message(f"<b>{problem.title}</b> — {problem.detail} {problem.action}", "Open Settings", "problem")
+
+    @Slot()
+    def _on_banner_button(self) -> None:
+        self.services.open_settings.emit()
+
+    # -- window state --------------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self.services.pref("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 760)
+        last = self.services.pref("window/tab", "chat")
+        if isinstance(last, str):
+            self.select_tab(last)
+
+    def current_tab_name(self) -> str:
+        current = self.tabs.currentWidget()
+        return next((n for n, w in self._tab_widgets.items() if w is current), "chat")
+
+    def save_state(self) -> None:
+        self.services.set_pref("window/geometry", self.saveGeometry())
+        self.services.set_pref("window/tab", self.current_tab_name())
+        self.services.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
+        self.save_state()
+        for widget in self._tab_widgets.values():
+            close = getattr(widget, "shutdown", None)
+            if callable(close):
+                close()
+        workers.shutdown(3000)
+        self.services.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,97 @@
+"""What every tab shares: the active connection (made off the GUI thread), the profile store and UI preferences."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
+
+from app.core import errors
+from app.core.cancel import CancelToken
+from app.core.profiles import ProfileStore
+from app.ui.workers import Job, JobResult
+
+log = logging.getLogger(__name__)
+
+
+def _connect(profile_name: str | None, demo: bool, cancel: CancelToken) -> Any:
+    # Keyring reads, Entra credential setup and the emulator's start all happen here, never on the GUI thread.
+    from app.core import connection
+
+    store = ProfileStore.load()
+    profile = store.get(profile_name) if profile_name else None
+    return connection.connect(profile, demo=demo, store=store)
+
+
+class AppServices(QObject):
+    """Owned by the main window; tabs hold a reference and listen to its signals."""
+
+    connection_changed = Signal(object)  # app.core.connection.Connection
+    connection_failed = Signal(object)  # errors.Problem
+    connecting = Signal()
+    # Other tabs ask for something to be shown in chat (e.g. images "send to chat"): (text, [(bytes, mime)])
+    send_to_chat = Signal(str, object)
+    open_settings = Signal()
+
+    def __init__(self, *, demo: bool = False, profile_name: str | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.demo_requested = demo
+        self.profile_name = profile_name
+        self.connection: Any = None
+        self.last_problem: errors.Problem | None = None
+        self._job: Job | None = None
+        from app.core import paths
+
+        # An INI file beside profiles.json, so PARLEY_HOME isolates it too.
+        self.settings = QSettings(str(paths.config_dir() / "ui.ini"), QSettings.Format.IniFormat)
+
+    # -- connection ---------------------------------------------------------------------------------
+    def reconnect(self, profile_name: str | None = None, *, demo: bool | None = None) -> None:
+        """(Re)connect off the GUI thread; `connection_changed` or `connection_failed` follows."""
+        if profile_name is not None:
+            self.profile_name = profile_name
+        if demo is not None:
+            self.demo_requested = demo
+        if self._job is not None and self._job.running:
+            self._job.cancel()
+        self.connecting.emit()
+        self._job = Job(partial(_connect, self.profile_name, self.demo_requested), name="connect", parent=self)
+        self._job.finished.connect(self._on_connected)
+        self._job.start()
+
+    @Slot(object)
+    def _on_connected(self, result: JobResult) -> None:
+        if self.sender() is not self._job:
+            return
+        if result.cancelled:
+            return
+        if result.problem is not None:
+            self.last_problem = result.problem
+            log.warning("connection failed: %s", result.problem.one_line())
+            self.connection_failed.emit(result.problem)
+            return
+        old, self.connection = self.connection, result.value
+        self.last_problem = None
+        if old is not None and old is not self.connection:
+            old.close()
+        self.connection_changed.emit(self.connection)
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.connection is not None and self.connection.demo)
+
+    def shutdown(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    # -- preferences (QSettings: not secrets, not profiles) ----------------------------------------
+    def pref(self, key: str, default: Any = None, type_: type | None = None) -> Any:
+        if type_ is None:
+            return self.settings.value(key, default)
+        return self.settings.value(key, default, type=type_)
+
+    def set_pref(self, key: str, value: Any) -> None:
+        self.settings.setValue(key, value)
