@@ -1,0 +1,106 @@
+"""Time to first painted window of `parley --demo` against a bare PySide6 window in the same run, plus idle RSS.
+
+Prints one JSON line. Targets: ratio <= 1.5, idle RSS <= 100 MB; exits non-zero only past generous ceilings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RUNS = 5
+TARGET_RATIO, CEILING_RATIO = 1.5, 3.0
+TARGET_RSS_MB, CEILING_RSS_MB = 100.0, 250.0
+
+BARE = r"""
+import json, sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+app = QApplication(sys.argv[:1])
+win = QMainWindow(); win.setCentralWidget(QLabel("bare")); win.resize(1100, 760)
+class Probe(QObject):
+    def eventFilter(self, obj, ev):
+        if ev.type() == QEvent.Type.Paint and obj is win:
+            win.removeEventFilter(self)
+            QTimer.singleShot(0, lambda: print(json.dumps({"first_paint": time.time()}), flush=True))
+            QTimer.singleShot(1500, app.quit)
+        return False
+p = Probe(); win.installEventFilter(p); win.show(); app.exec()
+"""
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float | None]:
+    start = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.strip()
+            if line.startswith("{") and "first_paint" in line:
+                painted = json.loads(line)["first_paint"] - start
+                time.sleep(1.0)  # idle: the connection (and the demo emulator) settle
+                rss = _rss_mb(proc.pid)
+                return painted, rss
+        raise RuntimeError(f"{cmd} never painted: {proc.stderr.read() if proc.stderr else ''}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run() -> dict:
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), PARLEY_HOME=home,
+                   PARLEY_REPORT_FIRST_PAINT="1", PARLEY_QUIT_AFTER_PAINT="1500")
+        for var in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+            env.pop(var, None)
+        parley_cmd = [sys.executable, "-m", "app", "--demo"]
+        bare_cmd = [sys.executable, "-c", BARE]
+        _measure(bare_cmd, env)  # warm the disk cache for both
+        _measure(parley_cmd, env)
+        bare, parley, rss = [], [], []
+        for _ in range(RUNS):  # interleaved, so machine load hits both alike
+            bare.append(_measure(bare_cmd, env)[0])
+            t, r = _measure(parley_cmd, env)
+            parley.append(t)
+            if r is not None:
+                rss.append(r)
+    result = {
+        "benchmark": "startup",
+        "bare_first_paint_ms": round(statistics.median(bare) * 1000, 1),
+        "parley_first_paint_ms": round(statistics.median(parley) * 1000, 1),
+        "ratio": round(statistics.median(parley) / statistics.median(bare), 2),
+        "idle_rss_mb": round(statistics.median(rss), 1) if rss else None,
+        "target_ratio": TARGET_RATIO,
+        "target_rss_mb": TARGET_RSS_MB,
+    }
+    result["within_ceiling"] = result["ratio"] <= CEILING_RATIO and (result["idle_rss_mb"] or 0) <= CEILING_RSS_MB
+    return result
+
+
+def main() -> int:
+    result = run()
+    print(json.dumps(result), flush=True)
+    return 0 if result["within_ceiling"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The window a user first sees: tabs by keyboard, the demo banner, the status bar, and remembered size and tab."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.ui.main_window import MainWindow
+from app.ui.services import AppServices
+
+
+@pytest.fixture
+def window(qtbot):
+    services = AppServices(demo=True)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+def test_demo_mode_shows_banner_and_status(qtbot, window):
+    with qtbot.waitSignal(window.services.connection_changed, timeout=15000):
+        window.services.reconnect()
+    assert window.banner.isVisible()
+    assert "Demo mode" in window.banner.label.text()
+    assert "emulator" in window.profile_label.text()
+    assert window.services.connection.profile.deployments.chat == "gpt-4o"
+
+
+def test_banner_button_opens_settings(qtbot, window):
+    with qtbot.waitSignal(window.services.connection_changed, timeout=15000):
+        window.services.reconnect()
+    window.select_tab("chat")
+    qtbot.mouseClick(window.banner.button, Qt.MouseButton.LeftButton)
+    assert window.current_tab_name() == "settings"
+
+
+def test_tabs_reachable_by_keyboard(qtbot, window):
+    for i, name in enumerate(("chat", "voice", "images", "settings"), start=1):
+        qtbot.keyClick(window, Qt.Key.Key_0 + i, Qt.KeyboardModifier.ControlModifier)
+        assert window.current_tab_name() == name
+    assert window.tabs.accessibleName()
+
+
+def test_connection_failure_is_shown_in_words(qtbot, window):
+    # A saved key profile whose key is not in the keyring: the banner says so; nothing crashes or blocks.
+    from app.core.profiles import Deployments, Profile, ProfileStore
+
+    store = ProfileStore.load()
+    store.upsert(Profile(name="work", endpoint="https://contoso.openai.azure.com", deployments=Deployments(chat="gpt-4o")))
+    store.save()
+    window.services.demo_requested = False
+    with qtbot.waitSignal(window.services.connection_failed, timeout=15000) as blocker:
+        window.services.reconnect("work")
+    problem = blocker.args[0]
+    assert window.banner.isVisible() and window.banner.property("kind") == "problem"
+    assert problem.title in window.banner.label.text()
+    assert "Traceback" not in window.banner.label.text()
+    assert window.profile_label.text() == "Not connected"
+
+
+def test_remembers_size_and_tab(qtbot, parley_home):
+    services = AppServices(demo=True)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.show()
+    win.resize(900, 650)
+    win.select_tab("images")
+    win.close()
+
+    services2 = AppServices(demo=True)
+    win2 = MainWindow(services2)
+    qtbot.addWidget(win2)
+    win2.show()
+    assert win2.current_tab_name() == "images"
+    assert (win2.width(), win2.height()) == (900, 650)
+    win2.close()
