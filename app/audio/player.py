@@ -1,0 +1,86 @@
+"""Speaker output fed from a byte buffer, so speech can start on the first chunk and stop at once on barge-in or Esc."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from app.audio.devices import open_failed_problem, sounddevice
+from app.core.errors import ParleyError
+
+
+class Player:
+    """Plays mono s16le PCM at `samplerate`; `write()` from any thread, PortAudio's callback pulls from the buffer."""
+
+    def __init__(self, device: int | str | None = None, samplerate: int = 24000, blocksize: int = 1200):
+        self.device = device
+        self.samplerate = samplerate
+        self.blocksize = blocksize
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+        self._stream = None
+        self._finished_writing = False
+        self.first_audio_at: float | None = None  # monotonic time the first non-empty block went to the device
+        self.frames_played = 0
+
+    def start(self) -> None:
+        sd = sounddevice()
+
+        def callback(outdata, frames, time_info, status):  # PortAudio's thread: copy bytes out, nothing else
+            need = frames * 2
+            with self._lock:
+                chunk = bytes(self._buffer[:need])
+                del self._buffer[:need]
+            if chunk and self.first_audio_at is None:
+                self.first_audio_at = time.monotonic()
+            self.frames_played += len(chunk) // 2
+            outdata[: len(chunk)] = chunk
+            if len(chunk) < need:
+                outdata[len(chunk) :] = b"\x00" * (need - len(chunk))
+
+        try:
+            stream = sd.RawOutputStream(device=self.device, channels=1, samplerate=self.samplerate, dtype="int16",
+                                        blocksize=self.blocksize, callback=callback)
+            stream.start()
+        except Exception as exc:  # noqa: BLE001
+            raise ParleyError(open_failed_problem(str(self.device or "default speaker"), exc)) from exc
+        self._stream = stream
+
+    def write(self, pcm: bytes) -> None:
+        if len(pcm) % 2:
+            pcm = pcm[:-1]
+        with self._lock:
+            self._buffer.extend(pcm)
+
+    def finish(self) -> None:
+        """No more audio will be written; `drained` turns true once the buffer has played out."""
+        self._finished_writing = True
+
+    @property
+    def pending_seconds(self) -> float:
+        with self._lock:
+            return len(self._buffer) / 2 / self.samplerate
+
+    @property
+    def drained(self) -> bool:
+        return self._finished_writing and self.pending_seconds == 0
+
+    def wait_drained(self, timeout: float, cancel=None) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.drained or (cancel is not None and cancel.cancelled):
+                break
+            time.sleep(0.02)
+        # The device still holds one block or so after our buffer empties.
+        if self.drained:
+            time.sleep(self.blocksize / self.samplerate * 2)
+        return self.drained
+
+    def stop(self) -> None:
+        """Silence at once: drop what is buffered and close the device."""
+        with self._lock:
+            self._buffer.clear()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.abort()
+            stream.close()

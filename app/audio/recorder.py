@@ -1,0 +1,91 @@
+"""Microphone capture: PortAudio's callback only copies into a queue; readers drain it on their own threads."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+
+from app.audio.devices import open_failed_problem, sounddevice
+from app.core.errors import ParleyError
+
+
+@dataclass
+class Level:
+    """The latest input level, written by the audio thread, read by the GUI's meter timer (a float is atomic)."""
+
+    rms_db: float = -120.0
+    peak: float = 0.0
+
+
+class Recorder:
+    """Records mono float32 at `samplerate` (the device's own rate if it refuses ours; callers resample)."""
+
+    def __init__(self, device: int | str | None = None, samplerate: int = 16000, blocksize: int = 480):
+        self.device = device
+        self.requested_rate = samplerate
+        self.samplerate = samplerate
+        self.blocksize = blocksize
+        self.level = Level()
+        self.overflows = 0
+        self._queue: queue.Queue = queue.Queue()
+        self._stream = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        sd = sounddevice()
+        import numpy as np
+
+        def callback(indata, frames, time_info, status):  # PortAudio's thread: copy and return, nothing else
+            if status.input_overflow:
+                self.overflows += 1
+            mono = indata[:, 0].copy()
+            self._queue.put(mono)
+            peak = float(np.max(np.abs(mono))) if frames else 0.0
+            rms = float(np.sqrt(np.mean(mono * mono))) if frames else 0.0
+            self.level.peak = peak
+            self.level.rms_db = 20 * np.log10(rms) if rms > 1e-6 else -120.0
+
+        with self._lock:
+            if self._stream is not None:
+                return
+            try:
+                try:
+                    stream = sd.InputStream(device=self.device, channels=1, samplerate=self.requested_rate,
+                                            dtype="float32", blocksize=self.blocksize, callback=callback)
+                except sd.PortAudioError:
+                    info = sd.query_devices(self.device, "input")
+                    self.samplerate = int(info["default_samplerate"])
+                    stream = sd.InputStream(device=self.device, channels=1, samplerate=self.samplerate,
+                                            dtype="float32", callback=callback)
+                stream.start()
+            except Exception as exc:  # noqa: BLE001
+                raise ParleyError(open_failed_problem(str(self.device or "default microphone"), exc)) from exc
+            self._stream = stream
+
+    def read(self, timeout: float = 0.1):
+        """The next captured block (numpy float32), or None after `timeout`."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def drain(self) -> list:
+        """Everything captured so far; used to drop what the mic heard while Parley was speaking."""
+        blocks = []
+        while True:
+            try:
+                blocks.append(self._queue.get_nowait())
+            except queue.Empty:
+                return blocks
+
+    @property
+    def active(self) -> bool:
+        return self._stream is not None
+
+    def stop(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
+            stream.close()

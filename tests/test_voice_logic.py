@@ -1,0 +1,109 @@
+"""Voice decisions without a device: VAD on synthetic signals, Markdown stripped for speech, streamed sentence cuts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.audio.speech_text import SentenceSplitter, split_long, strip_markdown
+from app.audio.vad import SpeechEnded, SpeechStarted, Vad, VadConfig
+
+RATE = 16000
+
+
+def tone(seconds: float, amp: float, freq: float = 220.0) -> np.ndarray:
+    t = np.arange(int(RATE * seconds)) / RATE
+    # A voiced, syllable-like signal: harmonics under a 4 Hz amplitude envelope.
+    env = 0.6 + 0.4 * np.abs(np.sin(2 * np.pi * 4 * t))
+    sig = sum(np.sin(2 * np.pi * freq * k * t) / k for k in (1, 2, 3))
+    return (amp * env * sig / 1.8).astype(np.float32)
+
+
+def noise(seconds: float, amp: float, seed: int = 1) -> np.ndarray:
+    return (amp * np.random.default_rng(seed).standard_normal(int(RATE * seconds))).astype(np.float32)
+
+
+def run(vad: Vad, signal: np.ndarray, chunk: int = 512):
+    events = []
+    for i in range(0, len(signal), chunk):
+        events += vad.feed(signal[i : i + chunk])
+    return events
+
+
+def test_speech_burst_between_silences_is_one_turn():
+    signal = np.concatenate([noise(1.0, 0.001), tone(1.2, 0.3), noise(1.5, 0.001)])
+    events = run(Vad(RATE), signal)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+    start, end = events
+    assert abs(start.at - 1.0) < 0.1
+    assert abs(end.duration - 1.2) < 0.15
+    # The turn ends 500-800 ms after the voice stops.
+    assert 0.5 <= end.at - 2.2 <= 0.8
+
+
+def test_short_pause_inside_a_sentence_does_not_end_the_turn():
+    signal = np.concatenate([noise(0.5, 0.001), tone(0.8, 0.3), noise(0.3, 0.001), tone(0.8, 0.3), noise(1.2, 0.001)])
+    events = run(Vad(RATE), signal)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+
+
+def test_steady_room_noise_is_learned_and_not_speech():
+    # A loud fan: far above digital silence, but constant. No turn may start, and the floor rises to meet it.
+    fan = noise(6.0, 0.03)
+    vad = Vad(RATE)
+    assert run(vad, fan) == []
+    assert vad.noise_floor_db > -40
+
+
+def test_speech_over_room_noise_is_still_heard():
+    signal = np.concatenate([noise(4.0, 0.02), noise(1.2, 0.02, seed=2) + tone(1.2, 0.4), noise(1.5, 0.02, seed=3)])
+    events = run(Vad(RATE), signal)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+
+
+def test_click_is_not_speech():
+    signal = np.concatenate([noise(0.5, 0.001), tone(0.05, 0.8), noise(1.0, 0.001)])
+    assert run(Vad(RATE), signal) == []
+
+
+def test_sensitivity_margin_is_adjustable():
+    quiet_voice = np.concatenate([noise(1.0, 0.002), tone(1.0, 0.012), noise(1.0, 0.002)])
+    assert run(Vad(RATE, VadConfig(margin_db=20)), quiet_voice) == []
+    assert len(run(Vad(RATE, VadConfig(margin_db=3, min_level_db=-70)), quiet_voice)) == 2
+
+
+def test_markdown_is_stripped_for_speech():
+    md = "## Steps\n\n- **Open** the [portal](https://portal.azure.com/x)\n- Run `az login`\n\n```python\nprint('x')\n```\nSee https://learn.microsoft.com/azure for more."
+    spoken = strip_markdown(md)
+    assert "```" not in spoken and "print(" not in spoken and "**" not in spoken and "#" not in spoken
+    assert "Steps." in spoken and "Open the portal" in spoken and "az login" in spoken
+    assert "code example on screen" in spoken
+    assert "a link to learn.microsoft.com" in spoken and "https://" not in spoken
+
+
+def test_sentences_come_out_as_soon_as_they_end():
+    splitter = SentenceSplitter()
+    got = []
+    for piece in ["Microsoft was founded", " in 1975 by Bill Gates.", " It is based", " in Redmond, e.g. near Seattle.", " Done"]:
+        got.append(splitter.feed(piece))
+    # A full stop is only an end once the next word shows it is not "Gates.com" or "2.5".
+    assert got[0] == [] and got[1] == [] and got[2] == ["Microsoft was founded in 1975 by Bill Gates."]
+    assert got[4] == ["It is based in Redmond, e.g. near Seattle."]
+    assert splitter.flush() == ["Done."]
+
+
+def test_code_block_is_held_until_closed_and_never_read():
+    splitter = SentenceSplitter()
+    out = splitter.feed("Here is code:\n\n```python\nx = 1. Then y = 2. Still code.\n")
+    assert all("x = 1" not in s for s in out)
+    out += splitter.feed("```\nAfter the code. And more.")
+    out += splitter.flush()
+    joined = " ".join(out)
+    assert "x = 1" not in joined and "After the code." in joined
+
+
+def test_long_text_split_at_sentences_under_limit():
+    text = " ".join(f"Sentence number {i} is here." for i in range(800))
+    pieces = split_long(text, 4096)
+    assert len(pieces) > 1 and all(len(p) <= 4096 for p in pieces)
+    assert all(p.endswith(".") for p in pieces)
+    assert " ".join(pieces) == text
