@@ -1,0 +1,494 @@
+"""One hands-free or push-to-talk voice session: listen → transcribe → stream the answer → speak it sentence by sentence.
+
+Runs as a generator on a worker thread (no Qt). The loop multiplexes three sources: microphone blocks, the chat
+stream (pumped on its own thread) and the speaker (synthesis and playback on a third thread), so the mic keeps
+being read while Parley thinks and speaks: its audio is thrown away (no self-echo) unless barge-in is on.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from app.audio.speech_text import SentenceSplitter, split_long
+from app.audio.vad import SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
+from app.core import errors
+from app.core.cancel import CancelToken
+from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
+
+TRANSCRIBE_RATE = 16000
+MIN_TURN_S = 0.3
+SILENT_DB = -50.0
+VOICE_SYSTEM_PROMPT = (
+    "You are Parley, a voice assistant. Answer in short, plain spoken sentences; avoid tables and long code."
+)
+
+
+class VoiceState(Enum):
+    IDLE = "Idle"
+    LISTENING = "Listening"
+    TRANSCRIBING = "Transcribing"
+    THINKING = "Thinking"
+    SPEAKING = "Speaking"
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: VoiceState
+
+
+@dataclass(frozen=True)
+class UserSaid:
+    text: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ReplyDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    text: str
+    finish_reason: str | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should read, not an error: 'I heard nothing — check the microphone (Mic 1)'."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class VoiceFailed:
+    problem: errors.Problem
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Latencies Parley itself adds, for the voice benchmark: name → milliseconds."""
+
+    name: str
+    ms: float
+
+
+@dataclass
+class VoiceConfig:
+    hands_free: bool = True
+    barge_in: bool = False
+    input_device: int | str | None = None
+    output_device: int | str | None = None
+    input_name: str = "the default microphone"
+    voice: str = "alloy"
+    speed: float = 1.0
+    vad: VadConfig = field(default_factory=VadConfig)
+    barge_in_margin_db: float = 10.0  # speech over Parley's own voice must be this much louder to count
+    system_prompt: str = VOICE_SYSTEM_PROMPT
+    language: str | None = None
+
+
+class Controls:
+    """Commands from the GUI thread to the session: push-to-talk press/release, stop speaking. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._q: queue.Queue[str] = queue.Queue()
+        self.barge_in = False
+
+    def press(self) -> None:
+        self._q.put("press")
+
+    def release(self) -> None:
+        self._q.put("release")
+
+    def stop_speaking(self) -> None:
+        self._q.put("stop_speaking")
+
+    def take(self) -> list[str]:
+        out = []
+        while True:
+            try:
+                out.append(self._q.get_nowait())
+            except queue.Empty:
+                return out
+
+
+@dataclass
+class Backend:
+    """What a session talks to. Functions, so tests and the benchmark can pass the real core with the emulator."""
+
+    transcribe: Callable[..., Iterator[Any]]  # audio_api.transcribe bound to client/ctx/deployment
+    chat: Callable[..., Iterator[Any]]  # (messages, cancel) -> chat events
+    synthesize: Callable[..., Iterator[Any]]  # (text, cancel) -> AudioChunk events
+    recorder_factory: Callable[[], Any]
+    player_factory: Callable[[], Any]
+    history: Any = None  # app.core.history.History, optional
+    conversation_id: int | None = None
+
+
+class _Pump(threading.Thread):
+    """Runs a generator on its own thread and hands its items over through a queue."""
+
+    def __init__(self, make: Callable[[CancelToken], Iterator[Any]], parent: CancelToken, name: str):
+        super().__init__(name=name, daemon=True)
+        self.items: queue.Queue = queue.Queue()
+        self.cancel = CancelToken()
+        parent.on_cancel(self.cancel.cancel)
+        self._make = make
+        self.done = False
+
+    def run(self) -> None:
+        try:
+            for item in self._make(self.cancel):
+                self.items.put(item)
+                if self.cancel.cancelled:
+                    break
+        except Exception as exc:  # noqa: BLE001 - becomes a value like everywhere else
+            self.items.put(Failed(errors.from_exception(exc)))
+        finally:
+            self.done = True
+            self.items.put(None)
+
+
+class _Speaker(threading.Thread):
+    """Synthesises queued sentences one after another and feeds the player, so speech starts with sentence one."""
+
+    def __init__(self, backend: Backend, player: Any, parent: CancelToken):
+        super().__init__(name="parley-speaker", daemon=True)
+        self.backend = backend
+        self.player = player
+        self.sentences: queue.Queue[str | None] = queue.Queue()
+        self.cancel = CancelToken()
+        parent.on_cancel(self.cancel.cancel)
+        self.problems: queue.Queue[errors.Problem] = queue.Queue()
+        self.first_byte_at: float | None = None
+        self.spoke_text: list[str] = []
+        self.finished = threading.Event()
+
+    def say(self, sentence: str) -> None:
+        for piece in split_long(sentence, 4096):
+            self.sentences.put(piece)
+
+    def close(self) -> None:
+        self.sentences.put(None)
+
+    def run(self) -> None:
+        try:
+            while not self.cancel.cancelled:
+                sentence = self.sentences.get()
+                if sentence is None:
+                    break
+                for event in self.backend.synthesize(sentence, self.cancel):
+                    if self.cancel.cancelled:
+                        break
+                    data = getattr(event, "data", None)
+                    if data:
+                        if self.first_byte_at is None:
+                            self.first_byte_at = time.monotonic()
+                        self.player.write(data)
+                    elif isinstance(event, Failed):
+                        self.problems.put(event.problem)
+                        self.cancel.cancel()
+                self.spoke_text.append(sentence)
+            self.player.finish()
+        finally:
+            self.finished.set()
+
+
+def _concat(blocks: list) -> Any:
+    import numpy as np
+
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+
+
+def _resample(samples: Any, rate: int, target: int) -> Any:
+    if rate == target or len(samples) == 0:
+        return samples
+    import numpy as np
+
+    n = int(round(len(samples) * target / rate))
+    x_old = np.linspace(0.0, 1.0, num=len(samples), endpoint=False)
+    x_new = np.linspace(0.0, 1.0, num=n, endpoint=False)
+    return np.interp(x_new, x_old, samples).astype(np.float32)
+
+
+def _wav_bytes(samples: Any, rate: int) -> bytes:
+    import io
+    import wave
+
+    import numpy as np
+
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return buf.getvalue()
+
+
+class VoiceSession:
+    """Holds the conversation so far (for chat context) and runs turns. Call `run(cancel)` on a worker."""
+
+    def __init__(self, backend: Backend, config: VoiceConfig, controls: Controls):
+        self.backend = backend
+        self.config = config
+        self.controls = controls
+        self.messages: list[tuple[str, str]] = []  # (role, text) for the chat context
+        self.state = VoiceState.IDLE
+        self.recorder: Any = None
+
+    def _set(self, state: VoiceState) -> StateChanged:
+        self.state = state
+        return StateChanged(state)
+
+    def run(self, cancel: CancelToken) -> Iterator[Any]:
+        recorder = self.backend.recorder_factory()
+        self.recorder = recorder  # the GUI's meter reads recorder.level (plain floats) on a timer
+        try:
+            recorder.start()
+        except errors.ParleyError as exc:
+            yield VoiceFailed(exc.problem)
+            return
+        try:
+            yield from self._listen_loop(recorder, cancel)
+        finally:
+            recorder.stop()
+            yield self._set(VoiceState.IDLE)
+
+    # -- listening --------------------------------------------------------------------------------------
+    def _listen_loop(self, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
+        cfg = self.config
+        vad = Vad(recorder.samplerate, cfg.vad)
+        preroll: deque = deque(maxlen=max(1, int(0.4 * recorder.samplerate / max(1, recorder.blocksize))))
+        turn: list | None = None
+        pressed = False
+        yield self._set(VoiceState.LISTENING if cfg.hands_free else VoiceState.IDLE)
+        while not cancel.cancelled:
+            ended = False
+            for cmd in self.controls.take():
+                if cmd == "press" and not cfg.hands_free:
+                    pressed, turn = True, list(preroll)
+                    yield self._set(VoiceState.LISTENING)
+                elif cmd == "release" and pressed:
+                    pressed, ended = False, True
+            block = recorder.read(0.03)
+            if block is not None:
+                if cfg.hands_free:
+                    for ev in vad.feed(block):
+                        if isinstance(ev, SpeechStarted) and turn is None:
+                            turn = list(preroll)
+                        elif isinstance(ev, SpeechEnded) and turn is not None:
+                            ended = True
+                    if turn is not None:
+                        turn.append(block)
+                    else:
+                        preroll.append(block)
+                elif pressed and turn is not None:
+                    turn.append(block)
+                else:
+                    preroll.append(block)
+            if ended and turn is not None:
+                decided_at = time.monotonic()
+                audio = _resample(_concat(turn), recorder.samplerate, TRANSCRIBE_RATE)
+                turn = None
+                preroll.clear()
+                barge = yield from self._turn(audio, decided_at, recorder, cancel)
+                vad.reset()
+                if barge is not None:  # the user spoke over Parley: their words start the next turn
+                    turn = barge
+                else:
+                    recorder.drain()  # what the mic heard while Parley spoke is never transcribed
+                if not cancel.cancelled:
+                    yield self._set(VoiceState.LISTENING if cfg.hands_free or turn is not None else VoiceState.IDLE)
+
+    # -- one turn ------------------------------------------------------------------------------------------
+    def _turn(self, audio: Any, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
+        seconds = len(audio) / TRANSCRIBE_RATE
+        if seconds < MIN_TURN_S or rms_db(audio) < SILENT_DB:
+            yield Notice(f"I heard nothing — check the microphone ({self.config.input_name}).")
+            return None
+        yield self._set(VoiceState.TRANSCRIBING)
+        wav = _wav_bytes(audio, TRANSCRIBE_RATE)
+        yield Timing("vad_end_to_transcription_request", (time.monotonic() - decided_at) * 1000)
+        text = None
+        for ev in self.backend.transcribe(wav, cancel):
+            if isinstance(ev, Failed):
+                yield VoiceFailed(ev.problem)
+                return None
+            if isinstance(ev, Retrying):
+                yield ev
+            elif hasattr(ev, "text"):
+                text = ev.text
+        if cancel.cancelled:
+            return None
+        if not (text or "").strip():
+            yield Notice("I couldn't make out any words. Try again a little closer to the microphone.")
+            return None
+        yield UserSaid(text.strip(), seconds)
+        return (yield from self._answer(text.strip(), recorder, cancel))
+
+    def _answer(self, text: str, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
+        history = self.backend.history
+        cid = self.backend.conversation_id
+        if history is not None and cid is not None:
+            history.add_message(cid, "user", text)
+        self.messages.append(("user", text))
+        yield self._set(VoiceState.THINKING)
+
+        player = self.backend.player_factory()
+        try:
+            player.start()
+        except errors.ParleyError as exc:
+            yield VoiceFailed(exc.problem)
+            player = _NullPlayer()
+        turn_cancel = CancelToken()
+        cancel.on_cancel(turn_cancel.cancel)
+        speaker = _Speaker(self.backend, player, turn_cancel)
+        speaker.start()
+        messages = list(self.messages)
+        pump = _Pump(lambda tok: self.backend.chat(messages, tok), turn_cancel, "parley-voice-chat")
+        pump.start()
+        stored = history.begin_assistant(cid) if history is not None and cid is not None else None
+        splitter = SentenceSplitter()
+        reply: list[str] = []
+        finish: str | None = None
+        failed: errors.Problem | None = None
+        barge_vad = Vad(recorder.samplerate, VadConfig(**{**self.config.vad.__dict__,
+                                                          "margin_db": self.config.vad.margin_db + self.config.barge_in_margin_db}))
+        barge_audio: list | None = None
+        last_save = time.monotonic()
+        reported_audio = False
+        chat_open = True
+        try:
+            while not cancel.cancelled:
+                # 1. the chat stream
+                while chat_open:
+                    try:
+                        ev = pump.items.get_nowait()
+                    except queue.Empty:
+                        break
+                    if ev is None:
+                        chat_open = False
+                        for s in splitter.flush():
+                            speaker.say(s)
+                        speaker.close()
+                        break
+                    if isinstance(ev, Delta):
+                        reply.append(ev.text)
+                        yield ReplyDelta(ev.text)
+                        for s in splitter.feed(ev.text):
+                            speaker.say(s)
+                    elif isinstance(ev, Done):
+                        finish = ev.finish_reason
+                    elif isinstance(ev, Failed):
+                        failed = ev.problem
+                    elif isinstance(ev, FilterResult | Retrying | Started):
+                        yield ev
+                if stored is not None and time.monotonic() - last_save >= 1.0:
+                    history.update_streaming(stored.id, "".join(reply))
+                    last_save = time.monotonic()
+                # 2. the speaker
+                while not speaker.problems.empty():
+                    failed = failed or speaker.problems.get()
+                if speaker.first_byte_at is not None and self.state is not VoiceState.SPEAKING:
+                    yield self._set(VoiceState.SPEAKING)
+                if not reported_audio and player.first_audio_at is not None and speaker.first_byte_at is not None:
+                    reported_audio = True
+                    yield Timing("first_tts_byte_to_device", max(0.0, player.first_audio_at - speaker.first_byte_at) * 1000)
+                    yield Timing("answer_complete_before_first_audio", 0.0 if chat_open else 1.0)
+                if not chat_open and speaker.finished.is_set() and (player.drained or failed is not None):
+                    break
+                # 3. the microphone: dropped, unless barge-in hears the user over Parley's voice
+                if "stop_speaking" in self.controls.take():
+                    turn_cancel.cancel()
+                    player.stop()
+                    finish = finish or "stopped"
+                    break
+                block = recorder.read(0.02)
+                if block is None:
+                    continue
+                if self.config.barge_in or self.controls.barge_in:
+                    events = barge_vad.feed(block)
+                    if barge_audio is not None:
+                        barge_audio.append(block)
+                    if any(isinstance(e, SpeechStarted) for e in events):
+                        barge_audio = [block]
+                        turn_cancel.cancel()
+                        player.stop()
+                        finish = finish or "interrupted"
+                        yield Notice("Stopped to listen.")
+                        break
+        finally:
+            turn_cancel.cancel()
+            player.stop()
+            text_out = "".join(reply)
+            if cancel.cancelled and finish is None:
+                finish = "cancelled"
+            status = "failed" if failed else ("filtered" if finish == "content_filter" else
+                                             "stopped" if finish in ("cancelled", "interrupted", "stopped") else "complete")
+            if stored is not None:
+                history.finish_message(stored.id, text_out, status, finish_reason=finish,
+                                       problem=failed.to_json() if failed else None)
+            self.messages.append(("assistant", text_out))
+        if failed is not None:
+            yield VoiceFailed(failed)
+        yield ReplyDone("".join(reply), finish)
+        return barge_audio
+
+
+class _NullPlayer:
+    """Stands in when no output device can be opened: the answer still shows as text."""
+
+    first_audio_at = None
+    drained = True
+
+    def start(self) -> None: ...
+    def write(self, pcm: bytes) -> None: ...
+    def finish(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def backend_for(connection: Any, config: VoiceConfig, *, history: Any = None, conversation_id: int | None = None) -> Backend:
+    """The real backend: the profile's transcription, chat and speech deployments, sounddevice in and out."""
+    from app.audio.player import Player
+    from app.audio.recorder import Recorder
+    from app.core import audio_api, chat
+
+    client = connection.client()
+    retries = connection.profile.max_retries
+    transcription = connection.deployment("transcription")
+    chat_deployment = connection.deployment("chat")
+    speech = connection.deployment("speech")
+
+    def transcribe(wav: bytes, cancel: CancelToken) -> Iterator[Any]:
+        return audio_api.transcribe(client, wav, cancel=cancel, ctx=connection.context("transcription"),
+                                    deployment=transcription, filename="speech.wav", language=config.language,
+                                    max_retries=retries)
+
+    def answer(messages: list[tuple[str, str]], cancel: CancelToken) -> Iterator[Any]:
+        request = chat.ChatRequest(deployment=chat_deployment, messages=tuple(chat.Message(r, t) for r, t in messages),
+                                   system=config.system_prompt)
+        return chat.stream_chat(client, request, cancel=cancel, ctx=connection.context("chat"), max_retries=retries)
+
+    def synthesize(text: str, cancel: CancelToken) -> Iterator[Any]:
+        return audio_api.synthesize(client, text, cancel=cancel, ctx=connection.context("speech"), deployment=speech,
+                                    voice=config.voice, speed=config.speed, response_format="pcm", max_retries=retries)
+
+    return Backend(
+        transcribe=transcribe,
+        chat=answer,
+        synthesize=synthesize,
+        recorder_factory=lambda: Recorder(config.input_device, TRANSCRIBE_RATE),
+        player_factory=lambda: Player(config.output_device, 24000),
+        history=history,
+        conversation_id=conversation_id,
+    )
