@@ -91,12 +91,26 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | Non
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setWindowIcon(QIcon(str(ICON)))
 
+    instance = None
+    if not screenshot:
+        from app.ui.single_instance import InstanceServer, ask_running_instance_to_show
+
+        if ask_running_instance_to_show():
+            print("parley: already running; brought its window to the front", file=sys.stderr)
+            return 0
+        instance = InstanceServer(qapp)
+
+    from app.ui.crash import CrashHandler
+
+    crash_handler = CrashHandler(qapp)
     services = AppServices(demo=demo, profile_name=profile)
     apply_theme(str(services.pref("ui/theme", "system")))
     window = MainWindow(services)
     if tab and not window.select_tab(tab):
         print(f"parley: unknown tab '{tab}'", file=sys.stderr)
         return 2
+    if instance is not None:
+        instance.show_requested.connect(window.bring_to_front)
     if screenshot:
         _Screenshot(window, services, Path(screenshot))
     if os.environ.get("PARLEY_REPORT_FIRST_PAINT"):
@@ -105,4 +119,7 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | Non
     # Connect after the first frame is queued: keyring, credentials and the emulator never delay the window.
     QTimer.singleShot(0, services.reconnect)
     log.info("window shown", extra={"event": "ready"})
-    return qapp.exec()
+    try:
+        return qapp.exec()
+    finally:
+        crash_handler.uninstall()

@@ -86,10 +86,58 @@ class MainWindow(QMainWindow):
         self.profile_label.setAccessibleName("Connection status")
         self.statusBar().addPermanentWidget(self.profile_label)
 
+        self._build_menus()
         services.connecting.connect(self._on_connecting)
         services.connection_changed.connect(self._on_connection_changed)
         services.connection_failed.connect(self._on_connection_failed)
         self._restore_state()
+
+    # -- menus -----------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About Parley").triggered.connect(self.show_about)
+        help_menu.addAction("Open &log folder").triggered.connect(self.open_log_folder)
+
+    @Slot()
+    def show_about(self) -> None:
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtWidgets import QMessageBox
+
+        import app
+
+        QMessageBox.about(
+            self,
+            "About Parley",
+            f"<h3>Parley {app.__version__}</h3>"
+            "<p>A desktop assistant for Azure OpenAI: chat, voice and images, with Microsoft Entra ID sign-in "
+            "and Azure's content-filter verdicts shown where they happen.</p>"
+            "<p>MIT licence. Built with Qt for Python (PySide6 "
+            f"{pyside_version}, LGPLv3), the openai and azure-identity libraries, keyring and sounddevice.</p>"
+            "<p><a href='https://learn.microsoft.com/azure/ai-services/openai/'>Azure OpenAI documentation</a> · "
+            "<a href='https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter'>Content filtering</a></p>",
+        )
+
+    @Slot()
+    def open_log_folder(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from app.core import paths
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.ensure(paths.log_dir()))))
+
+    @Slot()
+    def bring_to_front(self) -> None:
+        """A second launch asked us to show ourselves."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     # -- tabs -----------------------------------------------------------------------------------------
     def _make_tabs(self) -> list[tuple[str, QWidget, str]]:

@@ -1,0 +1,149 @@
+"""Unhandled exceptions become a calm dialog with a redacted report, never a vanished window or a raw traceback."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+import app
+from app.core import paths
+
+log = logging.getLogger("parley.crash")
+
+
+def build_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, thread: str) -> str:
+    """The text a user may paste into a bug report: versions, the traceback, recent log lines; secrets redacted."""
+    from PySide6 import __version__ as pyside_version
+
+    from app.core.logs import redact
+
+    lines = [
+        f"Parley {app.__version__} crash report — {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
+        f"Python {platform.python_version()} · PySide6 {pyside_version} · {platform.platform()}",
+        f"Thread: {thread}",
+        "",
+        "".join(traceback.format_exception(exc_type, exc, tb)).rstrip(),
+    ]
+    log_file = paths.log_dir() / "parley.log"
+    try:
+        tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+        lines += ["", f"Last log lines ({log_file}):", *tail]
+    except OSError:
+        pass
+    return redact("\n".join(lines))
+
+
+def write_report(report: str) -> Path | None:
+    try:
+        folder = paths.ensure(paths.log_dir())
+        path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        path.write_text(report, encoding="utf-8")
+        return path
+    except OSError:
+        return None
+
+
+class CrashDialog(QDialog):
+    def __init__(self, report: str, path: Path | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Parley hit a problem")
+        self.report = report
+        saved = f" A report was saved to <code>{path}</code>." if path else ""
+        intro = QLabel(
+            "<b>Something unexpected went wrong.</b><br>Your conversations are saved as you go, so nothing you "
+            f"typed or were told is lost. You can keep working, or restart Parley if things look wrong.{saved}"
+        )
+        intro.setWordWrap(True)
+        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = QPlainTextEdit(report)
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("Crash report")
+        self.details.setMinimumSize(560, 220)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.copy_button = QPushButton("&Copy report")
+        self.folder_button = QPushButton("Open &log folder")
+        buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.folder_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        self.copy_button.clicked.connect(self.copy_report)
+        self.folder_button.clicked.connect(self.open_folder)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.details, 1)
+        layout.addWidget(buttons)
+
+    @Slot()
+    def copy_report(self) -> None:
+        QGuiApplication.clipboard().setText(self.report)
+        self.copy_button.setText("Copied")
+
+    @Slot()
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+
+
+class CrashHandler(QObject):
+    """Installed once at start. Exceptions from any thread are reported on the GUI thread, one dialog at a time."""
+
+    crashed = Signal(str, str)  # report, saved path ("" if none)
+
+    def __init__(self, parent: QObject | None = None, *, show_dialog: bool = True):
+        super().__init__(parent)
+        self.show_dialog = show_dialog
+        self.dialog: CrashDialog | None = None
+        self.reports: list[str] = []
+        self.crashed.connect(self._show)
+        self._previous = (sys.excepthook, threading.excepthook)
+        sys.excepthook = self._hook
+        threading.excepthook = self._thread_hook
+
+    def uninstall(self) -> None:
+        sys.excepthook, threading.excepthook = self._previous
+
+    def _hook(self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            self._previous[0](exc_type, exc, tb)
+            return
+        self._report(exc_type, exc, tb, threading.current_thread().name)
+
+    def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
+        self._report(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback,
+                     args.thread.name if args.thread else "?")
+
+    def _report(self, exc_type, exc, tb, thread: str) -> None:
+        try:
+            report = build_report(exc_type, exc, tb, thread)
+        except Exception:  # noqa: BLE001 - the handler itself must never raise
+            report = "".join(traceback.format_exception(exc_type, exc, tb))
+        path = write_report(report)
+        log.error("unhandled %s in %s; report at %s", exc_type.__name__, thread, path)
+        self.crashed.emit(report, str(path or ""))  # queued to the GUI thread when raised elsewhere
+
+    @Slot(str, str)
+    def _show(self, report: str, path: str) -> None:
+        self.reports.append(report)
+        if not self.show_dialog:
+            return
+        if self.dialog is not None and self.dialog.isVisible():
+            return  # one dialog at a time; the report is on disk either way
+        self.dialog = CrashDialog(report, Path(path) if path else None)
+        self.dialog.setModal(False)
+        self.dialog.show()
