@@ -1,18 +1,473 @@
-"""The Images tab (placeholder until its issue lands)."""
+"""The Images tab: DALL-E 3 with every option, the revised prompt, refusals inline, and a persistent gallery."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+import html
+import logging
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-from app.ui.placeholder import PlaceholderTab
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QPixmap, QResizeEvent, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import errors, paths
+from app.core.cancel import CancelToken
+from app.core.events import Failed, Retrying
+from app.ui.gallery import Gallery, GalleryImage, make_thumbnail
 from app.ui.services import AppServices
+from app.ui.workers import Job, JobResult
+
+log = logging.getLogger(__name__)
+SIZES = ("1024x1024", "1792x1024", "1024x1792")
+QUALITIES = ("standard", "hd")
+STYLES = ("vivid", "natural")
+FORMATS = ("b64_json", "url")
+PROGRESS_DELAY_MS = 600
+UNDO_MS = 8000
 
 
-class ImagesTab(PlaceholderTab):
+@dataclass(frozen=True)
+class Generated:
+    image: Any  # app.core.images.GeneratedImage
+    record: GalleryImage
+    thumb: QImage | None
+
+
+def _generate(connection: Any, request: Any, cancel: CancelToken):
+    from app.core import images
+    from app.core.history import History
+
+    client = connection.client()
+    for event in images.generate(client, request, cancel=cancel, ctx=connection.context("images"),
+                                 max_retries=connection.profile.max_retries):
+        if isinstance(event, images.GeneratedImage):
+            path = images.save_png(event, paths.ensure(paths.data_dir() / "images"))
+            options = {"size": request.size, "quality": request.quality, "style": request.style,
+                       "response_format": request.response_format}
+            row = History.open().add_image(path=str(path), prompt=request.prompt, revised_prompt=event.revised_prompt,
+                                           options=options, deployment=request.deployment)
+            record = GalleryImage(int(getattr(row, "id", row)), str(path), request.prompt, event.revised_prompt,
+                                  time.time(), options)
+            yield Generated(event, record, make_thumbnail(str(path)))
+        else:
+            yield event
+
+
+def _set_deleted(image_id: int, deleted: bool, cancel: CancelToken) -> int:
+    from app.core.history import History
+
+    history = History.open()
+    (history.delete_image if deleted else history.restore_image)(image_id)
+    return image_id
+
+
+def _read_bytes(path: str, cancel: CancelToken) -> bytes:
+    return Path(path).read_bytes()
+
+
+class ImageView(QLabel):
+    """Shows the image as large as the space allows, rendered at the screen's pixel density (sharp on high-DPI)."""
+
+    PLACEHOLDER = "Your image appears here."
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setAccessibleName("Generated image")
+        self.setText(self.PLACEHOLDER)
+
+    def set_image(self, image: QImage | None, description: str = "") -> None:
+        self._image = image
+        self.setAccessibleDescription(description)
+        self._rescale()
+
+    def image(self) -> QImage | None:
+        return self._image
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._image is None or self._image.isNull():
+            if self.text() != self.PLACEHOLDER:
+                self.setText(self.PLACEHOLDER)  # setText also drops any old pixmap
+            return
+        dpr = self.devicePixelRatioF()
+        target = self.size() * dpr
+        scaled = self._image.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        pix = QPixmap.fromImage(scaled)
+        pix.setDevicePixelRatio(dpr)
+        self.setPixmap(pix)
+
+
+class ImagesTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
-        super().__init__(
-            "Images",
-            "DALL-E 3 generation lands with the images issue; until then use 'parley image' on the command line.",
-            parent,
-        )
+        super().__init__(parent)
         self.services = services
+        self._job: Job | None = None
+        self._side_jobs: list[Job] = []
+        self._deleted: GalleryImage | None = None
+        self.current: GalleryImage | None = None
+        self._build()
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.timeout.connect(self._show_progress)
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.timeout.connect(self._forget_undo)
+        QTimer.singleShot(0, self.gallery.reload)
+
+    def _build(self) -> None:
+        self.prompt = QPlainTextEdit()
+        self.prompt.setPlaceholderText("Describe the image… (Ctrl+Enter to generate)")
+        self.prompt.setAccessibleName("Image prompt")
+        self.prompt.setMaximumHeight(110)
+        self.size_combo = self._combo(SIZES, "Size")
+        self.quality_combo = self._combo(QUALITIES, "Quality")
+        self.style_combo = self._combo(STYLES, "Style")
+        self.format_combo = self._combo(FORMATS, "Response format")
+        self.format_combo.setToolTip("How Azure returns the image; Parley saves a PNG file either way")
+        self.generate_button = QPushButton("&Generate")
+        self.generate_button.setAccessibleName("Generate image")
+        self.generate_button.clicked.connect(self._on_generate_clicked)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(160)
+        self.progress.setAccessibleName("Generating")
+        self.progress.hide()
+
+        options = QHBoxLayout()
+        for label, combo in (("Si&ze:", self.size_combo), ("&Quality:", self.quality_combo),
+                             ("St&yle:", self.style_combo), ("&Format:", self.format_combo)):
+            lab = QLabel(label)
+            lab.setBuddy(combo)
+            options.addWidget(lab)
+            options.addWidget(combo)
+        options.addStretch(1)
+        options.addWidget(self.progress)
+        options.addWidget(self.generate_button)
+
+        self.card = QLabel()
+        self.card.setWordWrap(True)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.card.setAccessibleName("Image problem")
+        self.card.setObjectName("imageCard")
+        self.card.hide()
+
+        self.view = ImageView()
+        self.revised = QLabel()
+        self.revised.setWordWrap(True)
+        self.revised.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.revised.setAccessibleName("Revised prompt")
+        self.use_revised = QPushButton("&Use as prompt")
+        self.use_revised.clicked.connect(self._use_revised)
+        self.use_revised.hide()
+        self.filters_label = QLabel()
+        self.filters_label.setAccessibleName("Content filter results")
+        self.filters_label.setWordWrap(True)
+        revised_row = QHBoxLayout()
+        revised_row.addWidget(self.revised, 1)
+        revised_row.addWidget(self.use_revised, 0, Qt.AlignmentFlag.AlignTop)
+
+        self.copy_button = QPushButton("Cop&y")
+        self.copy_button.clicked.connect(self._copy_current)
+        self.save_button = QPushButton("Save &as…")
+        self.save_button.clicked.connect(self._save_current)
+        self.chat_button = QPushButton("Send to c&hat")
+        self.chat_button.clicked.connect(self._send_current)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        for b in (self.copy_button, self.save_button, self.chat_button):
+            b.setEnabled(False)
+            actions.addWidget(b)
+
+        result = QWidget()
+        result_layout = QVBoxLayout(result)
+        result_layout.setContentsMargins(0, 0, 0, 0)
+        result_layout.addWidget(self.view, 1)
+        result_layout.addLayout(revised_row)
+        result_layout.addWidget(self.filters_label)
+        result_layout.addLayout(actions)
+
+        self.gallery = Gallery()
+        self.gallery.open_requested.connect(self.open_record)
+        self.gallery.delete_requested.connect(self.delete_record)
+        self.gallery.copy_requested.connect(self._copy_record)
+        self.gallery.save_requested.connect(self._save_record)
+        self.gallery.send_to_chat_requested.connect(self._send_record)
+        self.undo_bar = QWidget()
+        undo_layout = QHBoxLayout(self.undo_bar)
+        undo_layout.setContentsMargins(0, 0, 0, 0)
+        self.undo_label = QLabel("Image deleted.")
+        self.undo_button = QPushButton("&Undo")
+        self.undo_button.clicked.connect(self.undo_delete)
+        undo_layout.addWidget(self.undo_label, 1)
+        undo_layout.addWidget(self.undo_button)
+        self.undo_bar.hide()
+        gallery_box = QWidget()
+        gallery_layout = QVBoxLayout(gallery_box)
+        gallery_layout.setContentsMargins(0, 0, 0, 0)
+        gallery_layout.addWidget(QLabel("<b>Gallery</b>"))
+        gallery_layout.addWidget(self.gallery, 1)
+        gallery_layout.addWidget(self.undo_bar)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(result)
+        splitter.addWidget(gallery_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.prompt)
+        layout.addLayout(options)
+        layout.addWidget(self.card)
+        layout.addWidget(splitter, 1)
+
+        go = QShortcut(QKeySequence("Ctrl+Return"), self.prompt)
+        go.activated.connect(self._on_generate_clicked)
+        esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        esc.activated.connect(self.cancel)
+
+    @staticmethod
+    def _combo(items: tuple[str, ...], name: str) -> QComboBox:
+        combo = QComboBox()
+        combo.addItems(items)
+        combo.setAccessibleName(name)
+        return combo
+
+    # -- generation ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._job is not None and self._job.running
+
+    @Slot()
+    def _on_generate_clicked(self) -> None:
+        if self.running:
+            self.cancel()
+        else:
+            self.generate()
+
+    def request(self) -> Any:
+        from app.core.images import ImageRequest
+
+        connection = self.services.connection
+        return ImageRequest(
+            deployment=connection.profile.deployments.images if connection else "",
+            prompt=self.prompt.toPlainText().strip(),
+            size=self.size_combo.currentText(),
+            quality=self.quality_combo.currentText(),
+            style=self.style_combo.currentText(),
+            response_format=self.format_combo.currentText(),
+        )
+
+    def generate(self) -> None:
+        connection = self.services.connection
+        if connection is None:
+            self.show_card("Not connected yet", "Wait for the connection, or open Settings.", kind="problem")
+            return
+        request = self.request()
+        if not request.prompt:
+            self.show_card("Nothing to draw", "Type a description of the image first.", kind="problem")
+            self.prompt.setFocus()
+            return
+        if not request.deployment:
+            self.show_card("No images deployment", "Add the DALL-E deployment name in Settings.", kind="problem")
+            return
+        self.card.hide()
+        self._job = Job(partial(_generate, connection, request), name="image", parent=self)
+        self._job.event.connect(self._on_event)
+        self._job.finished.connect(self._on_finished)
+        self._job.start()
+        self.generate_button.setText("&Cancel")
+        self.generate_button.setAccessibleName("Cancel image generation")
+        self._progress_timer.start(PROGRESS_DELAY_MS)  # fast answers never flicker a progress bar
+
+    @Slot()
+    def cancel(self) -> None:
+        if self.running:
+            self._job.cancel()
+
+    @Slot()
+    def _show_progress(self) -> None:
+        if self.running:
+            self.progress.show()
+
+    @Slot(object)
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, Generated):
+            self.gallery.add(event.record, event.thumb)
+            self._show_generated(event.image, event.record)
+        elif isinstance(event, Retrying):
+            self.show_card(event.problem.title, f"Retrying in {event.wait:.0f} s (attempt {event.attempt} of {event.max_attempts}).",
+                           kind="info")
+        elif isinstance(event, Failed):
+            self.show_problem(event.problem)
+
+    @Slot(object)
+    def _on_finished(self, result: JobResult) -> None:
+        self._progress_timer.stop()
+        self.progress.hide()
+        self.generate_button.setText("&Generate")
+        self.generate_button.setAccessibleName("Generate image")
+        if result.problem is not None:
+            self.show_problem(result.problem)
+        elif result.cancelled:
+            self.show_card("Cancelled", "The image was not generated. Your prompt is kept.", kind="info")
+
+    def _show_generated(self, image: Any, record: GalleryImage) -> None:
+        qimage = QImage.fromData(image.png, "PNG")
+        self.current = record
+        self.view.set_image(qimage, record.revised_prompt or record.prompt)
+        self._show_revised(record.revised_prompt)
+        verdicts = [v for v in (image.prompt_verdict, image.content_verdict) if v is not None]
+        if verdicts:
+            parts = [f"{'Prompt' if str(v.source) == 'prompt' else 'Image'}: {v.summary()}" for v in verdicts]
+            self.filters_label.setText("<small>Content filter — " + html.escape("; ".join(parts)) + "</small>")
+        else:
+            self.filters_label.clear()
+        for b in (self.copy_button, self.save_button, self.chat_button):
+            b.setEnabled(True)
+
+    def _show_revised(self, revised: str | None) -> None:
+        if revised:
+            self.revised.setText(f"<b>Revised prompt:</b> {html.escape(revised)}")
+            self.use_revised.show()
+        else:
+            self.revised.clear()
+            self.use_revised.hide()
+
+    @Slot()
+    def _use_revised(self) -> None:
+        if self.current and self.current.revised_prompt:
+            self.prompt.setPlainText(self.current.revised_prompt)
+            self.prompt.setFocus()
+
+    # -- cards --------------------------------------------------------------------------------------
+    def show_problem(self, problem: errors.Problem) -> None:
+        detail = problem.detail
+        if problem.verdict is not None and problem.verdict.triggered:
+            cats = ", ".join(f"{c.label} ({c.severity or 'detected'})" for c in problem.verdict.triggered)
+            detail = f"{detail} Categories: {cats}."
+        if problem.revised_prompt:
+            detail += f" Azure's revised prompt was: “{problem.revised_prompt}”."
+        self.show_card(problem.title, f"{detail} {problem.action}", kind="refusal" if problem.kind == errors.Kind.FILTERED else "problem",
+                       request_id=problem.request_id)
+
+    def show_card(self, title: str, text: str, *, kind: str, request_id: str | None = None) -> None:
+        colour = {"problem": "#c0392b", "refusal": "#d35400", "info": "#2f6fde"}[kind]
+        rid = f"<br><small>Request id: <code>{html.escape(request_id)}</code></small>" if request_id else ""
+        self.card.setText(f"<b>{html.escape(title)}</b> — {html.escape(text)}{rid}")
+        self.card.setStyleSheet(f"QLabel#imageCard {{ border-left: 4px solid {colour}; padding: 6px; }}")
+        self.card.setProperty("kind", kind)
+        self.card.show()
+
+    # -- gallery actions ------------------------------------------------------------------------------
+    @Slot(object)
+    def open_record(self, record: GalleryImage) -> None:
+        self.current = record
+        self.view.set_image(QImage(record.path), record.revised_prompt or record.prompt)
+        self._show_revised(record.revised_prompt)
+        self.filters_label.clear()
+        for b in (self.copy_button, self.save_button, self.chat_button):
+            b.setEnabled(True)
+
+    @Slot(object)
+    def delete_record(self, record: GalleryImage) -> None:
+        self._run_side(partial(_set_deleted, record.id, True))
+        self.gallery.remove(record.id)
+        self._deleted = record
+        self.undo_label.setText(f"Deleted “{record.prompt[:40]}”.")
+        self.undo_bar.show()
+        self._undo_timer.start(UNDO_MS)
+        if self.current is not None and self.current.id == record.id:
+            self.view.set_image(None)
+            self.current = None
+
+    @Slot()
+    def undo_delete(self) -> None:
+        record, self._deleted = self._deleted, None
+        self.undo_bar.hide()
+        if record is not None:
+            self._run_side(partial(_set_deleted, record.id, False))
+            self.gallery.add(record)
+
+    @Slot()
+    def _forget_undo(self) -> None:
+        self._deleted = None
+        self.undo_bar.hide()
+
+    def _run_side(self, fn: Any) -> None:
+        job = Job(fn, name="gallery-update", parent=self)
+        job.finished.connect(self._on_side_done)
+        self._side_jobs.append(job)
+        job.start()
+
+    @Slot(object)
+    def _on_side_done(self, result: JobResult) -> None:
+        self._side_jobs = [j for j in self._side_jobs if j.running]
+        if result.problem is not None:
+            self.show_problem(result.problem)
+
+    @Slot()
+    def _copy_current(self) -> None:
+        if self.current is not None:
+            self._copy_record(self.current)
+
+    @Slot(object)
+    def _copy_record(self, record: GalleryImage) -> None:
+        QGuiApplication.clipboard().setImage(QImage(record.path))
+
+    @Slot()
+    def _save_current(self) -> None:
+        if self.current is not None:
+            self._save_record(self.current)
+
+    @Slot(object)
+    def _save_record(self, record: GalleryImage) -> None:
+        target, _ = QFileDialog.getSaveFileName(self, "Save image", str(Path.home() / Path(record.path).name), "PNG image (*.png)")
+        if target:
+            QImage(record.path).save(target, "PNG")
+
+    @Slot()
+    def _send_current(self) -> None:
+        if self.current is not None:
+            self._send_record(self.current)
+
+    @Slot(object)
+    def _send_record(self, record: GalleryImage) -> None:
+        job = Job(partial(_read_bytes, record.path), name="image-to-chat", parent=self)
+        job.finished.connect(self._on_bytes_for_chat)
+        self._pending_chat_text = record.revised_prompt or record.prompt
+        self._side_jobs.append(job)
+        job.start()
+
+    @Slot(object)
+    def _on_bytes_for_chat(self, result: JobResult) -> None:
+        if result.ok:
+            self.services.send_to_chat.emit("", [(result.value, "image/png", "image.png")])
+
+    def shutdown(self) -> None:
+        for job in [self._job, *self._side_jobs]:
+            if job is not None and job.running:
+                job.cancel()

@@ -1,0 +1,237 @@
+"""The images gallery: a thumbnail grid fed by the history DB, thumbnails made and cached off the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QModelIndex, QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
+
+from app.core import paths
+from app.core.cancel import CancelToken
+from app.ui.workers import Job, JobResult
+
+log = logging.getLogger(__name__)
+THUMB = 160
+ROLE_ID = Qt.ItemDataRole.UserRole + 1
+ROLE_PATH = Qt.ItemDataRole.UserRole + 2
+ROLE_RECORD = Qt.ItemDataRole.UserRole + 3
+
+
+@dataclass(frozen=True)
+class GalleryImage:
+    id: int
+    path: str
+    prompt: str
+    revised_prompt: str | None
+    created_at: float
+    options: dict
+
+
+def thumbs_dir() -> Path:
+    return paths.data_dir() / "images" / "thumbs"
+
+
+def thumbnail_path(image_path: str) -> Path:
+    return thumbs_dir() / f"{Path(image_path).stem}-{THUMB}.png"
+
+
+def make_thumbnail(image_path: str) -> QImage | None:
+    """QImage is safe off the GUI thread (QPixmap is not): scale once, cache as a small PNG beside the data."""
+    cached = thumbnail_path(image_path)
+    if cached.exists():
+        img = QImage(str(cached))
+        if not img.isNull():
+            return img
+    img = QImage(image_path)
+    if img.isNull():
+        return None
+    thumb = img.scaled(THUMB * 2, THUMB * 2, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    paths.ensure(cached.parent)
+    thumb.save(str(cached), "PNG")
+    return thumb
+
+
+def _load_records(cancel: CancelToken) -> list[GalleryImage]:
+    from app.core.history import History
+
+    return [_record(row) for row in History.open().list_images()]
+
+
+def _record(row: Any) -> GalleryImage:
+    import json
+
+    options = getattr(row, "options", None)
+    if options is None:
+        raw = getattr(row, "options_json", None) or "{}"
+        options = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    return GalleryImage(int(row.id), str(row.path), str(row.prompt), getattr(row, "revised_prompt", None),
+                        float(getattr(row, "created_at", 0) or 0), options)
+
+
+def _load_thumbs(items: list[tuple[int, str]], cancel: CancelToken):
+    batch = []
+    for image_id, path in items:
+        if cancel.cancelled:
+            return
+        img = make_thumbnail(path)
+        if img is not None:
+            batch.append((image_id, img))
+        if len(batch) >= 16:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class GalleryModel(QStandardItemModel):
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt name
+        return ["text/uri-list", "image/png"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802 - Qt name
+        """Dragging a thumbnail out of Parley hands over the PNG file itself."""
+        data = QMimeData()
+        urls = [QUrl.fromLocalFile(str(i.data(ROLE_PATH))) for i in indexes if i.data(ROLE_PATH)]
+        data.setUrls(urls)
+        return data
+
+
+class Gallery(QListView):
+    open_requested = Signal(object)  # GalleryImage
+    send_to_chat_requested = Signal(object)
+    delete_requested = Signal(object)
+    copy_requested = Signal(object)
+    save_requested = Signal(object)
+    loaded = Signal(int)  # number of images listed
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setGridSize(QSize(THUMB + 16, THUMB + 24))
+        self.setSpacing(4)
+        self.setWordWrap(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setAccessibleName("Image gallery")
+        self.model_ = GalleryModel(self)
+        self.setModel(self.model_)
+        self._items: dict[int, QStandardItem] = {}
+        self._placeholder = self._make_placeholder()
+        self._list_job: Job | None = None
+        self._thumb_job: Job | None = None
+        self.activated.connect(self._on_activated)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._on_menu)
+
+    def _make_placeholder(self) -> QIcon:
+        pix = QPixmap(THUMB, THUMB)
+        pix.fill(self.palette().color(self.palette().ColorRole.AlternateBase))
+        return QIcon(pix)
+
+    def reload(self) -> None:
+        if self._list_job is not None and self._list_job.running:
+            return
+        self._list_job = Job(_load_records, name="gallery-list", parent=self)
+        self._list_job.finished.connect(self._on_listed)
+        self._list_job.start()
+
+    @Slot(object)
+    def _on_listed(self, result: JobResult) -> None:
+        if not result.ok:
+            return
+        self.set_records(result.value or [])
+
+    def set_records(self, records: list[GalleryImage]) -> None:
+        self.model_.clear()
+        self._items.clear()
+        self.setUpdatesEnabled(False)
+        for rec in records:
+            self._items[rec.id] = self._append(rec)
+        self.setUpdatesEnabled(True)
+        self.loaded.emit(len(records))
+        self._start_thumbs([(r.id, r.path) for r in records])
+
+    def _append(self, rec: GalleryImage, at_top: bool = False) -> QStandardItem:
+        item = QStandardItem(self._placeholder, rec.prompt[:40])
+        item.setToolTip(rec.revised_prompt or rec.prompt)
+        item.setData(rec.id, ROLE_ID)
+        item.setData(rec.path, ROLE_PATH)
+        item.setData(rec, ROLE_RECORD)
+        item.setEditable(False)
+        item.setDragEnabled(True)
+        item.setData(rec.prompt, Qt.ItemDataRole.AccessibleTextRole)
+        if at_top:
+            self.model_.insertRow(0, item)
+        else:
+            self.model_.appendRow(item)
+        return item
+
+    def add(self, rec: GalleryImage, thumb: QImage | None = None) -> None:
+        self._items[rec.id] = self._append(rec, at_top=True)
+        if thumb is not None:
+            self._items[rec.id].setIcon(QIcon(QPixmap.fromImage(thumb)))
+        else:
+            self._start_thumbs([(rec.id, rec.path)])
+
+    def remove(self, image_id: int) -> None:
+        item = self._items.pop(image_id, None)
+        if item is not None:
+            self.model_.removeRow(item.row())
+
+    def records(self) -> list[GalleryImage]:
+        return [self.model_.item(r).data(ROLE_RECORD) for r in range(self.model_.rowCount())]
+
+    def _start_thumbs(self, items: list[tuple[int, str]]) -> None:
+        if not items:
+            return
+        job = Job(partial(_load_thumbs, items), name="gallery-thumbs", parent=self)
+        job.event.connect(self._on_thumbs)
+        job.start()
+        self._thumb_job = job
+
+    @Slot(object)
+    def _on_thumbs(self, batch: list[tuple[int, QImage]]) -> None:
+        for image_id, img in batch:
+            item = self._items.get(image_id)
+            if item is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(img)))
+
+    def current_record(self) -> GalleryImage | None:
+        index = self.currentIndex()
+        return index.data(ROLE_RECORD) if index.isValid() else None
+
+    @Slot(QModelIndex)
+    def _on_activated(self, index: QModelIndex) -> None:
+        self.open_requested.emit(index.data(ROLE_RECORD))
+
+    @Slot(object)
+    def _on_menu(self, pos: Any) -> None:
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return
+        rec = index.data(ROLE_RECORD)
+        menu = QMenu(self)
+        actions = {"&Open": self.open_requested, "&Copy image": self.copy_requested, "&Save as…": self.save_requested,
+                   "Send to c&hat": self.send_to_chat_requested, "&Delete": self.delete_requested}
+        for text in actions:
+            menu.addAction(text).setData(text)
+        chosen = menu.exec(self.viewport().mapToGlobal(pos))
+        if chosen is not None:
+            actions[chosen.data()].emit(rec)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        rec = self.current_record()
+        if rec is not None and event.key() == Qt.Key.Key_Delete:
+            self.delete_requested.emit(rec)
+            return
+        super().keyPressEvent(event)
