@@ -37,7 +37,7 @@ def test_banner_button_opens_settings(qtbot, window):
 
 
 def test_tabs_reachable_by_keyboard(qtbot, window):
-    for i, name in enumerate(("chat", "voice", "images", "settings"), start=1):
+    for i, name in enumerate(("chat", "voice", "images", "completions", "jobs", "settings"), start=1):
         qtbot.keyClick(window, Qt.Key.Key_0 + i, Qt.KeyboardModifier.ControlModifier)
         assert window.current_tab_name() == name
     assert window.tabs.accessibleName()

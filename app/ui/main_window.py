@@ -24,7 +24,7 @@ from app.ui.services import AppServices
 
 log = logging.getLogger(__name__)
 
-TAB_NAMES = ("chat", "voice", "images", "settings")
+TAB_NAMES = ("chat", "voice", "images", "completions", "jobs", "settings")
 
 
 class Banner(QFrame):
@@ -142,7 +142,9 @@ class MainWindow(QMainWindow):
     # -- tabs -----------------------------------------------------------------------------------------
     def _make_tabs(self) -> list[tuple[str, QWidget, str]]:
         from app.ui.chat_tab import ChatTab
+        from app.ui.completions_tab import CompletionsTab
         from app.ui.images_tab import ImagesTab
+        from app.ui.jobs_tab import JobsTab
         from app.ui.settings_tab import SettingsTab
         from app.ui.voice_tab import VoiceTab
 
@@ -151,6 +153,8 @@ class MainWindow(QMainWindow):
             ("chat", ChatTab(s), "&Chat"),
             ("voice", VoiceTab(s), "&Voice"),
             ("images", ImagesTab(s), "&Images"),
+            ("completions", CompletionsTab(s), "C&ompletions"),
+            ("jobs", JobsTab(s), "&Jobs"),
             ("settings", SettingsTab(s), "&Settings"),
         ]
 

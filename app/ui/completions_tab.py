@@ -1,0 +1,166 @@
+"""Completion mode: the legacy `completions.create` (e.g. gpt-35-turbo-instruct), streamed, with filter verdicts."""
+
+from __future__ import annotations
+
+import html
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import errors
+from app.core.cancel import CancelToken
+from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
+from app.ui.services import AppServices
+from app.ui.workers import Job, JobResult
+
+
+def _complete(connection: Any, deployment: str, prompt: str, max_tokens: int, temperature: float, cancel: CancelToken):
+    from app.core import completions
+
+    request = completions.CompletionRequest(deployment=deployment, prompt=prompt, max_tokens=max_tokens,
+                                            temperature=temperature, stream=True)
+    yield from completions.stream_completion(connection.client(), request, cancel=cancel,
+                                             ctx=connection.context("completions"),
+                                             max_retries=connection.profile.max_retries)
+
+
+class CompletionsTab(QWidget):
+    def __init__(self, services: AppServices, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.services = services
+        self._job: Job | None = None
+        self.verdicts: list = []
+        self.prompt = QPlainTextEdit()
+        self.prompt.setPlaceholderText("A plain-text prompt for a completions model… (Ctrl+Enter to run)")
+        self.prompt.setAccessibleName("Completion prompt")
+        self.deployment = QLineEdit()
+        self.deployment.setAccessibleName("Completions deployment")
+        self.deployment.setPlaceholderText("gpt-35-turbo-instruct")
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(1, 4096)
+        self.max_tokens.setValue(100)
+        self.max_tokens.setAccessibleName("Max tokens")
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setAccessibleName("Temperature")
+        self.run_button = QPushButton("&Run")
+        self.run_button.clicked.connect(self._on_run)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setAccessibleName("Completion")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setAccessibleName("Completion status")
+
+        options = QHBoxLayout()
+        for text, widget in (("&Deployment:", self.deployment), ("&Max tokens:", self.max_tokens),
+                             ("&Temperature:", self.temperature)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            options.addWidget(label)
+            options.addWidget(widget)
+        options.addStretch(1)
+        options.addWidget(self.run_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Completion mode</b> — the legacy completions API, for instruct models."))
+        layout.addWidget(self.prompt, 1)
+        layout.addLayout(options)
+        layout.addWidget(self.output, 2)
+        layout.addWidget(self.status)
+        QShortcut(QKeySequence("Ctrl+Return"), self.prompt).activated.connect(self._on_run)
+        esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        esc.activated.connect(self.stop)
+        services.connection_changed.connect(self._on_connection)
+
+    @Slot(object)
+    def _on_connection(self, connection: Any) -> None:
+        self.deployment.setText(connection.profile.deployments.completions)
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None and self._job.running
+
+    @Slot()
+    def _on_run(self) -> None:
+        if self.running:
+            self.stop()
+            return
+        connection = self.services.connection
+        prompt = self.prompt.toPlainText()
+        if connection is None or not prompt.strip():
+            self.status.setText("Type a prompt first." if connection else "Not connected yet.")
+            return
+        deployment = self.deployment.text().strip() or connection.profile.deployments.completions
+        if not deployment:
+            self.status.setText("Set a completions deployment (here or in Settings).")
+            return
+        self.output.clear()
+        self.verdicts = []
+        self.status.setText("Running…")
+        self._job = Job(partial(_complete, connection, deployment, prompt, self.max_tokens.value(), self.temperature.value()),
+                        name="completion", parent=self)
+        self._job.event.connect(self._on_event)
+        self._job.finished.connect(self._on_finished)
+        self._job.start()
+        self.run_button.setText("&Stop")
+
+    @Slot()
+    def stop(self) -> None:
+        if self.running:
+            self._job.cancel()
+
+    @Slot(object)
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, Delta):
+            cursor = self.output.textCursor()
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertText(event.text)
+        elif isinstance(event, FilterResult):
+            self.verdicts.append(event.verdict)
+            if event.verdict.filtered or event.verdict.notable:
+                self.status.setText(f"Content filter ({event.verdict.source}): {html.escape(event.verdict.summary())}")
+        elif isinstance(event, Retrying):
+            self.status.setText(f"{event.problem.title} — retrying in {event.wait:.1f} s (attempt {event.attempt} of {event.max_attempts}).")
+        elif isinstance(event, Done):
+            usage = f" · {event.usage.total_tokens} tokens" if event.usage else ""
+            reason = {"stop": "Done", "length": "Stopped at max tokens", "content_filter": "Stopped by Azure's content filter",
+                      "cancelled": "Stopped"}.get(event.finish_reason or "", event.finish_reason or "Done")
+            rid = f" · request id {event.request_id}" if event.request_id else ""
+            extra = ""
+            if event.finish_reason == "content_filter":
+                last = next((v for v in reversed(self.verdicts) if v.filtered), None)
+                extra = f": {last.summary()}" if last else ""
+            self.status.setText(f"{reason}{extra}{usage}{rid}")
+        elif isinstance(event, Failed):
+            self.show_problem(event.problem)
+        elif isinstance(event, Started):
+            pass
+
+    def show_problem(self, problem: errors.Problem) -> None:
+        rid = f" (request id {problem.request_id})" if problem.request_id else ""
+        self.status.setText(f"<b>{html.escape(problem.title)}</b> — {html.escape(problem.detail)} {html.escape(problem.action)}{html.escape(rid)}")
+
+    @Slot(object)
+    def _on_finished(self, result: JobResult) -> None:
+        self.run_button.setText("&Run")
+        if result.problem is not None:
+            self.show_problem(result.problem)
+
+    def shutdown(self) -> None:
+        self.stop()
