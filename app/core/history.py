@@ -656,15 +656,17 @@ def migrate(conn: sqlite3.Connection, from_version: int) -> int:
 
 def _open_checked(path: Path, check: bool) -> tuple[sqlite3.Connection, str | None]:
     paths.ensure(path.parent)
-    conn = _connect(path)
-    try:
-        _prepare(conn, check)
-        return conn, None
-    except (_Unreadable, sqlite3.DatabaseError) as exc:
-        conn.close()
-        if isinstance(exc, sqlite3.DatabaseError) and not _is_corruption(exc):
-            raise
-        kind = exc.kind if isinstance(exc, _Unreadable) else "corrupt"
+    kind = "corrupt" if _not_sqlite(path) else ""  # checked before SQLite opens it (and might tidy its -wal away)
+    if not kind:
+        conn = _connect(path)
+        try:
+            _prepare(conn, check)
+            return conn, None
+        except (_Unreadable, sqlite3.DatabaseError) as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.DatabaseError) and not _is_corruption(exc):
+                raise
+            kind = exc.kind if isinstance(exc, _Unreadable) else "corrupt"
     moved = _move_aside(path, kind)
     if kind == "newer":
         note = (f"Your history file was written by a newer version of Parley and could not be read; it was moved to "
@@ -674,6 +676,15 @@ def _open_checked(path: Path, check: bool) -> tuple[sqlite3.Connection, str | No
     conn = _connect(path)
     _prepare(conn, check=False)
     return conn, note
+
+
+def _not_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except FileNotFoundError:
+        return False
+    return bool(head) and head != b"SQLite format 3\x00"
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
