@@ -442,3 +442,18 @@ def test_damaged_pages_fail_the_check_and_are_moved_aside(tmp_path):
         assert h.recovery_note and "could not be read" in h.recovery_note
         assert h.list_conversations() == []
     assert [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+
+
+def test_search_with_very_many_matches_returns_newest_first(db, monkeypatch):
+    monkeypatch.setattr(history_mod, "RANK_ALL_LIMIT", 5)
+    c = db.create_conversation()
+    ids = [db.add_message(c.id, "user", f"common word number {i}").id for i in range(12)]
+    hits = db.search("common", limit=3)
+    assert [h.message_id for h in hits] == ids[::-1][:3]
+    assert db.search("number 7")[0].message_id == ids[7]  # few matches: ranked
+
+
+def test_fts_query_shapes():
+    assert history_mod.fts_query('say "hi" AND -x') == '"say" """hi""" "AND" "-x"*'
+    assert history_mod.fts_query("a t") == '"a" "t"'  # a single letter is not a prefix search
+    assert history_mod.fts_query("* - \"") == ""

@@ -36,6 +36,7 @@ DEFAULT_TITLE = "New chat"
 STATUSES = ("complete", "streaming", "stopped", "failed", "filtered")
 TITLE_WORDS = 6
 TITLE_MAX_CHARS = 60
+RANK_ALL_LIMIT = 8000  # above this many matches, search returns the newest instead of ranking them all
 
 # Ordered schema steps: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a released step;
 # append a new one.
@@ -82,7 +83,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX attachments_by_message ON attachments (message_id);
 
     CREATE VIRTUAL TABLE messages_fts USING fts5 (
-        text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+        text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
     );
     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
         INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
@@ -447,23 +448,29 @@ class History:
     # ---- search --------------------------------------------------------------------------------------------
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
-        """Full-text search over all messages of conversations not deleted; best matches first."""
+        """Full-text search over all messages of conversations not deleted; best matches (bm25) first.
+
+        A query matching more than RANK_ALL_LIMIT messages (a word like "the") is not worth ranking in full:
+        those hits come newest first, each still carrying its bm25 rank, so the cost stays flat."""
         match = fts_query(query)
         if not match:
             return []
-        rows = self._query(
-            """
-            SELECT f.rowid AS message_id, m.conversation_id, c.title, m.role,
-                   snippet(messages_fts, 0, '[[', ']]', '…', 12) AS snippet, f.rank AS rank
-            FROM messages_fts f
-            JOIN messages m ON m.id = f.rowid
-            JOIN conversations c ON c.id = m.conversation_id
-            WHERE messages_fts MATCH ? AND c.deleted_at IS NULL
-            ORDER BY f.rank
-            LIMIT ?
-            """,
-            (match, int(limit)),
-        )
+        with self._lock:
+            many = self._query("SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                               (match, RANK_ALL_LIMIT + 1))[0][0] > RANK_ALL_LIMIT
+            rows = self._query(
+                f"""
+                SELECT f.rowid AS message_id, m.conversation_id, c.title, m.role,
+                       snippet(messages_fts, 0, '[[', ']]', '…', 12) AS snippet, f.rank AS rank
+                FROM messages_fts f
+                JOIN messages m ON m.id = f.rowid
+                JOIN conversations c ON c.id = m.conversation_id
+                WHERE messages_fts MATCH ? AND c.deleted_at IS NULL
+                ORDER BY {"f.rowid DESC" if many else "f.rank"}
+                LIMIT ?
+                """,
+                (match, int(limit)),
+            )
         return [SearchHit(r["message_id"], r["conversation_id"], r["title"], r["role"], r["snippet"], float(r["rank"]))
                 for r in rows]
 
@@ -742,12 +749,13 @@ _WORD = re.compile(r"\w", re.UNICODE)
 
 def fts_query(text: str) -> str:
     """User text as a safe FTS5 query: every term quoted (so AND, NOT, -, *, quotes are plain words), all terms
-    required, the last one matched as a prefix (search as you type)."""
+    required, the last one (2 characters or more) matched as a prefix (search as you type)."""
     terms = [t for t in (text or "").split() if _WORD.search(t)]
     if not terms:
         return ""
     quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
-    quoted[-1] += "*"
+    if len(terms[-1]) >= 2:  # one letter would merge a huge share of the index; prefixes of 2-3 are indexed
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
