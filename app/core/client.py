@@ -1,0 +1,54 @@
+"""Builds the `openai.AzureOpenAI` client from a profile: an API key or a Microsoft Entra ID token provider.
+
+`openai` and `azure.identity` are imported inside the functions, so importing this module costs nothing at startup.
+The client is built with `max_retries=0`: retries are ours (`app.core.retry`), so the UI can show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from app.core import errors
+from app.core.profiles import Profile
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openai import AzureOpenAI
+
+SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def build_client(profile: Profile, *, api_key: str | None = None,
+                 token_provider: Callable[[], str] | None = None) -> AzureOpenAI:
+    """An `AzureOpenAI` client for `profile`, authenticated with `api_key` or `token_provider` (exactly one)."""
+    if not profile.endpoint.strip():
+        raise errors.ParleyError(errors.Problem(
+            errors.Kind.CONFIG, "No endpoint", f"Profile '{profile.name}' has no endpoint.",
+            "Enter the endpoint (https://<resource>.openai.azure.com/) in Settings."))
+    if not api_key and token_provider is None:
+        raise errors.ParleyError(errors.Problem(
+            errors.Kind.CONFIG, "No credentials", f"Profile '{profile.name}' has neither an API key nor an Entra ID sign-in.",
+            "Add an API key or choose Microsoft Entra ID in Settings."))
+    from openai import AzureOpenAI
+
+    auth: dict[str, Any] = {"api_key": api_key} if api_key else {"azure_ad_token_provider": token_provider}
+    return AzureOpenAI(
+        azure_endpoint=profile.endpoint.strip(),
+        api_version=profile.api_version,
+        max_retries=0,
+        timeout=profile.timeout,
+        **auth,
+    )
+
+
+def entra_token_provider(credential: Any = None) -> Callable[[], str]:
+    """A bearer-token provider for the Cognitive Services scope; `DefaultAzureCredential()` unless one is given."""
+    try:
+        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise errors.ParleyError(errors.Problem(
+            errors.Kind.CONFIG, "Entra ID support missing", f"azure-identity could not be imported ({exc}).",
+            "Reinstall Parley, or use an API key for this profile.")) from exc
+    if credential is None:
+        credential = DefaultAzureCredential()
+    return get_bearer_token_provider(credential, SCOPE)
