@@ -1,0 +1,348 @@
+"""Azure speech (text to speech, streamed) and transcription (Whisper) calls, as generators of events.
+
+Speech needs a preview api-version (the seed: "Set api_version="2024-10-01-preview""); a 404 at a GA version maps
+to the API_VERSION problem saying so (`errors.from_status` with `ctx.operation == "speech"`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core import errors
+from app.core.cancel import Cancelled, CancelToken
+from app.core.events import Done, Failed, Retrying, Started
+from app.core.images import call_abandonable
+from app.core.retry import retrying
+
+VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+MAX_SPEECH_CHARS = 4096  # Azure's input limit for one speech request
+SPEECH_RATE = 24000  # `pcm` is 24 kHz, signed 16-bit little-endian, mono
+CHUNK_BYTES = 4800  # 100 ms of 24 kHz s16 mono: small enough to start playing at once
+MAX_TRANSCRIPTION_BYTES = 25 * 1024 * 1024  # Whisper's upload limit
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+
+_MIME = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".mpga": "audio/mpeg",
+    ".mpeg": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".mp4": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".webm": "audio/webm",
+    ".flac": "audio/flac",
+}
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """A piece of synthesized audio; for `pcm`, whole 16-bit frames at `sample_rate`."""
+
+    data: bytes
+    sample_rate: int = SPEECH_RATE
+    fmt: str = "pcm"
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What Whisper heard; `text` may be empty (silence): the caller decides what to say about it."""
+
+    text: str
+    request_id: str | None = None
+    duration: float | None = None  # seconds of audio sent, when known (WAV)
+
+
+@dataclass(frozen=True)
+class SavedAudio:
+    """`speak_to_file` wrote `path`: `seconds` of 24 kHz mono 16-bit audio from `pieces` requests."""
+
+    path: Path
+    seconds: float
+    pieces: int
+
+
+def _config(title: str, detail: str, action: str) -> errors.ParleyError:
+    return errors.ParleyError(errors.Problem(errors.Kind.CONFIG, title, detail, action))
+
+
+def _check_speech(text: str, deployment: str, voice: str, speed: float, response_format: str) -> None:
+    if not (deployment or "").strip():
+        raise _config("No speech deployment", "No text-to-speech deployment is set for this profile.",
+                      "Enter the speech deployment name (e.g. tts-hd) in Settings.")
+    if not (text or "").strip():
+        raise _config("Nothing to say", "The text to speak is empty.", "Type some text first.")
+    if len(text) > MAX_SPEECH_CHARS:
+        raise _config("Text too long for one request",
+                      f"The text has {len(text)} characters; Azure speaks at most {MAX_SPEECH_CHARS} per request.",
+                      "Split it with split_for_speech (parley speak does this for you).")
+    if voice not in VOICES:
+        raise _config("Unknown voice", f"Azure text to speech has no voice '{voice}'.", f"Choose one of: {', '.join(VOICES)}.")
+    if not (MIN_SPEED <= float(speed) <= MAX_SPEED):
+        raise _config("Speed out of range", f"Speed {speed} is outside {MIN_SPEED}–{MAX_SPEED}.", "Choose a speed between 0.25 and 4.")
+    if response_format not in SPEECH_FORMATS:
+        raise _config("Unknown audio format", f"Azure cannot return '{response_format}'.", f"Choose one of: {', '.join(SPEECH_FORMATS)}.")
+
+
+def synthesize(client: Any, text: str, *, cancel: CancelToken, ctx: errors.Context = errors.Context("speech"),
+               deployment: str, voice: str = "alloy", speed: float = 1.0, response_format: str = "pcm",
+               max_retries: int = 2, chunk_size: int = CHUNK_BYTES) -> Iterator[Any]:
+    """Stream speech for `text` (≤ 4096 characters; checked now, raising `ParleyError` CONFIG).
+
+    Yields `Started(request_id)`, `AudioChunk`s as the bytes arrive, then `Done("stop")`; `Retrying` while a 429/5xx
+    is waited out; `Failed(problem)`; or `Done("cancelled")` soon after the token fires (the socket is shut down).
+    """
+    _check_speech(text, deployment, voice, speed, response_format)
+    return _synthesize(client, text, cancel, ctx, deployment, voice, float(speed), response_format, max_retries,
+                       max(2, int(chunk_size)))
+
+
+def _synthesize(client: Any, text: str, cancel: CancelToken, ctx: errors.Context, deployment: str, voice: str,
+                speed: float, response_format: str, max_retries: int, chunk_size: int) -> Iterator[Any]:
+    from app.core.netio import close_on_cancel
+
+    def open_stream() -> tuple[Any, Any]:
+        def enter() -> tuple[Any, Any]:
+            manager = client.audio.speech.with_streaming_response.create(
+                model=deployment, voice=voice, input=text, response_format=response_format, speed=speed)
+            response = manager.__enter__()
+            close_on_cancel(response, cancel)  # also runs at once if the caller gave up meanwhile
+            return manager, response
+
+        return call_abandonable(enter, cancel)
+
+    manager = None
+    try:
+        manager, response = yield from retrying(open_stream, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        request_id = _request_id(response)
+        yield Started(request_id)
+        pending = b""
+        frame = 2 if response_format == "pcm" else 1
+        for data in response.iter_bytes(chunk_size):
+            if cancel.cancelled:
+                raise Cancelled()
+            if not data:
+                continue
+            data = pending + data
+            cut = len(data) - (len(data) % frame)
+            pending = data[cut:]
+            if cut:
+                yield AudioChunk(data[:cut], SPEECH_RATE, response_format)
+        if cancel.cancelled:
+            raise Cancelled()
+        yield Done("stop", request_id=request_id, model=deployment)
+    except Cancelled:
+        yield Done("cancelled")
+    except errors.ParleyError as exc:
+        yield Failed(exc.problem)
+    except Exception as exc:  # noqa: BLE001 - errors leave a generator as values
+        yield Done("cancelled") if cancel.cancelled else Failed(_stream_problem(exc, ctx))
+    finally:
+        if manager is not None:
+            try:
+                manager.__exit__(None, None, None)
+            except Exception:  # noqa: BLE001 - a shut-down socket may complain on close
+                pass
+
+
+def _stream_problem(exc: BaseException, ctx: errors.Context) -> errors.Problem:
+    """A transport error while reading the body (httpx2 raises these unwrapped) is a dropped connection."""
+    module = type(exc).__module__ or ""
+    if module.startswith(("httpx", "httpcore")):
+        name = type(exc).__name__
+        if "Timeout" in name:
+            return errors.Problem(errors.Kind.TIMEOUT, "Timed out", "Azure stopped sending audio.", "Try again.", retryable=True)
+        return errors.Problem(errors.Kind.NETWORK, "Connection lost",
+                              "The connection dropped before the audio was complete.", "Check your network, then retry.",
+                              retryable=True)
+    return errors.from_exception(exc, ctx)
+
+
+def _request_id(response: Any) -> str | None:
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return getattr(response, "request_id", None)
+    return headers.get("apim-request-id") or headers.get("x-request-id")
+
+
+def split_for_speech(text: str, limit: int = MAX_SPEECH_CHARS) -> list[str]:
+    """Cut `text` into pieces of at most `limit` characters at sentence ends (. ! ? … or a line break).
+
+    Sentences are packed greedily; a single sentence longer than `limit` is cut at the last space that fits (a
+    word longer than `limit` is the only thing ever cut mid-word). Pieces keep the text's own spacing inside them.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    text = text.strip()
+    if not text:
+        return []
+    # Sentence ends: terminal punctuation (plus closing quotes/brackets) followed by whitespace, or line breaks.
+    ends = [m.end() for m in re.finditer(r"[.!?…。！？]+[\"'”’»)\]]*\s+|\n\s*", text)]
+    bounds = [0] + [e for e in ends if 0 < e < len(text)] + [len(text)]
+    sentences = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if text[a:b].strip()]
+
+    pieces: list[str] = []
+    start: int | None = None
+    end = 0
+    for a, b in sentences:
+        if start is not None and len(text[start:b].strip()) <= limit:
+            end = b
+            continue
+        if start is not None:
+            pieces.append(text[start:end].strip())
+            start = None
+        if len(text[a:b].strip()) <= limit:
+            start, end = a, b
+        else:
+            pieces.extend(_split_words(text[a:b].strip(), limit))
+    if start is not None:
+        pieces.append(text[start:end].strip())
+    return [p for p in pieces if p]
+
+
+def _split_words(sentence: str, limit: int) -> list[str]:
+    out: list[str] = []
+    rest = sentence
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = max(window.rfind(" "), window.rfind("\t"), window.rfind("\n"))
+        if cut <= 0:  # one word longer than the limit: nothing else to do
+            cut = limit
+        out.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        out.append(rest)
+    return out
+
+
+def transcribe(client: Any, audio: bytes, *, cancel: CancelToken, ctx: errors.Context = errors.Context("transcription"),
+               deployment: str, filename: str = "speech.wav", language: str | None = None,
+               max_retries: int = 2, prompt: str | None = None) -> Iterator[Any]:
+    """Send `audio` (the bytes of a file: WAV, mp3, m4a, ...) to Whisper; checked now (raises `ParleyError`).
+
+    Yields `Retrying`s, then `Transcript(text, request_id, duration)` and `Done("stop")`; or `Failed(problem)`; or
+    `Done("cancelled")`.
+    """
+    if not (deployment or "").strip():
+        raise _config("No transcription deployment", "No speech-to-text deployment is set for this profile.",
+                      "Enter the transcription deployment name (e.g. whisper) in Settings.")
+    if not audio:
+        raise _config("No audio", "There is no audio to transcribe.", "Record or choose an audio file first.")
+    if len(audio) > MAX_TRANSCRIPTION_BYTES:
+        raise errors.ParleyError(errors.Problem(
+            errors.Kind.BAD_REQUEST, "File too large",
+            f"The audio is {len(audio) / 1048576:.1f} MB; Azure transcribes at most 25 MB per request.",
+            "Use a shorter recording or a compressed format such as mp3."))
+    return _transcribe(client, bytes(audio), cancel, ctx, deployment, filename, language, max_retries, prompt)
+
+
+def _transcribe(client: Any, audio: bytes, cancel: CancelToken, ctx: errors.Context, deployment: str, filename: str,
+                language: str | None, max_retries: int, prompt: str | None) -> Iterator[Any]:
+    mime = _MIME.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
+    options: dict[str, Any] = {}
+    if language:
+        options["language"] = language
+    if prompt:
+        options["prompt"] = prompt
+
+    def call() -> Any:
+        return call_abandonable(lambda: client.audio.transcriptions.with_raw_response.create(
+            model=deployment, file=(filename, audio, mime), response_format="json", **options), cancel)
+
+    try:
+        raw = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        request_id = _request_id(raw)
+        result = raw.parse()
+        text = getattr(result, "text", None)
+        if text is None and isinstance(result, dict):
+            text = result.get("text")
+        yield Transcript(str(text or "").strip(), request_id, _wav_seconds(audio))
+        yield Done("stop", request_id=request_id, model=deployment)
+    except Cancelled:
+        yield Done("cancelled")
+    except errors.ParleyError as exc:
+        yield Failed(exc.problem)
+    except Exception as exc:  # noqa: BLE001
+        yield Done("cancelled") if cancel.cancelled else Failed(errors.from_exception(exc, ctx))
+
+
+def _wav_seconds(audio: bytes) -> float | None:
+    if audio[:4] != b"RIFF" or audio[8:12] != b"WAVE":
+        return None
+    try:
+        from app.audio.wav import wav_info
+
+        return wav_info(audio)[3]
+    except Exception:  # noqa: BLE001 - a WAV the wave module cannot read is still sent as it is
+        return None
+
+
+def speak_to_file(client: Any, text: str, path: str | Path, *, cancel: CancelToken,
+                  ctx: errors.Context = errors.Context("speech"), deployment: str, voice: str = "alloy",
+                  speed: float = 1.0, max_retries: int = 2, limit: int = MAX_SPEECH_CHARS) -> Iterator[Any]:
+    """Speak `text` of any length into one WAV file (24 kHz mono 16-bit), one request per `split_for_speech` piece
+    of at most `limit` characters.
+
+    Yields `Started` (once), `Retrying`, `AudioChunk`s, then `SavedAudio(path, seconds, pieces)` and `Done("stop")`;
+    or `Failed` / `Done("cancelled")`, in which case no file is left behind. Checks the options now.
+    """
+    pieces = split_for_speech(text, min(limit, MAX_SPEECH_CHARS))
+    if not pieces:
+        raise _config("Nothing to say", "The text to speak is empty.", "Type some text first.")
+    _check_speech(pieces[0], deployment, voice, speed, "pcm")
+    return _speak_to_file(client, pieces, Path(path), cancel, ctx, deployment, voice, speed, max_retries)
+
+
+def _speak_to_file(client: Any, pieces: list[str], path: Path, cancel: CancelToken, ctx: errors.Context,
+                   deployment: str, voice: str, speed: float, max_retries: int) -> Iterator[Any]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    frames = 0
+    ok = False
+    started = False
+    last_id = None
+    try:
+        with wave.open(str(part), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SPEECH_RATE)
+            for piece in pieces:
+                for event in synthesize(client, piece, cancel=cancel, ctx=ctx, deployment=deployment, voice=voice,
+                                        speed=speed, response_format="pcm", max_retries=max_retries):
+                    if isinstance(event, AudioChunk):
+                        out.writeframes(event.data)
+                        frames += len(event.data) // 2
+                        yield event
+                    elif isinstance(event, Started):
+                        last_id = event.request_id or last_id
+                        if not started:
+                            started = True
+                            yield event
+                    elif isinstance(event, Retrying):
+                        yield event
+                    elif isinstance(event, Failed):
+                        yield event
+                        return
+                    elif isinstance(event, Done) and event.finish_reason == "cancelled":
+                        yield event
+                        return
+        os.replace(part, path)
+        ok = True
+        yield SavedAudio(path, frames / SPEECH_RATE, len(pieces))
+        yield Done("stop", request_id=last_id, model=deployment)
+    except OSError as exc:
+        yield Failed(errors.Problem(errors.Kind.OTHER, "Could not write the audio file", f"{path}: {exc}",
+                                    "Choose another file name or folder."))
+    finally:
+        if not ok:
+            try:
+                part.unlink()
+            except OSError:
+                pass

@@ -1,0 +1,151 @@
+"""Embeddings in batches (each inside our retries) and cosine similarity; numpy is imported inside the functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.core import errors
+from app.core.cancel import Cancelled, CancelToken
+from app.core.events import Done, Failed, Usage
+from app.core.images import call_abandonable
+from app.core.retry import retrying
+
+MAX_BATCH = 2048  # Azure's limit of inputs per request
+DEFAULT_BATCH = 64
+
+
+@dataclass(frozen=True)
+class EmbeddingBatch:
+    """Vectors for `texts[start : start + len(vectors)]`, in order; `vectors` is float32 of shape [n, dim]."""
+
+    start: int
+    vectors: Any  # numpy.ndarray
+    usage: Usage | None = None
+    request_id: str | None = None
+
+
+def embed(client: Any, texts: Sequence[str], *, cancel: CancelToken,
+          ctx: errors.Context = errors.Context("embeddings"), deployment: str, dimensions: int | None = None,
+          batch_size: int = DEFAULT_BATCH, max_retries: int = 2) -> Iterator[Any]:
+    """Embed `texts` (checked now: raises `ParleyError` CONFIG for an empty text or a blank deployment).
+
+    Yields `Retrying`s and one `EmbeddingBatch` per request of at most `batch_size` texts, then `Done("stop")` with the
+    summed usage; or `Failed(problem)` (earlier batches stay valid); or `Done("cancelled")`.
+    """
+    if not (deployment or "").strip():
+        raise errors.ParleyError(errors.Problem(
+            errors.Kind.CONFIG, "No embeddings deployment", "No embeddings deployment is set for this profile.",
+            "Enter the embeddings deployment name (e.g. text-embedding-3-large) in Settings."))
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str) or not text:
+            raise errors.ParleyError(errors.Problem(
+                errors.Kind.CONFIG, "Empty text", f"Text {i + 1} of {len(texts)} is empty; Azure rejects empty input.",
+                "Leave empty texts out (or replace them with a space) before embedding."))
+    size = max(1, min(int(batch_size), MAX_BATCH))
+    return _embed(client, texts, cancel, ctx, deployment, dimensions, size, max_retries)
+
+
+def _embed(client: Any, texts: list[str], cancel: CancelToken, ctx: errors.Context, deployment: str,
+           dimensions: int | None, size: int, max_retries: int) -> Iterator[Any]:
+    import numpy as np
+
+    options: dict[str, Any] = {"encoding_format": "float"}
+    if dimensions:
+        options["dimensions"] = int(dimensions)
+    total = [0, 0, 0]
+    last_id = None
+    try:
+        for start in range(0, len(texts), size):
+            batch = texts[start:start + size]
+
+            def call(batch: list[str] = batch) -> Any:
+                return call_abandonable(lambda: client.embeddings.with_raw_response.create(
+                    model=deployment, input=batch, **options), cancel)
+
+            raw = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+            headers = getattr(raw, "headers", None)
+            last_id = (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
+            result = raw.parse()
+            data = sorted(result.data, key=lambda d: d.index)
+            if len(data) != len(batch):
+                raise errors.ParleyError(errors.Problem(
+                    errors.Kind.OTHER, "Unexpected answer", f"Asked for {len(batch)} vectors, got {len(data)}.",
+                    "Retry; if it persists, report it with the request id.", request_id=last_id))
+            vectors = np.asarray([d.embedding for d in data], dtype=np.float32)
+            usage = Usage.from_obj(getattr(result, "usage", None))
+            if usage is not None:
+                total[0] += usage.prompt_tokens
+                total[2] += usage.total_tokens
+            yield EmbeddingBatch(start, vectors, usage, last_id)
+        yield Done("stop", usage=Usage(total[0], total[1], total[2]), request_id=last_id, model=deployment)
+    except Cancelled:
+        yield Done("cancelled")
+    except errors.ParleyError as exc:
+        yield Failed(exc.problem)
+    except Exception as exc:  # noqa: BLE001 - errors leave a generator as values
+        yield Done("cancelled") if cancel.cancelled else Failed(errors.from_exception(exc, ctx))
+
+
+def embed_all(client: Any, texts: Sequence[str], *, cancel: CancelToken,
+              ctx: errors.Context = errors.Context("embeddings"), deployment: str, dimensions: int | None = None,
+              batch_size: int = DEFAULT_BATCH, max_retries: int = 2) -> Any:
+    """All vectors as one float32 array [len(texts), dim]; raises `ParleyError` (or `Cancelled`) instead of events."""
+    import numpy as np
+
+    parts: list[Any] = []
+    for event in embed(client, texts, cancel=cancel, ctx=ctx, deployment=deployment, dimensions=dimensions,
+                       batch_size=batch_size, max_retries=max_retries):
+        if isinstance(event, EmbeddingBatch):
+            parts.append(event.vectors)
+        elif isinstance(event, Failed):
+            raise errors.ParleyError(event.problem)
+        elif isinstance(event, Done) and event.finish_reason == "cancelled":
+            raise Cancelled()
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+def cosine(a: Any, b: Any) -> float:
+    """Cosine similarity of two vectors (0.0 when either is all zeros)."""
+    import numpy as np
+
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"vectors differ in length: {x.size} and {y.size}")
+    denom = float(np.linalg.norm(x) * np.linalg.norm(y))
+    return float(np.dot(x, y) / denom) if denom > 0 else 0.0
+
+
+def cosine_matrix(query: Any, matrix: Any) -> Any:
+    """Cosine similarity of `query` [dim] with every row of `matrix` [n, dim] -> float32 [n] (0 for zero rows)."""
+    import numpy as np
+
+    q = np.asarray(query, dtype=np.float32).ravel()
+    m = np.asarray(matrix, dtype=np.float32)
+    if m.size == 0:
+        return np.zeros(0 if m.ndim < 2 else m.shape[0], dtype=np.float32)
+    if m.ndim == 1:
+        m = m.reshape(1, -1)
+    if m.shape[1] != q.size:
+        raise ValueError(f"query has {q.size} dimensions, matrix rows have {m.shape[1]}")
+    norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
+    dots = m @ q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
+    return scores.astype(np.float32)
+
+
+def top_k(query: Any, matrix: Any, k: int = 10) -> list[tuple[int, float]]:
+    """(row index, score) of the `k` rows most similar to `query`, best first."""
+    import numpy as np
+
+    scores = cosine_matrix(query, matrix)
+    if scores.size == 0 or k <= 0:
+        return []
+    k = min(k, scores.size)
+    idx = np.argpartition(-scores, k - 1)[:k]
+    idx = idx[np.argsort(-scores[idx], kind="stable")]
+    return [(int(i), float(scores[i])) for i in idx]
