@@ -339,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 bad_json = True
         record(js, len(body), form)
-        self.body_bytes = body
+        self.request_json = js
 
         if method == "GET" and path.startswith("/openai/emulator/images/"):
             return self._serve_image(path)
@@ -404,6 +404,10 @@ class Handler(BaseHTTPRequestHandler):
             self._error(500, {"code": "InternalServerError", "message": MSG_500})
             raise _Abort()
         if fault == "hang":
+            # The gateway answers 200 and its headers, then the upstream stalls: not one byte of the body. This
+            # lets a client that cancels by shutting the response's socket down do so, and trips read timeouts.
+            streamed = isinstance(self.request_json, dict) and bool(self.request_json.get("stream"))
+            self._start_stream("text/event-stream; charset=utf-8" if streamed else "application/json")
             self._hang()
 
     def _rate(self, d: Directives) -> float:
