@@ -23,7 +23,7 @@ from typing import Any
 from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started, Usage
-from app.core.netio import close_on_cancel
+from app.core.netio import cancellable, close_on_cancel
 from app.core.retry import retrying
 
 SUPPORTED_MIME = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -332,7 +332,8 @@ def run_stream(open_stream: Callable[[], Any], text_of: Callable[[Any], str | No
     state = _State(text_of)
 
     def open_and_peek() -> tuple[Any, Iterator[Any], Any]:
-        stream = open_stream()
+        with cancellable(cancel):
+            stream = open_stream()
         close_on_cancel(stream, cancel)
         it = iter(stream)
         try:
@@ -385,7 +386,8 @@ def run_whole(open_response: Callable[[], Any], text_of: Callable[[Any], str | N
 
     def call() -> tuple[Any, str | None]:
         manager = open_response()
-        response = manager.__enter__()
+        with cancellable(cancel):
+            response = manager.__enter__()
         try:
             close_on_cancel(response, cancel)
             return response.parse(), _request_id(response)

@@ -1,7 +1,8 @@
 """Builds the `openai.AzureOpenAI` client from a profile: an API key or a Microsoft Entra ID token provider.
 
 `openai` and `azure.identity` are imported inside the functions, so importing this module costs nothing at startup.
-The client is built with `max_retries=0`: retries are ours (`app.core.retry`), so the UI can show them.
+The client is built with `max_retries=0`: retries are ours (`app.core.retry`), so the UI can show them, and with
+`netio.request_hook` installed, so requests made inside `netio.cancellable(cancel)` stop at once on cancel.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def build_client(profile: Profile, *, api_key: str | None = None,
         raise errors.ParleyError(errors.Problem(
             errors.Kind.CONFIG, "No credentials", f"Profile '{profile.name}' has neither an API key nor an Entra ID sign-in.",
             "Add an API key or choose Microsoft Entra ID in Settings."))
-    from openai import AzureOpenAI
+    from openai import AzureOpenAI, DefaultHttpxClient
+
+    from app.core import netio
 
     auth: dict[str, Any] = {"api_key": api_key} if api_key else {"azure_ad_token_provider": token_provider}
     return AzureOpenAI(
@@ -37,6 +40,7 @@ def build_client(profile: Profile, *, api_key: str | None = None,
         api_version=profile.api_version,
         max_retries=0,
         timeout=profile.timeout,
+        http_client=netio.install(DefaultHttpxClient()),
         **auth,
     )
 

@@ -3,12 +3,21 @@
 `response.close()` from another thread does not wake a thread blocked in `recv()` on the same socket; shutting the
 socket down (`SHUT_RDWR`) does: the read returns EOF/raises immediately. httpcore2 exposes the socket through the
 response's `network_stream` extension (`get_extra_info("socket")`), which httpx2 passes through to its Response.
+
+Before the response headers arrive there is no response yet (Azure may queue a request for a long time). For that
+stretch, wrap the blocking call in `with cancellable(cancel):`; `build_client` installs `request_hook` on the
+client's httpx2 client, which adds an httpcore2 trace callback to each request made inside that block. When the
+request's headers are about to be sent, the callback finds the connection's socket and registers its shutdown with
+the token, disarmed again when the block ends (the connection may go back to the pool and serve someone else).
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from app.core.cancel import CancelToken
@@ -64,6 +73,100 @@ def close_on_cancel(response: Any, cancel: CancelToken) -> None:
     """Register with `cancel` a closer that shuts `response`'s socket down (runs at once if already cancelled).
 
     `response` may be an openai `Stream`, an openai `APIResponse` (from `with_streaming_response`), or an
-    httpx2 `Response`. When no socket can be found the response is closed instead.
+    httpx2 `Response`. When no socket can be found the response is closed instead. Once the response is closed
+    (read to the end) the closer does nothing, as its connection may be serving another request by then.
     """
-    cancel.on_cancel(lambda: shutdown(response))
+    http = http_response_of(response)
+
+    def closer() -> None:
+        if getattr(http, "is_closed", False):
+            return
+        shutdown(response)
+
+    cancel.on_cancel(closer)
+
+
+# -- before the response: the trace hook ---------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+class _Armed:
+    """Closers registered inside one `cancellable` block; they act only while the block runs."""
+
+    def __init__(self, cancel: CancelToken):
+        self.cancel = cancel
+        self.active = True
+        self.lock = threading.Lock()
+
+    def watch(self, sock: socket.socket) -> None:
+        def closer() -> None:
+            with self.lock:
+                if not self.active:
+                    return
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        self.cancel.on_cancel(closer)
+
+
+@contextlib.contextmanager
+def cancellable(cancel: CancelToken) -> Iterator[None]:
+    """Requests made by this thread inside the block are shut down when `cancel` fires, even before their headers.
+
+    Needs a client from `app.core.client.build_client` (which installs `request_hook`).
+    """
+    armed = _Armed(cancel)
+    previous = getattr(_local, "armed", None)
+    _local.armed = armed
+    try:
+        yield
+    finally:
+        _local.armed = previous
+        with armed.lock:
+            armed.active = False
+
+
+def _socket_from_frames() -> socket.socket | None:
+    """The socket of the httpcore2 connection whose `handle_request` is running (the trace callback's caller)."""
+    frame = sys._getframe(2)
+    for _ in range(8):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        stream = getattr(owner, "_network_stream", None)
+        if stream is not None and hasattr(stream, "get_extra_info"):
+            with contextlib.suppress(Exception):
+                sock = stream.get_extra_info("socket")
+                if isinstance(sock, socket.socket):
+                    return sock
+            return None
+        frame = frame.f_back
+    return None
+
+
+def request_hook(request: Any) -> None:
+    """An httpx2 `request` event hook: inside `cancellable`, trace the request so its socket can be shut down."""
+    armed = getattr(_local, "armed", None)
+    if armed is None:
+        return
+    inner = request.extensions.get("trace")
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            sock = _socket_from_frames()
+            if sock is not None:
+                armed.watch(sock)
+        if inner is not None:
+            inner(event, info)
+
+    request.extensions["trace"] = trace
+
+
+def install(http_client: Any) -> Any:
+    """Add `request_hook` to an httpx2 client's request hooks (idempotent); returns the client."""
+    hooks = http_client.event_hooks
+    if request_hook not in hooks["request"]:
+        hooks["request"].append(request_hook)
+        http_client.event_hooks = hooks
+    return http_client
