@@ -194,7 +194,7 @@ def _json_line(obj: dict[str, Any]) -> None:
 def problem_words(problem: Problem) -> str:
     """A Problem as the user reads it on stderr: title and detail, what to do, the request id."""
     lines = [f"{problem.title}: {problem.detail}".rstrip()]
-    if problem.verdict is not None and problem.verdict.triggered:
+    if problem.verdict is not None and problem.verdict.triggered and problem.verdict.summary() not in problem.detail:
         lines.append(f"  Content filter: {problem.verdict.summary()}.")
     if problem.revised_prompt:
         lines.append(f"  Revised prompt: {problem.revised_prompt}")

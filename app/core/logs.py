@@ -218,3 +218,19 @@ def setup_logging(level: str | int = "INFO", *, console: bool = False) -> Path:
         logging.getLogger(name).setLevel(noisy)
     logging.captureWarnings(True)
     return path
+
+
+def shutdown_logging() -> None:
+    """Remove and close the handlers `setup_logging` installed and give the noisy loggers their levels back (tests)."""
+    root = logging.getLogger()
+    for handler in _installed:
+        root.removeHandler(handler)
+        try:
+            handler.close()
+        except Exception:  # noqa: BLE001
+            pass
+    _installed.clear()
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(False)
