@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs the whole suite (or the pytest arguments given) inside a private
+# session: its own HOME, D-Bus + GNOME Keyring, PulseAudio with a virtual mic and speaker, and Xvfb.
+# As root (or CI=true with password-less sudo) it apt-installs the missing Debian packages; otherwise it names
+# them and the tests that need them skip. Under CI=true a part of the session that does not work is an error.
+# Exit code: pytest's. The benchmarks run after a green suite when benchmarks/__main__.py exists (and
+# PARLEY_NO_BENCHMARKS=1 is not set).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/common.sh
+. scripts/lib/common.sh
+# shellcheck source=scripts/lib/apt.sh
+. scripts/lib/apt.sh
+# shellcheck source=scripts/lib/session.sh
+. scripts/lib/session.sh
+
+# What each package is for (PySide6-Essentials 6.11 from PyPI bundles Qt and ICU, not these system libraries):
+DEBS=(
+    # voice: PortAudio (ALSA-only build) and ALSA's pulse plugin, the private sound server and its tools
+    libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils
+    # keyring: a session bus (dbus-daemon, dbus-send; dbus-x11 satisfies gnome-keyring's dbus-session-bus need
+    # without pulling systemd in) and the Secret Service, plus secret-tool to check it
+    dbus dbus-x11 gnome-keyring libsecret-tools
+    # display: a virtual X server for e2e tests
+    xvfb
+    # Qt's own needs: QtGui (offscreen and xcb) ...
+    libegl1 libgl1 libfontconfig1 libfreetype6 libglib2.0-0 libdbus-1-3 libxkbcommon0 libx11-6 fonts-dejavu-core
+    # ... and the xcb platform plugin
+    libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+    libxcb-render-util0 libxcb-shape0 libxcb-xkb1
+    # voice tests: speech to feed the virtual microphone, and measuring sound files
+    espeak-ng sox
+)
+
+section "installing"
+if [ "$(uname -s)" = Linux ] && command -v dpkg-query >/dev/null 2>&1; then
+    priv=$(privilege)
+    if [ "$priv" = no ]; then
+        missing=$(apt_missing "${DEBS[@]}" | tr '\n' ' ')
+        if [ -n "$missing" ]; then
+            say "not root: not installing Debian packages; tests that need them will skip. Missing: $missing"
+            say "  (sudo apt-get install --no-install-recommends $missing)"
+        fi
+    elif ! apt_install "$priv" "${DEBS[@]}"; then
+        if [ "${CI:-}" = true ]; then die "could not install the Debian packages the tests need"; fi
+        warn "could not install every Debian package: tests that need them will skip"
+    fi
+else
+    say "not a Debian-like Linux: no system packages installed; audio/keyring/display tests will skip"
+fi
+ensure_venv
+pip_install_project test
+
+section "starting private audio/keyring/display"
+trap session_stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+started=$(date +%s.%N)
+session_start
+say "session in $SESSION_DIR ($(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s):" \
+    "audio=${PARLEY_TEST_AUDIO:-no} keyring=${PARLEY_TEST_KEYRING:-no}" \
+    "xvfb=${PARLEY_TEST_XVFB:-no}${PARLEY_TEST_DISPLAY:+ ($PARLEY_TEST_DISPLAY)}"
+if [ "${#SESSION_FAILURES[@]}" -gt 0 ]; then
+    if [ "${CI:-}" = true ]; then
+        printf 'error: the private session is incomplete under CI=true:\n' >&2
+        printf '  - %s\n' "${SESSION_FAILURES[@]}" >&2
+        exit 1
+    fi
+    say "tests needing the parts above will skip"
+fi
+
+section "tests"
+if [ "$#" -eq 0 ]; then set -- tests/; fi
+rc=0
+.venv/bin/python -m pytest "$@" || rc=$?
+
+if [ "$rc" = 0 ] && [ -f benchmarks/__main__.py ] && [ "${PARLEY_NO_BENCHMARKS:-}" != 1 ]; then
+    section "benchmarks"
+    .venv/bin/python -m benchmarks || warn "benchmarks failed (exit $?); the tests passed, so the exit code stays 0"
+fi
+if [ "$rc" = 5 ]; then warn "pytest collected no tests: counted as a failure"; fi
+exit "$rc"
