@@ -65,7 +65,7 @@ def test_remembers_size_and_tab(qtbot, parley_home):
     win = MainWindow(services)
     qtbot.addWidget(win)
     win.show()
-    win.resize(900, 650)
+    win.resize(720, 540)  # the offscreen screen is 800x600
     win.select_tab("images")
     win.close()
 
@@ -74,5 +74,5 @@ def test_remembers_size_and_tab(qtbot, parley_home):
     qtbot.addWidget(win2)
     win2.show()
     assert win2.current_tab_name() == "images"
-    assert (win2.width(), win2.height()) == (900, 650)
+    assert (win2.width(), win2.height()) == (720, 540)
     win2.close()

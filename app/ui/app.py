@@ -82,6 +82,29 @@ class _FirstPaint(QObject):
             QTimer.singleShot(int(os.environ.get("PARLEY_QUIT_AFTER_PAINT", "0") or 0), self.window.close)
 
 
+def _quit_on_signals(window: MainWindow) -> None:
+    """SIGTERM/SIGINT close the window the normal way (state saved, jobs cancelled, conversation flushed).
+
+    Python runs signal handlers only between bytecodes, which never happen while Qt's C++ loop waits, so a
+    short timer hands control back to the interpreter a few times a second.
+    """
+    import signal
+
+    def request_close(signum: int, frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_close)
+    wake = QTimer(window)
+    wake.setInterval(250)
+    wake.timeout.connect(_noop)
+    wake.start()
+
+
+def _noop() -> None:
+    pass
+
+
 def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | None = None,
             profile: str | None = None) -> int:
     QApplication.setApplicationName("Parley")
@@ -115,6 +138,7 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | Non
         _Screenshot(window, services, Path(screenshot))
     if os.environ.get("PARLEY_REPORT_FIRST_PAINT"):
         _FirstPaint(window)
+    _quit_on_signals(window)
     window.show()
     # Connect after the first frame is queued: keyring, credentials and the emulator never delay the window.
     QTimer.singleShot(0, services.reconnect)

@@ -135,7 +135,7 @@ class ImagesTab(QWidget):
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self._forget_undo)
-        QTimer.singleShot(0, self.gallery.reload)
+        QTimer.singleShot(0, self.gallery, self.gallery.reload)
 
     def _build(self) -> None:
         self.prompt = QPlainTextEdit()

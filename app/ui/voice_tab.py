@@ -119,7 +119,7 @@ class VoiceTab(QWidget):
         self._meter_timer.setInterval(50)
         self._meter_timer.timeout.connect(self._update_meter)
         services.connection_changed.connect(self._on_connection)
-        QTimer.singleShot(0, self.refresh_devices)
+        QTimer.singleShot(0, self, self.refresh_devices)
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:

@@ -80,6 +80,8 @@ class _Worker(QObject):
                 log.warning("job %s failed: %s", self._name, type(exc).__name__, exc_info=True)
                 outcome = JobResult(problem=errors.from_exception(exc), seconds=time.perf_counter() - start)
         self.done.emit(outcome)
+        # End the thread from inside: waiting for it must not depend on the GUI thread processing `done`.
+        QThread.currentThread().quit()
 
 
 _alive: set[Job] = set()
@@ -123,6 +125,7 @@ class Job(QObject):
         self.token.cancel()
 
     def wait(self, ms: int = 5000) -> bool:
+        """Block until the job's thread has ended (its `finished` signal may still be queued)."""
         return self._thread.wait(ms) if self._thread is not None else True
 
     @Slot(object)

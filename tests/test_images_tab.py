@@ -1,0 +1,122 @@
+"""The Images tab against the emulator with the real client: options on the wire, files on disk, revised prompt,
+refusal card, gallery persistence, delete/undo, send to chat, cancel."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.ui.images_tab import ImagesTab
+from app.ui.services import AppServices
+
+
+@pytest.fixture
+def services(qtbot):
+    services = AppServices(demo=True)
+    with qtbot.waitSignal(services.connection_changed, timeout=30000):
+        services.reconnect()
+    yield services
+    services.shutdown()
+
+
+@pytest.fixture
+def tab(qtbot, services):
+    tab = ImagesTab(services)
+    qtbot.addWidget(tab)
+    with qtbot.waitSignal(tab.gallery.loaded, timeout=10000):
+        tab.show()
+    yield tab
+    tab.shutdown()
+
+
+def generate(qtbot, tab, prompt, **options):
+    tab.prompt.setPlainText(prompt)
+    for name, value in options.items():
+        combo = getattr(tab, f"{name}_combo")
+        combo.setCurrentIndex(combo.findText(value))
+    previous = tab._job
+    qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab._job is not previous and tab._job.result is not None, timeout=30000)
+    qtbot.waitUntil(lambda: not tab.progress.isVisible() and tab.generate_button.text() == "&Generate", timeout=5000)
+
+
+def png_size(path):
+    data = open(path, "rb").read(32)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_every_option_reaches_the_wire_and_the_file_is_saved(qtbot, tab, services, parley_home):
+    generate(qtbot, tab, "A rabbit eating pancakes", size="1792x1024", quality="hd", style="natural", format="b64_json")
+    sent = [r for r in services.connection.emulator.requests if r.path.endswith("/images/generations")][-1].json
+    assert sent["model"] == "dall-e-3" and sent["prompt"] == "A rabbit eating pancakes"
+    assert (sent["size"], sent["quality"], sent["style"], sent["response_format"], sent["n"]) == ("1792x1024", "hd", "natural", "b64_json", 1)
+    records = tab.gallery.records()
+    assert len(records) == 1
+    assert png_size(records[0].path) == (1792, 1024)
+    assert str(parley_home) in records[0].path
+    assert tab.revised.text() and "Revised prompt" in tab.revised.text()
+    assert tab.view.image() is not None and not tab.view.image().isNull()
+
+
+def test_url_format_also_ends_as_a_file(qtbot, tab, services):
+    generate(qtbot, tab, "A lighthouse at dusk", format="url", size="1024x1792")
+    sent = [r for r in services.connection.emulator.requests if r.path.endswith("/images/generations")][-1].json
+    assert sent["response_format"] == "url"
+    assert png_size(tab.gallery.records()[0].path) == (1024, 1792)
+
+
+def test_use_revised_prompt(qtbot, tab):
+    generate(qtbot, tab, "a cat")
+    qtbot.mouseClick(tab.use_revised, Qt.MouseButton.LeftButton)
+    assert tab.prompt.toPlainText() == tab.current.revised_prompt != "a cat"
+
+
+def test_refusal_shows_card_and_keeps_prompt(qtbot, tab):
+    generate(qtbot, tab, "filter:image something not allowed")
+    assert tab.card.isVisible() and tab.card.property("kind") == "refusal"
+    text = tab.card.text()
+    assert "content filter" in text.lower() and "Request id" in text
+    assert tab.prompt.toPlainText() == "filter:image something not allowed"
+    assert tab.gallery.records() == []
+
+
+def test_gallery_survives_restart_and_delete_undo(qtbot, tab, services):
+    generate(qtbot, tab, "first picture")
+    generate(qtbot, tab, "second picture")
+    assert [r.prompt for r in tab.gallery.records()] == ["second picture", "first picture"]
+
+    again = ImagesTab(services)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.gallery.loaded, timeout=10000):
+        again.show()
+    assert [r.prompt for r in again.gallery.records()] == ["second picture", "first picture"]
+
+    from app.core.history import History
+
+    victim = again.gallery.records()[0]
+    again.delete_record(victim)
+    assert again.undo_bar.isVisible()
+    qtbot.waitUntil(lambda: len(History.open().list_images()) == 1, timeout=5000)
+    qtbot.mouseClick(again.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(History.open().list_images()) == 2, timeout=5000)
+    assert {r.prompt for r in again.gallery.records()} == {"first picture", "second picture"}
+    again.shutdown()
+
+
+def test_send_to_chat_hands_over_the_png(qtbot, tab, services):
+    generate(qtbot, tab, "a sketch for chat")
+    with qtbot.waitSignal(services.send_to_chat, timeout=5000) as blocker:
+        qtbot.mouseClick(tab.chat_button, Qt.MouseButton.LeftButton)
+    text, attachments = blocker.args
+    data, mime, _name = attachments[0]
+    assert mime == "image/png" and data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_empty_prompt_is_explained_not_sent(qtbot, tab, services):
+    before = len(services.connection.emulator.requests)
+    qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
+    assert tab.card.isVisible() and "Nothing to draw" in tab.card.text()
+    assert len(services.connection.emulator.requests) == before
