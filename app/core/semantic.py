@@ -1,0 +1,115 @@
+"""Search history by meaning: embed messages in the background (batched, resumable), rank by cosine, merge with FTS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.core import errors
+from app.core.cancel import CancelToken
+from app.core.events import Failed, Retrying
+
+DEFAULT_DIMENSIONS = 256  # text-embedding-3 models shorten vectors on request; 256 keeps 100k messages ~100 MB
+MIN_SCORE = 0.25
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    indexed: int  # in this run
+    remaining: int  # known still to do (a lower bound while scanning)
+
+
+@dataclass(frozen=True)
+class Hit:
+    message_id: int
+    conversation_id: int
+    conversation_title: str
+    role: str
+    snippet: str
+    exact: bool  # found by words (FTS) as well as, or instead of, by meaning
+    score: float  # cosine similarity for meaning hits; 1.0 for exact-only hits
+
+
+def model_key(deployment: str, dimensions: int | None) -> str:
+    """Vectors of different deployments or sizes never mix."""
+    return f"{deployment}:{dimensions or 'full'}"
+
+
+def index_pending(history: Any, client: Any, *, cancel: CancelToken, ctx: errors.Context, deployment: str,
+                  dimensions: int | None = DEFAULT_DIMENSIONS, batch_size: int = 64,
+                  max_retries: int = 2) -> Iterator[IndexProgress | Retrying | Failed]:
+    """Embed every message that has no vector yet. Stops (and can resume later) on cancel or failure."""
+    from app.core import embeddings
+
+    key = model_key(deployment, dimensions)
+    done = 0
+    while not cancel.cancelled:
+        todo = history.messages_without_vectors(key, limit=batch_size * 4)
+        if not todo:
+            break
+        texts = [text[:8000] or " " for _, text in todo]  # embeddings reject empty input and very long text
+        for event in embeddings.embed(client, texts, cancel=cancel, ctx=ctx, deployment=deployment,
+                                      dimensions=dimensions, batch_size=batch_size, max_retries=max_retries):
+            if isinstance(event, embeddings.EmbeddingBatch):
+                ids = [mid for mid, _ in todo[event.start : event.start + len(event.vectors)]]
+                history.store_vectors((mid, key, vec) for mid, vec in zip(ids, event.vectors, strict=True))
+                done += len(ids)
+                yield IndexProgress(done, len(todo) - event.start - len(ids))
+            elif isinstance(event, Failed):
+                yield event
+                return
+            elif isinstance(event, Retrying):
+                yield event
+    yield IndexProgress(done, 0)
+
+
+def search(history: Any, client: Any, query: str, *, cancel: CancelToken, ctx: errors.Context, deployment: str | None,
+           dimensions: int | None = DEFAULT_DIMENSIONS, limit: int = 30, mode: str = "both") -> list[Hit]:
+    """'exact' (FTS5 words), 'meaning' (cosine), or 'both' merged: exact hits first, then the closest in meaning."""
+    import numpy as np
+
+    from app.core import embeddings
+
+    hits: dict[int, Hit] = {}
+    if mode in ("exact", "both"):
+        for h in history.search(query, limit=limit):
+            hits[h.message_id] = Hit(h.message_id, h.conversation_id, h.conversation_title, h.role, h.snippet, True, 1.0)
+    if mode in ("meaning", "both") and deployment and query.strip():
+        key = model_key(deployment, dimensions)
+        ids, blob = history.vectors(key)
+        if ids:
+            vector = None
+            for event in embeddings.embed(client, [query], cancel=cancel, ctx=ctx, deployment=deployment,
+                                          dimensions=dimensions, batch_size=1):
+                if isinstance(event, embeddings.EmbeddingBatch):
+                    vector = event.vectors[0]
+                elif isinstance(event, Failed):
+                    raise errors.ParleyError(event.problem)
+            if vector is not None:
+                matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), -1)
+                scores = embeddings.cosine_matrix(vector, matrix)
+                order = np.argsort(-scores)[: limit * 2]
+                for i in order:
+                    score = float(scores[i])
+                    if score < MIN_SCORE or len(hits) >= limit * 2:
+                        break
+                    mid = int(ids[i])
+                    if mid in hits:
+                        continue
+                    message = history.get_message(mid)
+                    if message is None:
+                        continue
+                    conversation = history.get_conversation(message.conversation_id)
+                    if conversation is None or conversation.deleted_at:
+                        continue
+                    hits[mid] = Hit(mid, message.conversation_id, conversation.title, message.role,
+                                    _snippet(message.text), False, score)
+    exact = [h for h in hits.values() if h.exact]
+    meaning = sorted((h for h in hits.values() if not h.exact), key=lambda h: -h.score)
+    return (exact + meaning)[:limit]
+
+
+def _snippet(text: str, width: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
