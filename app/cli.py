@@ -782,9 +782,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a broken log must not stop the command
         _err(f"parley: logging is off ({exc}).")
 
+    previous = None
     if threading.current_thread() is threading.main_thread():
         with contextlib.suppress(ValueError, OSError):
-            signal.signal(signal.SIGTERM, _on_sigterm)
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _run(args, log_file)
     except UsageError as exc:
@@ -813,6 +814,10 @@ def main(argv: list[str] | None = None) -> int:
             text = type(exc).__name__
         _err(f"parley: unexpected error: {text}{where}")
         return EXIT_FAILURE
+    finally:
+        if previous is not None:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGTERM, previous)
 
 
 def gui_main() -> int:
