@@ -28,12 +28,14 @@ from app.ui.workers import Job, JobResult
 
 
 def _complete(connection: Any, deployment: str, prompt: str, max_tokens: int, temperature: float, cancel: CancelToken):
+    from dataclasses import replace
+
     from app.core import completions
 
     request = completions.CompletionRequest(deployment=deployment, prompt=prompt, max_tokens=max_tokens,
                                             temperature=temperature, stream=True)
     yield from completions.stream_completion(connection.client(), request, cancel=cancel,
-                                             ctx=connection.context("completions"),
+                                             ctx=replace(connection.context("completions"), deployment=deployment),
                                              max_retries=connection.profile.max_retries)
 
 
