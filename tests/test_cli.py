@@ -100,6 +100,13 @@ def test_no_configuration_is_exit_2_naming_how_to_configure(env):
     no_traceback(r)
 
 
+def test_unknown_profile_is_exit_2(env):
+    r = parley(env, "ask", "hi", "--profile", "Nowhere")
+    assert r.returncode == 2
+    assert "no profile named 'Nowhere'" in r.stderr
+    no_traceback(r)
+
+
 @pytest.mark.parametrize("args", [["ask"], ["ask", "hi", "--temperature", "9"], ["frobnicate"], ["ask", "hi", "--bogus"]])
 def test_bad_arguments_are_exit_2(env, args):
     r = parley(env, *args)
