@@ -307,6 +307,19 @@ def _configured(environ: Any) -> bool:
 
 def connect(args: argparse.Namespace) -> Connection:
     """The connection the command runs on: --demo, --profile NAME, the environment, or the active profile."""
+    from app.core import errors
+
+    try:
+        return _connect(args)
+    except errors.ParleyError as exc:
+        p = exc.problem
+        if p.kind not in (errors.Kind.KEYRING, errors.Kind.CONFIG):
+            raise
+        hint = "From the command line, AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY (or --demo) work too."
+        raise errors.ParleyError(errors.Problem(p.kind, p.title, p.detail, f"{p.action} {hint}".strip())) from None
+
+
+def _connect(args: argparse.Namespace) -> Connection:
     from app.core import connection, logs
     from app.core.profiles import ProfileStore
 

@@ -107,6 +107,18 @@ def test_unknown_profile_is_exit_2(env):
     no_traceback(r)
 
 
+def test_saved_profile_without_a_usable_key_is_exit_2(env):
+    config = Path(env["PARLEY_HOME"]) / "config"
+    config.mkdir(parents=True)
+    (config / "profiles.json").write_text(json.dumps({"version": 1, "active": "Work", "profiles": [
+        {"name": "Work", "endpoint": "https://example.openai.azure.com/", "auth": "key"}]}), encoding="utf-8")
+    r = parley(env, "ask", "hi", AZURE_OPENAI_ENDPOINT=None, AZURE_OPENAI_API_KEY=None)
+    assert r.returncode == 2  # no keyring backend here, or (with one) no key stored for Work
+    assert "keyring" in r.stderr.lower() or "No API key stored for profile Work" in r.stderr
+    assert "AZURE_OPENAI_API_KEY" in r.stderr
+    no_traceback(r)
+
+
 @pytest.mark.parametrize("args", [["ask"], ["ask", "hi", "--temperature", "9"], ["frobnicate"], ["ask", "hi", "--bogus"]])
 def test_bad_arguments_are_exit_2(env, args):
     r = parley(env, *args)
