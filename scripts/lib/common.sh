@@ -70,8 +70,17 @@ pip_install_project() {
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/parley ]; then
         return 0
     fi
-    say "pip install -e '$spec' (pyproject.toml changed or first run)"
-    .venv/bin/python -m pip install --disable-pip-version-check -q -e "$spec" || die "pip install -e '$spec' failed"
+    say "pip install -e '$spec' (first run or pyproject.toml changed; a minute or two on a new machine)"
+    local log rc=0
+    log=$(mktemp)
+    .venv/bin/python -m pip install --disable-pip-version-check -q -e "$spec" >"$log" 2>&1 || rc=$?
+    # pip's output only when it failed: a machine's pip.conf may add a warning per package otherwise.
+    if [ "$rc" != 0 ]; then
+        cat "$log" >&2
+        rm -f "$log"
+        die "pip install -e '$spec' failed (exit $rc)"
+    fi
+    rm -f "$log"
     printf '%s\n' "$want" >"$stamp"
     # An install with extras is also the plain install.
     if [ -n "$extra" ]; then printf '%s\n' "$want" >.venv/.parley-install-base; fi
