@@ -796,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"parley: logging is off ({exc}).")
 
     previous = None
-    if threading.current_thread() is threading.main_thread():
+    if args.command is not None and threading.current_thread() is threading.main_thread():
         with contextlib.suppress(ValueError, OSError):
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:

@@ -67,8 +67,11 @@ def test_json_lines_with_exception_and_args_redacted():
     except RuntimeError:
         log.exception("it broke")
     log.debug("not at INFO")
+    log.info("ready", extra={"event": "ready", "count": 3, "header": f"api-key: {KEY}"})
     lines = read_lines(path)
-    assert [line["msg"] for line in lines] == ["hello world and {'api-key': '«redacted»'}", "it broke"]
+    assert [line["msg"] for line in lines] == ["hello world and {'api-key': '«redacted»'}", "it broke", "ready"]
+    assert (lines[2]["event"], lines[2]["count"], lines[2]["header"]) == ("ready", 3, "api-key: «redacted»")
+    assert "exc" not in lines[0] and "args" not in lines[0]
     for line in lines:
         assert set(line) >= {"ts", "level", "logger", "msg", "thread"}
         assert line["logger"] == "parley.test" and line["thread"] == "MainThread"

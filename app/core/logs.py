@@ -137,7 +137,15 @@ class JsonFormatter(logging.Formatter):
             obj["exc"] = redact(exc)
         if record.stack_info:
             obj["stack"] = redact(record.stack_info)
+        for key, value in record.__dict__.items():  # extra={"event": "ready"} and the like
+            if key in _RECORD_FIELDS or key.startswith("_") or key in obj:
+                continue
+            obj[key] = value if isinstance(value, int | float | bool) or value is None else redact(value)
         return json.dumps(obj, ensure_ascii=False)
+
+
+_RECORD_FIELDS = frozenset(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None).__dict__) | {
+    "message", "asctime", "taskName"}
 
 
 class _ConsoleFormatter(logging.Formatter):
