@@ -210,7 +210,7 @@ def from_status(status: int, body: Any, headers: Any = None, request_id: str | N
     if status == 413:
         return Problem(Kind.BAD_REQUEST, "File too large", message or "The upload is larger than Azure accepts (25 MB).", "Use a shorter recording or a smaller file.", **common)
     if status == 429:
-        wait = f" Azure asked to wait {retry_after:.0f} s." if retry_after else ""
+        wait = f" Azure asked to wait {format_seconds(retry_after)}." if retry_after else ""
         return Problem(
             Kind.RATE_LIMIT,
             "Rate limited",
@@ -237,6 +237,16 @@ def from_status(status: int, body: Any, headers: Any = None, request_id: str | N
         _bad_request_action(message, ctx),
         **common,
     )
+
+
+def format_seconds(seconds: float) -> str:
+    """'0.3 s', '2 s', '1 min 5 s': precise when short, because a 300 ms wait is not 'wait 0 s'."""
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def _bad_request_action(message: str, ctx: Context) -> str:
