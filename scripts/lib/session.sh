@@ -16,14 +16,18 @@ SESSION_PIDS=()     # our own daemons, stopped in reverse order by session_stop
 SESSION_FAILURES=() # one line per part that did not come up
 
 session_stop() {
-    local i pid
-    for ((i = ${#SESSION_PIDS[@]} - 1; i >= 0; i--)); do
-        pid=${SESSION_PIDS[i]}
-        kill "$pid" 2>/dev/null || continue
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
+    local pid i alive
+    # All at once, then up to 2 s for them to go, then KILL for any left.
+    for pid in "${SESSION_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 40; i++)); do
+        alive=0
+        for pid in "${SESSION_PIDS[@]}"; do
+            if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != Z ]; then alive=1; fi
         done
+        [ "$alive" = 0 ] && break
+        sleep 0.05
+    done
+    for pid in "${SESSION_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
