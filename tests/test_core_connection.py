@@ -17,9 +17,13 @@ from app.core.secrets import SecretStore
 
 
 class MemoryKeyring(KeyringBackend):
-    """An in-test keyring backend: a dict."""
+    """An in-test keyring backend: a dict. Used only through keyring.set_keyring(instance).
 
-    priority = 1
+    Priority 0 keeps it out of keyring's automatic chain: defining a backend class registers it for the whole
+    process, and a positive priority made later tests' default keyring include LockedKeyring.
+    """
+
+    priority = 0
 
     def __init__(self):
         super().__init__()
