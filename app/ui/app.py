@@ -140,8 +140,9 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | Non
         _FirstPaint(window)
     _quit_on_signals(window)
     window.show()
-    # Connect after the first frame is queued: keyring, credentials and the emulator never delay the window.
-    QTimer.singleShot(0, services.reconnect)
+    # Connect once the first frame is on screen: keyring, credentials, the emulator and the openai import never
+    # delay the window.
+    window.first_painted.connect(services.reconnect)
     log.info("window shown", extra={"event": "ready"})
     try:
         return qapp.exec()

@@ -135,7 +135,14 @@ class ImagesTab(QWidget):
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self._forget_undo)
-        QTimer.singleShot(0, self.gallery, self.gallery.reload)
+        self._gallery_loaded = False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        """The gallery is read from the database when the tab is first opened, not at launch."""
+        super().showEvent(event)
+        if not self._gallery_loaded:
+            self._gallery_loaded = True
+            QTimer.singleShot(0, self.gallery, self.gallery.reload)
 
     def _build(self) -> None:
         self.prompt = QPlainTextEdit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlparse
 
-from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,6 +25,43 @@ from app.ui.services import AppServices
 log = logging.getLogger(__name__)
 
 TAB_NAMES = ("chat", "voice", "images", "completions", "jobs", "settings")
+# (name, module, class, title): a tab's module is imported and its widget built the first time it is shown.
+TABS = (
+    ("chat", "app.ui.chat_tab", "ChatTab", "&Chat"),
+    ("voice", "app.ui.voice_tab", "VoiceTab", "&Voice"),
+    ("images", "app.ui.images_tab", "ImagesTab", "&Images"),
+    ("completions", "app.ui.completions_tab", "CompletionsTab", "C&ompletions"),
+    ("jobs", "app.ui.jobs_tab", "JobsTab", "&Jobs"),
+    ("settings", "app.ui.settings_tab", "SettingsTab", "&Settings"),
+)
+
+
+class LazyTab(QWidget):
+    """Holds a tab's place until it is first shown; then imports its module and builds it."""
+
+    def __init__(self, services: AppServices, module: str, cls: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.services, self.module, self.cls = services, module, cls
+        self.widget: QWidget | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    def materialize(self) -> QWidget:
+        if self.widget is None:
+            import importlib
+
+            factory = getattr(importlib.import_module(self.module), self.cls)
+            self.widget = factory(self.services)
+            self.layout().addWidget(self.widget)
+            connection = self.services.connection
+            on_connection = getattr(self.widget, "_on_connection", None)
+            if connection is not None and callable(on_connection):
+                on_connection(connection)  # it missed connection_changed while it did not exist
+        return self.widget
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
+        self.materialize()
+        super().showEvent(event)
 
 
 class Banner(QFrame):
@@ -56,9 +93,15 @@ class Banner(QFrame):
 
 
 class MainWindow(QMainWindow):
+    # Emitted once, just after the first frame is on screen: start-up work (connecting, imports of openai or
+    # sounddevice on workers) waits for it, because a worker importing holds the GIL the first paint needs.
+    first_painted = Signal()
+
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
+        self._painted = False
+        self.installEventFilter(self)
         self.setWindowTitle("Parley")
         self.setMinimumSize(640, 480)
 
@@ -68,8 +111,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.setAccessibleName("Sections")
-        self._tab_widgets: dict[str, QWidget] = {}
-        for name, widget, title in self._make_tabs():
+        self._tab_widgets: dict[str, LazyTab] = {}
+        for name, module, cls, title in TABS:
+            widget = LazyTab(services, module, cls)
             self._tab_widgets[name] = widget
             index = self.tabs.addTab(widget, title)
             self.tabs.setTabToolTip(index, f"{title.replace('&', '')} (Ctrl+{index + 1})")
@@ -91,6 +135,13 @@ class MainWindow(QMainWindow):
         services.connection_changed.connect(self._on_connection_changed)
         services.connection_failed.connect(self._on_connection_failed)
         self._restore_state()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
+        if obj is self and not self._painted and event.type() == QEvent.Type.Paint:
+            self._painted = True
+            self.removeEventFilter(self)
+            QTimer.singleShot(0, self, self.first_painted.emit)
+        return False
 
     # -- menus -----------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -140,24 +191,6 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     # -- tabs -----------------------------------------------------------------------------------------
-    def _make_tabs(self) -> list[tuple[str, QWidget, str]]:
-        from app.ui.chat_tab import ChatTab
-        from app.ui.completions_tab import CompletionsTab
-        from app.ui.images_tab import ImagesTab
-        from app.ui.jobs_tab import JobsTab
-        from app.ui.settings_tab import SettingsTab
-        from app.ui.voice_tab import VoiceTab
-
-        s = self.services
-        return [
-            ("chat", ChatTab(s), "&Chat"),
-            ("voice", VoiceTab(s), "&Voice"),
-            ("images", ImagesTab(s), "&Images"),
-            ("completions", CompletionsTab(s), "C&ompletions"),
-            ("jobs", JobsTab(s), "&Jobs"),
-            ("settings", SettingsTab(s), "&Settings"),
-        ]
-
     def _add_tab_shortcuts(self) -> None:
         for i in range(self.tabs.count()):
             action = QAction(self)
@@ -174,7 +207,8 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(int(action.data()))
 
     def tab(self, name: str) -> QWidget:
-        return self._tab_widgets[name]
+        """The tab's real widget (built now if it was never shown)."""
+        return self._tab_widgets[name].materialize()
 
     def select_tab(self, name: str) -> bool:
         widget = self._tab_widgets.get(name)
@@ -240,8 +274,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.save_state()
-        for widget in self._tab_widgets.values():
-            close = getattr(widget, "shutdown", None)
+        for holder in self._tab_widgets.values():
+            close = getattr(holder.widget, "shutdown", None)
             if callable(close):
                 close()
         workers.shutdown(3000)

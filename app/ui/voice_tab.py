@@ -119,7 +119,14 @@ class VoiceTab(QWidget):
         self._meter_timer.setInterval(50)
         self._meter_timer.timeout.connect(self._update_meter)
         services.connection_changed.connect(self._on_connection)
-        QTimer.singleShot(0, self, self.refresh_devices)
+        self._devices_listed = False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        """PortAudio starts (and enumerates devices) only when the Voice tab is first opened, not at launch."""
+        super().showEvent(event)
+        if not self._devices_listed:
+            self._devices_listed = True
+            QTimer.singleShot(0, self, self.refresh_devices)
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
