@@ -19,7 +19,8 @@ TARGET_RATIO, CEILING_RATIO = 1.5, 3.0
 
 
 def folder_size_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+    # PyInstaller links libraries under two names: count each file once, as du does.
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 1e6
 
 
 def png_is_blank(path: Path) -> bool:

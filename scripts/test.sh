@@ -3,8 +3,9 @@
 # session: its own HOME, D-Bus + GNOME Keyring, PulseAudio with a virtual mic and speaker, and Xvfb.
 # As root (or CI=true with password-less sudo) it apt-installs the missing Debian packages; otherwise it names
 # them and the tests that need them skip. Under CI=true a part of the session that does not work is an error.
-# Exit code: pytest's, or 1 when a benchmark is past its ceiling. The benchmarks run after a green suite when benchmarks/__main__.py exists (and
-# PARLEY_NO_BENCHMARKS=1 is not set).
+# Exit code: pytest's, or 1 when a benchmark is past its ceiling or the frozen bundle fails. After a green suite
+# the benchmarks run (unless PARLEY_NO_BENCHMARKS=1), then the bundle is built and smoke-tested (unless
+# PARLEY_NO_PACKAGING=1).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -79,6 +80,11 @@ if [ "$rc" = 0 ] && [ -f benchmarks/__main__.py ] && [ "${PARLEY_NO_BENCHMARKS:-
     section "benchmarks"
     # Past a generous ceiling is a regression, so it fails the run like a failing test.
     .venv/bin/python -m benchmarks || { warn "benchmarks past their ceilings (exit $?)"; rc=1; }
+fi
+if [ "$rc" = 0 ] && [ "${PARLEY_NO_PACKAGING:-}" != 1 ]; then
+    section "packaging: frozen bundle and its smoke test"
+    # The double-clickable build must keep working: build dist/parley, run --version and a demo screenshot.
+    bash packaging/build.sh || { warn "the frozen bundle failed to build or start"; rc=1; }
 fi
 if [ "$rc" = 5 ]; then warn "pytest collected no tests: counted as a failure"; fi
 exit "$rc"
