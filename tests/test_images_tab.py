@@ -120,3 +120,21 @@ def test_empty_prompt_is_explained_not_sent(qtbot, tab, services):
     qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
     assert tab.card.isVisible() and "Nothing to draw" in tab.card.text()
     assert len(services.connection.emulator.requests) == before
+
+
+def test_slow_generation_shows_progress_after_600_ms_and_cancel_works(qtbot, tab):
+    import time
+
+    tab.prompt.setPlainText("fault:hang a very slow cat")
+    qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
+    assert not tab.progress.isVisible()  # fast answers never flicker a progress bar
+    qtbot.waitUntil(tab.progress.isVisible, timeout=3000)
+    assert tab.generate_button.text() == "&Cancel"
+    started = time.perf_counter()
+    qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab._job.result is not None, timeout=5000)
+    assert time.perf_counter() - started < 1.0
+    assert tab._job.result.cancelled
+    assert tab.card.isVisible() and "Cancelled" in tab.card.text()
+    assert tab.prompt.toPlainText() == "fault:hang a very slow cat"
+    assert not tab.progress.isVisible()
