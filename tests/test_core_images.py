@@ -121,6 +121,11 @@ def test_cancel_while_waiting_returns_at_once(client):
     rest = list(gen)
     assert time.monotonic() - t0 < 0.8
     assert rest[-1] == Done("cancelled")
+    # The helper thread that was reading the stalled body is woken by the socket shutdown, not left behind.
+    deadline = time.monotonic() + 2.0
+    while any(t.name == "parley-request" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(t.name == "parley-request" for t in threading.enumerate())
 
 
 def test_save_png_names_by_time_and_prompt(tmp_path):

@@ -17,7 +17,7 @@ from typing import Any
 from app.core import errors
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Retrying, Started
-from app.core.images import call_abandonable
+from app.core.images import call_abandonable, guard_response, request_parsed
 from app.core.retry import retrying
 
 VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
@@ -106,21 +106,20 @@ def synthesize(client: Any, text: str, *, cancel: CancelToken, ctx: errors.Conte
 
 def _synthesize(client: Any, text: str, cancel: CancelToken, ctx: errors.Context, deployment: str, voice: str,
                 speed: float, response_format: str, max_retries: int, chunk_size: int) -> Iterator[Any]:
-    from app.core.netio import close_on_cancel
-
-    def open_stream() -> tuple[Any, Any]:
-        def enter() -> tuple[Any, Any]:
+    def open_stream() -> tuple[Any, Any, Any]:
+        def enter() -> tuple[Any, Any, Any]:
             manager = client.audio.speech.with_streaming_response.create(
                 model=deployment, voice=voice, input=text, response_format=response_format, speed=speed)
             response = manager.__enter__()
-            close_on_cancel(response, cancel)  # also runs at once if the caller gave up meanwhile
-            return manager, response
+            # Shuts the socket down on cancel (at once if the caller gave up while the headers were on their way).
+            return manager, response, guard_response(response, cancel)
 
         return call_abandonable(enter, cancel)
 
     manager = None
+    release = None
     try:
-        manager, response = yield from retrying(open_stream, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        manager, response, release = yield from retrying(open_stream, cancel=cancel, max_retries=max_retries, ctx=ctx)
         request_id = _request_id(response)
         yield Started(request_id)
         pending = b""
@@ -145,6 +144,8 @@ def _synthesize(client: Any, text: str, cancel: CancelToken, ctx: errors.Context
     except Exception as exc:  # noqa: BLE001 - errors leave a generator as values
         yield Done("cancelled") if cancel.cancelled else Failed(_stream_problem(exc, ctx))
     finally:
+        if release is not None:
+            release()
         if manager is not None:
             try:
                 manager.__exit__(None, None, None)
@@ -252,14 +253,13 @@ def _transcribe(client: Any, audio: bytes, cancel: CancelToken, ctx: errors.Cont
     if prompt:
         options["prompt"] = prompt
 
-    def call() -> Any:
-        return call_abandonable(lambda: client.audio.transcriptions.with_raw_response.create(
+    def call() -> tuple[Any, Any]:
+        return request_parsed(lambda: client.audio.transcriptions.with_streaming_response.create(
             model=deployment, file=(filename, audio, mime), response_format="json", **options), cancel)
 
     try:
-        raw = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
-        request_id = _request_id(raw)
-        result = raw.parse()
+        headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        request_id = (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
         text = getattr(result, "text", None)
         if text is None and isinstance(result, dict):
             text = result.get("text")

@@ -9,7 +9,7 @@ from typing import Any
 from app.core import errors
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Usage
-from app.core.images import call_abandonable
+from app.core.images import request_parsed
 from app.core.retry import retrying
 
 MAX_BATCH = 2048  # Azure's limit of inputs per request
@@ -61,14 +61,12 @@ def _embed(client: Any, texts: list[str], cancel: CancelToken, ctx: errors.Conte
         for start in range(0, len(texts), size):
             batch = texts[start:start + size]
 
-            def call(batch: list[str] = batch) -> Any:
-                return call_abandonable(lambda: client.embeddings.with_raw_response.create(
+            def call(batch: list[str] = batch) -> tuple[Any, Any]:
+                return request_parsed(lambda: client.embeddings.with_streaming_response.create(
                     model=deployment, input=batch, **options), cancel)
 
-            raw = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
-            headers = getattr(raw, "headers", None)
+            headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
             last_id = (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
-            result = raw.parse()
             data = sorted(result.data, key=lambda d: d.index)
             if len(data) != len(batch):
                 raise errors.ParleyError(errors.Problem(

@@ -91,8 +91,8 @@ def generate(client: Any, request: ImageRequest, *, cancel: CancelToken, ctx: er
 
 def _generate(client: Any, request: ImageRequest, cancel: CancelToken, ctx: errors.Context, max_retries: int,
               http_get: Callable[[str], bytes] | None) -> Iterator[Any]:
-    def call() -> Any:
-        return call_abandonable(lambda: client.images.with_raw_response.generate(
+    def call() -> tuple[Any, Any]:
+        return request_parsed(lambda: client.images.with_streaming_response.generate(
             model=request.deployment,
             prompt=request.prompt,
             n=1,
@@ -104,9 +104,8 @@ def _generate(client: Any, request: ImageRequest, cancel: CancelToken, ctx: erro
 
     try:
         yield Started(None)
-        raw = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
-        request_id = _header_request_id(getattr(raw, "headers", None))
-        result = raw.parse()
+        headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        request_id = _header_request_id(headers)
         items = list(getattr(result, "data", None) or [])
         if not items:
             raise errors.ParleyError(errors.Problem(
@@ -194,29 +193,69 @@ def call_abandonable(call: Callable[[], T], cancel: CancelToken, *, poll: float 
     return box["value"]
 
 
+def guard_response(response: Any, cancel: CancelToken) -> Callable[[], None]:
+    """Shut `response`'s socket down if `cancel` fires before the returned `release()` is called.
+
+    `netio.close_on_cancel` without the release: once a response is finished its connection goes back to the
+    client's pool, and a late cancel of this job must not shut down a socket another request is now using.
+    """
+    from app.core import netio
+
+    state = {"live": True}
+
+    def close() -> None:
+        if state["live"]:
+            netio.shutdown(response)
+
+    cancel.on_cancel(close)
+
+    def release() -> None:
+        state["live"] = False
+
+    return release
+
+
+def request_parsed(open_response: Callable[[], Any], cancel: CancelToken) -> tuple[Any, Any]:
+    """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
+    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down)."""
+    def run() -> tuple[Any, Any]:
+        with open_response() as response:
+            release = guard_response(response, cancel)
+            try:
+                return response.headers, response.parse()
+            finally:
+                release()
+
+    return call_abandonable(run, cancel)
+
+
 def download(client: Any, url: str, cancel: CancelToken | None = None) -> bytes:
     """GET `url` (an Azure blob SAS link) with the client's own HTTP transport; no Azure credentials are sent."""
     http = getattr(client, "_client", None)
     if http is None or not hasattr(http, "stream"):
         return _urllib_get(url)
     with http.stream("GET", url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as response:
-        if cancel is not None:
-            from app.core.netio import close_on_cancel
+        release = guard_response(response, cancel) if cancel is not None else (lambda: None)
+        try:
+            return _read_download(response, cancel)
+        finally:
+            release()
 
-            close_on_cancel(response, cancel)
-        if response.status_code >= 400:
-            response.read()
-            raise _download_error(response.status_code, response.headers)
-        chunks: list[bytes] = []
-        total = 0
-        for chunk in response.iter_bytes():
-            if cancel is not None and cancel.cancelled:
-                raise Cancelled()
-            total += len(chunk)
-            if total > MAX_DOWNLOAD_BYTES:
-                raise _bad_image("the image download is too large", None)
-            chunks.append(chunk)
-        return b"".join(chunks)
+
+def _read_download(response: Any, cancel: CancelToken | None) -> bytes:
+    if response.status_code >= 400:
+        response.read()
+        raise _download_error(response.status_code, response.headers)
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled()
+        total += len(chunk)
+        if total > MAX_DOWNLOAD_BYTES:
+            raise _bad_image("the image download is too large", None)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _download_error(status: int, headers: Any) -> errors.ParleyError:
