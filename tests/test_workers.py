@@ -30,8 +30,7 @@ class Sink(QObject):
 
 
 def counting(token: CancelToken):
-    for i in range(5):
-        yield i
+    yield from range(5)
 
 
 def test_yields_arrive_in_order_on_gui_thread(qtbot):

@@ -188,13 +188,7 @@ def setup_logging(level: str | int = "INFO", *, console: bool = False) -> Path:
     """
     number = _level_number(level)
     root = logging.getLogger()
-    for handler in _installed:
-        root.removeHandler(handler)
-        try:
-            handler.close()
-        except Exception:  # noqa: BLE001
-            pass
-    _installed.clear()
+    _remove_installed()
 
     path = log_path()
     handler: logging.Handler
@@ -228,8 +222,8 @@ def setup_logging(level: str | int = "INFO", *, console: bool = False) -> Path:
     return path
 
 
-def shutdown_logging() -> None:
-    """Remove and close the handlers `setup_logging` installed and give the noisy loggers their levels back (tests)."""
+def _remove_installed() -> None:
+    """Take off and close the handlers setup_logging put on the root logger."""
     root = logging.getLogger()
     for handler in _installed:
         root.removeHandler(handler)
@@ -238,6 +232,12 @@ def shutdown_logging() -> None:
         except Exception:  # noqa: BLE001
             pass
     _installed.clear()
+
+
+def shutdown_logging() -> None:
+    """Remove and close the handlers `setup_logging` installed and give the noisy loggers their levels back (tests)."""
+    root = logging.getLogger()
+    _remove_installed()
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)
     root.setLevel(logging.WARNING)
