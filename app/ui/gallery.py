@@ -117,6 +117,7 @@ class Gallery(QListView):
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(THUMB, THUMB))
         self.setGridSize(QSize(THUMB + 16, THUMB + 24))
+        self.setMinimumHeight(THUMB + 24 + 2 * self.frameWidth() + 8)  # at least one whole row of thumbnails
         self.setSpacing(4)
         self.setWordWrap(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
