@@ -383,6 +383,24 @@ def test_transcription(emu):
     assert "00:00:00,000 --> " in srt
 
 
+def test_heard_text_is_the_transcript_of_uncommented_speech_only(emu):
+    c = client(emu)
+    tone = 0.3 * np.sin(np.arange(32000) / 16000 * 2 * np.pi * 220).astype(np.float32)
+    before = len(emu.transcripts)  # the emulator is shared by this module's tests
+    emu.hear("What is the capital of France?", "And of Spain?")
+    silent = wav_bytes(np.zeros(16000, np.float32))
+    assert c.audio.transcriptions.create(model="whisper", file=("s.wav", silent)).text == ""  # silence takes none
+    commented = wav_bytes(tone, comment="From the comment.")
+    assert c.audio.transcriptions.create(model="whisper", file=("c.wav", commented)).text == "From the comment."
+    assert c.audio.transcriptions.create(model="whisper", file=("a.wav", wav_bytes(tone))).text == "What is the capital of France?"
+    assert c.audio.transcriptions.create(model="whisper", file=("b.wav", wav_bytes(tone))).text == "And of Spain?"
+    assert c.audio.transcriptions.create(model="whisper", file=("d.wav", wav_bytes(tone))).text.startswith("This is")
+    got = emu.transcripts[before:]
+    assert [t for t, _ in got] == ["", "From the comment.", "What is the capital of France?",
+                                               "And of Spain?", "This is the emulator's transcript of 2.0 seconds of speech."]
+    assert got[0][1] == pytest.approx(1.0) and got[2][1] == pytest.approx(2.0)
+
+
 def test_upload_over_25_mib_is_413(emu):
     with pytest.raises(openai.APIStatusError) as info:
         client(emu).audio.transcriptions.create(model="whisper", file=("big.wav", b"\0" * (25 * 1024 * 1024 + 10)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable
 
 from app.emulator.content import stable_hash
 
@@ -134,8 +135,10 @@ def activity(samples, rate: int, threshold: float = 0.01, frame_s: float = 0.03)
     return [(round(s, 2), round(e, 2)) for s, e in merged]
 
 
-def transcribe(data: bytes) -> tuple[str, float, list[tuple[float, float]]]:
-    """(text, duration seconds, speech segments). Silence gives ''. An ICMT comment is the transcript."""
+def transcribe(data: bytes, heard: Callable[[], str | None] | None = None) -> tuple[str, float, list[tuple[float, float]]]:
+    """(text, duration seconds, speech segments). Silence gives ''. An ICMT comment is the transcript; else, for
+    audio with speech in it, `heard()` (what a test said into a microphone, which carries no comment) if it gives
+    one, else a sentence naming the duration."""
     parsed = parse_wav(data)
     if parsed is None:
         duration = len(data) / 32000.0
@@ -149,6 +152,9 @@ def transcribe(data: bytes) -> tuple[str, float, list[tuple[float, float]]]:
         return "", duration, []
     if comment:
         return comment, duration, segments
+    spoken = heard() if heard is not None else None
+    if spoken:
+        return spoken, duration, segments
     return f"This is the emulator's transcript of {duration:.1f} seconds of speech.", duration, segments
 
 

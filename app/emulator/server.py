@@ -672,7 +672,8 @@ class Handler(BaseHTTPRequestHandler):
         if fmt not in ("json", "text", "srt", "verbose_json", "vtt"):
             return self._invalid(f"'{fmt}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt'] - "
                                  "'response_format'", "response_format")
-        text, duration, segments = audio.transcribe(data)
+        text, duration, segments = audio.transcribe(data, self.emu._take_heard)
+        self.emu._record_transcript(text, duration)
         language = str(form.get("language") or "en")
         cut = d.fault == "cut"
         if fmt == "json":
@@ -936,6 +937,8 @@ class Emulator:
         self.api_key = api_key
         self.token_rate = token_rate
         self.job_seconds = 6.0  # how long a fine-tuning job or a batch takes to finish
+        self._heard: deque[str] = deque()
+        self._transcripts: deque[tuple[str, float]] = deque(maxlen=500)
         self._requests: deque[RecordedRequest] = deque(maxlen=500)
         self._lock = threading.Lock()
         self._seen: set[str] = set()
@@ -998,6 +1001,26 @@ class Emulator:
     def _record(self, req: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(req)
+
+    def hear(self, *texts: str) -> None:
+        """Queue what the next transcriptions of real speech return, one text each (audio played into a microphone
+        cannot carry an ICMT comment). Silence still transcribes to '', and a comment still wins."""
+        with self._lock:
+            self._heard.extend(texts)
+
+    @property
+    def transcripts(self) -> list[tuple[str, float]]:
+        """(text returned, seconds of audio received) for each transcription or translation, oldest first."""
+        with self._lock:
+            return list(self._transcripts)
+
+    def _take_heard(self) -> str | None:
+        with self._lock:
+            return self._heard.popleft() if self._heard else None
+
+    def _record_transcript(self, text: str, seconds: float) -> None:
+        with self._lock:
+            self._transcripts.append((text, seconds))
 
     def _first_time(self, key: str) -> bool:
         with self._lock:
