@@ -375,6 +375,12 @@ class History:
         with self._tx() as conn:
             conn.execute("UPDATE messages SET text = ? WHERE id = ? AND status = 'streaming'", (text, message_id))
 
+    def resume_streaming(self, message_id: int) -> None:
+        """Mark a finished reply as streaming again (Continue after a dropped connection appends to it)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE messages SET status = 'streaming', finish_reason = NULL, problem_json = NULL, "
+                         "writer_pid = ? WHERE id = ?", (os.getpid(), message_id))
+
     def finish_message(self, message_id: int, text: str, status: str, *, finish_reason: str | None = None,
                        request_id: str | None = None, usage: Any = None, filters: Iterable[Any] | None = None,
                        problem: Any = None) -> None:

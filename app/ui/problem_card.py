@@ -1,0 +1,228 @@
+"""One inline card for everything the user must see where it happened: a problem, a content-filter verdict, a wait.
+
+Every tab shows `errors.Problem`s through `Card.show_problem`, so the words, the request id with its Copy button and
+the actions look the same everywhere. `VerdictDialog` lists every category of Azure's filter annotations.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import errors, filters
+
+COLOURS = {"problem": "#c0392b", "refusal": "#d35400", "info": "#2f6fde", "waiting": "#7f8c8d"}
+
+Action = tuple[str, str]  # (id emitted by `Card.action`, button text)
+
+
+def verdict_text(verdict: filters.Verdict) -> str:
+    """'Violence (medium), Jailbreak attempt (detected)': the categories that triggered, else the notable ones."""
+    return verdict.summary()
+
+
+class Card(QFrame):
+    """A titled, coloured box with a text, an optional request id (selectable, with Copy) and action buttons."""
+
+    action = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.kind = ""
+        self.problem: errors.Problem | None = None
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.text.setOpenExternalLinks(True)
+        self.request_id = QLabel()
+        self.request_id.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy_id = QPushButton("Copy request id")
+        self.copy_id.setAccessibleName("Copy request id")
+        self.copy_id.clicked.connect(self._copy_request_id)
+        self._buttons = QHBoxLayout()
+        self._buttons.setContentsMargins(0, 0, 0, 0)
+        id_row = QHBoxLayout()
+        id_row.setContentsMargins(0, 0, 0, 0)
+        id_row.addWidget(self.request_id, 1)
+        id_row.addWidget(self.copy_id)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 8, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.text)
+        layout.addLayout(id_row)
+        layout.addLayout(self._buttons)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(250)
+        self._countdown.timeout.connect(self._tick)
+        self._deadline = 0.0
+        self._waiting_text = ""
+        self.hide()
+
+    # -- what to show --------------------------------------------------------------------------------------
+    def show_problem(self, problem: errors.Problem, actions: tuple[Action, ...] = ()) -> None:
+        """The problem in words, what to do next, its request id; filter refusals name the categories."""
+        self.problem = problem
+        detail = problem.detail
+        if problem.verdict is not None and (problem.verdict.triggered or problem.verdict.notable):
+            detail = f"{detail} Categories: {verdict_text(problem.verdict)}."
+        if problem.revised_prompt:
+            detail += f" Azure's revised prompt was: “{problem.revised_prompt}”."
+        kind = "refusal" if problem.kind == errors.Kind.FILTERED else "problem"
+        self._show(kind, problem.title, f"{html.escape(detail)}<br><b>{html.escape(problem.action)}</b>",
+                   problem.request_id, actions)
+
+    def show_message(self, kind: str, title: str, text: str, actions: tuple[Action, ...] = (),
+                     request_id: str | None = None) -> None:
+        """A card that is not a Problem (a filtered answer, a note). `text` is plain text."""
+        self.problem = None
+        self._show(kind, title, html.escape(text), request_id, actions)
+
+    def show_countdown(self, problem: errors.Problem, wait: float, attempt: int, max_attempts: int,
+                       actions: tuple[Action, ...] = ()) -> None:
+        """Azure asked us to wait (429) or failed transiently: count the wait down while the client retries."""
+        self.problem = problem
+        self._deadline = time.monotonic() + max(0.0, wait)
+        self._waiting_text = f"{html.escape(problem.detail)} Trying again (attempt {attempt} of {max_attempts})"
+        self._show("waiting", problem.title, self._countdown_text(), problem.request_id, actions)
+        self._countdown.start()
+
+    def clear(self) -> None:
+        self._countdown.stop()
+        self.problem = None
+        self.kind = ""
+        self.hide()
+
+    # -- internals --------------------------------------------------------------------------------------------
+    def _show(self, kind: str, title: str, text_html: str, request_id: str | None, actions: tuple[Action, ...]) -> None:
+        self._countdown.stop()
+        self.kind = kind
+        colour = COLOURS.get(kind, COLOURS["info"])
+        self.setStyleSheet(f"QFrame#card {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}")
+        self.title.setText(f'<b style="color: {colour}">{html.escape(title)}</b>')
+        self.text.setText(text_html)
+        self.request_id.setText(f"Request id: {request_id}" if request_id else "")
+        self.request_id.setVisible(bool(request_id))
+        self.copy_id.setVisible(bool(request_id))
+        self.setAccessibleName(f"{title}")
+        self.setAccessibleDescription(f"{title}. {html.unescape(text_html)}")
+        while self._buttons.count():
+            item = self._buttons.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for action_id, label in actions:
+            button = QPushButton(label)
+            button.setAccessibleName(label.replace("&", ""))
+            button.setProperty("action", action_id)
+            button.clicked.connect(self._on_button)
+            self._buttons.addWidget(button)
+        self._buttons.addStretch(1)
+        self.show()
+
+    def buttons(self) -> dict[str, QPushButton]:
+        out = {}
+        for i in range(self._buttons.count()):
+            widget = self._buttons.itemAt(i).widget()
+            if isinstance(widget, QPushButton):
+                out[str(widget.property("action"))] = widget
+        return out
+
+    def seconds_left(self) -> float:
+        return max(0.0, self._deadline - time.monotonic())
+
+    def _countdown_text(self) -> str:
+        left = self.seconds_left()
+        return f"{self._waiting_text} in {errors.format_seconds(left)}…" if left > 0 else f"{self._waiting_text} now…"
+
+    @Slot()
+    def _tick(self) -> None:
+        self.text.setText(self._countdown_text())
+        if self.seconds_left() <= 0:
+            self._countdown.stop()
+
+    @Slot()
+    def _on_button(self) -> None:
+        button = self.sender()
+        if isinstance(button, QPushButton):
+            self.action.emit(str(button.property("action")))
+
+    @Slot()
+    def _copy_request_id(self) -> None:
+        text = self.request_id.text().removeprefix("Request id: ")
+        if text:
+            QGuiApplication.clipboard().setText(text)
+
+
+class VerdictDialog(QDialog):
+    """Every category Azure reported for a prompt and its answer, like the Azure AI Foundry playground shows."""
+
+    def __init__(self, verdicts: list[tuple[str, filters.Verdict]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Content filter results")
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Checked", "Category", "Result", "Action"])
+        self.table.setAccessibleName("Content filter categories")
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for source, verdict in verdicts:
+            for category in verdict.categories:
+                self._add_row(source, category)
+            if verdict.error:
+                self._add_row(source, None, verdict.error)
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        note = QLabel("Severity levels: safe, low, medium, high. “Filtered” means Azure blocked the content. "
+                      "<a href='https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter'>"
+                      "About content filtering</a>")
+        note.setWordWrap(True)
+        note.setOpenExternalLinks(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        if not verdicts:
+            layout.addWidget(QLabel("Azure sent no content-filter annotations for this message."))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.resize(620, 360)
+
+    def _add_row(self, source: str, category: filters.Category | None, error: str | None = None) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        if category is None:
+            cells = [source, "Filter error", error or "", ""]
+        else:
+            if category.severity is not None:
+                result = f"severity {category.severity}"
+            elif category.detected is not None:
+                result = "detected" if category.detected else "not detected"
+            else:
+                result = "matched"
+            extra = ", ".join(f"{k}: {v}" for k, v in category.details)
+            if extra:
+                result = f"{result} ({extra})"
+            cells = [source, category.label, result, "filtered" if category.filtered else "allowed"]
+        for column, text in enumerate(cells):
+            self.table.setItem(row, column, QTableWidgetItem(text))
+
+    def rows(self) -> list[list[str]]:
+        return [[self.table.item(r, c).text() for c in range(4)] for r in range(self.table.rowCount())]
