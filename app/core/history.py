@@ -619,6 +619,19 @@ class History:
             "ORDER BY v.message_id", (model,))
         return [r[0] for r in rows], b"".join(r[1] for r in rows)
 
+    def vector_count(self, model: str) -> int:
+        """How many messages of conversations not deleted have a vector for `model` (0: meaning search has nothing)."""
+        return int(self._query(
+            "SELECT count(*) FROM message_vectors v JOIN messages m ON m.id = v.message_id "
+            "JOIN conversations c ON c.id = m.conversation_id WHERE v.model = ? AND c.deleted_at IS NULL", (model,))[0][0])
+
+    def count_without_vectors(self, model: str) -> int:
+        """How many messages `messages_without_vectors` would still return (what is left to index)."""
+        return int(self._query(
+            "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE c.deleted_at IS NULL AND m.status != 'streaming' AND m.text != '' AND NOT EXISTS "
+            "(SELECT 1 FROM message_vectors v WHERE v.message_id = m.id AND v.model = ?)", (model,))[0][0])
+
     def messages_without_vectors(self, model: str, limit: int = 256) -> list[tuple[int, str]]:
         """(message_id, text) of finished, non-empty messages that have no vector for `model` yet, oldest first."""
         rows = self._query(

@@ -31,9 +31,36 @@ class Hit:
     score: float  # cosine similarity for meaning hits; 1.0 for exact-only hits
 
 
+@dataclass(frozen=True)
+class IndexState:
+    dimensions: int | None  # the vector size this deployment's index uses
+    indexed: int  # messages with a vector
+    pending: int  # messages still without one
+
+
 def model_key(deployment: str, dimensions: int | None) -> str:
     """Vectors of different deployments or sizes never mix."""
     return f"{deployment}:{dimensions or 'full'}"
+
+
+def dimensions_for(history: Any, deployment: str) -> int | None:
+    """DEFAULT_DIMENSIONS, unless this deployment's index holds only full-size vectors (a model that cannot shorten
+    them, such as text-embedding-ada-002)."""
+    if (history.vector_count(model_key(deployment, DEFAULT_DIMENSIONS)) == 0
+            and history.vector_count(model_key(deployment, None)) > 0):
+        return None
+    return DEFAULT_DIMENSIONS
+
+
+def index_state(history: Any, deployment: str) -> IndexState:
+    dimensions = dimensions_for(history, deployment)
+    key = model_key(deployment, dimensions)
+    return IndexState(dimensions, history.vector_count(key), history.count_without_vectors(key))
+
+
+def rejects_dimensions(problem: errors.Problem) -> bool:
+    """Azure's 400 for `dimensions` sent to a model that has a fixed size: index with full-size vectors instead."""
+    return problem.kind == errors.Kind.BAD_REQUEST and "dimensions" in f"{problem.detail} {problem.code or ''}".lower()
 
 
 def index_pending(history: Any, client: Any, *, cancel: CancelToken, ctx: errors.Context, deployment: str,
