@@ -8,6 +8,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# In-test keyring backends (dict, locked, none) and a fake Entra ID credential, as fixtures.
+pytest_plugins = ["fake_keyrings"]
+
 
 @pytest.fixture(autouse=True)
 def parley_home(tmp_path, monkeypatch):

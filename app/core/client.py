@@ -45,14 +45,39 @@ def build_client(profile: Profile, *, api_key: str | None = None,
     )
 
 
+_signed_in: Any = None  # the credential a sign-in from Settings proved, reused by every later connection
+
+
+def default_credential(*, interactive: bool = False) -> Any:
+    """`DefaultAzureCredential` (env, workload/managed identity, Azure CLI, ...); with `interactive`, a browser
+    sign-in ends the chain. Tests replace this function with one returning a fake credential."""
+    return _identity().DefaultAzureCredential(exclude_interactive_browser_credential=not interactive)
+
+
+def remember_credential(credential: Any) -> None:
+    """Keep a credential that just signed in (e.g. through the browser) for the connections made after it."""
+    global _signed_in
+    _signed_in = credential
+
+
+def forget_credential() -> None:
+    remember_credential(None)
+
+
 def entra_token_provider(credential: Any = None) -> Callable[[], str]:
-    """A bearer-token provider for the Cognitive Services scope; `DefaultAzureCredential()` unless one is given."""
+    """A bearer-token provider for the Cognitive Services scope: `credential`, else the one signed in from
+    Settings, else `DefaultAzureCredential()`."""
+    get_bearer_token_provider = _identity().get_bearer_token_provider
+    if credential is None:
+        credential = _signed_in if _signed_in is not None else default_credential()
+    return get_bearer_token_provider(credential, SCOPE)
+
+
+def _identity() -> Any:
     try:
-        from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+        import azure.identity
     except ImportError as exc:  # pragma: no cover - a broken install
         raise errors.ParleyError(errors.Problem(
             errors.Kind.CONFIG, "Entra ID support missing", f"azure-identity could not be imported ({exc}).",
             "Reinstall Parley, or use an API key for this profile.")) from exc
-    if credential is None:
-        credential = DefaultAzureCredential()
-    return get_bearer_token_provider(credential, SCOPE)
+    return azure.identity

@@ -26,9 +26,15 @@ from PySide6.QtWidgets import (
 
 from app.core import errors, filters
 
-COLOURS = {"problem": "#c0392b", "refusal": "#d35400", "info": "#2f6fde", "waiting": "#7f8c8d"}
+COLOURS = {"problem": "#c0392b", "refusal": "#d35400", "info": "#2f6fde", "waiting": "#7f8c8d", "ok": "#1e8449",
+           "warning": "#b9770e"}
 
 Action = tuple[str, str]  # (id emitted by `Card.action`, button text)
+
+
+def _html(text: str) -> str:
+    """Plain text as HTML, its line breaks kept (a list of what was tried reads as a list)."""
+    return html.escape(text).replace("\n", "<br>")
 
 
 def verdict_text(verdict: filters.Verdict) -> str:
@@ -88,14 +94,14 @@ class Card(QFrame):
         if problem.revised_prompt:
             detail += f" Azure's revised prompt was: “{problem.revised_prompt}”."
         kind = "refusal" if problem.kind == errors.Kind.FILTERED else "problem"
-        self._show(kind, problem.title, f"{html.escape(detail)}<br><b>{html.escape(problem.action)}</b>",
+        self._show(kind, problem.title, f"{_html(detail)}<br><b>{_html(problem.action)}</b>",
                    problem.request_id, actions)
 
     def show_message(self, kind: str, title: str, text: str, actions: tuple[Action, ...] = (),
                      request_id: str | None = None) -> None:
         """A card that is not a Problem (a filtered answer, a note). `text` is plain text."""
         self.problem = None
-        self._show(kind, title, html.escape(text), request_id, actions)
+        self._show(kind, title, _html(text), request_id, actions)
 
     def show_countdown(self, problem: errors.Problem, wait: float, attempt: int, max_attempts: int,
                        actions: tuple[Action, ...] = ()) -> None:

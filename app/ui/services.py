@@ -16,12 +16,15 @@ from app.ui.workers import Job, JobResult
 log = logging.getLogger(__name__)
 
 
-def _connect(profile_name: str | None, demo: bool, cancel: CancelToken) -> Any:
+def _connect(profile_name: str | None, demo: bool, remember: bool, cancel: CancelToken) -> Any:
     # Keyring reads, Entra credential setup and the emulator's start all happen here, never on the GUI thread.
     from app.core import connection
 
     store = ProfileStore.load()
     profile = store.get(profile_name) if profile_name else None
+    if remember and profile is not None and not demo and store.active != profile.name:
+        store.active = profile.name  # the next start opens the profile the user chose
+        store.save()
     return connection.connect(profile, demo=demo, store=store)
 
 
@@ -34,6 +37,9 @@ class AppServices(QObject):
     # Other tabs ask for something to be shown in chat (e.g. images "send to chat"): (text, [(bytes, mime)])
     send_to_chat = Signal(str, object)
     open_settings = Signal()
+    profiles_changed = Signal()  # a profile was added, edited, renamed, deleted or imported (Settings)
+    pref_changed = Signal(str, object)  # (key, value) after set_pref, e.g. "chat/font_size", "chat/send_key"
+    history_cleared = Signal()  # Settings deleted every conversation
 
     def __init__(self, *, demo: bool = False, profile_name: str | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -48,8 +54,9 @@ class AppServices(QObject):
         self.settings = QSettings(str(paths.config_dir() / "ui.ini"), QSettings.Format.IniFormat)
 
     # -- connection ---------------------------------------------------------------------------------
-    def reconnect(self, profile_name: str | None = None, *, demo: bool | None = None) -> None:
-        """(Re)connect off the GUI thread; `connection_changed` or `connection_failed` follows."""
+    def reconnect(self, profile_name: str | None = None, *, demo: bool | None = None, remember: bool = False) -> None:
+        """(Re)connect off the GUI thread; `connection_changed` or `connection_failed` follows. With `remember`,
+        the profile also becomes the active one in profiles.json (the status bar switcher does that)."""
         if profile_name is not None:
             self.profile_name = profile_name
         if demo is not None:
@@ -57,7 +64,7 @@ class AppServices(QObject):
         if self._job is not None and self._job.running:
             self._job.cancel()
         self.connecting.emit()
-        self._job = Job(partial(_connect, self.profile_name, self.demo_requested), name="connect", parent=self)
+        self._job = Job(partial(_connect, self.profile_name, self.demo_requested, remember), name="connect", parent=self)
         self._job.finished.connect(self._on_connected)
         self._job.start()
 
@@ -95,3 +102,4 @@ class AppServices(QObject):
 
     def set_pref(self, key: str, value: Any) -> None:
         self.settings.setValue(key, value)
+        self.pref_changed.emit(key, value)

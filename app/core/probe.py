@@ -1,0 +1,174 @@
+"""Test connection: one tiny real call per filled deployment, each reported as OK (with latency) or as its Problem.
+
+`probe_profile` resolves the credentials (a typed key, the keyring, or Entra ID) and yields `ProbeResult`s in the
+order of `profiles.CAPABILITIES`. Images are checked without generating one (an invalid size reaches the deployment
+and is refused for free). After a failure that every other call would repeat (key, network, permission), the rest
+are reported as skipped rather than tried again.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import wave
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.core import client as client_mod
+from app.core import errors, netio, profiles
+from app.core.cancel import CancelToken
+from app.core.profiles import AuthMode, Profile
+
+PROBE_TIMEOUT = 20.0  # seconds per call: a test should not hang for the profile's full timeout
+LABELS = {
+    "chat": "Chat",
+    "speech": "Speech",
+    "transcription": "Transcription",
+    "images": "Images",
+    "embeddings": "Embeddings",
+    "completions": "Completions",
+}
+_WORK = {
+    "chat": "chat",
+    "speech": "text to speech",
+    "transcription": "transcription",
+    "images": "image generation",
+    "embeddings": "embeddings",
+    "completions": "legacy completions",
+}
+_STOP_KINDS = {errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.NETWORK, errors.Kind.TIMEOUT}
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    capability: str
+    deployment: str
+    ok: bool
+    seconds: float = 0.0
+    note: str = ""
+    problem: errors.Problem | None = None
+    request_id: str | None = None
+    skipped: bool = False
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.capability, self.capability)
+
+
+def probe_profile(profile: Profile, *, cancel: CancelToken, typed_key: str = "", stored_name: str | None = None,
+                  secrets: Any = None) -> Iterator[ProbeResult]:
+    """Credentials first (a typed key wins; else the key stored for `stored_name`; Entra ID for ENTRA), then `probe`."""
+    api_key: str | None = None
+    provider: Callable[[], str] | None = None
+    if profile.auth == AuthMode.ENTRA:
+        provider = client_mod.entra_token_provider()
+    else:
+        api_key = typed_key.strip() or None
+        if api_key is None and stored_name:
+            from app.core.secrets import SecretStore
+
+            api_key = (secrets or SecretStore()).get(stored_name)
+        if not api_key:
+            raise errors.ParleyError(errors.Problem(
+                errors.Kind.CONFIG, "No API key", "There is no API key to test with.",
+                "Paste the key from the Azure portal (Keys and Endpoint), or choose Microsoft Entra ID."))
+    yield from probe(profile, cancel=cancel, api_key=api_key, token_provider=provider)
+
+
+def probe(profile: Profile, *, cancel: CancelToken, api_key: str | None = None,
+          token_provider: Callable[[], str] | None = None) -> Iterator[ProbeResult]:
+    todo = [(c, profile.deployments.for_capability(c).strip()) for c in profiles.CAPABILITIES]
+    todo = [(c, d) for c, d in todo if d]
+    if not todo:
+        raise errors.ParleyError(errors.Problem(
+            errors.Kind.CONFIG, "Nothing to test", "No deployment name is filled in.",
+            "Enter at least the chat deployment's name (Azure AI Foundry → Deployments)."))
+    if api_key:
+        _register_secret(api_key)
+    quick = profile.with_changes(timeout=min(profile.timeout, PROBE_TIMEOUT))
+    client = client_mod.build_client(quick, api_key=api_key, token_provider=token_provider)
+    auth = "key" if api_key else "entra"
+    stop: ProbeResult | None = None
+    try:
+        for capability, deployment in todo:
+            if cancel.cancelled:
+                return
+            if stop is not None:
+                yield ProbeResult(capability, deployment, False, skipped=True,
+                                  note=f"Not tried: {stop.label.lower()} failed with '{stop.problem.title}' first.")  # type: ignore[union-attr]
+                continue
+            ctx = errors.Context(capability, deployment, profile.api_version, profile.endpoint, auth)
+            result = _one(client, capability, deployment, ctx, cancel)
+            if result.problem is not None and result.problem.kind in _STOP_KINDS:
+                stop = result
+            yield result
+    finally:
+        client.close()
+
+
+def _one(client: Any, capability: str, deployment: str, ctx: errors.Context, cancel: CancelToken) -> ProbeResult:
+    start = time.perf_counter()
+    try:
+        with netio.cancellable(cancel):
+            response = _CALLS[capability](client, deployment)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the result's Problem
+        seconds = time.perf_counter() - start
+        if cancel.cancelled:
+            raise
+        problem = _refine(errors.from_exception(exc, ctx), capability, deployment)
+        if _reached_deployment(problem):
+            return ProbeResult(capability, deployment, True, seconds, request_id=problem.request_id,
+                               note="Reached the deployment (checked without generating an image).")
+        return ProbeResult(capability, deployment, False, seconds, problem=problem, request_id=problem.request_id)
+    return ProbeResult(capability, deployment, True, time.perf_counter() - start, request_id=_request_id(response))
+
+
+def _reached_deployment(problem: errors.Problem) -> bool:
+    """The images probe asks for a size Azure refuses: that refusal proves key, api-version and deployment."""
+    return problem.status == 400 and (problem.code or "") in ("invalid_size", "invalid_value") and "size" in problem.detail.lower()
+
+
+def _refine(problem: errors.Problem, capability: str, deployment: str) -> errors.Problem:
+    if problem.code == "OperationNotSupported":
+        from dataclasses import replace
+
+        return replace(problem, title=f"'{deployment}' does not do {_WORK[capability]}",
+                       action=f"Enter the name of a deployment that does {_WORK[capability]} in the "
+                              f"{LABELS[capability]} field, or leave it blank.")
+    return problem
+
+
+def _request_id(response: Any) -> str | None:
+    rid = getattr(response, "_request_id", None)
+    if rid:
+        return str(rid)
+    http = getattr(response, "response", None)
+    headers = getattr(http, "headers", None)
+    return headers.get("x-request-id") if headers is not None else None
+
+
+def _silence_wav(seconds: float = 0.25, rate: int = 16000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\0\0" * int(rate * seconds))
+    return out.getvalue()
+
+
+def _register_secret(value: str) -> None:
+    from app.core import logs
+
+    logs.add_secret(value)
+
+
+_CALLS: dict[str, Callable[[Any, str], Any]] = {
+    "chat": lambda c, d: c.chat.completions.create(model=d, messages=[{"role": "user", "content": "ping"}], max_tokens=1),
+    "completions": lambda c, d: c.completions.create(model=d, prompt="ping", max_tokens=1),
+    "embeddings": lambda c, d: c.embeddings.create(model=d, input="ping"),
+    "speech": lambda c, d: c.audio.speech.create(model=d, voice="alloy", input="OK", response_format="pcm"),
+    "transcription": lambda c, d: c.audio.transcriptions.create(model=d, file=("ping.wav", _silence_wav(), "audio/wav")),
+    "images": lambda c, d: c.images.generate(model=d, prompt="A test of the connection", size="1x1"),  # type: ignore[arg-type]
+}

@@ -1,0 +1,284 @@
+"""Add or edit a connection profile: name, endpoint (checked as typed), authentication, api-version, a deployment
+per capability, retries/timeout/voice, a real connection test, and Save (profile to profiles.json, key to the
+keyring, both on a Job), after which the app reconnects."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import endpoints, profiles
+from app.core.endpoints import Level
+from app.core.profile_ops import SaveOutcome, name_problem
+from app.core.profiles import AuthMode, Profile
+from app.ui.auth_panel import AuthPanel
+from app.ui.probe_panel import ProbePanel
+from app.ui.problem_card import Card
+from app.ui.profile_fields import DeploymentFields, RequestFields, add_row
+from app.ui.services import AppServices
+from app.ui.workers import Job, JobResult
+
+_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+
+
+def _note() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+class ConnectionDialog(QDialog):
+    saved = Signal(object)  # SaveOutcome
+
+    def __init__(self, services: AppServices, profile: Profile | None = None, *, existing: list[str] | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.services = services
+        self.old_name = profile.name if profile is not None else None
+        self.existing = list(existing or [])
+        self._name_typed = profile is not None
+        self._fixing = False
+        self._save_job: Job | None = None
+        self.setWindowTitle(f"Edit profile — {profile.name}" if profile else "Connect Azure OpenAI")
+        self.setAccessibleName(self.windowTitle())
+        self.resize(640, 760)
+
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("e.g. Work (filled from the endpoint)")
+        self.name_edit.textEdited.connect(self._on_name_edited)
+        self.name_note = _note()
+        self.endpoint_edit = QLineEdit()
+        self.endpoint_edit.setPlaceholderText(endpoints.EXAMPLE)
+        self.endpoint_edit.textChanged.connect(self._on_endpoint_changed)
+        self.endpoint_edit.editingFinished.connect(self._on_endpoint_finished)
+        self.endpoint_note = _note()
+        self.auth = AuthPanel()
+        self.version_combo = QComboBox()
+        self.version_combo.setEditable(True)
+        self.version_combo.addItems(profiles.KNOWN_API_VERSIONS)
+        self.version_combo.setToolTip("GA: 2024-10-21. Text to speech needs a preview version.")
+        self.version_combo.currentTextChanged.connect(self._check_version)
+        self.version_note = _note()
+        self.deployments = DeploymentFields()
+        self.deployment_edits = self.deployments.edits
+        for edit in self.deployment_edits.values():
+            edit.textChanged.connect(self._check_version)
+        self.requests = RequestFields()
+
+        form = QFormLayout()
+        add_row(form, "&Name", self.name_edit, self.name_note, "Profile name")
+        add_row(form, "End&point", self.endpoint_edit, self.endpoint_note, "Endpoint")
+        form.addRow("Authentication", self.auth)
+        add_row(form, "API &version", self.version_combo, self.version_note, "API version")
+
+        self.probe = ProbePanel(self.probe_request)
+        self.save_card = Card()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setAccessibleName("Save profile")
+        self.buttons.accepted.connect(self._on_save)
+        self.buttons.rejected.connect(self.reject)
+
+        body = QWidget()
+        inner = QVBoxLayout(body)
+        inner.addLayout(form)
+        inner.addWidget(self.deployments)
+        inner.addWidget(self.requests)
+        inner.addWidget(self.probe)
+        inner.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.save_card)
+        layout.addWidget(self.buttons)
+        self._fill(profile)
+        self.auth.load_key(self.old_name)
+
+    def _fill(self, profile: Profile | None) -> None:
+        p = profile or Profile(name="", endpoint="")
+        self.name_edit.setText(p.name)
+        self.endpoint_edit.setText(p.endpoint)
+        self.auth.set_auth(p.auth)
+        self.version_combo.setCurrentText(p.api_version)
+        self.deployments.fill(p.deployments)
+        self.requests.fill(p)
+        if profile is None:
+            self.endpoint_note.hide()
+
+    # -- values ------------------------------------------------------------------------------------------------
+    def profile(self) -> Profile:
+        check = endpoints.check_endpoint(self.endpoint_edit.text())
+        return self.requests.apply(Profile(
+            name=self.name_edit.text().strip(),
+            endpoint=check.url or self.endpoint_edit.text().strip(),
+            api_version=self.version_combo.currentText().strip() or profiles.PREVIEW_API_VERSION,
+            auth=self.auth.auth(),
+            deployments=self.deployments.values(),
+        ))
+
+    def problems(self) -> list[tuple[QWidget, str]]:
+        """What stops a save (or a test), each with the field to focus; also shown under the fields."""
+        found: list[tuple[QWidget, str]] = []
+        check = self._show_endpoint(endpoints.check_endpoint(self.endpoint_edit.text()))
+        if not check.usable:
+            found.append((self.endpoint_edit, check.message))
+        text = name_problem(self.name_edit.text(), self.existing, self.old_name)
+        self._show(self.name_note, text, "error")
+        if text:
+            found.append((self.name_edit, text))
+        if self._check_version():
+            found.append((self.version_combo, self.version_note.text()))
+        has_stored = self.auth.key_state is not None and self.auth.key_state.where != "none"
+        if self.auth.auth() == AuthMode.KEY and not self.auth.key() and not has_stored:
+            found.append((self.auth.key_edit, "Paste the API key, or choose Microsoft Entra ID."))
+            self.auth.key_note.setText("Paste the API key, or choose Microsoft Entra ID.")
+        return found
+
+    def probe_request(self) -> tuple[Profile, str, str | None] | None:
+        problems = [p for p in self.problems() if p[0] is not self.name_edit]
+        if problems:
+            problems[0][0].setFocus()
+            return None
+        return self.profile(), self.auth.key(), self.old_name
+
+    # -- live checks -------------------------------------------------------------------------------------------
+    @Slot(str)
+    def _on_name_edited(self, text: str) -> None:
+        self._name_typed = bool(text.strip())
+        self._show(self.name_note, name_problem(text, self.existing, self.old_name) if text.strip() else "", "error")
+
+    @Slot(str)
+    def _on_endpoint_changed(self, text: str) -> None:
+        if self._fixing:
+            return
+        check = self._show_endpoint(endpoints.check_endpoint(text))
+        host = (check.url.split("://", 1)[-1].split("/", 1)[0].split(".", 1)[0]) if check.url else ""
+        if not self._name_typed and host and not host[0].isdigit():
+            self.name_edit.setText(host)
+
+    @Slot()
+    def _on_endpoint_finished(self) -> None:
+        """A pasted deployment URL is cut back to the resource; its deployment and api-version fill the form."""
+        check = endpoints.check_endpoint(self.endpoint_edit.text())
+        if not check.usable or not check.url or check.url == self.endpoint_edit.text().strip():
+            return
+        self._fixing = True
+        try:
+            self.endpoint_edit.setText(check.url)
+        finally:
+            self._fixing = False
+        if check.deployment and not self.deployment_edits["chat"].text().strip():
+            self.deployment_edits["chat"].setText(check.deployment)
+        if check.api_version:
+            self.version_combo.setCurrentText(check.api_version)
+
+    def _show_endpoint(self, check: endpoints.EndpointCheck) -> endpoints.EndpointCheck:
+        self._show(self.endpoint_note, check.message, "error" if check.level == Level.ERROR else "warning")
+        return check
+
+    @Slot()
+    def _check_version(self) -> str:
+        version = self.version_combo.currentText().strip()
+        text = ""
+        if not _VERSION_RE.match(version):
+            text = "An api-version looks like 2024-10-21 or 2024-10-01-preview."
+            self._show(self.version_note, text, "error")
+            return text
+        if self.deployment_edits.get("speech") and self.deployment_edits["speech"].text().strip() and not version.endswith("-preview"):
+            self._show(self.version_note, "Text to speech needs a preview api-version (e.g. 2024-10-01-preview).", "warning")
+        else:
+            self._show(self.version_note, "", "")
+        return text
+
+    @staticmethod
+    def _show(label: QLabel, text: str, kind: str) -> None:
+        label.setText(text)
+        colour = {"error": "#c0392b", "warning": "#b9770e"}.get(kind, "")
+        label.setStyleSheet(f"color: {colour}" if colour else "")
+        label.setVisible(bool(text))
+
+    # -- save --------------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_save(self) -> None:
+        if self._save_job is not None and self._save_job.running:
+            return
+        problems = self.problems()
+        if problems:
+            problems[0][0].setFocus()
+            self.save_card.show_message("problem", "Not saved yet", problems[0][1])
+            return
+        failures = self.probe.failures
+        if failures and not self._confirm_failures(len(failures)):
+            return
+        profile = self.profile()
+        fn = partial(_save, profile, self.auth.key(), self.auth.remember_key(), self.old_name)
+        self.save_button.setEnabled(False)
+        self.save_card.show_message("info", "Saving…", "")
+        self._save_job = Job(fn, name="save-profile", parent=self)
+        self._save_job.finished.connect(self._on_saved)
+        self._save_job.start()
+
+    def _confirm_failures(self, count: int) -> bool:
+        answer = QMessageBox.question(
+            self, "Save with failures?",
+            f"The connection test found {count} problem(s). Save this profile anyway?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Save
+
+    @Slot(object)
+    def _on_saved(self, result: JobResult) -> None:
+        self.save_button.setEnabled(True)
+        if result.problem is not None:
+            self.save_card.show_problem(result.problem)
+            return
+        outcome: SaveOutcome = result.value
+        self._reconnect(outcome.profile.name, self.old_name)
+        self.old_name = outcome.profile.name
+        self.existing = [n for n in self.existing if n != self.old_name]
+        self.services.profiles_changed.emit()
+        self.saved.emit(outcome)
+        if outcome.problem is not None:
+            self.save_card.show_message(
+                "warning", "Saved — the key is kept for this session only",
+                f"{outcome.problem.title}: {outcome.problem.detail}\nNothing is lost: Parley uses the key until you "
+                "quit. To store it, unlock or install a keyring, then edit the profile and save again.")
+            self.save_button.hide()
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
+            return
+        self.accept()
+
+    def _reconnect(self, name: str, old_name: str | None) -> None:
+        """A new profile, the current one, or any profile while in demo mode or not connected: connect to it."""
+        conn = self.services.connection
+        current = None if conn is None or conn.demo else conn.profile.name
+        if old_name is None or self.services.last_problem is not None or current is None or current in (name, old_name):
+            self.services.reconnect(name, demo=False, remember=True)
+
+    def done(self, result: int) -> None:
+        self.probe.cancel()
+        super().done(result)
+
+
+def _save(profile: Profile, key: str, remember: bool, old_name: str | None, cancel: object) -> SaveOutcome:
+    from app.core import profile_ops
+
+    return profile_ops.save_profile(profile, key=key, remember=remember, old_name=old_name)
+

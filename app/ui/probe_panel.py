@@ -1,0 +1,159 @@
+"""The dialog's "Test connection": runs `core.probe` on a Job and lists each capability as ✓ with its latency, or
+as the Problem's card (wrong key, deployment not found, api-version, network)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.core.probe import LABELS, ProbeResult
+from app.ui.problem_card import Card
+from app.ui.workers import Job, JobResult
+
+# What to test: (profile, typed key, name of the stored key to use when none is typed), or None when the form
+# cannot be tested yet (the dialog shows why).
+ProbeRequest = Callable[[], Any]
+
+
+def card_text(card: Card) -> str:
+    """A card's words as plain text (what a screen reader says; tests read it)."""
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(f"{card.title.text()}<br>{card.text.text()}<br>{card.request_id.text()}")
+    return doc.toPlainText().strip()
+
+
+class ProbePanel(QWidget):
+    finished = Signal(bool)  # True when every tested capability answered
+
+    def __init__(self, request: ProbeRequest, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._request = request
+        self._job: Job | None = None
+        self.results: list[ProbeResult] = []
+        self.button = QPushButton("&Test connection")
+        self.button.setAccessibleName("Test connection")
+        self.button.setToolTip("One tiny real request per filled deployment")
+        self.button.clicked.connect(self._on_button)
+        self.status = QLabel()
+        self.status.setAccessibleName("Connection test status")
+        self.status.setWordWrap(True)
+        self.card = Card()
+        self._rows = QVBoxLayout()
+        self._rows.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.button)
+        top.addWidget(self.status, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.card)
+        layout.addLayout(self._rows)
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None and self._job.running
+
+    @property
+    def failures(self) -> list[ProbeResult]:
+        return [r for r in self.results if not r.ok]
+
+    def row_texts(self) -> list[str]:
+        """Every result line as shown (for tests and screen readers)."""
+        out = []
+        for i in range(self._rows.count()):
+            widget = self._rows.itemAt(i).widget()
+            if isinstance(widget, Card):
+                if not widget.isHidden():
+                    out.append(card_text(widget))
+            elif isinstance(widget, QLabel):
+                out.append(widget.text())
+        return out
+
+    def start(self) -> None:
+        request = self._request()
+        if request is None:
+            return
+        profile, typed_key, stored_name = request
+        from app.core import probe
+
+        self.reset()
+        self.status.setText("Testing…")
+        self.button.setText("Cancel &test")
+        self.button.setAccessibleName("Cancel the connection test")
+        fn = partial(probe.probe_profile, profile, typed_key=typed_key, stored_name=stored_name)
+        self._job = Job(fn, name="connection-test", parent=self)
+        self._job.event.connect(self._on_result)
+        self._job.finished.connect(self._on_finished)
+        self._job.start()
+
+    def cancel(self) -> None:
+        if self._job is not None and self._job.running:
+            self._job.cancel()
+
+    def reset(self) -> None:
+        """Forget shown results (the form changed, so they no longer describe it)."""
+        self.results = []
+        self.card.clear()
+        self.status.clear()
+        while self._rows.count():
+            widget = self._rows.takeAt(0).widget()
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+
+    @Slot()
+    def _on_button(self) -> None:
+        if self.running:
+            self.cancel()
+        else:
+            self.start()
+
+    @Slot(object)
+    def _on_result(self, result: ProbeResult) -> None:
+        if self.sender() is not self._job:
+            return
+        self.results.append(result)
+        name = f"{LABELS.get(result.capability, result.capability)} ({html.escape(result.deployment)})"
+        if result.ok:
+            text = f"✓ {name}: OK, {result.seconds * 1000:.0f} ms"
+            if result.note:
+                text += f" — {html.escape(result.note)}"
+        elif result.skipped:
+            text = f"– {name}: {html.escape(result.note)}"
+        else:
+            text = f"✗ {name}: {html.escape(result.problem.title) if result.problem else 'failed'}"
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setAccessibleName(f"{LABELS.get(result.capability, result.capability)} test result")
+        self._rows.addWidget(label)
+        if result.problem is not None:
+            card = Card()
+            card.show_problem(result.problem)
+            self._rows.addWidget(card)
+
+    @Slot(object)
+    def _on_finished(self, result: JobResult) -> None:
+        if self.sender() is not self._job:
+            return
+        self.button.setText("&Test connection")
+        self.button.setAccessibleName("Test connection")
+        if result.cancelled:
+            self.status.setText("Test stopped.")
+            return
+        if result.problem is not None:
+            self.status.setText("The test could not run.")
+            self.card.show_problem(result.problem)
+            self.finished.emit(False)
+            return
+        bad = len(self.failures)
+        tested = len(self.results)
+        ok = bad == 0 and tested > 0
+        self.status.setText(f"All {tested} deployments answered." if ok else f"{bad} of {tested} did not work; see below.")
+        self.finished.emit(ok)
