@@ -28,12 +28,14 @@ class Turn:
     """What to send. Exactly one of: new `text` (+ images); `resend_id` (regenerate the answer to that user message,
     with `text` replacing its text when editing); `continue_id` (append to that assistant reply)."""
 
-    conversation_id: int
+    conversation_id: int  # 0: start a new conversation with `system_prompt`
     deployment: str
     text: str | None = None
     images: tuple[chat.ImagePart, ...] = ()
     resend_id: int | None = None
     continue_id: int | None = None
+    replace_id: int | None = None  # a question that failed unanswered, replaced by this new one
+    system_prompt: str = ""
     max_tokens: int | None = None
     temperature: float | None = None
 
@@ -103,7 +105,10 @@ def run_turn(history: History, client: object, turn: Turn, *, cancel: CancelToke
              clock: Callable[[], float] = time.monotonic) -> Iterator[Event | UserSaved | AnswerStarted | TurnEnded]:
     """Store, send and stream one turn. Yields UserSaved, then the chat events (with AnswerStarted after Started),
     then TurnEnded once the outcome is stored. Never raises for Azure failures."""
-    cid = turn.conversation_id
+    cid = turn.conversation_id or history.create_conversation(system_prompt=turn.system_prompt,
+                                                              deployment=turn.deployment).id
+    if turn.replace_id is not None:
+        history.delete_message(turn.replace_id)
     if turn.continue_id is not None:
         answer = history.get_message(turn.continue_id)
         if answer is None or answer.role != "assistant":

@@ -84,6 +84,18 @@ class Problem:
         }
 
 
+def problem_from_json(data: dict[str, Any]) -> Problem:
+    """The inverse of `Problem.to_json` (history stores the problem a message ended with)."""
+    try:
+        kind = Kind(data.get("kind", "other"))
+    except ValueError:
+        kind = Kind.OTHER
+    verdict = filters.Verdict.from_json(data["verdict"]) if isinstance(data.get("verdict"), dict) else None
+    return Problem(kind, str(data.get("title", "")), str(data.get("detail", "")), str(data.get("action", "")),
+                   data.get("status"), data.get("code"), data.get("request_id"), data.get("retry_after"), verdict,
+                   data.get("revised_prompt"))
+
+
 class ParleyError(Exception):
     """Raised inside core where a function cannot go on; carries the Problem to show."""
 

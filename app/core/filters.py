@@ -100,8 +100,20 @@ class Verdict:
             by_name[c.name] = c
         return Verdict(self.source, tuple(by_name.values()), self.index, other.error or self.error)
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Verdict:
+        """The inverse of `to_json` (history stores verdicts this way)."""
+        categories = tuple(
+            Category(str(c.get("name", "")), bool(c.get("filtered")), c.get("severity"), c.get("detected"),
+                     tuple((str(k), str(v)) for k, v in (c.get("details") or {}).items()))
+            for c in data.get("categories", []) if isinstance(c, Mapping)
+        )
+        source = Source.PROMPT if data.get("source") == "prompt" else Source.COMPLETION
+        return cls(source, categories, int(data.get("index", 0) or 0), data.get("error"))
+
     def to_json(self) -> dict[str, Any]:
         return {
+            **({"error": self.error} if self.error else {}),
             "source": str(self.source),
             "index": self.index,
             "filtered": self.filtered,

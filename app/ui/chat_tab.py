@@ -1,18 +1,539 @@
-"""The Chat tab (placeholder until its issue lands)."""
+"""The Chat tab: the conversation list, the conversation with its deployment and system prompt, and the compose box.
+
+History is read and written only on workers (`_db`); the turn in progress is run by `TurnRunner`.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+import json
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-from app.ui.placeholder import PlaceholderTab
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import errors
+from app.core.conversation import Turn, TurnEnded
+from app.core.history import History
+from app.ui.chat_input import ComposeBox
+from app.ui.chat_sidebar import ChatSidebar
+from app.ui.chat_turns import TurnRunner
+from app.ui.chat_view import ChatView
+from app.ui.message_widget import MessageWidget
+from app.ui.problem_card import Card, VerdictDialog
 from app.ui.services import AppServices
+from app.ui.workers import Job, JobResult
+
+log = logging.getLogger(__name__)
 
 
-class ChatTab(PlaceholderTab):
+def _open_history(cancel: object) -> tuple[History, list[Any]]:
+    history = History.open()
+    history.purge_deleted()  # deleted in an earlier run: their Undo is long gone
+    return history, history.list_conversations()
+
+
+def _in_history(history: History, fn: Any, cancel: object) -> Any:
+    return fn(history)
+
+
+class ChatTab(QWidget):
+    conversation_shown = Signal(int)  # after a conversation's messages are on screen (tests, e2e log)
+
     def __init__(self, services: AppServices, parent: QWidget | None = None):
-        super().__init__(
-            "Chat",
-            "Streamed chat lands with the chat issue; until then use 'parley ask' on the command line.",
-            parent,
-        )
+        super().__init__(parent)
         self.services = services
+        self.connection: Any = None
+        self.history: History | None = None
+        self.conversation_id: int | None = None
+        self.conversation: Any = None
+        self._jobs: set[Job] = set()
+        self._queued: list[tuple[str, list[Any]]] = []
+        self._editing: int | None = None  # the user message being edited in the box
+        self._build()
+        self.turns = TurnRunner(self.view, self)
+        self.turns.restore_to = self.compose.restore
+        self.turns.conversation_known.connect(self._on_conversation_known)
+        self.turns.ended.connect(self._on_turn_ended)
+        services.connection_changed.connect(self._on_connection)
+        services.connection_failed.connect(self._on_connection_failed)
+        job = Job(_open_history, name="history-open", parent=self)
+        job.finished.connect(self._on_history_opened)
+        self._track(job).start()
+
+    # -- layout --------------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.sidebar = ChatSidebar()
+        self.sidebar.new_chat.connect(self.new_chat)
+        self.sidebar.open_conversation.connect(self.open_conversation)
+        self.sidebar.rename.connect(self._rename)
+        self.sidebar.pin.connect(self._pin)
+        self.sidebar.delete.connect(self._delete)
+        self.sidebar.restore.connect(self._restore)
+        self.sidebar.export.connect(self._choose_export)
+        self.title = QLabel("New chat")
+        self.title.setStyleSheet("font-weight: bold;")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.deployment = QComboBox()
+        self.deployment.setEditable(True)
+        self.deployment.setMinimumContentsLength(14)
+        self.deployment.setAccessibleName("Chat deployment")
+        self.deployment.setToolTip("The Azure deployment this conversation talks to")
+        self.deployment.activated.connect(self._on_deployment_chosen)
+        self.system_toggle = QToolButton()
+        self.system_toggle.setText("System prompt")
+        self.system_toggle.setCheckable(True)
+        self.system_toggle.setAccessibleName("Show the system prompt")
+        self.system_toggle.toggled.connect(self._toggle_system)
+        self.system_edit = QPlainTextEdit()
+        self.system_edit.setPlaceholderText("Instructions for the assistant in this conversation, e.g. “Answer in French.”")
+        self.system_edit.setAccessibleName("System prompt")
+        self.system_edit.setMaximumHeight(90)
+        self.system_edit.setTabChangesFocus(True)
+        self.system_edit.hide()
+        self._system_timer = QTimer(self)
+        self._system_timer.setSingleShot(True)
+        self._system_timer.setInterval(600)
+        self._system_timer.timeout.connect(self._save_system_prompt)
+        self.system_edit.textChanged.connect(self._system_timer.start)
+        head = QHBoxLayout()
+        head.setContentsMargins(12, 6, 12, 0)
+        head.addWidget(self.title, 1)
+        head.addWidget(QLabel("Deployment:"))
+        head.addWidget(self.deployment)
+        head.addWidget(self.system_toggle)
+        self.notice = Card()
+        self.notice.action.connect(self._on_notice_action)
+        self.view = ChatView()
+        self.view.action.connect(self._on_message_action)
+        self.compose = ComposeBox()
+        self.compose.send_requested.connect(self.send)
+        self.compose.stop_requested.connect(self.stop)
+        self.edit_bar = Card()
+        self.edit_bar.action.connect(self._on_edit_bar)
+        pane = QWidget()
+        column = QVBoxLayout(pane)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(head)
+        column.addWidget(self.system_edit)
+        column.addWidget(self.notice)
+        column.addWidget(self.view, 1)
+        column.addWidget(self.edit_bar)
+        column.addWidget(self.compose)
+        for bar in (self.notice, self.edit_bar):
+            bar.setContentsMargins(12, 0, 12, 0)
+        split = QSplitter()
+        split.addWidget(self.sidebar)
+        split.addWidget(pane)
+        split.setStretchFactor(1, 1)
+        split.setSizes([240, 760])
+        split.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+        for keys, slot in (("Ctrl+N", self.new_chat), ("F2", self.sidebar.start_rename)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.setFocusProxy(self.compose.edit)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        self.compose.edit.send_key = str(self.services.pref("chat/send_key", "enter"))
+        super().showEvent(event)
+        self.compose.edit.setFocus()
+
+    def _track(self, job: Job) -> Job:
+        self._jobs.add(job)
+        job.finished.connect(self._untrack)
+        return job
+
+    @Slot(object)
+    def _untrack(self, _result: object) -> None:
+        self._jobs.discard(self.sender())  # type: ignore[arg-type]
+
+    def _db(self, fn: Any, done: Any = None, name: str = "history") -> None:
+        """Run fn(history) on a worker; `done` (a bound slot) gets the JobResult."""
+        if self.history is None:
+            return
+        job = Job(partial(_in_history, self.history, fn), name=name, parent=self)
+        job.finished.connect(done or self._on_db_done)
+        self._track(job).start()
+
+    @Slot(object)
+    def _on_db_done(self, result: JobResult) -> None:
+        if result.problem is not None:
+            self.notice.show_problem(result.problem)
+
+    # -- connection and history ---------------------------------------------------------------------------------------
+    @Slot(object)
+    def _on_connection(self, connection: Any) -> None:
+        self.connection = connection
+        if self.notice.problem is not None and self.notice.problem.kind != errors.Kind.OTHER:
+            self.notice.clear()
+        self._fill_deployments()
+        self._drain_queue()
+
+    @Slot(object)
+    def _on_connection_failed(self, problem: errors.Problem) -> None:
+        self.connection = None
+
+    def _fill_deployments(self) -> None:
+        names: list[str] = []
+        if self.connection is not None and self.connection.profile.deployments.chat:
+            names.append(self.connection.profile.deployments.chat)
+        if self.conversation is not None and self.conversation.deployment and self.conversation.deployment not in names:
+            names.append(self.conversation.deployment)
+        current = self.conversation.deployment if self.conversation is not None and self.conversation.deployment else (names[0] if names else "")
+        self.deployment.clear()
+        self.deployment.addItems(names)
+        self.deployment.setCurrentText(current)
+
+    @Slot(object)
+    def _on_history_opened(self, result: JobResult) -> None:
+        if result.problem is not None:
+            self.notice.show_problem(result.problem, (("reopen", "Try again"),))
+            return
+        self.history, conversations = result.value
+        if self.history.recovery_note:
+            self.notice.show_message("info", "Chat history recovered", self.history.recovery_note)
+        last = self.services.pref("chat/conversation")
+        current = int(last) if last is not None and str(last).isdigit() else None
+        ids = [c.id for c in conversations]
+        if current not in ids:
+            current = ids[0] if ids else None
+        self.sidebar.show_conversations(conversations, current)
+        if current is not None and not self._queued:
+            self.open_conversation(current)
+        self._drain_queue()
+
+    def refresh_list(self) -> None:
+        self._db(lambda h: h.list_conversations(), self._on_list)
+
+    @Slot(object)
+    def _on_list(self, result: JobResult) -> None:
+        if result.ok:
+            self.sidebar.show_conversations(result.value, self.conversation_id)
+            self.conversation = self.sidebar.conversation(self.conversation_id) if self.conversation_id else self.conversation
+            if self.conversation is not None:
+                self.title.setText(self.conversation.title)
+
+    @Slot(int)
+    def open_conversation(self, conversation_id: int, then_message: int | None = None) -> None:
+        if self.turns.running or self.history is None:
+            return
+        self._jump_to = then_message
+        self._db(lambda h: (h.get_conversation(conversation_id), h.messages(conversation_id)), self._on_loaded, "history-load")
+
+    @Slot(object)
+    def _on_loaded(self, result: JobResult) -> None:
+        if not result.ok or result.value[0] is None:
+            self._on_db_done(result)
+            return
+        conversation, messages = result.value
+        self.conversation, self.conversation_id = conversation, conversation.id
+        self.services.set_pref("chat/conversation", conversation.id)
+        self.title.setText(conversation.title)
+        self._set_system_text(conversation.system_prompt)
+        self._fill_deployments()
+        self.view.show_conversation(messages, conversation.deployment)
+        self.sidebar.select(conversation.id)
+        self._end_edit()
+        if self._jump_to is not None:
+            self.view.scroll_to_message(self._jump_to)
+        log.info("conversation shown", extra={"event": "chat.shown", "conversation": conversation.id,
+                                               "messages": len(messages),
+                                               "statuses": [m.status for m in messages[-4:]]})
+        self.conversation_shown.emit(conversation.id)
+
+    @Slot()
+    def new_chat(self) -> None:
+        if self.turns.running:
+            return
+        self.conversation, self.conversation_id = None, None
+        self.title.setText("New chat")
+        self._set_system_text("")
+        self.view.clear()
+        self.sidebar.select(None)
+        self._fill_deployments()
+        self._end_edit()
+        self.compose.edit.setFocus()
+
+    # -- sending ------------------------------------------------------------------------------------------------------
+    def receive(self, text: str, images: list[tuple[bytes, str, str]]) -> None:
+        """From another tab (Images: 'send to chat'): fill the box with the text and attach the images."""
+        if text and not self.compose.text().strip():
+            self.compose.set_text(text)
+        if images:
+            self.compose.add_sources([("bytes", (data, name or "image.png")) for data, _mime, name in images])
+        self.compose.edit.setFocus()
+
+    def send_text(self, text: str, *, new_chat: bool = False) -> None:
+        """Send `text` as soon as history and the connection are ready (`parley --send`)."""
+        self._queued.append((text, []))
+        if new_chat:
+            self.new_chat()
+        self._drain_queue()
+
+    def _drain_queue(self) -> None:
+        if self._queued and self.history is not None and self.connection is not None and not self.turns.running:
+            text, _ = self._queued.pop(0)
+            self.compose.set_text(text)
+            self.send()
+
+    def _chat_deployment(self) -> str:
+        name = self.deployment.currentText().strip()
+        if name:
+            return name
+        return self.connection.deployment("chat")  # raises CONFIG naming the Settings field
+
+    @Slot()
+    def send(self) -> None:
+        if self.turns.running:
+            return
+        text = self.compose.text()
+        if not text.strip() and not self.compose.pending:
+            return
+        if self.compose.preparing():
+            self.notice.show_message("info", "Image still being prepared", "Send again in a moment.")
+            return
+        problem = self._not_ready()
+        if problem is not None:
+            self.notice.show_problem(problem, (("settings", "Open Settings"),) if problem.kind == errors.Kind.CONFIG else ())
+            return
+        deployment = self._chat_deployment()
+        text, images = self.compose.take()
+        if self._editing is not None:
+            editing, self._editing = self._editing, None
+            self._end_edit()
+            self._resend(editing, text)
+            return
+        self.notice.clear()
+        last = self.view.last()
+        replace = last.message_id if last is not None and last.role == "user" and last.status in ("failed", "filtered") and last.message_id else None
+        if replace is not None:
+            self.view.remove(last)  # the unanswered question is replaced by this one, here and in history
+        user = MessageWidget("user", text)
+        if images:
+            user.set_images([(i.data, i.mime, i.name) for i in images])
+        self.view.add(user)
+        answer = self.view.add(MessageWidget("assistant", model=deployment))
+        turn = Turn(self.conversation_id or 0, deployment, text, tuple(i.part() for i in images),
+                    replace_id=replace, system_prompt=self.system_edit.toPlainText().strip())
+        self.turns.sent_text, self.turns.sent_images = text, images
+        self._start(turn, user, answer)
+
+    def _not_ready(self) -> errors.Problem | None:
+        if self.history is None:
+            return errors.Problem(errors.Kind.OTHER, "History not open yet", "Parley is still opening your chat history.",
+                                  "Send again in a moment.")
+        if self.connection is None:
+            last = self.services.last_problem
+            if last is not None:
+                return last
+            return errors.Problem(errors.Kind.CONFIG, "Not connected yet", "Parley is still connecting to Azure OpenAI.",
+                                  "Send again in a moment, or check the connection in Settings.")
+        try:
+            self._chat_deployment()
+        except errors.ParleyError as exc:
+            return exc.problem
+        return None
+
+    def _start(self, turn: Turn, user: MessageWidget, answer: MessageWidget) -> None:
+        self.compose.set_busy(True)
+        self.turns.start(self.connection, self.history, turn, user, answer)
+
+    @Slot()
+    def stop(self) -> None:
+        self.turns.stop()
+
+    @Slot(int)
+    def _on_conversation_known(self, conversation_id: int) -> None:
+        if self.conversation_id != conversation_id:
+            self.conversation_id = conversation_id
+            self.services.set_pref("chat/conversation", conversation_id)
+            self.refresh_list()
+
+    @Slot(object)
+    def _on_turn_ended(self, ended: TurnEnded | None) -> None:
+        self.compose.set_busy(False)
+        self.refresh_list()
+        indexer = getattr(self.services, "indexer", None)
+        if indexer is not None:
+            indexer.schedule()
+        QTimer.singleShot(0, self, self._drain_queue)
+
+    # -- acting on messages ---------------------------------------------------------------------------------------------
+    @Slot(str, int)
+    def _on_message_action(self, what: str, message_id: int) -> None:
+        widget = self.view.widget(message_id)
+        if widget is None or self.turns.running and what not in ("copy", "filters"):
+            return
+        if what == "filters":
+            self._show_verdicts(widget)
+        elif what == "settings":
+            self.services.open_settings.emit()
+        elif what == "edit":
+            self._editing = message_id
+            self.compose.set_text(widget.text)
+            self.edit_bar.show_message("info", "Editing your message",
+                                       "Send replaces it and everything after it with a new answer.", (("cancel", "Cancel edit"),))
+            self.compose.edit.setFocus()
+        elif what in ("regenerate", "retry") and widget.role == "assistant":
+            question = self._question_before(widget)
+            if question is not None:
+                self._resend(question.message_id, None)
+        elif what == "retry" and widget.role == "user":
+            self._resend(message_id, None)
+        elif what == "continue" and widget.role == "assistant":
+            widget.card.clear()
+            question = self._question_before(widget) or widget
+            turn = Turn(self.conversation_id or 0, self._chat_deployment(), continue_id=message_id)
+            self.turns.sent_text, self.turns.sent_images = "", []
+            self._start(turn, question, widget)
+
+    def _question_before(self, widget: MessageWidget) -> MessageWidget | None:
+        index = self.view.widgets.index(widget)
+        return next((w for w in reversed(self.view.widgets[:index]) if w.role == "user"), None)
+
+    def _resend(self, user_id: int, new_text: str | None) -> None:
+        user = self.view.widget(user_id)
+        if user is None or self._not_ready() is not None:
+            return
+        self.view.remove_after(user)
+        user.card.clear()
+        user.set_state("complete")
+        user.set_verdicts([])
+        if new_text is not None:
+            user.set_text(new_text)
+        deployment = self._chat_deployment()
+        answer = self.view.add(MessageWidget("assistant", model=deployment))
+        self.turns.sent_text, self.turns.sent_images = "", []
+        self._start(Turn(self.conversation_id or 0, deployment, new_text, resend_id=user_id), user, answer)
+
+    def _show_verdicts(self, widget: MessageWidget) -> None:
+        verdicts: list[tuple[str, Any]] = []
+        if widget.role == "assistant":
+            question = self._question_before(widget)
+            verdicts += [(f"Prompt {v.index + 1}" if len(question.verdicts) > 1 else "Prompt", v) for v in question.verdicts] if question else []
+            verdicts += [("Answer", v) for v in widget.verdicts]
+        else:
+            verdicts += [("Prompt", v) for v in widget.verdicts]
+        VerdictDialog(verdicts, self).exec()
+
+    @Slot(str)
+    def _on_edit_bar(self, what: str) -> None:
+        self._editing = None
+        self._end_edit()
+        self.compose.set_text("")
+
+    def _end_edit(self) -> None:
+        self._editing = None
+        self.edit_bar.clear()
+
+    @Slot(str)
+    def _on_notice_action(self, what: str) -> None:
+        if what == "settings":
+            self.services.open_settings.emit()
+        elif what == "reopen":
+            self.notice.clear()
+            job = Job(_open_history, name="history-open", parent=self)
+            job.finished.connect(self._on_history_opened)
+            self._track(job).start()
+
+    # -- conversation settings -----------------------------------------------------------------------------------------
+    def _set_system_text(self, text: str) -> None:
+        self.system_edit.blockSignals(True)
+        self.system_edit.setPlainText(text)
+        self.system_edit.blockSignals(False)
+        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
+
+    @Slot(bool)
+    def _toggle_system(self, shown: bool) -> None:
+        self.system_edit.setVisible(shown)
+        if shown:
+            self.system_edit.setFocus()
+
+    @Slot()
+    def _save_system_prompt(self) -> None:
+        text = self.system_edit.toPlainText().strip()
+        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
+        if self.conversation_id:
+            cid = self.conversation_id
+            self._db(lambda h: h.set_system_prompt(cid, text))
+
+    @Slot(int)
+    def _on_deployment_chosen(self, _index: int) -> None:
+        name = self.deployment.currentText().strip()
+        if self.conversation_id and name:
+            cid = self.conversation_id
+            self._db(lambda h: h.set_deployment(cid, name))
+
+    # -- sidebar operations ------------------------------------------------------------------------------------------------
+    @Slot(int, str)
+    def _rename(self, cid: int, title: str) -> None:
+        self._db(lambda h: h.rename(cid, title), self._after_change)
+
+    @Slot(int, bool)
+    def _pin(self, cid: int, pinned: bool) -> None:
+        self._db(lambda h: h.set_pinned(cid, pinned), self._after_change)
+
+    @Slot(int)
+    def _delete(self, cid: int) -> None:
+        if cid == self.conversation_id:
+            if self.turns.running:
+                self.turns.stop()
+            self.new_chat()
+        self._db(lambda h: h.delete_conversation(cid), self._after_change)
+
+    @Slot(int)
+    def _restore(self, cid: int) -> None:
+        self._db(lambda h: h.restore_conversation(cid), self._after_change)
+
+    @Slot(object)
+    def _after_change(self, result: JobResult) -> None:
+        self._on_db_done(result)
+        self.refresh_list()
+
+    @Slot(int, str)
+    def _choose_export(self, cid: int, fmt: str) -> None:
+        conversation = self.sidebar.conversation(cid)
+        stem = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in (conversation.title if conversation else "chat")).strip() or "chat"
+        suffix, label = (".md", "Markdown (*.md)") if fmt == "markdown" else (".json", "JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"{stem}{suffix}"), label)
+        if path:
+            self.export_to(cid, fmt, path)
+
+    def export_to(self, cid: int, fmt: str, path: str) -> None:
+        def write(h: History) -> str:
+            data = h.export_markdown(cid) if fmt == "markdown" else json.dumps(h.export_json(cid), indent=2, ensure_ascii=False)
+            Path(path).write_text(data, encoding="utf-8")
+            return path
+
+        self._db(write, self._on_exported, "export")
+
+    @Slot(object)
+    def _on_exported(self, result: JobResult) -> None:
+        if result.ok:
+            self.notice.show_message("info", "Conversation exported", f"Saved to {result.value}.")
+            QTimer.singleShot(6000, self.notice, self.notice.clear)
+        else:
+            self._on_db_done(result)
+
+    def shutdown(self) -> None:
+        self.turns.stop()
+        self.compose.shutdown()
+        for job in list(self._jobs):
+            job.cancel()

@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
             action.setData(i)
             self.addAction(action)
         self.services.open_settings.connect(self._show_settings)
+        self.services.send_to_chat.connect(self._on_send_to_chat)
 
     @Slot()
     def _select_by_shortcut(self) -> None:
@@ -216,6 +217,12 @@ class MainWindow(QMainWindow):
             return False
         self.tabs.setCurrentWidget(widget)
         return True
+
+    @Slot(str, object)
+    def _on_send_to_chat(self, text: str, images: object) -> None:
+        """Another tab hands something to chat (Images: 'Send to chat'): it lands in the chat box, ready to send."""
+        self.tab("chat").receive(text, list(images or []))  # type: ignore[attr-defined]
+        self.select_tab("chat")
 
     @Slot()
     def _show_settings(self) -> None:

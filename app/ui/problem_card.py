@@ -7,6 +7,7 @@ the actions look the same everywhere. `VerdictDialog` lists every category of Az
 from __future__ import annotations
 
 import html
+import re
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -89,7 +90,8 @@ class Card(QFrame):
         """The problem in words, what to do next, its request id; filter refusals name the categories."""
         self.problem = problem
         detail = problem.detail
-        if problem.verdict is not None and (problem.verdict.triggered or problem.verdict.notable):
+        if problem.verdict is not None and (problem.verdict.triggered or problem.verdict.notable) \
+                and verdict_text(problem.verdict) not in detail:
             detail = f"{detail} Categories: {verdict_text(problem.verdict)}."
         if problem.revised_prompt:
             detail += f" Azure's revised prompt was: “{problem.revised_prompt}”."
@@ -130,7 +132,7 @@ class Card(QFrame):
         self.request_id.setVisible(bool(request_id))
         self.copy_id.setVisible(bool(request_id))
         self.setAccessibleName(f"{title}")
-        self.setAccessibleDescription(f"{title}. {html.unescape(text_html)}")
+        self.setAccessibleDescription(f"{title}. {html.unescape(re.sub(r'<[^>]+>', ' ', text_html))}")
         while self._buttons.count():
             item = self._buttons.takeAt(0)
             if item.widget() is not None:

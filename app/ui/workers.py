@@ -48,11 +48,12 @@ class _Worker(QObject):
     yielded = Signal(object)
     done = Signal(object)
 
-    def __init__(self, fn: JobFunction, token: CancelToken, name: str):
+    def __init__(self, fn: JobFunction, token: CancelToken, name: str, drain: bool = False):
         super().__init__()
         self._fn = fn
         self._token = token
         self._name = name
+        self._drain = drain
 
     @Slot()
     def run(self) -> None:
@@ -63,7 +64,7 @@ class _Worker(QObject):
                 try:
                     for item in result:
                         self.yielded.emit(item)
-                        if self._token.cancelled:
+                        if self._token.cancelled and not self._drain:
                             break
                 finally:
                     result.close()
@@ -93,13 +94,15 @@ class Job(QObject):
     event = Signal(object)  # each value the job function yields
     finished = Signal(object)  # JobResult
 
-    def __init__(self, fn: JobFunction, *, name: str = "job", parent: QObject | None = None):
+    def __init__(self, fn: JobFunction, *, name: str = "job", parent: QObject | None = None, drain: bool = False):
+        """`drain=True`: after a cancel the generator is still run to its end (it must stop promptly by itself, as
+        core generators do), so its last events, such as saving what was stopped, are not cut off."""
         super().__init__(parent)
         self.name = name
         self.token = CancelToken()
         self.result: JobResult | None = None
         self._thread: QThread | None = None
-        self._worker = _Worker(fn, self.token, name)
+        self._worker = _Worker(fn, self.token, name, drain)
         self._worker.yielded.connect(self._on_yielded)
         self._worker.done.connect(self._on_done)
 

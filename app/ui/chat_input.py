@@ -1,0 +1,279 @@
+"""Where the user writes: the text box (Enter sends, Shift+Enter breaks the line, Esc stops), attached images
+(file dialog, paste, drag and drop) shown as removable thumbnails, and the Send/Stop button."""
+
+from __future__ import annotations
+
+import html
+from functools import partial
+
+from PySide6.QtCore import QMimeData, Qt, Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core import errors
+from app.ui import attachments
+from app.ui.attachments import PendingImage
+from app.ui.workers import Job, JobResult
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
+FILE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)"
+
+
+def image_sources(mime: QMimeData) -> list[tuple[str, object]]:
+    """What a paste or a drop carries that can become attachments: local image files, else image data."""
+    sources: list[tuple[str, object]] = []
+    if mime.hasUrls():
+        for url in mime.urls():
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(IMAGE_SUFFIXES):
+                sources.append(("path", url.toLocalFile()))
+    if not sources and mime.hasImage():
+        image = mime.imageData()
+        if isinstance(image, QImage) and not image.isNull():
+            sources.append(("image", image))
+        elif isinstance(image, QPixmap) and not image.isNull():
+            sources.append(("image", image.toImage()))
+    return sources
+
+
+class ComposeEdit(QPlainTextEdit):
+    submit = Signal()
+    stop = Signal()
+    images = Signal(object)  # list of sources for attachments.prepare_many
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.send_key = "enter"  # or "ctrl+enter"
+        self.setAcceptDrops(True)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt name
+        key, mods = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+            shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+            if (self.send_key == "enter" and not shift and not ctrl) or (self.send_key == "ctrl+enter" and ctrl):
+                self.submit.emit()
+                return
+            if self.send_key == "enter" and shift:
+                self.insertPlainText("\n")
+                return
+        if key == Qt.Key.Key_Escape:
+            self.stop.emit()
+            return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt name
+        return bool(image_sources(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt name
+        found = image_sources(source)
+        if found:
+            self.images.emit(found)
+        else:
+            super().insertFromMimeData(source)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt name
+        if image_sources(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt name
+        if image_sources(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt name
+        found = image_sources(event.mimeData())
+        if found:
+            event.acceptProposedAction()
+            self.images.emit(found)
+        else:
+            super().dropEvent(event)
+
+
+class ComposeBox(QWidget):
+    send_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.pending: list[PendingImage] = []
+        self._jobs: list[Job] = []
+        self.busy = False
+        self.edit = ComposeEdit()
+        self.edit.setPlaceholderText("Message the assistant — Enter sends, Shift+Enter for a new line, Esc stops")
+        self.edit.setAccessibleName("Message")
+        self.edit.setTabChangesFocus(True)
+        self.edit.textChanged.connect(self._fit_height)
+        self._fit_height()
+        self.edit.submit.connect(self._on_submit)
+        self.edit.stop.connect(self._on_escape)
+        self.edit.images.connect(self.add_sources)
+        self.strip = QHBoxLayout()
+        self.strip.setContentsMargins(0, 0, 0, 0)
+        self.strip_box = QWidget()
+        self.strip_box.setLayout(self.strip)
+        self.strip_box.hide()
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: palette(placeholder-text);")
+        self.note.hide()
+        self.attach = QToolButton()
+        self.attach.setText("Attach image…")
+        self.attach.setAccessibleName("Attach an image")
+        self.attach.setToolTip("Attach an image (you can also paste or drop one)")
+        self.attach.clicked.connect(self.choose_files)
+        self.send = QPushButton("Send")
+        self.send.setAccessibleName("Send")
+        self.send.setDefault(False)
+        self.send.clicked.connect(self._on_send_button)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send)
+        buttons.addWidget(self.attach)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 4, 12, 8)
+        layout.addWidget(self.strip_box)
+        layout.addWidget(self.note)
+        layout.addLayout(row)
+
+    @Slot()
+    def _fit_height(self) -> None:
+        """Three lines when empty, growing with the text up to ten, then it scrolls."""
+        line = self.edit.fontMetrics().lineSpacing()
+        lines = max(3, min(10, self.edit.document().lineCount()))
+        margins = self.edit.contentsMargins()
+        frame = int(self.edit.document().documentMargin() * 2) + margins.top() + margins.bottom() + 2 * self.edit.frameWidth()
+        self.edit.setFixedHeight(lines * line + frame)
+
+    # -- text -------------------------------------------------------------------------------------------------
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+        cursor = self.edit.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.edit.setTextCursor(cursor)
+
+    def take(self) -> tuple[str, list[PendingImage]]:
+        """What to send; the box is emptied (the tab puts it back if the send fails before anything is saved)."""
+        text, images = self.text(), list(self.pending)
+        self.edit.clear()
+        self.pending.clear()
+        self._refresh_strip()
+        self.note.hide()
+        return text, images
+
+    def restore(self, text: str, images: list[PendingImage]) -> None:
+        """Put an unsent message back, unless the user has started typing something else."""
+        if not self.text().strip():
+            self.set_text(text)
+        if not self.pending:
+            self.pending = list(images)
+            self._refresh_strip()
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.send.setText("Stop" if busy else "Send")
+        self.send.setAccessibleName("Stop the answer" if busy else "Send")
+        self.send.setToolTip("Stop the answer (Esc)" if busy else "Send (Enter)")
+
+    # -- images ---------------------------------------------------------------------------------------------------
+    @Slot()
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", "", FILE_FILTER)
+        if paths:
+            self.add_sources([("path", p) for p in paths])
+
+    @Slot(object)
+    def add_sources(self, sources: list[tuple[str, object]]) -> None:
+        """Prepare images on a worker (reading, decoding and scaling never block the window)."""
+        job = Job(partial(attachments.prepare_many, list(sources)), name="attach", parent=self)
+        job.finished.connect(self._on_prepared)
+        self._jobs.append(job)
+        self.note.setText("Preparing image…")
+        self.note.show()
+        job.start()
+
+    @Slot(object)
+    def _on_prepared(self, result: JobResult) -> None:
+        job = self.sender()
+        if job in self._jobs:
+            self._jobs.remove(job)
+        notes: list[str] = []
+        if result.problem is not None:
+            notes.append(f"{result.problem.title}: {result.problem.detail}")
+        for item in result.value or []:
+            if isinstance(item, errors.Problem):
+                notes.append(f"{item.title}: {item.detail} {item.action}")
+            else:
+                self.pending.append(item)
+                if item.note:
+                    notes.append(item.note)
+        self._refresh_strip()
+        self.note.setText(html.escape(" ".join(notes)))
+        self.note.setVisible(bool(notes))
+
+    def preparing(self) -> bool:
+        return bool(self._jobs)
+
+    def _refresh_strip(self) -> None:
+        while self.strip.count():
+            item = self.strip.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for index, image in enumerate(self.pending):
+            chip = QToolButton()
+            chip.setIcon(QPixmap.fromImage(image.thumb))
+            chip.setIconSize(image.thumb.size())
+            chip.setText("✕")
+            chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            chip.setToolTip(f"{image.name} — click to remove")
+            chip.setAccessibleName(f"Remove attached image {image.name}")
+            chip.clicked.connect(partial(self.remove_image, index))
+            self.strip.addWidget(chip)
+        self.strip.addStretch(1)
+        self.strip_box.setVisible(bool(self.pending))
+
+    @Slot()
+    def remove_image(self, index: int) -> None:
+        if 0 <= index < len(self.pending):
+            del self.pending[index]
+            self._refresh_strip()
+
+    # -- buttons ----------------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_submit(self) -> None:
+        if not self.busy:
+            self.send_requested.emit()
+
+    @Slot()
+    def _on_escape(self) -> None:
+        if self.busy:
+            self.stop_requested.emit()
+
+    @Slot()
+    def _on_send_button(self) -> None:
+        if self.busy:
+            self.stop_requested.emit()
+        else:
+            self.send_requested.emit()
+
+    def shutdown(self) -> None:
+        for job in list(self._jobs):
+            job.cancel()

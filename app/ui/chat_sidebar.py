@@ -1,0 +1,213 @@
+"""The list of conversations: pinned first, then newest; rename in place (F2), pin, export, delete with Undo.
+
+A view only: it shows what the tab loaded from history and asks the tab (through signals) to change it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.history import Conversation
+
+UNDO_SECONDS = 10
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+def when(ts: float, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    if now - ts < 86400 and time.localtime(ts).tm_yday == time.localtime(now).tm_yday:
+        return time.strftime("%H:%M", time.localtime(ts))
+    if now - ts < 6 * 86400:
+        return time.strftime("%a", time.localtime(ts))
+    return time.strftime("%d %b", time.localtime(ts))
+
+
+class ChatSidebar(QWidget):
+    new_chat = Signal()
+    open_conversation = Signal(int)
+    rename = Signal(int, str)
+    pin = Signal(int, bool)
+    delete = Signal(int)
+    restore = Signal(int)
+    export = Signal(int, str)  # "markdown" | "json"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.conversations: list[Conversation] = []
+        self._deleted: Conversation | None = None
+        self._filling = False
+        self.new_button = QPushButton("New chat")
+        self.new_button.setAccessibleName("New chat")
+        self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_chat)
+        self.list = QListWidget()
+        self.list.setAccessibleName("Conversations")
+        self.list.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)  # F2
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemActivated.connect(self._on_activated)
+        self.list.itemClicked.connect(self._on_activated)
+        self.list.itemChanged.connect(self._on_item_changed)
+        delete = QAction(self.list)
+        delete.setShortcut(QKeySequence.StandardKey.Delete)
+        delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.triggered.connect(self._delete_current)
+        self.list.addAction(delete)
+        self.undo_label = QLabel()
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setAccessibleName("Undo delete")
+        self.undo_button.clicked.connect(self._undo)
+        self.undo_bar = QWidget()
+        undo_row = QHBoxLayout(self.undo_bar)
+        undo_row.setContentsMargins(0, 0, 0, 0)
+        undo_row.addWidget(self.undo_label, 1)
+        undo_row.addWidget(self.undo_button)
+        self.undo_bar.hide()
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.timeout.connect(self.undo_bar.hide)
+        self.search_slot = QVBoxLayout()
+        self.search_slot.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 0, 6)
+        layout.addWidget(self.new_button)
+        layout.addLayout(self.search_slot)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.undo_bar)
+        self.setMinimumWidth(180)
+
+    def set_search_widget(self, widget: QWidget) -> None:
+        self.search_slot.addWidget(widget)
+
+    # -- contents ---------------------------------------------------------------------------------------------
+    def show_conversations(self, conversations: list[Conversation], current: int | None) -> None:
+        self._filling = True
+        self.conversations = list(conversations)
+        self.list.clear()
+        for conversation in conversations:
+            item = QListWidgetItem()
+            item.setData(ID_ROLE, conversation.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+            self._describe(item, conversation)
+            self.list.addItem(item)
+            if conversation.id == current:
+                self.list.setCurrentItem(item)
+        self._filling = False
+
+    def _describe(self, item: QListWidgetItem, conversation: Conversation) -> None:
+        item.setText(("📌 " if conversation.pinned else "") + conversation.title)
+        item.setToolTip(f"{conversation.title}\nLast message {when(conversation.updated_at)}"
+                        + ("\nPinned" if conversation.pinned else ""))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, conversation.title + (", pinned" if conversation.pinned else ""))
+
+    def select(self, conversation_id: int | None) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(ID_ROLE) == conversation_id:
+                self.list.setCurrentItem(item)
+                return
+        self.list.clearSelection()
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        return next((c for c in self.conversations if c.id == conversation_id), None)
+
+    def titles(self) -> list[str]:
+        return [self.list.item(r).text() for r in range(self.list.count())]
+
+    def _current_id(self) -> int | None:
+        item = self.list.currentItem()
+        return int(item.data(ID_ROLE)) if item is not None else None
+
+    # -- actions -------------------------------------------------------------------------------------------------
+    @Slot(QListWidgetItem)
+    def _on_activated(self, item: QListWidgetItem) -> None:
+        self.open_conversation.emit(int(item.data(ID_ROLE)))
+
+    @Slot(QListWidgetItem)
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        if self._filling:
+            return
+        conversation = self.conversation(int(item.data(ID_ROLE)))
+        title = item.text().removeprefix("📌 ").strip()
+        if conversation is not None and title and title != conversation.title:
+            self.rename.emit(conversation.id, title)
+        elif conversation is not None:
+            self._filling = True
+            self._describe(item, conversation)
+            self._filling = False
+
+    def start_rename(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.list.editItem(item)
+
+    @Slot(QPoint)
+    def _menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        self.list.setCurrentItem(item)
+        conversation = self.conversation(int(item.data(ID_ROLE)))
+        if conversation is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Rename", self.start_rename)
+        menu.addAction("Unpin" if conversation.pinned else "Pin to top", self._toggle_pin)
+        menu.addSeparator()
+        menu.addAction("Export as Markdown…", self._export_markdown)
+        menu.addAction("Export as JSON…", self._export_json)
+        menu.addSeparator()
+        menu.addAction("Delete", self._delete_current)
+        menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    @Slot()
+    def _toggle_pin(self) -> None:
+        cid = self._current_id()
+        conversation = self.conversation(cid) if cid is not None else None
+        if conversation is not None:
+            self.pin.emit(conversation.id, not conversation.pinned)
+
+    @Slot()
+    def _export_markdown(self) -> None:
+        cid = self._current_id()
+        if cid is not None:
+            self.export.emit(cid, "markdown")
+
+    @Slot()
+    def _export_json(self) -> None:
+        cid = self._current_id()
+        if cid is not None:
+            self.export.emit(cid, "json")
+
+    @Slot()
+    def _delete_current(self) -> None:
+        cid = self._current_id()
+        conversation = self.conversation(cid) if cid is not None else None
+        if conversation is None:
+            return
+        self._deleted = conversation
+        self.undo_label.setText(f"Deleted “{conversation.title}”.")
+        self.undo_bar.show()
+        self._undo_timer.start(UNDO_SECONDS * 1000)
+        self.delete.emit(conversation.id)
+
+    @Slot()
+    def _undo(self) -> None:
+        if self._deleted is not None:
+            self.restore.emit(self._deleted.id)
+            self._deleted = None
+        self.undo_bar.hide()

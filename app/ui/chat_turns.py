@@ -1,0 +1,164 @@
+"""Runs one chat turn on a worker and keeps the two message widgets of that turn up to date with its events.
+
+The job (`conversation.run_turn`) stores everything itself; this class only shows it: deltas into the answer,
+verdicts on the right message, a 429 countdown, and at the end the card that says what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.core import errors, filters
+from app.core.cancel import CancelToken
+from app.core.conversation import AnswerStarted, Turn, TurnEnded, UserSaved, run_turn, status_for
+from app.core.events import Delta, Done, Failed, FilterResult, Retrying
+from app.ui.chat_view import ChatView, card_actions, show_filtered_answer
+from app.ui.message_widget import MessageWidget
+from app.ui.workers import Job, JobResult
+
+log = logging.getLogger(__name__)
+
+
+def _run(connection: Any, history: Any, turn: Turn, cancel: CancelToken):
+    """The job: the client is built here, off the GUI thread (the first call imports openai)."""
+    client = connection.client()
+    ctx = connection.context("chat")
+    ctx = errors.Context(ctx.operation, turn.deployment, ctx.api_version, ctx.endpoint, ctx.auth)
+    yield from run_turn(history, client, turn, cancel=cancel, ctx=ctx, max_retries=connection.profile.max_retries)
+
+
+class TurnRunner(QObject):
+    conversation_known = Signal(int)  # the turn's conversation id (new chats get one when the question is stored)
+    ended = Signal(object)  # TurnEnded, or None when the job failed before storing anything
+    problem = Signal(object)  # a Problem not tied to a message (shown by the tab)
+
+    def __init__(self, view: ChatView, parent: QObject | None = None):
+        super().__init__(parent)
+        self.view = view
+        self.job: Job | None = None
+        self.user: MessageWidget | None = None
+        self.answer: MessageWidget | None = None
+        self.answer_started = False
+        self.sent_text = ""
+        self.sent_images: list[Any] = []
+        self.restore_to: Any = None  # callable(text, images) to put an unsent message back in the box
+        self._prompt_verdicts: list[filters.Verdict] = []
+        self.deltas = 0
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def start(self, connection: Any, history: Any, turn: Turn, user: MessageWidget, answer: MessageWidget) -> None:
+        from functools import partial
+
+        self.user, self.answer = user, answer
+        self.answer_started = False
+        self._prompt_verdicts = []
+        self.deltas = 0
+        answer.set_state("streaming")
+        self.view.update_regenerate()
+        self._ended = False
+        self._outcome_shown = False
+        # drain: after Stop the turn still stores the partial answer as stopped before it ends.
+        self.job = Job(partial(_run, connection, history, turn), name="chat", parent=self, drain=True)
+        self.job.event.connect(self._on_event)
+        self.job.finished.connect(self._on_finished)
+        self.job.start()
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    # -- events -------------------------------------------------------------------------------------------------
+    @Slot(object)
+    def _on_event(self, event: object) -> None:
+        user, answer = self.user, self.answer
+        if user is None or answer is None or self.sender() is not self.job:
+            return
+        if isinstance(event, Delta):
+            if answer.card.kind == "waiting":
+                answer.card.clear()
+            answer.append(event.text)
+            self.deltas += 1
+        elif isinstance(event, UserSaved):
+            user.message_id = event.message.id
+            self.conversation_known.emit(event.message.conversation_id)
+        elif isinstance(event, AnswerStarted):
+            self.answer_started = True
+            answer.message_id = event.message_id
+            if answer.card.kind == "waiting":
+                answer.card.clear()
+        elif isinstance(event, FilterResult):
+            verdict = event.verdict
+            if verdict.source == filters.Source.PROMPT:
+                self._prompt_verdicts = [v for v in self._prompt_verdicts if v.index != verdict.index] + [verdict]
+                user.set_verdicts(self._prompt_verdicts)
+            else:
+                answer.set_verdicts([verdict])
+        elif isinstance(event, Retrying):
+            answer.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
+        elif isinstance(event, Done):
+            self._on_done(event)
+        elif isinstance(event, Failed):
+            self._on_failed(event.problem)
+        elif isinstance(event, TurnEnded):
+            self._ended = True
+            self.ended.emit(event)
+
+    def _on_done(self, event: Done) -> None:
+        user, answer = self.user, self.answer
+        assert user is not None and answer is not None
+        self._outcome_shown = True
+        answer.flush()
+        if answer.card.kind == "waiting":
+            answer.card.clear()
+        if not self.answer_started:
+            self.view.remove(answer)  # stopped before Azure answered: the question stays, unanswered
+            user.set_state("stopped")
+            return
+        answer.set_state(status_for(event.finish_reason), event.finish_reason)
+        answer.set_usage(event.usage)
+        if event.finish_reason == "content_filter":
+            show_filtered_answer(answer)
+
+    def _on_failed(self, problem: errors.Problem) -> None:
+        user, answer = self.user, self.answer
+        assert user is not None and answer is not None
+        self._outcome_shown = True
+        log.info("chat turn failed: %s", problem.one_line())
+        if self.answer_started:
+            answer.flush()
+            answer.set_state("failed")
+            answer.card.show_problem(problem, card_actions("assistant", problem))
+            return
+        self.view.remove(answer)
+        user.set_state("filtered" if problem.kind == errors.Kind.FILTERED else "failed")
+        if problem.verdict is not None:
+            user.set_verdicts([problem.verdict])
+        user.card.show_problem(problem, card_actions("user", problem))
+        if self.restore_to is not None:
+            self.restore_to(self.sent_text, self.sent_images)
+
+    @Slot(object)
+    def _on_finished(self, result: JobResult) -> None:
+        if self.sender() is not self.job:
+            return
+        if result.problem is not None and self.user is not None:
+            # The job failed before or outside the stream (the history file, say): nothing was lost from the box.
+            if self.answer is not None and not self.answer_started:
+                self.view.remove(self.answer)
+            target = self.answer if self.answer_started and self.answer is not None else self.user
+            target.card.show_problem(result.problem, (("retry", "Retry"),))
+            if self.restore_to is not None and not self.answer_started:
+                self.restore_to(self.sent_text, self.sent_images)
+        elif not self._outcome_shown:
+            self._on_done(Done("cancelled"))
+        self.job = None
+        self.view.update_regenerate()
+        if not self._ended:
+            self._ended = True
+            self.ended.emit(None)
