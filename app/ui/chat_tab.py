@@ -63,6 +63,7 @@ class ChatTab(QWidget):
         self._jobs: set[Job] = set()
         self._queued: list[tuple[str, list[Any]]] = []
         self._editing: int | None = None  # the user message being edited in the box
+        self._jump_to: int | None = None  # a message to scroll to once its conversation is shown
         self._build()
         self.turns = TurnRunner(self.view, self)
         self.turns.restore_to = self.compose.restore
@@ -144,7 +145,12 @@ class ChatTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
-        for keys, slot in (("Ctrl+N", self.new_chat), ("F2", self.sidebar.start_rename)):
+        from app.ui.history_search import HistorySearch
+
+        self.search = HistorySearch(self.services, indexer=self.services.indexer)
+        self.search.open_message.connect(self.open_message)
+        self.sidebar.set_search_widget(self.search)
+        for keys, slot in (("Ctrl+N", self.new_chat), ("F2", self.sidebar.start_rename), ("Ctrl+F", self.search.focus_search)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -257,6 +263,14 @@ class ChatTab(QWidget):
                                                "messages": len(messages),
                                                "statuses": [m.status for m in messages[-4:]]})
         self.conversation_shown.emit(conversation.id)
+
+    @Slot(int, int)
+    def open_message(self, conversation_id: int, message_id: int) -> None:
+        """A search result: open its conversation and scroll to the message."""
+        if conversation_id == self.conversation_id:
+            self.view.scroll_to_message(message_id)
+        else:
+            self.open_conversation(conversation_id, message_id)
 
     @Slot()
     def new_chat(self) -> None:
@@ -533,6 +547,7 @@ class ChatTab(QWidget):
             self._on_db_done(result)
 
     def shutdown(self) -> None:
+        self.search.shutdown()
         self.turns.stop()
         self.compose.shutdown()
         for job in list(self._jobs):

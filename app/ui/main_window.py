@@ -130,6 +130,13 @@ class MainWindow(QMainWindow):
         self.profile_label.setAccessibleName("Connection status")
         self.statusBar().addPermanentWidget(self.profile_label)
 
+        from app.ui.semantic_indexer import IndexStatus, SemanticIndexer
+
+        # One indexer for meaning search; the chat tab schedules it after each turn.
+        self.indexer = SemanticIndexer(services, self)
+        services.indexer = self.indexer
+        self.statusBar().addWidget(IndexStatus(self.indexer))
+
         self._build_menus()
         services.connecting.connect(self._on_connecting)
         services.connection_changed.connect(self._on_connection_changed)
@@ -285,6 +292,7 @@ class MainWindow(QMainWindow):
             close = getattr(holder.widget, "shutdown", None)
             if callable(close):
                 close()
+        self.indexer.shutdown()
         workers.shutdown(3000)
         self.services.shutdown()
         super().closeEvent(event)

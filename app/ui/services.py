@@ -48,6 +48,7 @@ class AppServices(QObject):
         self.connection: Any = None
         self.last_problem: errors.Problem | None = None
         self._job: Job | None = None
+        self.indexer: Any = None  # the window's SemanticIndexer (meaning search), when there is a window
         from app.core import paths
 
         # An INI file beside profiles.json, so PARLEY_HOME isolates it too.
