@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE.png", help="window only: save a screenshot and quit")
     parser.add_argument("--tab", metavar="NAME", help="window only: open on this tab (chat, voice, images, "
                                                       "completions, jobs, settings)")
+    parser.add_argument("--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -728,7 +729,7 @@ def _start_gui(args: argparse.Namespace) -> int:
     from app.ui.app import run_gui
 
     return run_gui(demo=bool(getattr(args, "demo", False)), screenshot=args.screenshot, tab=args.tab,
-                   profile=getattr(args, "profile", None))
+                   profile=getattr(args, "profile", None), send=args.send)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

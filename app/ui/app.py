@@ -105,8 +105,25 @@ def _noop() -> None:
     pass
 
 
+class _SendOnConnect(QObject):
+    """`parley --send TEXT`: once connected, a new chat is started with TEXT (a launcher or script hands a question
+    to the app)."""
+
+    def __init__(self, window: MainWindow, services: AppServices, text: str):
+        super().__init__(window)
+        self.window, self.text = window, text
+        services.connection_changed.connect(self._send)
+
+    @Slot(object)
+    def _send(self, _connection: object) -> None:
+        if self.text:
+            text, self.text = self.text, ""
+            self.window.select_tab("chat")
+            self.window.tab("chat").send_text(text, new_chat=True)  # type: ignore[attr-defined]
+
+
 def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | None = None,
-            profile: str | None = None) -> int:
+            profile: str | None = None, send: str | None = None) -> int:
     QApplication.setApplicationName("Parley")
     QApplication.setOrganizationName("Parley")
     QApplication.setApplicationVersion(app.__version__)
@@ -134,6 +151,8 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | Non
         return 2
     if instance is not None:
         instance.show_requested.connect(window.bring_to_front)
+    if send:
+        _SendOnConnect(window, services, send)
     if screenshot:
         _Screenshot(window, services, Path(screenshot))
     if os.environ.get("PARLEY_REPORT_FIRST_PAINT"):

@@ -261,7 +261,7 @@ class ChatTab(QWidget):
             self.view.scroll_to_message(self._jump_to)
         log.info("conversation shown", extra={"event": "chat.shown", "conversation": conversation.id,
                                                "messages": len(messages),
-                                               "statuses": [m.status for m in messages[-4:]]})
+                                               "statuses": ",".join(m.status for m in messages[-4:])})
         self.conversation_shown.emit(conversation.id)
 
     @Slot(int, int)
