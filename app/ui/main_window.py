@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.ui import workers
+from app.ui.profile_switcher import ProfileSwitcher
 from app.ui.services import AppServices
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ class MainWindow(QMainWindow):
         self.profile_label = QLabel("Connecting…")
         self.profile_label.setAccessibleName("Connection status")
         self.statusBar().addPermanentWidget(self.profile_label)
+        self.profile_switcher = ProfileSwitcher(services)
+        self.statusBar().addPermanentWidget(self.profile_switcher)
 
         from app.ui.semantic_indexer import IndexStatus, SemanticIndexer
 
@@ -233,7 +236,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _show_settings(self) -> None:
+        """The banner's button (and 'Settings' links): the Settings tab, with the connection dialog it calls for."""
         self.select_tab("settings")
+        opener = getattr(self.tab("settings"), "open_connection_dialog", None)
+        if callable(opener):
+            opener()
 
     # -- connection state ----------------------------------------------------------------------------
     @Slot()

@@ -81,13 +81,11 @@ class ProbePanel(QWidget):
         if request is None:
             return
         profile, typed_key, stored_name = request
-        from app.core import probe
-
         self.reset()
         self.status.setText("Testing…")
         self.button.setText("Cancel &test")
         self.button.setAccessibleName("Cancel the connection test")
-        fn = partial(probe.probe_profile, profile, typed_key=typed_key, stored_name=stored_name)
+        fn = partial(_probe, profile, typed_key, stored_name)
         self._job = Job(fn, name="connection-test", parent=self)
         self._job.event.connect(self._on_result)
         self._job.finished.connect(self._on_finished)
@@ -157,3 +155,9 @@ class ProbePanel(QWidget):
         ok = bad == 0 and tested > 0
         self.status.setText(f"All {tested} deployments answered." if ok else f"{bad} of {tested} did not work; see below.")
         self.finished.emit(ok)
+
+
+def _probe(profile: Any, typed_key: str, stored_name: str | None, cancel: Any) -> Any:
+    from app.core import probe
+
+    return probe.probe_profile(profile, cancel=cancel, typed_key=typed_key, stored_name=stored_name)
