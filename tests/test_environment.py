@@ -56,14 +56,17 @@ def _dominant_hz(x: np.ndarray, rate: int = RATE) -> float:
     return float(np.fft.rfftfreq(len(x), 1 / rate)[int(np.argmax(spectrum))])
 
 
-def _wait_for_sink_input(timeout: float = 10.0) -> None:
-    """Until paplay's stream exists on the server, so the recording does not start before the sound."""
+def _sink_inputs() -> set[str]:
+    out = subprocess.run(["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True, timeout=10)
+    return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
+
+
+def _wait_for_sink_input(before: set[str], timeout: float = 10.0) -> None:
+    """Until paplay's stream exists on the server (besides the session's silent keep-alive streams), so the
+    recording does not start before the sound."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = subprocess.run(
-            ["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True, timeout=10
-        )
-        if out.stdout.strip():
+        if _sink_inputs() - before:
             return
         time.sleep(0.05)
     raise AssertionError("paplay's stream never appeared on the private PulseAudio")
@@ -107,9 +110,10 @@ def test_sounddevice_lists_pulse_input_and_output(sd):
 def test_sound_played_to_micfeed_is_recorded_from_the_default_microphone(sd, tmp_path):
     wav = tmp_path / "tone.wav"
     _write_wav(wav, _tone(8.0))
+    before = _sink_inputs()
     player = subprocess.Popen(["paplay", "--device=micfeed", str(wav)])
     try:
-        _wait_for_sink_input()
+        _wait_for_sink_input(before)
         recording = sd.rec(RATE, samplerate=RATE, channels=1, dtype="float32")
         sd.wait()
     finally:

@@ -170,6 +170,15 @@ EOF
         _session_log_tail "$SESSION_DIR/pulse.log"
         return 1
     fi
+    # An idle null sink renders in 2 s blocks, and a stream that connects to it waits for the next block: up to
+    # 2 s of nothing, which real devices never do (Parley's first audio and first mic blocks were late by that
+    # much). A silent 20 ms stream into each sink keeps its blocks short; it adds only zeros to what is heard.
+    local sink
+    for sink in speaker micfeed; do
+        pacat --playback --device="$sink" --latency-msec=20 --format=s16le --rate=44100 --channels=2 \
+            --client-name="parley-test keep-alive" </dev/zero >>"$SESSION_DIR/pulse.log" 2>&1 &
+        SESSION_PIDS+=("$!")
+    done
     local sinks sources
     sinks=$(pactl list short sinks | cut -f2 | tr '\n' ' ')
     sources=$(pactl list short sources | cut -f2 | tr '\n' ' ')
