@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.audio.speech_text import SentenceSplitter, split_long, strip_markdown
-from app.audio.vad import SpeechEnded, SpeechStarted, Vad, VadConfig
+from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig
 
 RATE = 16000
 
@@ -58,6 +58,43 @@ def test_speech_over_room_noise_is_still_heard():
     signal = np.concatenate([noise(4.0, 0.02), noise(1.2, 0.02, seed=2) + tone(1.2, 0.4), noise(1.5, 0.02, seed=3)])
     events = run(Vad(RATE), signal)
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+
+
+def syllables(seconds: float, loud: float = 0.3, quiet: float = 0.01) -> np.ndarray:
+    """90 ms syllables with 60 ms dips between them, like espeak-ng's speech through the virtual microphone."""
+    n_on, n_off = int(0.09 * RATE), int(0.06 * RATE)
+    pattern = np.concatenate([tone(0.09, loud), tone(0.06, quiet)])
+    return np.tile(pattern, int(seconds * RATE) // (n_on + n_off) + 1)[: int(seconds * RATE)]
+
+
+def test_speech_from_the_first_frame_starts_a_turn_at_once():
+    # The user talks the moment listening begins: the floor is learned from speech's own dips, so no run of
+    # 120 ms stays above it; the turn must start anyway, and early enough for a 0.6 s pre-roll to hold its start.
+    events = run(Vad(RATE), np.concatenate([syllables(1.5), noise(1.5, 0.001)]), chunk=480)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+    assert events[0].at < 0.35
+    assert 1.2 < events[1].duration < 1.6
+
+
+def barge_in_times(signal: np.ndarray, playing_from: float = 0.0) -> list[float]:
+    detector, hits = BargeIn(RATE), []
+    for i in range(0, len(signal), 480):
+        if detector.feed(signal[i : i + 480], playing=i / RATE >= playing_from):
+            hits.append(round(i / RATE, 2))
+    return hits
+
+
+def test_parley_hearing_its_own_voice_is_not_a_barge_in():
+    # Silence, then Parley's voice comes back through the microphone (onset, loud and soft syllables).
+    echo = np.concatenate([noise(0.5, 0.001), syllables(2.0, loud=0.25), syllables(2.0, loud=0.12), syllables(2.0, loud=0.3)])
+    assert barge_in_times(echo, playing_from=0.4) == []
+
+
+def test_the_user_speaking_over_the_echo_is_a_barge_in():
+    echo = np.concatenate([noise(0.5, 0.001), syllables(3.5, loud=0.03)])
+    user = np.concatenate([np.zeros(int(2.5 * RATE), np.float32), tone(1.5, 0.5)])
+    hits = barge_in_times(echo + user, playing_from=0.4)
+    assert hits and 2.5 < hits[0] < 2.9
 
 
 def test_click_is_not_speech():

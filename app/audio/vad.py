@@ -27,7 +27,8 @@ class SpeechEnded:
 @dataclass
 class VadConfig:
     frame_ms: float = 30.0
-    start_ms: float = 120.0  # voiced this long before a turn starts (ignores clicks)
+    start_ms: float = 120.0  # voiced this long before a turn starts (ignores clicks) ...
+    start_window_ms: float = 300.0  # ... within this window: syllables dip between their peaks
     end_silence_ms: float = 650.0  # silence that ends a turn (the issue asks 500-800 ms)
     margin_db: float = 12.0  # how far above the noise floor counts as voice (user-adjustable sensitivity)
     min_level_db: float = -55.0  # never treat anything quieter than this as voice, however quiet the room
@@ -65,7 +66,7 @@ class Vad:
         self._levels: deque[float] = deque(maxlen=max(1, int(self.config.floor_window_s * 1000 / self.config.frame_ms)))
         self.level_db = -120.0
         self._t = 0.0
-        self._voiced_run = 0.0
+        self._recent: deque[tuple[float, bool]] = deque()  # (frame start, voiced) over the start window
         self._silent_run = 0.0
         self._turn_start = 0.0
         self._last_voiced = 0.0
@@ -103,17 +104,19 @@ class Vad:
         self.noise_floor_db = _percentile(self._levels, cfg.floor_percentile)
         voiced = level >= self.threshold_db
         if self.state is VadState.SILENCE:
-            if voiced:
-                if self._voiced_run == 0.0:
-                    self._turn_start = self._t - seconds
-                self._voiced_run += seconds
-                if self._voiced_run * 1000 >= cfg.start_ms:
-                    self.state = VadState.SPEECH
-                    self._silent_run = 0.0
-                    self._last_voiced = self._t
-                    return SpeechStarted(at=self._turn_start)
-            else:
-                self._voiced_run = 0.0
+            # Voiced frames need not be consecutive: a floor learned from speech alone (the user talked the moment
+            # listening began) sits at speech's quiet parts, so only its peaks clear the threshold.
+            self._recent.append((self._t - seconds, voiced))
+            while self._recent and self._recent[0][0] <= self._t - cfg.start_window_ms / 1000:
+                self._recent.popleft()
+            voiced_s = sum(seconds for _, v in self._recent if v)
+            if voiced and voiced_s * 1000 >= cfg.start_ms - 1e-6:
+                self.state = VadState.SPEECH
+                self._turn_start = next(t for t, v in self._recent if v)
+                self._recent.clear()
+                self._silent_run = 0.0
+                self._last_voiced = self._t
+                return SpeechStarted(at=self._turn_start)
             return None
         # In speech: count silence until it is long enough to end the turn.
         if voiced:
@@ -123,12 +126,75 @@ class Vad:
         self._silent_run += seconds
         if self._silent_run * 1000 >= cfg.end_silence_ms:
             self.state = VadState.SILENCE
-            self._voiced_run = 0.0
             return SpeechEnded(at=self._t, duration=self._last_voiced - self._turn_start)
         return None
 
     def reset(self) -> None:
         """Forget the current turn (e.g. after Parley spoke), keep the learned noise floor."""
         self.state = VadState.SILENCE
-        self._voiced_run = self._silent_run = 0.0
+        self._recent.clear()
+        self._silent_run = 0.0
         self._pending = []
+
+
+class BargeIn:
+    """Hears the user over Parley's own voice coming back through the microphone (no echo canceller needed).
+
+    Feed the microphone's frames while Parley speaks. The echo's level is learned from what the mic hears once
+    playback has started (the loudest frame of the last few seconds, leaving out the newest `fresh_s` so a user
+    who starts talking is not learned as echo); a frame counts as the user only when it beats that by
+    `margin_db`. Nothing counts in the first `grace_s` of playback, while the echo is still unknown.
+    """
+
+    def __init__(self, samplerate: int, config: VadConfig | None = None, *, margin_db: float = 10.0,
+                 grace_s: float = 0.5, window_s: float = 3.0, fresh_s: float = 0.3):
+        self.samplerate = samplerate
+        self.config = config or VadConfig()
+        self.margin_db = margin_db
+        self.grace_s, self.window_s, self.fresh_s = grace_s, window_s, fresh_s
+        self._listen = Vad(samplerate, self.config)  # its floor and threshold still apply (a quiet room)
+        self._history: deque[tuple[float, float]] = deque()  # (time, level) of frames heard during playback
+        self._t = 0.0
+        self._playing_since: float | None = None
+        self._recent: deque[tuple[float, bool]] = deque()
+        self._pending: list = []
+        self.echo_db = -120.0
+
+    def feed(self, samples, playing: bool) -> bool:
+        """True when the user has spoken over the echo for `start_ms` (within the start window)."""
+        import numpy as np
+
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if self._pending:
+            samples = np.concatenate([*self._pending, samples])
+            self._pending = []
+        frame = max(1, int(self.samplerate * self.config.frame_ms / 1000))
+        usable = len(samples) - len(samples) % frame
+        heard = False
+        for i in range(0, usable, frame):
+            heard = self._frame(samples[i : i + frame], frame / self.samplerate, playing) or heard
+        if usable < len(samples):
+            self._pending.append(samples[usable:])
+        return heard
+
+    def _frame(self, frame, seconds: float, playing: bool) -> bool:
+        cfg = self.config
+        self._listen.feed(frame)  # keeps the room's floor current
+        level = self._listen.level_db
+        self._t += seconds
+        if playing and self._playing_since is None:
+            self._playing_since = self._t
+        if self._playing_since is None:
+            return False
+        while self._history and self._history[0][0] < self._t - self.window_s:
+            self._history.popleft()
+        learned = [lv for t, lv in self._history if t <= self._t - self.fresh_s]
+        self.echo_db = max(learned, default=-120.0)
+        self._history.append((self._t, level))
+        if self._t - self._playing_since < self.grace_s:
+            return False
+        voiced = level >= max(self._listen.threshold_db, self.echo_db + self.margin_db)
+        self._recent.append((self._t, voiced))
+        while self._recent and self._recent[0][0] <= self._t - cfg.start_window_ms / 1000:
+            self._recent.popleft()
+        return voiced and sum(seconds for _, v in self._recent if v) * 1000 >= cfg.start_ms - 1e-6
