@@ -21,6 +21,7 @@ class Player:
         self._stream = None
         self._finished_writing = False
         self.first_audio_at: float | None = None  # monotonic time the first non-empty block went to the device
+        self.emptied_at: float | None = None  # monotonic time the last written byte went to the device
         self.frames_played = 0
 
     def start(self) -> None:
@@ -31,8 +32,11 @@ class Player:
             with self._lock:
                 chunk = bytes(self._buffer[:need])
                 del self._buffer[:need]
+                emptied = self._finished_writing and not self._buffer and self.emptied_at is None
             if chunk and self.first_audio_at is None:
                 self.first_audio_at = time.monotonic()
+            if emptied:
+                self.emptied_at = time.monotonic()
             self.frames_played += len(chunk) // 2
             outdata[: len(chunk)] = chunk
             if len(chunk) < need:
@@ -53,8 +57,24 @@ class Player:
             self._buffer.extend(pcm)
 
     def finish(self) -> None:
-        """No more audio will be written; `drained` turns true once the buffer has played out."""
-        self._finished_writing = True
+        """No more audio will be written; `drained` turns true once the buffer has gone to the device."""
+        with self._lock:
+            self._finished_writing = True
+            if not self._buffer and self._stream is None:
+                self.emptied_at = time.monotonic()
+
+    @property
+    def latency(self) -> float:
+        """Seconds the device holds audio before it is heard (PortAudio's estimate)."""
+        stream = self._stream
+        return float(stream.latency) if stream is not None else 0.0
+
+    @property
+    def played_out(self) -> bool:
+        """Drained, and the device has had time to play its last block: stopping now cuts nothing off."""
+        if self.emptied_at is None:
+            return False
+        return time.monotonic() - self.emptied_at >= self.latency + self.blocksize / self.samplerate
 
     @property
     def pending_seconds(self) -> float:
@@ -68,13 +88,10 @@ class Player:
     def wait_drained(self, timeout: float, cancel=None) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.drained or (cancel is not None and cancel.cancelled):
+            if self.played_out or (cancel is not None and cancel.cancelled):
                 break
             time.sleep(0.02)
-        # The device still holds one block or so after our buffer empties.
-        if self.drained:
-            time.sleep(self.blocksize / self.samplerate * 2)
-        return self.drained
+        return self.played_out
 
     def stop(self) -> None:
         """Silence at once: drop what is buffered and close the device."""

@@ -17,14 +17,18 @@ from enum import Enum
 from typing import Any
 
 from app.audio.speech_text import SentenceSplitter, split_long
-from app.audio.vad import SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
+from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
 
 TRANSCRIBE_RATE = 16000
 MIN_TURN_S = 0.3
-SILENT_DB = -50.0
+SILENT_DB = -50.0  # a turn quieter than this overall is not sent to transcription
+PREROLL_S = 0.6  # audio kept from before the VAD's decision, so a turn keeps its first syllable
+ECHO_TAIL_S = 0.4  # after Parley's last sample has played, the mic stays deaf this long (plus its own latency)
+DEAD_MIC_AFTER_S = 3.0  # hands-free: this long of digital silence from the mic gets a notice
+DEAD_MIC_DB = -90.0  # quieter than any real microphone's own noise: muted, or not the device you think
 VOICE_SYSTEM_PROMPT = (
     "You are Parley, a voice assistant. Answer in short, plain spoken sentences; avoid tables and long code."
 )
@@ -110,6 +114,11 @@ class Controls:
 
     def stop_speaking(self) -> None:
         self._q.put("stop_speaking")
+
+    def put_back(self, commands: list[str]) -> None:
+        """Commands taken but meant for another part of the loop (push-to-talk presses while Parley answers)."""
+        for command in commands:
+            self._q.put(command)
 
     def take(self) -> list[str]:
         out = []
@@ -197,8 +206,11 @@ class _Speaker(threading.Thread):
                         self.problems.put(event.problem)
                         self.cancel.cancel()
                 self.spoke_text.append(sentence)
-            self.player.finish()
+        except Exception as exc:  # noqa: BLE001 - e.g. a CONFIG ParleyError raised when synthesize is called
+            self.problems.put(errors.from_exception(exc))
+            self.cancel.cancel()
         finally:
+            self.player.finish()
             self.finished.set()
 
 
@@ -261,66 +273,83 @@ class VoiceSession:
         try:
             yield from self._listen_loop(recorder, cancel)
         finally:
-            recorder.stop()
-            yield self._set(VoiceState.IDLE)
+            recorder.stop()  # also when the worker closes this generator on cancel: no yield may follow then
+        yield self._set(VoiceState.IDLE)
 
     # -- listening --------------------------------------------------------------------------------------
     def _listen_loop(self, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
         cfg = self.config
-        vad = Vad(recorder.samplerate, cfg.vad)
-        preroll: deque = deque(maxlen=max(1, int(0.4 * recorder.samplerate / max(1, recorder.blocksize))))
+        rate = recorder.samplerate
+        vad = Vad(rate, cfg.vad)
+        preroll = _Tail(PREROLL_S * rate)  # the turn keeps the syllables the VAD needed before deciding
+        dead_mic = _DeadMic()
         turn: list | None = None
         pressed = False
         yield self._set(VoiceState.LISTENING if cfg.hands_free else VoiceState.IDLE)
         while not cancel.cancelled:
             ended = False
             for cmd in self.controls.take():
-                if cmd == "press" and not cfg.hands_free:
-                    pressed, turn = True, list(preroll)
+                if cmd == "press" and not cfg.hands_free and not pressed:
+                    pressed, turn = True, preroll.blocks()
                     yield self._set(VoiceState.LISTENING)
                 elif cmd == "release" and pressed:
                     pressed, ended = False, True
             block = recorder.read(0.03)
             if block is not None:
+                if cfg.hands_free and dead_mic.feed(block, rate):
+                    yield Notice(self._no_speech_text())
                 if cfg.hands_free:
                     for ev in vad.feed(block):
                         if isinstance(ev, SpeechStarted) and turn is None:
-                            turn = list(preroll)
+                            turn = preroll.blocks()
                         elif isinstance(ev, SpeechEnded) and turn is not None:
                             ended = True
-                    if turn is not None:
-                        turn.append(block)
-                    else:
-                        preroll.append(block)
-                elif pressed and turn is not None:
+                if turn is not None and (cfg.hands_free or pressed):
                     turn.append(block)
                 else:
-                    preroll.append(block)
+                    preroll.add(block)
             if ended and turn is not None:
                 decided_at = time.monotonic()
-                audio = _resample(_concat(turn), recorder.samplerate, TRANSCRIBE_RATE)
+                audio = _resample(_concat(turn), rate, TRANSCRIBE_RATE)
                 turn = None
                 preroll.clear()
                 barge = yield from self._turn(audio, decided_at, recorder, cancel)
                 vad.reset()
-                if barge is not None:  # the user spoke over Parley: their words start the next turn
+                if barge:  # the user spoke over Parley: their words start the next turn ...
                     turn = barge
-                else:
-                    recorder.drain()  # what the mic heard while Parley spoke is never transcribed
+                    vad.feed(_concat(barge))  # ... already under way, so the VAD's silence will end it
+                elif barge is None:
+                    self._stay_deaf(recorder, cancel)  # what the mic heard while Parley spoke is never transcribed
                 if not cancel.cancelled:
                     yield self._set(VoiceState.LISTENING if cfg.hands_free or turn is not None else VoiceState.IDLE)
+
+    def _no_speech_text(self) -> str:
+        return f"No speech heard — check the microphone ({self.config.input_name})."
+
+    def _stay_deaf(self, recorder: Any, cancel: CancelToken) -> None:
+        """Drop the microphone's blocks until Parley's last words (the room's echo of them) have died away."""
+        until = time.monotonic() + recorder.latency + ECHO_TAIL_S
+        recorder.drain()
+        while time.monotonic() < until and not cancel.cancelled:
+            recorder.read(0.02)
+        recorder.drain()
 
     # -- one turn ------------------------------------------------------------------------------------------
     def _turn(self, audio: Any, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
         seconds = len(audio) / TRANSCRIBE_RATE
         if seconds < MIN_TURN_S or rms_db(audio) < SILENT_DB:
-            yield Notice(f"I heard nothing — check the microphone ({self.config.input_name}).")
+            yield Notice(self._no_speech_text())  # never sent: Whisper turns silence into "Thank you."
             return None
         yield self._set(VoiceState.TRANSCRIBING)
         wav = _wav_bytes(audio, TRANSCRIBE_RATE)
-        yield Timing("vad_end_to_transcription_request", (time.monotonic() - decided_at) * 1000)
         text = None
-        for ev in self.backend.transcribe(wav, cancel):
+        try:
+            events = self.backend.transcribe(wav, cancel)
+        except errors.ParleyError as exc:
+            yield VoiceFailed(exc.problem)
+            return None
+        yield Timing("vad_end_to_transcription_request", (time.monotonic() - decided_at) * 1000)
+        for ev in events:
             if isinstance(ev, Failed):
                 yield VoiceFailed(ev.problem)
                 return None
@@ -334,9 +363,9 @@ class VoiceSession:
             yield Notice("I couldn't make out any words. Try again a little closer to the microphone.")
             return None
         yield UserSaid(text.strip(), seconds)
-        return (yield from self._answer(text.strip(), recorder, cancel))
+        return (yield from self._answer(text.strip(), decided_at, recorder, cancel))
 
-    def _answer(self, text: str, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
+    def _answer(self, text: str, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
         history = self.backend.history
         cid = self.backend.conversation_id
         if history is not None and cid is not None:
@@ -346,7 +375,7 @@ class VoiceSession:
 
         player = self.backend.player_factory()
         try:
-            player.start()
+            player.start()  # now, not at the first sentence: opening a device can take a while
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
             player = _NullPlayer()
@@ -355,6 +384,7 @@ class VoiceSession:
         speaker = _Speaker(self.backend, player, turn_cancel)
         speaker.start()
         messages = list(self.messages)
+        chat_started = time.monotonic()
         pump = _Pump(lambda tok: self.backend.chat(messages, tok), turn_cancel, "parley-voice-chat")
         pump.start()
         stored = history.begin_assistant(cid) if history is not None and cid is not None else None
@@ -362,15 +392,16 @@ class VoiceSession:
         reply: list[str] = []
         finish: str | None = None
         failed: errors.Problem | None = None
-        barge_vad = Vad(recorder.samplerate, VadConfig(**{**self.config.vad.__dict__,
-                                                          "margin_db": self.config.vad.margin_db + self.config.barge_in_margin_db}))
+        hands_free_barge = self.config.hands_free and (self.config.barge_in or self.controls.barge_in)
+        barge = BargeIn(recorder.samplerate, self.config.vad, margin_db=self.config.barge_in_margin_db)
+        heard = _Tail(PREROLL_S * recorder.samplerate)
         barge_audio: list | None = None
         last_save = time.monotonic()
         reported_audio = False
         chat_open = True
         try:
             while not cancel.cancelled:
-                # 1. the chat stream
+                # 1. the chat stream: show each piece, hand each finished sentence to the speaker
                 while chat_open:
                     try:
                         ev = pump.items.get_nowait()
@@ -378,6 +409,7 @@ class VoiceSession:
                         break
                     if ev is None:
                         chat_open = False
+                        yield Timing("chat_start_to_answer_complete", (time.monotonic() - chat_started) * 1000)
                         for s in splitter.flush():
                             speaker.say(s)
                         speaker.close()
@@ -399,34 +431,39 @@ class VoiceSession:
                 # 2. the speaker
                 while not speaker.problems.empty():
                     failed = failed or speaker.problems.get()
-                if speaker.first_byte_at is not None and self.state is not VoiceState.SPEAKING:
+                if player.first_audio_at is not None and self.state is not VoiceState.SPEAKING:
                     yield self._set(VoiceState.SPEAKING)
                 if not reported_audio and player.first_audio_at is not None and speaker.first_byte_at is not None:
                     reported_audio = True
                     yield Timing("first_tts_byte_to_device", max(0.0, player.first_audio_at - speaker.first_byte_at) * 1000)
+                    yield Timing("speech_end_to_first_audio", (player.first_audio_at - decided_at) * 1000)
+                    yield Timing("chat_start_to_first_audio", (player.first_audio_at - chat_started) * 1000)
                     yield Timing("answer_complete_before_first_audio", 0.0 if chat_open else 1.0)
-                if not chat_open and speaker.finished.is_set() and (player.drained or failed is not None):
+                if not chat_open and speaker.finished.is_set() and (player.played_out or failed is not None):
                     break
-                # 3. the microphone: dropped, unless barge-in hears the user over Parley's voice
-                if "stop_speaking" in self.controls.take():
+                # 3. the user's commands: Esc-like stop, or push-to-talk pressed over Parley's voice
+                commands = self.controls.take()
+                if "stop_speaking" in commands or (not self.config.hands_free and "press" in commands):
+                    self.controls.put_back([c for c in commands if c in ("press", "release")])
                     turn_cancel.cancel()
                     player.stop()
                     finish = finish or "stopped"
+                    if "press" in commands:
+                        barge_audio = []  # the user holds the talk key: listen at once, no echo to wait out
                     break
+                self.controls.put_back(commands)
+                # 4. the microphone: dropped (no self-echo), unless barge-in hears the user over Parley's voice
                 block = recorder.read(0.02)
-                if block is None:
+                if block is None or not hands_free_barge:
                     continue
-                if self.config.barge_in or self.controls.barge_in:
-                    events = barge_vad.feed(block)
-                    if barge_audio is not None:
-                        barge_audio.append(block)
-                    if any(isinstance(e, SpeechStarted) for e in events):
-                        barge_audio = [block]
-                        turn_cancel.cancel()
-                        player.stop()
-                        finish = finish or "interrupted"
-                        yield Notice("Stopped to listen.")
-                        break
+                heard.add(block)
+                if barge.feed(block, playing=player.first_audio_at is not None):
+                    barge_audio = heard.blocks()
+                    turn_cancel.cancel()
+                    player.stop()
+                    finish = finish or "interrupted"
+                    yield Notice("Stopped to listen.")
+                    break
         finally:
             turn_cancel.cancel()
             player.stop()
@@ -445,11 +482,55 @@ class VoiceSession:
         return barge_audio
 
 
+class _Tail:
+    """The most recent blocks of audio, at most `samples` long."""
+
+    def __init__(self, samples: float):
+        self.limit = int(samples)
+        self._blocks: deque = deque()
+        self._count = 0
+
+    def add(self, block: Any) -> None:
+        self._blocks.append(block)
+        self._count += len(block)
+        while self._blocks and self._count - len(self._blocks[0]) >= self.limit:
+            self._count -= len(self._blocks.popleft())
+
+    def blocks(self) -> list:
+        return list(self._blocks)
+
+    def clear(self) -> None:
+        self._blocks.clear()
+        self._count = 0
+
+
+class _DeadMic:
+    """Says once when the microphone has sent nothing but digital silence for a while (muted, or the wrong one)."""
+
+    def __init__(self, after_s: float = DEAD_MIC_AFTER_S, below_db: float = DEAD_MIC_DB):
+        self.after_s, self.below_db = after_s, below_db
+        self._quiet_s = 0.0
+        self._told = False
+
+    def feed(self, block: Any, rate: int) -> bool:
+        if rms_db(block) >= self.below_db:
+            self._quiet_s, self._told = 0.0, False
+            return False
+        self._quiet_s += len(block) / rate
+        if self._quiet_s >= self.after_s and not self._told:
+            self._told = True
+            return True
+        return False
+
+
 class _NullPlayer:
     """Stands in when no output device can be opened: the answer still shows as text."""
 
     first_audio_at = None
+    emptied_at = None
     drained = True
+    played_out = True
+    latency = 0.0
 
     def start(self) -> None: ...
     def write(self, pcm: bytes) -> None: ...
