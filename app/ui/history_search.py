@@ -123,9 +123,10 @@ class _ResultDelegate(QStyledItemDelegate):
 
     MARGIN = 6
 
-    def _document(self, option: QStyleOptionViewItem, index: Any, width: int) -> QTextDocument:
+    def _document(self, option: QStyleOptionViewItem, index: Any, width: int, selected: bool = False) -> QTextDocument:
         hit = index.data(HIT_ROLE)
-        muted = option.palette.color(QPalette.ColorRole.PlaceholderText).name()
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
+        muted = option.palette.color(role).name()
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
         doc.setDocumentMargin(0)
@@ -140,9 +141,9 @@ class _ResultDelegate(QStyledItemDelegate):
         widget = opt.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        doc = self._document(opt, index, opt.rect.width())
-        context = QAbstractTextDocumentLayout.PaintContext()
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        doc = self._document(opt, index, opt.rect.width(), selected)
+        context = QAbstractTextDocumentLayout.PaintContext()
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         context.palette.setColor(QPalette.ColorRole.Text, opt.palette.color(role))
         painter.save()
