@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
+from audio_rig import Echo, SpeakerTap, require_audio, say_into_mic, spoken_wav
 
 from app.audio.voice_loop import (
     Controls,
@@ -147,3 +147,86 @@ def test_a_spoken_question_is_transcribed_answered_and_spoken(question):
     assert run.states() == [VoiceState.LISTENING, VoiceState.TRANSCRIBING, VoiceState.THINKING,
                             VoiceState.SPEAKING, VoiceState.LISTENING, VoiceState.IDLE]
     assert run.of(Notice) == []
+
+
+def test_a_silent_microphone_is_never_transcribed_and_the_user_is_told(rig):
+    emu = emulator(token_rate=0)
+    try:
+        with SessionRun(emu) as run:  # hands-free: the mic sends only digital silence
+            run.wait(lambda: run.of(Notice), 6, "no notice about the silent microphone")
+        with SessionRun(emu, hands_free=False) as ptt:  # push-to-talk: held for a second of silence
+            ptt.controls.press()
+            time.sleep(1.0)
+            ptt.controls.release()
+            ptt.wait(lambda: ptt.of(Notice), 5, "no notice about the silent recording")
+    finally:
+        emu.stop()
+    expected = "No speech heard — check the microphone (default)."
+    assert [n.text for n in run.of(Notice)] == [expected]
+    assert [n.text for n in ptt.of(Notice)] == [expected]
+    assert not [r for r in emu.requests if "/audio/" in r.path], "silence was sent to Azure"
+    assert VoiceState.TRANSCRIBING not in run.states() + ptt.states()
+
+
+@pytest.mark.parametrize("barge_in", [False, True], ids=["mic-gated", "barge-in-above-echo"])
+def test_parley_does_not_answer_its_own_voice(question, barge_in):
+    # The speaker plays straight back into the microphone at full level: every word Parley says, it hears.
+    emu = emulator(token_rate=100)
+    emu.hear(WORDS)
+    try:
+        with Echo(), SessionRun(emu, barge_in=barge_in) as run:
+            say_into_mic(question).wait(10)
+            run.wait_turn_done()
+            speaking = [t for t, e in run.events if isinstance(e, StateChanged) and e.state is VoiceState.SPEAKING]
+            time.sleep(2.0)  # listening again: the echo's tail must not start a turn either
+    finally:
+        emu.stop()
+    assert speaking, "Parley never spoke"
+    assert [text for text, _ in emu.transcripts] == [WORDS], "Parley transcribed its own voice"
+    assert run.of(ReplyDone)[0].finish_reason == "stop", "Parley interrupted itself"
+    assert run.of(Notice) == []
+    assert run.states() == [VoiceState.LISTENING, VoiceState.TRANSCRIBING, VoiceState.THINKING,
+                            VoiceState.SPEAKING, VoiceState.LISTENING, VoiceState.IDLE]
+
+
+def test_the_user_can_talk_over_parley_when_barge_in_is_on(question, tmp_path):
+    # Echo at a tenth of the level (-20 dB, loudspeakers across the room); the user's voice is far louder.
+    interruption = spoken_wav("Stop, tell me about Spain instead.", tmp_path / "stop.wav")
+    emu = emulator(token_rate=30)
+    emu.hear(WORDS, "Stop, tell me about Spain instead.")
+    try:
+        with Echo(volume_percent=10), SessionRun(emu, barge_in=True, speed=1.0) as run:
+            say_into_mic(question).wait(10)
+            run.wait(lambda: VoiceState.SPEAKING in run.states(), 20, "Parley never spoke")
+            time.sleep(1.0)
+            say_into_mic(interruption).wait(10)
+            run.wait(lambda: len(run.of(UserSaid)) == 2, 20, "the interruption was not heard")
+            interrupted = run.of(ReplyDone)[0]
+    finally:
+        emu.stop()
+    assert interrupted.finish_reason == "interrupted"
+    assert "Stopped to listen." in [n.text for n in run.of(Notice)]
+    assert [e.text for e in run.of(UserSaid)] == [WORDS, "Stop, tell me about Spain instead."]
+
+
+def test_speech_starts_with_the_first_sentence_long_before_the_answer_is_complete(question):
+    # 25 tokens/s: the ~150-token answer takes about 6 s to arrive.
+    emu = emulator(token_rate=25)
+    emu.hear(WORDS)
+    try:
+        with SpeakerTap() as speaker, SessionRun(emu) as run:
+            say_into_mic(question).wait(10)
+            run.wait(lambda: run.of(ReplyDone), 40, "no answer")
+            run.cancel.cancel()  # enough: the rest of the answer need not be heard
+    finally:
+        emu.stop()
+    first_delta = run.at(ReplyDelta)[0]
+    last_delta = run.at(ReplyDelta)[-1]
+    heard_at = speaker.first_sound_at(after=first_delta)
+    assert heard_at is not None, "nothing reached the speaker"
+    to_audio, answer = heard_at - first_delta, last_delta - first_delta
+    print(f"first audio on the speaker {to_audio * 1000:.0f} ms after the first token; answer streamed for "
+          f"{answer * 1000:.0f} ms; device {run.timing('first_tts_byte_to_device'):.0f} ms after the first TTS byte")
+    assert answer > 4.0, "the answer arrived too fast for this test to mean anything"
+    assert to_audio < 1.5 and to_audio < answer / 3
+    assert run.timing("answer_complete_before_first_audio") == 0.0
