@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.probe import LABELS, ProbeResult
@@ -22,10 +22,14 @@ ProbeRequest = Callable[[], Any]
 
 def card_text(card: Card) -> str:
     """A card's words as plain text (what a screen reader says; tests read it)."""
+    return _plain(f"{card.title.text()}<br>{card.text.text()}<br>{card.request_id.text()}")
+
+
+def _plain(rich: str) -> str:
     from PySide6.QtGui import QTextDocument
 
     doc = QTextDocument()
-    doc.setHtml(f"{card.title.text()}<br>{card.text.text()}<br>{card.request_id.text()}")
+    doc.setHtml(rich)
     return doc.toPlainText().strip()
 
 
@@ -73,7 +77,7 @@ class ProbePanel(QWidget):
                 if not widget.isHidden():
                     out.append(card_text(widget))
             elif isinstance(widget, QLabel):
-                out.append(widget.text())
+                out.append(_plain(widget.text()))
         return out
 
     def start(self) -> None:
@@ -128,13 +132,14 @@ class ProbePanel(QWidget):
         else:
             text = f"✗ {name}: {html.escape(result.problem.title) if result.problem else 'failed'}"
         label = QLabel(text)
+        label.setTextFormat(Qt.TextFormat.RichText)
         label.setWordWrap(True)
         label.setAccessibleName(f"{LABELS.get(result.capability, result.capability)} test result")
         self._rows.addWidget(label)
         if result.problem is not None:
             card = Card()
+            self._rows.addWidget(card)  # parented first: shown in place, never as a window of its own
             card.show_problem(result.problem)
-            self._rows.addWidget(card)
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:

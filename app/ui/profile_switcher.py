@@ -32,7 +32,7 @@ class ProfileSwitcher(QComboBox):
         return [self.itemData(i) for i in range(self.count())]
 
     @Slot()
-    def refresh(self) -> None:
+    def refresh(self, select: bool = True) -> None:
         store = ProfileStore.load()
         self.blockSignals(True)
         try:
@@ -42,9 +42,10 @@ class ProfileSwitcher(QComboBox):
             self.addItem(DEMO_TEXT, None)
         finally:
             self.blockSignals(False)
-        self._show_current()
+        if select:
+            self._show_current(reread=False)
 
-    def _show_current(self) -> None:
+    def _show_current(self, *, reread: bool = True) -> None:
         conn = self.services.connection
         if conn is not None and conn.demo:
             wanted = None
@@ -53,6 +54,9 @@ class ProfileSwitcher(QComboBox):
         else:
             wanted = self.services.profile_name
         index = self.findData(wanted) if wanted is not None else self.count() - 1
+        if index < 0 and reread:
+            self.refresh(select=False)  # saved by something that did not announce it (a test, the CLI)
+            index = self.findData(wanted)
         if index >= 0:
             self.setCurrentIndex(index)
 
@@ -71,7 +75,10 @@ class ProfileSwitcher(QComboBox):
     @Slot(object)
     def _on_connection_failed(self, problem: object) -> None:
         # Show what was tried (the banner says why it failed), not the connection left from before.
-        index = self.findData(self.services.profile_name) if self.services.profile_name else -1
+        name = self.services.profile_name
+        if name and self.findData(name) < 0:
+            self.refresh(select=False)
+        index = self.findData(name) if name else -1
         if index >= 0 and not self.services.demo_requested:
             self.setCurrentIndex(index)
         else:
