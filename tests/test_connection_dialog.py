@@ -272,6 +272,7 @@ def test_locked_keyring_saves_for_this_session_and_says_so(qtbot, services, lock
     text = card_text(dialog.save_card)
     assert "Saved — the key is kept for this session only" in text and "The keyring is locked" in text
     assert "Nothing is lost" in text
+    assert dialog.auth.key_note.text().startswith("Kept for this session only") and not dialog.auth.remember.isChecked()
     assert services.connection.profile.name == "Work"
     assert files_containing(parley_home, KEY) == []
 

@@ -117,6 +117,16 @@ def test_probe_with_entra_sends_a_bearer_token(emulator, fake_credential):
     assert fake_credential.scopes[0] == ("https://cognitiveservices.azure.com/.default",)
 
 
+def test_probe_with_entra_that_cannot_sign_in_says_what_was_tried(emulator, monkeypatch):
+    from azure.identity import CredentialUnavailableError
+
+    cred = FakeCredential(error=CredentialUnavailableError("Azure CLI not found on path"))
+    monkeypatch.setattr(client_mod, "default_credential", lambda interactive=False: cred)
+    results = run(profile_for(emulator, auth=AuthMode.ENTRA, deployments=Deployments(chat="gpt-4o", embeddings="x")))
+    assert results[0].problem.title == "No Entra ID credential available" and "az login" in results[0].problem.action
+    assert results[1].skipped and emulator.requests == []
+
+
 # -- Entra ID sign-in -------------------------------------------------------------------------------------------
 
 

@@ -116,12 +116,20 @@ def _one(client: Any, capability: str, deployment: str, ctx: errors.Context, can
         seconds = time.perf_counter() - start
         if cancel.cancelled:
             raise
-        problem = _refine(errors.from_exception(exc, ctx), capability, deployment)
+        problem = _refine(_problem(exc, ctx), capability, deployment)
         if _reached_deployment(problem):
             return ProbeResult(capability, deployment, True, seconds, request_id=problem.request_id,
                                note="Reached the deployment (checked without generating an image).")
         return ProbeResult(capability, deployment, False, seconds, problem=problem, request_id=problem.request_id)
     return ProbeResult(capability, deployment, True, time.perf_counter() - start, request_id=_request_id(response))
+
+
+def _problem(exc: BaseException, ctx: errors.Context) -> errors.Problem:
+    if (type(exc).__module__ or "").startswith(("azure.identity", "azure.core")):
+        from app.core import entra  # the token provider failed: say what the credential chain tried
+
+        return entra.sign_in_problem(exc)
+    return errors.from_exception(exc, ctx)
 
 
 def _reached_deployment(problem: errors.Problem) -> bool:

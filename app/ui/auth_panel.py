@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -52,13 +51,14 @@ class AuthPanel(QWidget):
         radios.addWidget(self.entra_radio)
         radios.addStretch(1)
 
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self._key_page())
-        self.stack.addWidget(self._entra_page())
+        # Two pages shown one at a time (not a QStackedWidget: its height-for-width is the tallest page's).
+        self.key_page, self.entra_page = self._key_page(), self._entra_page()
+        self.entra_page.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(radios)
-        layout.addWidget(self.stack)
+        layout.addWidget(self.key_page)
+        layout.addWidget(self.entra_page)
 
     def _key_page(self) -> QWidget:
         page = QWidget()
@@ -182,8 +182,15 @@ class AuthPanel(QWidget):
 
     @Slot()
     def _on_mode(self) -> None:
-        self.stack.setCurrentIndex(1 if self.entra_radio.isChecked() else 0)
+        entra = self.entra_radio.isChecked()
+        self.key_page.setVisible(not entra)
+        self.entra_page.setVisible(entra)
         self.changed.emit()
+
+    def kept_for_session(self, reason: str) -> None:
+        """After a save fell back to memory: say so where the user looks for where the key is."""
+        self.remember.setChecked(False)
+        self.key_note.setText(f"Kept for this session only (in memory, never written to disk): {reason}")
 
     # -- Entra ID ----------------------------------------------------------------------------------------------
     @Slot()

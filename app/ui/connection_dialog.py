@@ -258,8 +258,9 @@ class ConnectionDialog(QDialog):
         if outcome.problem is not None:
             self.save_card.show_message(
                 "warning", "Saved — the key is kept for this session only",
-                f"{outcome.problem.title}: {outcome.problem.detail}\nNothing is lost: Parley uses the key until you "
-                "quit. To store it, unlock or install a keyring, then edit the profile and save again.")
+                f"{outcome.problem.detail}\nNothing is lost: Parley uses the key until you quit. To store it, "
+                "unlock or install a keyring, then edit the profile and save again.")
+            self.auth.kept_for_session(outcome.problem.title.rstrip(".") + ".")
             self.save_button.hide()
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
             return
