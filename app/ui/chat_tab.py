@@ -74,6 +74,10 @@ class ChatTab(QWidget):
         job = Job(_open_history, name="history-open", parent=self)
         job.finished.connect(self._on_history_opened)
         self._track(job).start()
+        from app.ui.markdown_render import warm_up
+
+        # The first Markdown parse and code highlight import their libraries: do that now, not mid-answer.
+        self._track(Job(warm_up, name="markdown-warm-up", parent=self)).start()
 
     # -- layout --------------------------------------------------------------------------------------------------
     def _build(self) -> None:

@@ -14,7 +14,9 @@ from app.core import errors, filters
 from app.core.history import StoredMessage
 from app.ui.message_widget import MessageWidget
 
-PAGE = 40
+PAGE = 40  # messages with widgets after opening; older ones on request
+FIRST = 8  # built at once when a conversation opens (a screenful); the rest of the page follows in batches
+BATCH = 4
 EMPTY_TEXT = ("<h3>Start a conversation</h3><p>Type below and press Enter. Shift+Enter adds a line; Esc stops an "
               "answer. Paste or drop images to ask about them.</p>")
 
@@ -90,6 +92,7 @@ class ChatView(QScrollArea):
         self.widgets: list[MessageWidget] = []
         self._stored: list[StoredMessage] = []  # every message of the conversation, for paging
         self._first_shown = 0  # index into _stored of the oldest message with a widget
+        self._to_build = 0  # messages of the first page still to build
         self.model = ""
         self._stick = True
         bar = self.verticalScrollBar()
@@ -104,25 +107,50 @@ class ChatView(QScrollArea):
         self.widgets = []
         self._stored = []
         self._first_shown = 0
+        self._to_build = 0
         self.earlier.hide()
         self.empty.show()
         self._stick = True
 
     def show_conversation(self, messages: list[StoredMessage], model: str = "") -> None:
+        """The newest messages at once, the rest of the page in small batches so the window never stalls."""
         self.setUpdatesEnabled(False)
         try:
             self.clear()
             self.model = model
             self._stored = list(messages)
-            self._first_shown = max(0, len(messages) - PAGE)
-            for message in messages[self._first_shown:]:
-                self._insert(len(self.widgets), widget_for_stored(message, model))
-            self._update_earlier()
+            self._first_shown = len(messages)
+            self._build_older(FIRST)
             self.empty.setVisible(not messages)
         finally:
             self.setUpdatesEnabled(True)
         self.update_regenerate()
         self.scroll_to_bottom()
+        self._to_build = PAGE - FIRST
+        QTimer.singleShot(0, self, self._build_step)
+
+    def _build_older(self, count: int) -> None:
+        start = max(0, self._first_shown - count)
+        for i, message in enumerate(self._stored[start:self._first_shown]):
+            self._insert(i, widget_for_stored(message, self.model))
+        self._first_shown = start
+        self._update_earlier()
+
+    @Slot()
+    def _build_step(self) -> None:
+        if self._to_build <= 0 or self._first_shown == 0:
+            self._to_build = 0
+            return
+        count = min(BATCH, self._to_build)
+        self._to_build -= count
+        self._build_older(count)
+        if self._to_build > 0:
+            QTimer.singleShot(0, self, self._build_step)
+
+    def _finish_building(self) -> None:
+        if self._to_build > 0:
+            count, self._to_build = self._to_build, 0
+            self._build_older(count)
 
     def add(self, widget: MessageWidget) -> MessageWidget:
         self.empty.hide()
@@ -171,20 +199,18 @@ class ChatView(QScrollArea):
 
     @Slot()
     def show_earlier(self, count: int = PAGE) -> None:
-        start = max(0, self._first_shown - count)
+        self._finish_building()
         bar = self.verticalScrollBar()
         from_bottom = bar.maximum() - bar.value()
         self.setUpdatesEnabled(False)
-        for i, message in enumerate(self._stored[start:self._first_shown]):
-            self._insert(i, widget_for_stored(message, self.model))
+        self._build_older(count)
         self.setUpdatesEnabled(True)
-        self._first_shown = start
-        self._update_earlier()
         self._stick = False
         QTimer.singleShot(0, self, lambda: bar.setValue(bar.maximum() - from_bottom))
 
     def scroll_to_message(self, message_id: int) -> MessageWidget | None:
         """Build widgets back to the message if needed, scroll to it and highlight it briefly."""
+        self._finish_building()
         index = next((i for i, m in enumerate(self._stored) if m.id == message_id), None)
         if index is not None and index < self._first_shown:
             self.show_earlier(self._first_shown - index)

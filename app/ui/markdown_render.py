@@ -120,3 +120,9 @@ def stable_prefix(text: str, start: int = 0) -> int:
         pos = end + 1
     return boundary
 
+
+
+def warm_up(cancel: object = None) -> None:
+    """Import markdown-it and Pygments and load the common lexers, off the GUI thread, before the first answer."""
+    for language in ("python", "javascript", "bash", "json", "sql", "text"):
+        render_blocks(f"# Title\n\n- item **bold**\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```{language}\nx = 1\n```\n")

@@ -10,9 +10,27 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication, QImage, QPalette, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QPalette,
+    QPixmap,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core import filters
 from app.ui.markdown_render import Block, render_blocks, stable_prefix
@@ -23,81 +41,46 @@ THUMB = 96
 
 
 def is_dark(widget: QWidget | None = None) -> bool:
-    palette = widget.palette() if widget is not None else QGuiApplication.palette()
-    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+    """Whether the app is in a dark scheme (the system's, or the one chosen in Settings)."""
+    hints = QGuiApplication.styleHints()
+    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else None
+    if scheme == Qt.ColorScheme.Dark:
+        return True
+    if scheme == Qt.ColorScheme.Light:
+        return False
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
-class CodeBlock(QFrame):
-    """A fenced code block: its language, a Copy button, and the highlighted code."""
+class MarkdownBody(QTextBrowser):
+    """Rendered Markdown that can grow, in one QTextDocument (so selection runs across paragraphs).
 
-    def __init__(self, block: Block, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("code")
-        self.setStyleSheet("QFrame#code { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 4px; }")
-        self.language = QLabel(block.language or "code")
-        self.language.setStyleSheet("color: palette(placeholder-text); font-size: small;")
-        self.copy = QPushButton("Copy")
-        self.copy.setAccessibleName(f"Copy {block.language or 'code'} code")
-        self.copy.setFlat(True)
-        self.copy.clicked.connect(self._copy)
-        self.body = QLabel()
-        self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setWordWrap(True)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-        head = QHBoxLayout()
-        head.setContentsMargins(0, 0, 0, 0)
-        head.addWidget(self.language)
-        head.addStretch(1)
-        head.addWidget(self.copy)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 6)
-        layout.setSpacing(2)
-        layout.addLayout(head)
-        layout.addWidget(self.body)
-        self.code = ""
-        self.set_block(block)
-
-    def set_block(self, block: Block) -> None:
-        self.code = block.code
-        self.language.setText(block.language or "code")
-        self.body.setText(block.html)
-
-    @Slot()
-    def _copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.code)
-        self.copy.setText("Copied")
-        QTimer.singleShot(1500, self, self._reset_copy)
-
-    @Slot()
-    def _reset_copy(self) -> None:
-        self.copy.setText("Copy")
-
-
-def _prose_label(html_text: str) -> QLabel:
-    label = QLabel(html_text)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-    label.setOpenExternalLinks(True)
-    return label
-
-
-def block_widget(block: Block) -> QWidget:
-    return CodeBlock(block) if block.kind == "code" else _prose_label(block.html)
-
-
-class MarkdownBody(QWidget):
-    """Rendered Markdown that can grow: frozen blocks plus a re-rendered tail."""
+    Frozen blocks are appended once at the end; only the unfinished tail is removed and inserted again. The
+    document lays out only what changed, and the widget's height follows the document, so the cost of an update
+    does not depend on how long the answer already is. Code blocks carry a "Copy" link (copy:N)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(6)
+        self.setReadOnly(True)
+        self.setOpenLinks(False)
+        self.anchorClicked.connect(self._on_anchor)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.viewport().setAutoFillBackground(False)
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Base, Qt.GlobalColor.transparent)
+        self.setPalette(palette)  # a palette, not a style sheet: style sheets make every message slow to build
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.document().setDocumentMargin(0)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.setFixedHeight(0)
         self.text = ""
+        self.codes: list[str] = []
         self._committed = 0  # text[:_committed] is rendered into frozen blocks
-        self._tail: list[QWidget] = []
-        self._tail_blocks: list[Block] = []
+        self._tail_pos = 0  # where the tail starts in the document
+        self._tail_html = ""
+        self._tail_codes: list[str] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(RENDER_INTERVAL_MS)
@@ -105,6 +88,10 @@ class MarkdownBody(QWidget):
         self.renders = 0
 
     def set_text(self, text: str) -> None:
+        self.clear()
+        self.codes = []
+        self._committed = self._tail_pos = 0
+        self._tail_html = ""
         self.text = text
         self.render_now()
 
@@ -120,29 +107,104 @@ class MarkdownBody(QWidget):
         dark = is_dark(self)
         text = self.text
         cut = stable_prefix(text, self._committed)
+        cursor = QTextCursor(self.document())
         if cut > self._committed:
-            self._replace_tail([])
-            for block in render_blocks(text[self._committed:cut], dark):
-                self._layout.addWidget(block_widget(block))
+            frozen = self._html(render_blocks(text[self._committed:cut], dark))
+            self._replace_from(cursor, self._tail_pos, frozen)
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            if frozen:
+                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            self._tail_pos = cursor.position()
             self._committed = cut
-        self._replace_tail(render_blocks(text[self._committed:], dark) if text[self._committed:].strip() else [])
+            self._tail_html = ""
+        tail = text[self._committed:]
+        tail_html = self._html(render_blocks(tail, dark), tail=True) if tail.strip() else ""
+        if tail_html != self._tail_html:
+            self._replace_from(cursor, self._tail_pos, tail_html)
+            self._tail_html = tail_html
 
-    def _replace_tail(self, blocks: list[Block]) -> None:
-        if [b.kind for b in blocks] == [b.kind for b in self._tail_blocks]:
-            for widget, block, old in zip(self._tail, blocks, self._tail_blocks, strict=True):
-                if block != old:
-                    if isinstance(widget, CodeBlock):
-                        widget.set_block(block)
-                    else:
-                        widget.setText(block.html)  # type: ignore[attr-defined]
+    def _replace_from(self, cursor: QTextCursor, position: int, html_text: str) -> None:
+        cursor.setPosition(position)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.setBlockFormat(QTextBlockFormat())
+        cursor.setCharFormat(QTextCharFormat())
+        if html_text:
+            cursor.insertHtml(html_text)
+            self._even_spacing(position)
+
+    def _even_spacing(self, position: int) -> None:
+        """A fragment's first block merges into the block it is inserted into and loses its margins, so spacing is
+        set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists."""
+        block = self.document().findBlock(position)
+        while block.isValid():
+            cursor = QTextCursor(block)
+            if cursor.currentTable() is None:
+                fmt = QTextBlockFormat()
+                in_list = block.textList() is not None
+                heading = block.blockFormat().headingLevel() > 0 or (block.charFormat().fontWeight() >= 600 and not in_list
+                                                                        and block.charFormat().fontPointSize() > self.font().pointSizeF())
+                fmt.setTopMargin(8 if heading else 0)
+                last_in_list = in_list and (not block.next().isValid() or block.next().textList() is not block.textList())
+                fmt.setBottomMargin(2 if in_list and not last_in_list else 8)
+                cursor.mergeBlockFormat(fmt)
+            block = block.next()
+
+    def _html(self, blocks: list[Block], tail: bool = False) -> str:
+        """HTML for blocks appended after the frozen ones; code blocks are numbered for their Copy link."""
+        parts, codes = [], []
+        for block in blocks:
+            if block.kind == "code":
+                parts.append(self._code_html(block, len(self.codes) + len(codes)))
+                codes.append(block.code)
+            else:
+                parts.append(block.html)
+        if tail:
+            self._tail_codes = codes
         else:
-            for widget in self._tail:
-                self._layout.removeWidget(widget)
-                widget.deleteLater()
-            self._tail = [block_widget(b) for b in blocks]
-            for widget in self._tail:
-                self._layout.addWidget(widget)
-        self._tail_blocks = blocks
+            self.codes.extend(codes)
+        return "".join(parts)
+
+    def _code_html(self, block: Block, index: int) -> str:
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.AlternateBase).name()
+        border = palette.color(QPalette.ColorRole.Mid).name()
+        muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+        language = html.escape(block.language or "code")
+        return (f'<table width="100%" cellspacing="0" cellpadding="6" border="1" style="border-collapse: collapse; '
+                f'border-color: {border}; background-color: {background};"><tr><td>'
+                f'<span style="color: {muted};">{language}</span>&nbsp;&nbsp;<a href="copy:{index}">Copy</a>'
+                f"{block.html}</td></tr></table>")
+
+    def code_at(self, index: int) -> str:
+        if index < len(self.codes):
+            return self.codes[index]
+        offset = index - len(self.codes)
+        return self._tail_codes[offset] if offset < len(self._tail_codes) else ""
+
+    @Slot(QUrl)
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == "copy":
+            QGuiApplication.clipboard().setText(self.code_at(int(url.path() or 0)))
+        else:
+            QDesktopServices.openUrl(url)
+
+    @Slot(QSizeF)
+    def _fit(self, size: QSizeF) -> None:
+        self.setFixedHeight(int(size.height()) + 4)
+
+    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        event.ignore()  # the conversation scrolls, not the message
+
+
+def _mute(label: QLabel, small: bool = False) -> None:
+    palette = label.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText))
+    label.setPalette(palette)
+    if small:
+        font = label.font()
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        label.setFont(font)
 
 
 def thumbnail(data: bytes, size: int = THUMB) -> QPixmap:
@@ -168,7 +230,7 @@ class MessageWidget(QFrame):
         self._unflash()
         self.who = QLabel(f"<b>{'You' if role == 'user' else 'Assistant'}</b>" + (f" · {html.escape(model)}" if model else ""))
         self.state = QLabel()
-        self.state.setStyleSheet("color: palette(placeholder-text);")
+        _mute(self.state)
         self.filter_button = QToolButton()
         self.filter_button.setAutoRaise(True)
         self.filter_button.hide()
@@ -202,11 +264,10 @@ class MessageWidget(QFrame):
         self.plain.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.plain.setTextFormat(Qt.TextFormat.PlainText)
         self.usage = QLabel()
-        self.usage.setStyleSheet("color: palette(placeholder-text); font-size: small;")
+        _mute(self.usage, small=True)
         self.usage.hide()
-        self.card = Card()
-        self.card.action.connect(self._on_card_action)
-        layout = QVBoxLayout(self)
+        self._card: Card | None = None  # made when first needed: most messages never show one
+        layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(4)
         layout.addLayout(head)
@@ -214,9 +275,19 @@ class MessageWidget(QFrame):
         layout.addWidget(self.plain if role == "user" else self.body)
         (self.body if role == "user" else self.plain).hide()
         layout.addWidget(self.usage)
-        layout.addWidget(self.card)
         self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
         self.set_text(text)
+
+    @property
+    def card(self) -> Card:
+        if self._card is None:
+            self._card = Card()
+            self._card.action.connect(self._on_card_action)
+            self._layout.addWidget(self._card)
+        return self._card
+
+    def has_card(self) -> bool:
+        return self._card is not None and not self._card.isHidden()
 
     # -- text ------------------------------------------------------------------------------------------------
     @property
@@ -286,13 +357,24 @@ class MessageWidget(QFrame):
         self._buttons["regenerate"].setVisible(visible and self.role == "assistant")
 
     def flash(self) -> None:
-        """Outline the message for a moment (a search result jumped here)."""
-        self.setStyleSheet(f"QFrame#{self.objectName()} {{ border: 2px solid palette(highlight); border-radius: 8px; }}")
+        """Tint the message for a moment (a search result jumped here)."""
+        palette = self.palette()
+        tint = QGuiApplication.palette().color(QPalette.ColorRole.Highlight)
+        tint.setAlpha(60)
+        palette.setColor(QPalette.ColorRole.Window, tint)
+        self.setPalette(palette)
+        self.setAutoFillBackground(True)
         QTimer.singleShot(2500, self, self._unflash)
 
     @Slot()
     def _unflash(self) -> None:
-        self.setStyleSheet("QFrame#user { background: palette(alternate-base); border-radius: 8px; }")
+        """Your messages sit on the alternate background; answers on the window's own."""
+        palette = self.palette()
+        app_palette = QGuiApplication.palette()
+        palette.setColor(QPalette.ColorRole.Window, app_palette.color(
+            QPalette.ColorRole.AlternateBase if self.role == "user" else QPalette.ColorRole.Window))
+        self.setPalette(palette)
+        self.setAutoFillBackground(self.role == "user")
 
     def button(self, what: str) -> QToolButton:
         return self._buttons[what]

@@ -1,0 +1,189 @@
+"""Streaming into the real chat view: 5,000 tokens at 500 tokens/s from the emulator (its own process, as Azure would
+be), with a 5 ms QTimer probe recording the longest GUI event-loop stall, and the GUI-thread cost per token at the
+start vs the end of the answer (it must stay flat, not grow with the answer). Also: opening a stored 5,000-message
+conversation. (FTS search over 100,000 messages is measured by history_bench.)
+
+Targets: longest stall <= 16 ms, end/start cost ratio <= 2, open <= 200 ms.
+Ceilings (CI fails past them): stall 150 ms, ratio 4, open 1,500 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TOKENS, RATE = 5000, 500
+TARGETS = {"longest_stall_ms": 16.0, "cost_ratio": 2.0, "open_5000_ms": 200.0}
+CEILINGS = {"longest_stall_ms": 150.0, "cost_ratio": 4.0, "open_5000_ms": 1500.0}
+WINDOW = 1000  # tokens at each end of the answer compared for the cost ratio
+
+
+def start_emulator() -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "app.emulator", "0"], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    return proc, line.strip().rsplit(" ", 1)[-1]
+
+
+def wait_until(condition, timeout: float) -> bool:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        loop = QEventLoop()
+        QTimer.singleShot(10, loop.quit)
+        loop.exec()
+    return condition()
+
+
+class Probe:
+    """A 5 ms timer: how late each tick fires is how long the event loop was busy or blocked."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.longest = 0.0
+        self.late: list[tuple[float, float]] = []  # (when, ms late)
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        late = max(0.0, self.clock.restart() - 5.0)
+        self.longest = max(self.longest, late)
+        self.late.append((time.perf_counter(), late))
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def stream(tab) -> dict:
+    from app.ui import message_widget
+
+    renders: list[tuple[float, int]] = []  # (seconds spent on the GUI thread, tokens so far)
+    original_render = message_widget.MarkdownBody.render_now
+    original_append = message_widget.MarkdownBody.append
+
+    def timed_render(self):
+        started = time.perf_counter()
+        original_render(self)
+        renders.append((time.perf_counter() - started, tab.turns.deltas))
+
+    def timed_append(self, text):
+        started = time.perf_counter()
+        original_append(self, text)
+        renders.append((time.perf_counter() - started, tab.turns.deltas))
+
+    message_widget.MarkdownBody.render_now = timed_render
+    message_widget.MarkdownBody.append = timed_append
+    probe = Probe()
+    try:
+        tab.compose.set_text(f"Write a very long essay about lighthouses len:{TOKENS} fault:slow={RATE}")
+        probe.start()
+        started = time.perf_counter()
+        tab.send()
+        ok = wait_until(lambda: tab.turns.job is None, TOKENS / RATE * 4 + 30)
+        seconds = time.perf_counter() - started
+        probe.stop()
+    finally:
+        message_widget.MarkdownBody.render_now = original_render
+        message_widget.MarkdownBody.append = original_append
+    answer = tab.view.widgets[-1]
+    assert ok and answer.status == "complete", f"the answer did not finish: {answer.status} {seconds:.1f}s {tab.turns.deltas} {answer.card.title.text()} {answer.card.text.text()} {tab.view.widgets[0].card.text.text()}"
+
+    def per_token(lo: int, hi: int) -> float:
+        spent = sum(s for s, n in renders if lo < n <= hi)
+        return spent / max(1, hi - lo) * 1e6  # microseconds per token
+
+    worst = sorted(probe.late, key=lambda x: -x[1])[:6]
+    if os.environ.get("PARLEY_BENCH_DEBUG"):
+        print("worst stalls (s after start, ms):", [(round(t - started, 2), round(ms)) for t, ms in worst], file=sys.stderr)
+    start_cost, end_cost = per_token(0, WINDOW), per_token(tab.turns.deltas - WINDOW, tab.turns.deltas)
+    return {
+        "tokens": tab.turns.deltas,
+        "seconds": round(seconds, 2),
+        "answer_chars": len(answer.text),
+        "longest_stall_ms": round(probe.longest, 1),
+        "renders": sum(1 for s, _ in renders if s > 0.0005),
+        "start_us_per_token": round(start_cost, 1),
+        "end_us_per_token": round(end_cost, 1),
+        "cost_ratio": round(end_cost / start_cost, 2) if start_cost else 0.0,
+    }
+
+
+def open_big(tab) -> float:
+    from app.core.history import History
+
+    history = History.open()
+    cid = history.create_conversation("5,000 messages").id
+    body = ("Here is **some** text with a list:\n\n- one\n- two\n\n```python\nprint('hello')\n```\n")
+    with history._tx() as conn:  # one transaction: populating is not what is measured
+        now = time.time()
+        conn.executemany("INSERT INTO messages (conversation_id, role, text, created_at, status) VALUES (?, ?, ?, ?, 'complete')",
+                         [(cid, "user" if i % 2 == 0 else "assistant", f"message {i}. {body}", now + i) for i in range(5000)])
+    shown: dict[str, float] = {}
+    tab.conversation_shown.connect(lambda c: shown.setdefault("t", time.perf_counter()))
+    started = time.perf_counter()
+    tab.open_conversation(cid)
+    assert wait_until(lambda: "t" in shown, 30), "the conversation did not open"
+    return (shown["t"] - started) * 1000
+
+
+def run() -> dict:
+    emulator, url = start_emulator()
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            os.environ.update(PARLEY_HOME=home, AZURE_OPENAI_ENDPOINT=url, AZURE_OPENAI_API_KEY="benchmark",
+                              OPENAI_API_VERSION="2024-10-01-preview")
+            from PySide6.QtWidgets import QApplication
+
+            app = QApplication.instance() or QApplication(sys.argv[:1])
+            from app.ui import workers
+            from app.ui.chat_tab import ChatTab
+            from app.ui.services import AppServices
+
+            services = AppServices()
+            services.reconnect()
+            tab = ChatTab(services)
+            tab.resize(1100, 760)
+            tab.show()
+            assert wait_until(lambda: services.connection is not None and tab.history is not None, 30), "no connection"
+            tab._on_connection(services.connection)
+            tab.send_text("warm up")  # the first request imports openai and opens the connection
+            wait_until(lambda: tab.turns.job is None and not tab._queued, 30)
+            tab.new_chat()
+            result = stream(tab)
+            tab.new_chat()
+            result["open_5000_ms"] = round(open_big(tab), 1)
+            result["open_widgets"] = len(tab.view.widgets)
+            tab.shutdown()
+            workers.shutdown()
+            services.shutdown()
+            app.processEvents()
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
+    result = {"benchmark": "chat_stream", **result, "targets": TARGETS, "ceilings": CEILINGS}
+    result["within_target"] = all(result[k] <= v for k, v in TARGETS.items())
+    result["within_ceiling"] = all(result[k] <= v for k, v in CEILINGS.items())
+    return result
+
+
+def main() -> int:
+    result = run()
+    print(json.dumps(result), flush=True)
+    return 0 if result["within_ceiling"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
