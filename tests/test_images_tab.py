@@ -76,8 +76,8 @@ def test_use_revised_prompt(qtbot, tab):
 
 def test_refusal_shows_card_and_keeps_prompt(qtbot, tab):
     generate(qtbot, tab, "filter:image something not allowed")
-    assert tab.card.isVisible() and tab.card.property("kind") == "refusal"
-    text = tab.card.text()
+    assert tab.card.isVisible() and tab.card.kind == "refusal"
+    text = tab.card.plain_text()
     assert "content filter" in text.lower() and "Request id" in text
     assert tab.prompt.toPlainText() == "filter:image something not allowed"
     assert tab.gallery.records() == []
@@ -118,7 +118,7 @@ def test_send_to_chat_hands_over_the_png(qtbot, tab, services):
 def test_empty_prompt_is_explained_not_sent(qtbot, tab, services):
     before = len(services.connection.emulator.requests)
     qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
-    assert tab.card.isVisible() and "Nothing to draw" in tab.card.text()
+    assert tab.card.isVisible() and "Nothing to draw" in tab.card.plain_text()
     assert len(services.connection.emulator.requests) == before
 
 
@@ -135,6 +135,41 @@ def test_slow_generation_shows_progress_after_600_ms_and_cancel_works(qtbot, tab
     qtbot.waitUntil(lambda: tab._job.result is not None, timeout=5000)
     assert time.perf_counter() - started < 1.0
     assert tab._job.result.cancelled
-    assert tab.card.isVisible() and "Cancelled" in tab.card.text()
+    assert tab.card.isVisible() and "Cancelled" in tab.card.plain_text()
     assert tab.prompt.toPlainText() == "fault:hang a very slow cat"
     assert not tab.progress.isVisible()
+
+
+def test_dragging_a_thumbnail_out_hands_over_the_png_file(qtbot, tab):
+    generate(qtbot, tab, "a red kite")
+    model = tab.gallery.model()
+    mime = model.mimeData([model.index(0, 0)])
+    (url,) = mime.urls()
+    assert url.isLocalFile() and url.toLocalFile() == tab.gallery.records()[0].path
+    assert open(url.toLocalFile(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert tab.gallery.dragEnabled()
+
+
+def test_send_to_chat_opens_chat_with_the_image_attached(qtbot, services):
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.show()
+    window.select_tab("images")
+    images = window.tab("images")
+    generate(qtbot, images, "a blue whale")
+    qtbot.mouseClick(images.chat_button, Qt.MouseButton.LeftButton)
+    chat = window.tab("chat")
+    qtbot.waitUntil(lambda: len(chat.compose.pending) == 1, timeout=10000)
+    assert window.current_tab_name() == "chat"
+    assert chat.compose.pending[0].mime == "image/png" and chat.compose.strip_box.isVisible()
+    chat.compose.set_text("What is in this picture?")
+    chat.send()
+    qtbot.waitUntil(lambda: chat.turns.job is None and len(chat.view.widgets) == 2, timeout=20000)
+    wire = [r for r in services.connection.emulator.requests if r.path.endswith("/chat/completions")][-1].json
+    assert wire["messages"][-1]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert "1024×1024" in chat.view.widgets[-1].text
+    chat.shutdown()
+    images.shutdown()
+    window.indexer.shutdown()

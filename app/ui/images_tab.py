@@ -30,6 +30,7 @@ from app.core import errors, paths
 from app.core.cancel import CancelToken
 from app.core.events import Failed, Retrying
 from app.ui.gallery import Gallery, GalleryImage, make_thumbnail
+from app.ui.problem_card import Card
 from app.ui.services import AppServices
 from app.ui.workers import Job, JobResult
 
@@ -174,12 +175,8 @@ class ImagesTab(QWidget):
         options.addWidget(self.progress)
         options.addWidget(self.generate_button)
 
-        self.card = QLabel()
-        self.card.setWordWrap(True)
-        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.card.setAccessibleName("Image problem")
-        self.card.setObjectName("imageCard")
-        self.card.hide()
+        self.card = Card()
+        self.card.action.connect(self._on_card_action)
 
         self.view = ImageView()
         self.revised = QLabel()
@@ -301,7 +298,7 @@ class ImagesTab(QWidget):
         if not request.deployment:
             self.show_card("No images deployment", "Add the DALL-E deployment name in Settings.", kind="problem")
             return
-        self.card.hide()
+        self.card.clear()
         self._job = Job(partial(_generate, connection, request), name="image", parent=self)
         self._job.event.connect(self._on_event)
         self._job.finished.connect(self._on_finished)
@@ -323,11 +320,11 @@ class ImagesTab(QWidget):
     @Slot(object)
     def _on_event(self, event: Any) -> None:
         if isinstance(event, Generated):
+            self.card.clear()  # a countdown from a retried 429 is over
             self.gallery.add(event.record, event.thumb)
             self._show_generated(event.image, event.record)
         elif isinstance(event, Retrying):
-            self.show_card(event.problem.title, f"Retrying in {event.wait:.0f} s (attempt {event.attempt} of {event.max_attempts}).",
-                           kind="info")
+            self.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
         elif isinstance(event, Failed):
             self.show_problem(event.problem)
 
@@ -372,22 +369,24 @@ class ImagesTab(QWidget):
 
     # -- cards --------------------------------------------------------------------------------------
     def show_problem(self, problem: errors.Problem) -> None:
-        detail = problem.detail
-        if problem.verdict is not None and problem.verdict.triggered:
-            cats = ", ".join(f"{c.label} ({c.severity or 'detected'})" for c in problem.verdict.triggered)
-            detail = f"{detail} Categories: {cats}."
-        if problem.revised_prompt:
-            detail += f" Azure's revised prompt was: “{problem.revised_prompt}”."
-        self.show_card(problem.title, f"{detail} {problem.action}", kind="refusal" if problem.kind == errors.Kind.FILTERED else "problem",
-                       request_id=problem.request_id)
+        """The shared inline card: refusals name the categories and keep the prompt; others say what to do."""
+        actions: tuple[tuple[str, str], ...] = ()
+        if problem.kind in (errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.DEPLOYMENT_NOT_FOUND,
+                            errors.Kind.API_VERSION, errors.Kind.CONFIG):
+            actions = (("settings", "Open Settings"),)
+        elif problem.kind != errors.Kind.FILTERED:
+            actions = (("retry", "Try again"),)
+        self.card.show_problem(problem, actions)
 
     def show_card(self, title: str, text: str, *, kind: str, request_id: str | None = None) -> None:
-        colour = {"problem": "#c0392b", "refusal": "#d35400", "info": "#2f6fde"}[kind]
-        rid = f"<br><small>Request id: <code>{html.escape(request_id)}</code></small>" if request_id else ""
-        self.card.setText(f"<b>{html.escape(title)}</b> — {html.escape(text)}{rid}")
-        self.card.setStyleSheet(f"QLabel#imageCard {{ border-left: 4px solid {colour}; padding: 6px; }}")
-        self.card.setProperty("kind", kind)
-        self.card.show()
+        self.card.show_message(kind, title, text, request_id=request_id)
+
+    @Slot(str)
+    def _on_card_action(self, what: str) -> None:
+        if what == "settings":
+            self.services.open_settings.emit()
+        elif what == "retry" and not self.running:
+            self.generate()
 
     # -- gallery actions ------------------------------------------------------------------------------
     @Slot(object)

@@ -154,6 +154,11 @@ class Card(QFrame):
                 out[str(widget.property("action"))] = widget
         return out
 
+    def plain_text(self) -> str:
+        """Title, text and request id as words (what a screen reader says; tests read it too)."""
+        text = re.sub(r"<[^>]+>", " ", f"{self.title.text()} — {self.text.text()} {self.request_id.text()}")
+        return " ".join(html.unescape(text).split())
+
     def seconds_left(self) -> float:
         return max(0.0, self._deadline - time.monotonic())
 
