@@ -173,3 +173,18 @@ def test_send_to_chat_opens_chat_with_the_image_attached(qtbot, services):
     chat.shutdown()
     images.shutdown()
     window.indexer.shutdown()
+
+
+def test_opening_and_copying_a_gallery_image(qtbot, tab):
+    from PySide6.QtGui import QGuiApplication
+
+    generate(qtbot, tab, "first", size="1792x1024")
+    generate(qtbot, tab, "second")
+    first = next(r for r in tab.gallery.records() if r.prompt == "first")
+    tab.open_record(first)
+    qtbot.waitUntil(lambda: tab.view.image() is not None and tab.view.image().width() == 1792, timeout=5000)
+    tab._copy_record(first)
+    assert QGuiApplication.clipboard().image().size().toTuple() == (1792, 1024)
+    second = next(r for r in tab.gallery.records() if r.prompt == "second")
+    tab._copy_record(second)  # not the one on show: read on a worker first
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().image().width() == 1024, timeout=5000)

@@ -48,6 +48,22 @@ class Generated:
     image: Any  # app.core.images.GeneratedImage
     record: GalleryImage
     thumb: QImage | None
+    full: QImage  # decoded on the worker: a 1792x1024 PNG takes tens of ms to decode
+
+
+def _load_image(path: str, cancel: CancelToken) -> QImage:
+    image = QImage(path)
+    if image.isNull():
+        raise errors.ParleyError(errors.Problem(errors.Kind.OTHER, "Image missing", f"{path} could not be read.",
+                                                "It may have been moved or deleted; remove it from the gallery."))
+    return image
+
+
+def _copy_file(source: str, target: str, cancel: CancelToken) -> str:
+    import shutil
+
+    shutil.copyfile(source, target)
+    return target
 
 
 def _generate(connection: Any, request: Any, cancel: CancelToken):
@@ -65,7 +81,7 @@ def _generate(connection: Any, request: Any, cancel: CancelToken):
                                            options=options, deployment=request.deployment)
             record = GalleryImage(int(getattr(row, "id", row)), str(path), request.prompt, event.revised_prompt,
                                   time.time(), options)
-            yield Generated(event, record, make_thumbnail(str(path)))
+            yield Generated(event, record, make_thumbnail(str(path)), QImage.fromData(event.png, "PNG"))
         else:
             yield event
 
@@ -127,6 +143,7 @@ class ImagesTab(QWidget):
         self.services = services
         self._job: Job | None = None
         self._side_jobs: list[Job] = []
+        self._open_job: Job | None = None
         self._deleted: GalleryImage | None = None
         self.current: GalleryImage | None = None
         self._build()
@@ -322,7 +339,7 @@ class ImagesTab(QWidget):
         if isinstance(event, Generated):
             self.card.clear()  # a countdown from a retried 429 is over
             self.gallery.add(event.record, event.thumb)
-            self._show_generated(event.image, event.record)
+            self._show_generated(event.image, event.record, event.full)
         elif isinstance(event, Retrying):
             self.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
         elif isinstance(event, Failed):
@@ -339,10 +356,9 @@ class ImagesTab(QWidget):
         elif result.cancelled:
             self.show_card("Cancelled", "The image was not generated. Your prompt is kept.", kind="info")
 
-    def _show_generated(self, image: Any, record: GalleryImage) -> None:
-        qimage = QImage.fromData(image.png, "PNG")
+    def _show_generated(self, image: Any, record: GalleryImage, full: QImage) -> None:
         self.current = record
-        self.view.set_image(qimage, record.revised_prompt or record.prompt)
+        self.view.set_image(full, record.revised_prompt or record.prompt)
         self._show_revised(record.revised_prompt)
         verdicts = [v for v in (image.prompt_verdict, image.content_verdict) if v is not None]
         if verdicts:
@@ -391,12 +407,24 @@ class ImagesTab(QWidget):
     # -- gallery actions ------------------------------------------------------------------------------
     @Slot(object)
     def open_record(self, record: GalleryImage) -> None:
+        """Show a gallery image large; the file is read and decoded on a worker."""
         self.current = record
-        self.view.set_image(QImage(record.path), record.revised_prompt or record.prompt)
+        job = self._open_job = Job(partial(_load_image, record.path), name="image-open", parent=self)
+        job.finished.connect(self._on_opened)
+        self._side_jobs.append(job)
+        job.start()
         self._show_revised(record.revised_prompt)
         self.filters_label.clear()
         for b in (self.copy_button, self.save_button, self.chat_button):
             b.setEnabled(True)
+
+    @Slot(object)
+    def _on_opened(self, result: JobResult) -> None:
+        self._side_jobs = [j for j in self._side_jobs if j.running]
+        if result.problem is not None:
+            self.show_problem(result.problem)
+        elif result.ok and self.current is not None and self.sender() is self._open_job:
+            self.view.set_image(result.value, self.current.revised_prompt or self.current.prompt)
 
     @Slot(object)
     def delete_record(self, record: GalleryImage) -> None:
@@ -442,7 +470,23 @@ class ImagesTab(QWidget):
 
     @Slot(object)
     def _copy_record(self, record: GalleryImage) -> None:
-        QGuiApplication.clipboard().setImage(QImage(record.path))
+        """Copy the image: the one on show is already decoded; another is read on a worker first."""
+        shown = self.view.image()
+        if self.current is not None and record.id == self.current.id and shown is not None and not shown.isNull():
+            QGuiApplication.clipboard().setImage(shown)
+            return
+        job = Job(partial(_load_image, record.path), name="image-copy", parent=self)
+        job.finished.connect(self._on_loaded_for_copy)
+        self._side_jobs.append(job)
+        job.start()
+
+    @Slot(object)
+    def _on_loaded_for_copy(self, result: JobResult) -> None:
+        self._side_jobs = [j for j in self._side_jobs if j.running]
+        if result.ok:
+            QGuiApplication.clipboard().setImage(result.value)
+        elif result.problem is not None:
+            self.show_problem(result.problem)
 
     @Slot()
     def _save_current(self) -> None:
@@ -453,7 +497,7 @@ class ImagesTab(QWidget):
     def _save_record(self, record: GalleryImage) -> None:
         target, _ = QFileDialog.getSaveFileName(self, "Save image", str(Path.home() / Path(record.path).name), "PNG image (*.png)")
         if target:
-            QImage(record.path).save(target, "PNG")
+            self._run_side(partial(_copy_file, record.path, target))  # the PNG as it is, copied off the GUI thread
 
     @Slot()
     def _send_current(self) -> None:
