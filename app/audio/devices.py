@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from app.core.errors import Kind, ParleyError, Problem
 
+PORTAUDIO_MISSING = "PortAudioMissing"  # Problem.code: a restart, not a Refresh, is what helps
+
 
 @dataclass(frozen=True)
 class Device:
@@ -31,13 +33,14 @@ def sounddevice():
     """Import sounddevice, turning a missing PortAudio library into a Problem the voice tab can show."""
     try:
         import sounddevice as sd
-    except OSError as exc:  # the wheel has no PortAudio on Linux: Debian's libportaudio2 provides it
+    except (OSError, ImportError) as exc:  # the wheel has no PortAudio on Linux: Debian's libportaudio2 provides it
         raise ParleyError(
             Problem(
                 Kind.AUDIO,
                 "Audio is not available",
                 f"The PortAudio library could not be loaded ({exc}).",
                 "Install it (Debian/Ubuntu: sudo apt install libportaudio2), then restart Parley.",
+                code=PORTAUDIO_MISSING,
             )
         ) from exc
     return sd

@@ -66,9 +66,11 @@ class ReplyDone:
 
 @dataclass(frozen=True)
 class Notice:
-    """Something the user should read, not an error: 'I heard nothing — check the microphone (Mic 1)'."""
+    """Something the user should read, not an error. With a title it is a warning to act on ('No speech heard —
+    check the microphone (Mic 1).'); without one, a passing note ('Stopped to listen.')."""
 
     text: str
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,7 @@ class VoiceSession:
         self.messages: list[tuple[str, str]] = []  # (role, text) for the chat context
         self.state = VoiceState.IDLE
         self.recorder: Any = None
+        self.threshold_db: float | None = None  # the VAD's current threshold, for the GUI's level meter
 
     def _set(self, state: VoiceState) -> StateChanged:
         self.state = state
@@ -297,9 +300,11 @@ class VoiceSession:
             block = recorder.read(0.03)
             if block is not None:
                 if cfg.hands_free and dead_mic.feed(block, rate):
-                    yield Notice(self._no_speech_text())
+                    yield Notice(self._no_speech_text(), "No speech heard")
                 if cfg.hands_free:
-                    for ev in vad.feed(block):
+                    events = vad.feed(block)
+                    self.threshold_db = vad.threshold_db
+                    for ev in events:
                         if isinstance(ev, SpeechStarted) and turn is None:
                             turn = preroll.blocks()
                         elif isinstance(ev, SpeechEnded) and turn is not None:
@@ -338,7 +343,7 @@ class VoiceSession:
     def _turn(self, audio: Any, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
         seconds = len(audio) / TRANSCRIBE_RATE
         if seconds < MIN_TURN_S or rms_db(audio) < SILENT_DB:
-            yield Notice(self._no_speech_text())  # never sent: Whisper turns silence into "Thank you."
+            yield Notice(self._no_speech_text(), "No speech heard")  # never sent: Whisper turns silence into "Thank you."
             return None
         yield self._set(VoiceState.TRANSCRIBING)
         wav = _wav_bytes(audio, TRANSCRIBE_RATE)
@@ -360,7 +365,8 @@ class VoiceSession:
         if cancel.cancelled:
             return None
         if not (text or "").strip():
-            yield Notice("I couldn't make out any words. Try again a little closer to the microphone.")
+            yield Notice("The transcription came back empty: no words were recognised. Try again a little closer to "
+                         "the microphone.", "No words recognised")
             return None
         yield UserSaid(text.strip(), seconds)
         return (yield from self._answer(text.strip(), decided_at, recorder, cancel))

@@ -7,8 +7,8 @@ import logging
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,59 +40,23 @@ from app.audio.voice_loop import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import FilterResult, Retrying
+from app.ui.problem_card import Card
 from app.ui.services import AppServices
-from app.ui.voice_widgets import LevelMeter, StateBadge
+from app.ui.voice_devices import DevicePanel
+from app.ui.voice_widgets import StateBadge
 from app.ui.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
 VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
-
-
-def _list_devices(rescan: bool, cancel: CancelToken) -> Any:
-    from app.audio import devices
-
-    return devices.list_devices(rescan=rescan)
-
-
-def _mic_test(input_device: Any, output_device: Any, cancel: CancelToken):
-    """Record 3 s, then play it back: the user hears exactly what Parley hears."""
-    import numpy as np
-
-    from app.audio.player import Player
-    from app.audio.recorder import Recorder
-
-    rec = Recorder(input_device, 16000)
-    rec.start()
-    yield "recording"
-    blocks, got = [], 0
-    try:
-        while got < 3 * rec.samplerate and not cancel.cancelled:
-            block = rec.read(0.1)
-            if block is not None:
-                blocks.append(block)
-                got += len(block)
-    finally:
-        rec.stop()
-    audio = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
-    yield ("peak", peak)
-    if cancel.cancelled:
-        return
-    yield "playing"
-    player = Player(output_device, rec.samplerate)
-    player.start()
-    try:
-        player.write((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-        player.finish()
-        player.wait_drained(5.0, cancel)
-    finally:
-        player.stop()
+RENDER_MS = 100
 
 
 def _voice_job(connection: Any, config: VoiceConfig, controls: Controls, holder: list, cancel: CancelToken):
     from app.audio.voice_loop import VoiceSession, backend_for
     from app.core.history import History
+    from app.ui.markdown_render import render_blocks
 
+    render_blocks("*warm-up*\n\n```python\nx = 1\n```\n")  # markdown-it and Pygments load here, not in the GUI
     history = History.open()
     conversation = history.create_conversation(title="Voice conversation", deployment=connection.profile.deployments.chat)
     yield ("conversation", conversation.id)
@@ -102,16 +66,20 @@ def _voice_job(connection: Any, config: VoiceConfig, controls: Controls, holder:
 
 
 class VoiceTab(QWidget):
+    state_changed = Signal(object)  # VoiceState, as the badge shows it
+
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self.devices: list = []
         self.controls = Controls()
         self._session_holder: list = []
         self._job: Job | None = None
-        self._devices_job: Job | None = None
-        self._test_job: Job | None = None
         self._assistant_open = False
+        self._turns: list[list[str]] = []  # [role, text] of this tab's voice conversation, as shown
+        self._html_cache: dict[int, tuple[str, str]] = {}
+        self._frozen = 0  # turns before this index are final and already in the document ...
+        self._tail_pos = 0  # ... which they fill up to this position
+        self._render_pending = False
         self.timings: dict[str, float] = {}
         self.conversation_id: int | None = None
         self._build()
@@ -119,6 +87,8 @@ class VoiceTab(QWidget):
         self._meter_timer.setInterval(50)
         self._meter_timer.timeout.connect(self._update_meter)
         services.connection_changed.connect(self._on_connection)
+        if services.connection is not None:
+            self._on_connection(services.connection)
         self._devices_listed = False
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
@@ -126,37 +96,15 @@ class VoiceTab(QWidget):
         super().showEvent(event)
         if not self._devices_listed:
             self._devices_listed = True
-            QTimer.singleShot(0, self, self.refresh_devices)
+            QTimer.singleShot(0, self.devices, self.devices.refresh)
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.input_combo = QComboBox()
-        self.input_combo.setAccessibleName("Microphone")
-        self.output_combo = QComboBox()
-        self.output_combo.setAccessibleName("Speaker")
-        self.refresh_button = QPushButton("&Refresh")
-        self.refresh_button.setAccessibleName("Refresh devices")
-        self.refresh_button.clicked.connect(self._on_refresh)
-        self.device_note = QLabel()
-        self.device_note.setWordWrap(True)
-        self.device_note.hide()
-        self.meter = LevelMeter()
-        self.test_button = QPushButton("&Test microphone")
-        self.test_button.setToolTip("Records 3 seconds and plays them back")
-        self.test_button.clicked.connect(self._on_test_mic)
-
-        devices_box = QGroupBox("Devices")
-        form = QFormLayout(devices_box)
-        row = QHBoxLayout()
-        row.addWidget(self.input_combo, 1)
-        row.addWidget(self.refresh_button)
-        form.addRow(self._buddy("&Microphone:", self.input_combo), row)
-        form.addRow("Spea&ker:", self.output_combo)
-        meter_row = QHBoxLayout()
-        meter_row.addWidget(self.meter, 1)
-        meter_row.addWidget(self.test_button)
-        form.addRow("Level:", meter_row)
-        form.addRow(self.device_note)
+        self.devices = DevicePanel(self.services)
+        self.devices.problem.connect(self.show_problem)
+        self.devices.status.connect(self.show_status)
+        self.devices.listed.connect(self._on_devices_listed)
+        self.meter = self.devices.meter
 
         self.hands_free = QRadioButton("&Hands-free")
         self.hands_free.setToolTip("Speak to start a turn; a pause ends it")
@@ -197,8 +145,12 @@ class VoiceTab(QWidget):
         mode_form.addRow(self._buddy("&Voice:", self.voice_combo), voice_row)
 
         self.badge = StateBadge()
+        self.status = QLabel()
+        self.status.setAccessibleName("Voice status")
+        self.status.setEnabled(False)  # greyed: a passing note, not something to act on
         self.start_button = QPushButton("Start &conversation")
         self.start_button.setAccessibleName("Start voice conversation")
+        self.start_button.setEnabled(False)
         self.start_button.clicked.connect(self._on_start_stop)
         self.talk_button = QPushButton("Hold to talk")
         self.talk_button.setAccessibleName("Hold to talk")
@@ -207,26 +159,23 @@ class VoiceTab(QWidget):
         self.talk_button.setEnabled(False)
         controls_row = QHBoxLayout()
         controls_row.addWidget(self.badge)
-        controls_row.addStretch(1)
+        controls_row.addWidget(self.status, 1)
         controls_row.addWidget(self.talk_button)
         controls_row.addWidget(self.start_button)
 
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setAccessibleName("Voice message")
-        self.message.hide()
+        self.card = Card()
+        self.card.action.connect(self._on_card_action)
         self.transcript = QTextBrowser()
         self.transcript.setAccessibleName("Voice transcript")
         self.transcript.setPlaceholderText("What you say and what Parley answers appears here.")
 
         top = QHBoxLayout()
-        top.addWidget(devices_box, 1)
+        top.addWidget(self.devices, 1)
         top.addWidget(mode_box, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(controls_row)
-        layout.addWidget(self.message)
+        layout.addWidget(self.card)
         layout.addWidget(self.transcript, 1)
 
         stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
@@ -242,62 +191,17 @@ class VoiceTab(QWidget):
         label.setBuddy(widget)  # Alt+letter focuses the control
         return label
 
-    # -- devices ---------------------------------------------------------------------------------------
-    @Slot()
-    def _on_refresh(self) -> None:
-        self.refresh_devices(rescan=True)
-
-    def refresh_devices(self, rescan: bool = False) -> None:
-        if self._devices_job is not None and self._devices_job.running:
-            return
-        if self._job is not None and self._job.running:
-            rescan = False  # never re-initialise PortAudio under a running stream
-        self._devices_job = Job(partial(_list_devices, rescan), name="audio-devices", parent=self)
-        self._devices_job.finished.connect(self._on_devices)
-        self._devices_job.start()
-
-    @Slot(object)
-    def _on_devices(self, result: JobResult) -> None:
-        from app.audio import devices as devmod
-
-        if result.problem is not None:
-            self.show_problem(result.problem)
-            self.start_button.setEnabled(False)
-            self.test_button.setEnabled(False)
-            return
-        self.devices = result.value or []
-        notes = []
-        for combo, kind, pref in ((self.input_combo, "input", "voice/input"), (self.output_combo, "output", "voice/output")):
-            choice = devmod.choose(self.devices, self.services.pref(pref), kind=kind)
-            combo.blockSignals(True)
-            combo.clear()
-            for d in self.devices:
-                if (d.inputs if kind == "input" else d.outputs) > 0:
-                    combo.addItem(d.name, d.index)
-            if choice.device is not None:
-                combo.setCurrentIndex(combo.findData(choice.device.index))
-            combo.blockSignals(False)
-            if choice.note:
-                notes.append(choice.note)
-        self.input_combo.currentIndexChanged.connect(self._save_prefs, Qt.ConnectionType.UniqueConnection)
-        self.output_combo.currentIndexChanged.connect(self._save_prefs, Qt.ConnectionType.UniqueConnection)
-        has_input = self.input_combo.count() > 0
-        self.start_button.setEnabled(has_input)
-        self.test_button.setEnabled(has_input and self.output_combo.count() > 0)
-        if not has_input:
-            self.show_problem(devmod.no_input_problem())
-        self.device_note.setText(" ".join(notes))
-        self.device_note.setVisible(bool(notes))
+    @Slot(bool)
+    def _on_devices_listed(self, has_input: bool) -> None:
+        self.start_button.setEnabled(has_input or self.running)
+        if has_input and self.card.problem is not None and self.card.problem.kind == errors.Kind.AUDIO:
+            self.card.clear()  # Refresh found a microphone: the old device problem no longer holds
 
     @Slot()
     def _save_prefs(self, *_args: Any) -> None:
         self.services.set_pref("voice/mode", "hands_free" if self.hands_free.isChecked() else "push_to_talk")
         self.services.set_pref("voice/barge_in", self.barge_in.isChecked())
         self.services.set_pref("voice/margin_db", self.sensitivity.value())
-        if self.input_combo.currentIndex() >= 0:
-            self.services.set_pref("voice/input", self.input_combo.currentText())
-        if self.output_combo.currentIndex() >= 0:
-            self.services.set_pref("voice/output", self.output_combo.currentText())
         self.controls.barge_in = self.barge_in.isChecked()
 
     @Slot(object)
@@ -307,36 +211,6 @@ class VoiceTab(QWidget):
         if index >= 0:
             self.voice_combo.setCurrentIndex(index)
         self.speed.setValue(profile.tts_speed)
-
-    # -- mic test --------------------------------------------------------------------------------------
-    @Slot()
-    def _on_test_mic(self) -> None:
-        if self._test_job is not None and self._test_job.running:
-            self._test_job.cancel()
-            return
-        self._test_job = Job(partial(_mic_test, self.input_combo.currentData(), self.output_combo.currentData()),
-                             name="mic-test", parent=self)
-        self._test_job.event.connect(self._on_test_event)
-        self._test_job.finished.connect(self._on_test_done)
-        self.test_button.setText("Stop test")
-        self._test_job.start()
-
-    @Slot(object)
-    def _on_test_event(self, event: Any) -> None:
-        if event == "recording":
-            self.show_message("Recording 3 seconds — say something…")
-        elif event == "playing":
-            self.show_message("Playing back what the microphone heard…")
-        elif isinstance(event, tuple) and event[0] == "peak" and event[1] < 0.003:
-            self.show_message(f"I heard nothing from '{self.input_combo.currentText()}' — check the microphone.")
-
-    @Slot(object)
-    def _on_test_done(self, result: JobResult) -> None:
-        self.test_button.setText("&Test microphone")
-        if result.problem is not None:
-            self.show_problem(result.problem)
-        elif self.message.text().startswith(("Recording", "Playing")):
-            self.message.hide()
 
     # -- the session -----------------------------------------------------------------------------------
     @property
@@ -356,31 +230,37 @@ class VoiceTab(QWidget):
         return VoiceConfig(
             hands_free=self.hands_free.isChecked(),
             barge_in=self.barge_in.isChecked(),
-            input_device=self.input_combo.currentData(),
-            output_device=self.output_combo.currentData(),
-            input_name=self.input_combo.currentText() or "the default microphone",
+            input_device=self.devices.input_device(),
+            output_device=self.devices.output_device(),
+            input_name=self.devices.input_name(),
             voice=self.voice_combo.currentText(),
             speed=self.speed.value(),
             vad=VadConfig(margin_db=float(self.sensitivity.value())),
         )
 
     def start(self) -> None:
+        if self.running or self.devices.testing:
+            return
         connection = self.services.connection
         if connection is None:
-            self.show_message("Not connected yet — wait for the connection or open Settings.")
+            self.card.show_message("info", "Not connected yet", "Wait for the connection, or open Settings.")
             return
         for capability in ("transcription", "chat", "speech"):
-            if not connection.profile.deployments.for_capability(capability):
+            if not connection.profile.deployments.for_capability(capability).strip():
                 self.show_problem(errors.Problem(
                     errors.Kind.CONFIG, f"No {capability} deployment",
                     f"Voice needs a {capability} deployment and this profile has none.",
                     f"Add the {capability} deployment name in Settings."))
                 return
-        self.message.hide()
+        self.card.clear()
+        self.show_status("")
         self.controls = Controls()
         self.controls.barge_in = self.barge_in.isChecked()
         self._session_holder = []
         self._assistant_open = False
+        self._turns, self._html_cache = [], {}  # a new session is a new conversation
+        self._frozen = self._tail_pos = 0
+        self.transcript.clear()
         self._job = Job(partial(_voice_job, connection, self.config(), self.controls, self._session_holder),
                         name="voice", parent=self)
         self._job.event.connect(self._on_voice_event)
@@ -388,8 +268,9 @@ class VoiceTab(QWidget):
         self._job.start()
         self.start_button.setText("&Stop (Esc)")
         self.talk_button.setEnabled(not self.hands_free.isChecked())
-        for w in (self.input_combo, self.output_combo, self.hands_free, self.push_to_talk, self.refresh_button, self.test_button):
-            w.setEnabled(False)
+        for widget in (self.hands_free, self.push_to_talk):
+            widget.setEnabled(False)
+        self.devices.set_busy(True)
         self._meter_timer.start()
 
     @Slot()
@@ -401,48 +282,101 @@ class VoiceTab(QWidget):
     @Slot(object)
     def _on_voice_event(self, event: Any) -> None:
         if isinstance(event, StateChanged):
-            self.badge.set_state(event.state)
+            self._set_state(event.state)
         elif isinstance(event, UserSaid):
-            self._close_assistant()
-            self._append(f"<p><b>You:</b> {html.escape(event.text)}</p>")
+            self._assistant_open = False
+            if self.card.kind == "warning":
+                self.card.clear()  # it heard you after all
+            self._turns.append(["user", event.text])
+            self._schedule_render()
         elif isinstance(event, ReplyDelta):
             if not self._assistant_open:
-                self._append("<p><b>Parley:</b> ")
+                self._turns.append(["assistant", ""])
                 self._assistant_open = True
-            cursor = self.transcript.textCursor()
-            cursor.movePosition(cursor.MoveOperation.End)
-            cursor.insertText(event.text)
+            self._turns[-1][1] += event.text
+            self._schedule_render()
         elif isinstance(event, ReplyDone):
-            self._close_assistant()
+            self._assistant_open = False
+            self._schedule_render()
         elif isinstance(event, Notice):
-            self.show_message(event.text)
+            if event.title:
+                self.card.show_message("warning", event.title, event.text)
+            else:
+                self.show_status(event.text)
         elif isinstance(event, VoiceFailed):
             self.show_problem(event.problem)
         elif isinstance(event, Retrying):
-            self.show_message(f"{event.problem.title} — retrying in {event.wait:.0f} s (attempt {event.attempt} of {event.max_attempts}).")
+            self.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
         elif isinstance(event, FilterResult) and event.verdict.filtered:
-            self.show_message(f"Azure's content filter: {event.verdict.summary()}.")
+            self.card.show_message("refusal", "Azure's content filter", f"{event.verdict.summary()}.")
         elif isinstance(event, Timing):
             self.timings[event.name] = event.ms
             log.info("voice timing %s=%.1f ms", event.name, event.ms)
         elif isinstance(event, tuple) and event and event[0] == "conversation":
             self.conversation_id = event[1]
 
-    def _close_assistant(self) -> None:
-        self._assistant_open = False
+    def _set_state(self, state: VoiceState) -> None:
+        if state is not self.badge.state:
+            self.badge.set_state(state)
+            self.state_changed.emit(state)
+        if state is VoiceState.TRANSCRIBING and self.card.kind == "waiting":
+            self.card.clear()
 
-    def _append(self, fragment: str) -> None:
-        self.transcript.append(fragment)
+    # -- the transcript: Markdown answers rendered like the chat's, at most every RENDER_MS while streaming --
+    def _schedule_render(self) -> None:
+        if not self._render_pending:
+            self._render_pending = True
+            QTimer.singleShot(RENDER_MS, self, self._render_transcript)
+
+    @Slot()
+    def _render_transcript(self) -> None:
+        """Re-render only the turns still changing (the streaming answer): finished ones stay in the document."""
+        self._render_pending = False
+        bar = self.transcript.verticalScrollBar()
+        follow = bar.value() >= bar.maximum() - 4  # keep following the answer unless the user scrolled up
+        cursor = QTextCursor(self.transcript.document())
+        cursor.setPosition(self._tail_pos)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        for index in range(self._frozen, len(self._turns)):
+            if index:
+                cursor.insertBlock()
+            cursor.insertHtml(self._turn_html(index))
+            streaming = index == len(self._turns) - 1 and self._turns[index][0] == "assistant" and self._assistant_open
+            if index == self._frozen and not streaming:
+                self._frozen, self._tail_pos = index + 1, cursor.position()
+                self._html_cache.pop(index, None)
+        if follow:
+            bar.setValue(bar.maximum())
+
+    def _turn_html(self, index: int) -> str:
+        role, text = self._turns[index]
+        cached = self._html_cache.get(index)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        if role == "user":
+            out = f"<p><b>You:</b> {html.escape(text)}</p>"
+        else:
+            from app.ui.markdown_render import render_blocks
+
+            out = "<p><b>Parley:</b></p>" + "".join(block.html for block in render_blocks(text)) + "<p></p>"
+        self._html_cache[index] = (text, out)
+        return out
+
+    def transcript_text(self) -> str:
+        """The conversation as shown, in plain text."""
+        return self.transcript.toPlainText()
 
     @Slot(object)
     def _on_voice_done(self, result: JobResult) -> None:
         self._meter_timer.stop()
         self.meter.set_level(-120.0)
-        self.badge.set_state(VoiceState.IDLE)
+        self._set_state(VoiceState.IDLE)
         self.start_button.setText("Start &conversation")
         self.talk_button.setEnabled(False)
-        for w in (self.input_combo, self.output_combo, self.hands_free, self.push_to_talk, self.refresh_button, self.test_button):
-            w.setEnabled(True)
+        for widget in (self.hands_free, self.push_to_talk):
+            widget.setEnabled(True)
+        self.devices.set_busy(False)
         if result.problem is not None:
             self.show_problem(result.problem)
 
@@ -451,7 +385,7 @@ class VoiceTab(QWidget):
         session = self._session_holder[0] if self._session_holder else None
         recorder = getattr(session, "recorder", None)
         if recorder is not None:
-            self.meter.set_level(recorder.level.rms_db)
+            self.meter.set_level(recorder.level.rms_db, session.threshold_db)
 
     # -- push-to-talk -------------------------------------------------------------------------------------
     @Slot()
@@ -477,16 +411,25 @@ class VoiceTab(QWidget):
         super().keyReleaseEvent(event)
 
     # -- messages ----------------------------------------------------------------------------------------
-    def show_message(self, text: str) -> None:
-        self.message.setText(html.escape(text))
-        self.message.show()
+    @Slot(str)
+    def show_status(self, text: str) -> None:
+        self.status.setText(text)
 
+    @Slot(object)
     def show_problem(self, problem: errors.Problem) -> None:
-        rid = f"<br><small>Request id: {html.escape(problem.request_id)}</small>" if problem.request_id else ""
-        self.message.setText(f"<b>{html.escape(problem.title)}</b> — {html.escape(problem.detail)} {html.escape(problem.action)}{rid}")
-        self.message.show()
+        actions = (("settings", "Open Settings"),) if problem.kind == errors.Kind.CONFIG else ()
+        if problem.kind == errors.Kind.AUDIO and problem.code != "PortAudioMissing":
+            actions = (("refresh", "Refresh devices"),)
+        self.card.show_problem(problem, actions)
+
+    @Slot(str)
+    def _on_card_action(self, action: str) -> None:
+        if action == "settings":
+            self.services.open_settings.emit()
+        elif action == "refresh":
+            self.devices.refresh(rescan=True)
 
     def shutdown(self) -> None:
-        for job in (self._job, self._test_job, self._devices_job):
-            if job is not None and job.running:
-                job.cancel()
+        self.devices.shutdown()
+        if self._job is not None and self._job.running:
+            self._job.cancel()

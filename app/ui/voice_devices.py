@@ -1,0 +1,242 @@
+"""The Voice tab's devices box: microphone and speaker by name (with a note when the saved one is gone), Refresh,
+the input level meter and the 3-second microphone test."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from app.core import errors
+from app.core.cancel import CancelToken
+from app.ui.services import AppServices
+from app.ui.voice_widgets import LevelMeter
+from app.ui.workers import Job, JobResult
+
+MIC_TEST_S = 3.0
+HEARD_NOTHING_PEAK = 0.003  # about -50 dBFS: below any voice at a working microphone
+
+
+def _list_devices(rescan: bool, cancel: CancelToken) -> Any:
+    from app.audio import devices
+
+    return devices.list_devices(rescan=rescan)
+
+
+def _mic_test(input_device: Any, output_device: Any, holder: list, cancel: CancelToken):
+    """Record 3 s, then play it back: the user hears exactly what Parley hears."""
+    from app.audio.player import Player
+    from app.audio.recorder import Recorder
+    from app.audio.wav import float_to_pcm16
+
+    rec = Recorder(input_device, 16000)
+    rec.start()
+    holder.append(rec)  # the meter reads its level while it records
+    yield "recording"
+    blocks, got = [], 0
+    try:
+        while got < MIC_TEST_S * rec.samplerate and not cancel.cancelled:
+            block = rec.read(0.1)
+            if block is not None:
+                blocks.append(block)
+                got += len(block)
+    finally:
+        rec.stop()
+    import numpy as np
+
+    audio = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    yield ("peak", float(np.max(np.abs(audio))) if len(audio) else 0.0)
+    if cancel.cancelled:
+        return
+    yield "playing"
+    player = Player(output_device, rec.samplerate)
+    player.start()
+    try:
+        player.write(float_to_pcm16(audio))
+        player.finish()
+        player.wait_drained(MIC_TEST_S + 2, cancel)
+    finally:
+        player.stop()
+
+
+class DevicePanel(QGroupBox):
+    """Lists devices off the GUI thread (PortAudio starts only when the Voice tab is first shown)."""
+
+    problem = Signal(object)  # errors.Problem: PortAudio missing, no microphone, a device that will not open
+    status = Signal(str)  # mic test progress, for the tab's status line
+    listed = Signal(bool)  # devices listed; True when there is a microphone to use
+
+    def __init__(self, services: AppServices, parent: QWidget | None = None):
+        super().__init__("Devices", parent)
+        self.services = services
+        self.devices: list = []
+        self._devices_job: Job | None = None
+        self._test_job: Job | None = None
+        self._test_holder: list = []
+        self.session_busy = False  # the tab says so: no rescans under a running stream
+        self.input_combo = QComboBox()
+        self.input_combo.setAccessibleName("Microphone")
+        self.output_combo = QComboBox()
+        self.output_combo.setAccessibleName("Speaker")
+        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button.setAccessibleName("Refresh devices")
+        self.refresh_button.setToolTip("Look for microphones and speakers again (after plugging one in)")
+        self.refresh_button.clicked.connect(self._on_refresh)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setAccessibleName("Device note")
+        self.note.hide()
+        self.meter = LevelMeter()
+        self.test_button = QPushButton("&Test microphone")
+        self.test_button.setToolTip("Records 3 seconds and plays them back")
+        self.test_button.clicked.connect(self._on_test_mic)
+        self.test_button.setEnabled(False)
+
+        form = QFormLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(self.input_combo, 1)
+        row.addWidget(self.refresh_button)
+        mic_label = QLabel("&Microphone:")
+        mic_label.setBuddy(self.input_combo)
+        form.addRow(mic_label, row)
+        form.addRow("Spea&ker:", self.output_combo)
+        meter_row = QHBoxLayout()
+        meter_row.addWidget(self.meter, 1)
+        meter_row.addWidget(self.test_button)
+        form.addRow("Level:", meter_row)
+        form.addRow(self.note)
+        self.input_combo.currentIndexChanged.connect(self._save)
+        self.output_combo.currentIndexChanged.connect(self._save)
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setInterval(50)
+        self._meter_timer.timeout.connect(self._update_test_meter)
+
+    # -- what the session uses ------------------------------------------------------------------------
+    def input_device(self) -> Any:
+        return self.input_combo.currentData()
+
+    def output_device(self) -> Any:
+        return self.output_combo.currentData()
+
+    def input_name(self) -> str:
+        return self.input_combo.currentText() or "the default microphone"
+
+    def set_busy(self, busy: bool) -> None:
+        self.session_busy = busy
+        for widget in (self.input_combo, self.output_combo, self.refresh_button, self.test_button):
+            widget.setEnabled(not busy and (widget is not self.test_button or self._can_test()))
+
+    def _can_test(self) -> bool:
+        return self.input_combo.count() > 0 and self.output_combo.count() > 0
+
+    # -- listing ---------------------------------------------------------------------------------------
+    @Slot()
+    def _on_refresh(self) -> None:
+        self.refresh(rescan=True)
+
+    def refresh(self, rescan: bool = False) -> None:
+        if self._devices_job is not None and self._devices_job.running:
+            return
+        busy = self.session_busy or (self._test_job is not None and self._test_job.running)
+        self._devices_job = Job(partial(_list_devices, rescan and not busy), name="audio-devices", parent=self)
+        self._devices_job.finished.connect(self._on_devices)
+        self._devices_job.start()
+
+    @property
+    def listing(self) -> bool:
+        return self._devices_job is not None and self._devices_job.running
+
+    @Slot(object)
+    def _on_devices(self, result: JobResult) -> None:
+        from app.audio import devices as devmod
+
+        if result.problem is not None:
+            self.devices = []
+            for combo in (self.input_combo, self.output_combo):
+                combo.clear()
+            self.test_button.setEnabled(False)
+            self.problem.emit(result.problem)
+            self.listed.emit(False)
+            return
+        self.devices = result.value or []
+        notes = []
+        for combo, kind, pref in ((self.input_combo, "input", "voice/input"),
+                                  (self.output_combo, "output", "voice/output")):
+            choice = devmod.choose(self.devices, self.services.pref(pref), kind=kind)
+            combo.blockSignals(True)  # filling the list is not the user choosing a device
+            combo.clear()
+            for d in self.devices:
+                if (d.inputs if kind == "input" else d.outputs) > 0:
+                    combo.addItem(d.name, d.index)
+            if choice.device is not None:
+                combo.setCurrentIndex(combo.findData(choice.device.index))
+            combo.blockSignals(False)
+            if choice.note and combo.count():
+                notes.append(choice.note)
+        has_input = self.input_combo.count() > 0
+        self.test_button.setEnabled(self._can_test() and not self.session_busy)
+        self.note.setText(" ".join(notes))
+        self.note.setVisible(bool(notes))
+        if not has_input:
+            self.problem.emit(devmod.no_input_problem())
+        self.listed.emit(has_input)
+
+    @Slot()
+    def _save(self, *_args: Any) -> None:
+        if self.input_combo.currentIndex() >= 0:
+            self.services.set_pref("voice/input", self.input_combo.currentText())
+        if self.output_combo.currentIndex() >= 0:
+            self.services.set_pref("voice/output", self.output_combo.currentText())
+        self.note.hide()
+
+    # -- mic test --------------------------------------------------------------------------------------
+    @property
+    def testing(self) -> bool:
+        return self._test_job is not None and self._test_job.running
+
+    @Slot()
+    def _on_test_mic(self) -> None:
+        if self.testing:
+            self._test_job.cancel()
+            return
+        self._test_holder = []
+        self._test_job = Job(partial(_mic_test, self.input_device(), self.output_device(), self._test_holder),
+                             name="mic-test", parent=self)
+        self._test_job.event.connect(self._on_test_event)
+        self._test_job.finished.connect(self._on_test_done)
+        self.test_button.setText("Stop test")
+        self._test_job.start()
+        self._meter_timer.start()
+
+    @Slot(object)
+    def _on_test_event(self, event: Any) -> None:
+        if event == "recording":
+            self.status.emit("Recording 3 seconds — say something…")
+        elif event == "playing":
+            self.status.emit("Playing back what the microphone heard…")
+        elif isinstance(event, tuple) and event[0] == "peak" and event[1] < HEARD_NOTHING_PEAK:
+            self.problem.emit(errors.Problem(
+                errors.Kind.AUDIO, "No speech heard",
+                f"The test recording from '{self.input_name()}' was silent.",
+                "Check that the microphone is connected and not muted, or choose another one."))
+
+    @Slot(object)
+    def _on_test_done(self, result: JobResult) -> None:
+        self._meter_timer.stop()
+        self.meter.set_level(-120.0)
+        self.test_button.setText("&Test microphone")
+        self.status.emit("")
+        if result.problem is not None:
+            self.problem.emit(result.problem)
+
+    @Slot()
+    def _update_test_meter(self) -> None:
+        if self._test_holder:
+            self.meter.set_level(self._test_holder[0].level.rms_db)
+
+    def shutdown(self) -> None:
+        for job in (self._test_job, self._devices_job):
+            if job is not None and job.running:
+                job.cancel()

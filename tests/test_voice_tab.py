@@ -1,0 +1,183 @@
+"""The Voice tab as a user meets it: a spoken question through the private PulseAudio's virtual microphone, the
+demo emulator answering, Parley's voice on the virtual speaker; what the tab says when the mic is silent, when
+PortAudio is missing and when there is no microphone; and the window never freezing meanwhile."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Slot
+
+from app.audio.voice_loop import VoiceState
+from app.ui.services import AppServices
+from app.ui.voice_tab import VoiceTab
+
+WORDS = "What is the capital of France?"
+STALL_CEILING_MS = 250.0  # generous: two shared CPU cores; a blocking device or HTTP call would be seconds
+
+
+class StallProbe(QObject):
+    """A 10 ms GUI timer: the longest gap between its ticks, less the interval, is the longest event-loop stall."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest_ms = 0.0
+        self._clock = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._clock.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @Slot()
+    def _tick(self) -> None:
+        self.longest_ms = max(self.longest_ms, self._clock.restart() - 10.0)
+
+
+@pytest.fixture
+def services(qtbot):
+    services = AppServices(demo=True)
+    with qtbot.waitSignal(services.connection_changed, timeout=30000):
+        services.reconnect()
+    yield services
+    services.shutdown()
+
+
+@pytest.fixture
+def tab(qtbot, services):
+    require_audio()
+    tab = VoiceTab(services)
+    qtbot.addWidget(tab)
+    tab.resize(960, 640)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=15000)
+    yield tab
+    tab.shutdown()
+    qtbot.waitUntil(lambda: not tab.running, timeout=10000)
+
+
+def mic_delivering(tab: VoiceTab) -> bool:
+    session = tab._session_holder[0] if tab._session_holder else None
+    return session is not None and session.recorder is not None and session.recorder.frames > 8000
+
+
+def test_hands_free_conversation_in_the_tab(qtbot, tab, services, tmp_path):
+    question = spoken_wav(WORDS, tmp_path / "question.wav")
+    emulator = services.connection.emulator
+    emulator.hear(WORDS)
+    emulator.token_rate = 100
+    tab.hands_free.setChecked(True)
+    tab.speed.setValue(3.0)
+    states: list[VoiceState] = []
+    tab.state_changed.connect(states.append)
+    probe = StallProbe()
+    with SpeakerTap() as speaker:
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: mic_delivering(tab), timeout=15000)
+        assert tab.badge.state is VoiceState.LISTENING and tab.start_button.text() == "&Stop (Esc)"
+        player = say_into_mic(question)
+        probe.start()
+        qtbot.waitUntil(lambda: f"You: {WORDS}" in tab.transcript_text(), timeout=15000)
+        qtbot.waitUntil(lambda: states[-2:] == [VoiceState.SPEAKING, VoiceState.LISTENING], timeout=40000)
+        probe.stop()
+        player.wait(5)
+        shot = tmp_path / "voice-tab.png"
+        assert tab.grab().save(str(shot))
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)  # Stop
+        qtbot.waitUntil(lambda: not tab.running, timeout=10000)
+
+    text = tab.transcript_text()
+    assert "Parley:" in text and "ask a follow-up question" in text
+    assert "Here is a short overview about capital france." in text and "**" not in text  # Markdown rendered
+    assert states == [VoiceState.LISTENING, VoiceState.TRANSCRIBING, VoiceState.THINKING, VoiceState.SPEAKING,
+                      VoiceState.LISTENING, VoiceState.IDLE]
+    assert tab.badge.state is VoiceState.IDLE and tab.start_button.text() == "Start &conversation"
+    assert not tab.card.isVisible(), tab.card.text.text()
+    assert speaker.loudest_rms() > 0.05, "nothing audible reached the speaker"
+    assert [t for t, _ in emulator.transcripts] == [WORDS]
+    print(f"longest GUI stall during the turn: {probe.longest_ms:.0f} ms; timings: "
+          + ", ".join(f"{k}={v:.0f} ms" for k, v in tab.timings.items()))
+    assert probe.longest_ms < STALL_CEILING_MS
+
+    # A normal conversation: the chat tab can reopen it.
+    from app.core.history import History
+
+    messages = History.open().messages(tab.conversation_id)
+    assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+    assert messages[0].text == WORDS and "ask a follow-up question" in messages[1].text
+
+
+def test_a_silent_microphone_is_named_in_the_tab_and_nothing_is_sent(qtbot, tab, services):
+    tab.hands_free.setChecked(True)
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.card.isVisible(), timeout=10000)
+    device = tab.devices.input_name()
+    assert tab.card.kind == "warning"
+    assert f"No speech heard — check the microphone ({device})." in tab.card.text.text()
+    assert tab.running and tab.badge.state is VoiceState.LISTENING  # still listening: the user may fix the mic
+    tab.stop()
+    qtbot.waitUntil(lambda: not tab.running, timeout=10000)
+    assert not [r for r in services.connection.emulator.requests if "/audio/" in r.path]
+
+
+class _NoPortAudio:
+    """An import hook standing in for a machine without libportaudio2: `import sounddevice` raises what the
+    sounddevice wheel raises there."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return None
+
+
+def test_missing_portaudio_is_a_message_in_the_tab_not_a_crash(qtbot, services, monkeypatch):
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_NoPortAudio(), *sys.meta_path])
+    tab = VoiceTab(services)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.card.isVisible(), timeout=10000)
+    assert tab.card.title.text().endswith("Audio is not available</b>")
+    assert "libportaudio2" in tab.card.text.text() and "restart Parley" in tab.card.text.text()
+    assert not tab.start_button.isEnabled() and not tab.devices.test_button.isEnabled()
+    assert "refresh" not in tab.card.buttons()  # a restart helps, a rescan does not
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert not tab.running
+
+
+NO_DEVICE_SCRIPT = textwrap.dedent("""
+    from PySide6.QtWidgets import QApplication
+    from app.ui.services import AppServices
+    from app.ui.voice_tab import VoiceTab
+    app = QApplication([])
+    tab = VoiceTab(AppServices())
+    tab.show()
+    while not tab.devices._devices_job or tab.devices.listing:
+        app.processEvents()
+    app.processEvents()
+    print(tab.card.title.text(), tab.start_button.isEnabled(), tab.devices.input_combo.count(),
+          sorted(tab.card.buttons()), sep="|")
+""")
+
+
+def test_no_microphone_at_all_is_a_message_in_the_tab(tmp_path):
+    pytest.importorskip("sounddevice", reason="PortAudio (libportaudio2) is not installed")
+    # A fresh process whose ALSA has no sound server and no cards: PortAudio finds no device at all.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env.update(HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen", PARLEY_HOME=str(tmp_path / "parley"))
+    out = subprocess.run([sys.executable, "-c", NO_DEVICE_SCRIPT], capture_output=True, text=True, timeout=60,
+                         env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.returncode == 0, out.stderr
+    title, start_enabled, inputs, buttons = out.stdout.strip().splitlines()[-1].split("|")
+    assert "No microphone found" in title
+    assert (start_enabled, inputs, buttons) == ("False", "0", "['refresh']")
