@@ -224,6 +224,7 @@ class History:
         self.recovery_note = recovery_note
         self._conn = conn
         self._lock = threading.RLock()
+        self.vectors_generation = 0  # bumped by every store_vectors, so a cached matrix knows it is stale
 
     # ---- opening -------------------------------------------------------------------------------------------
 
@@ -608,16 +609,28 @@ class History:
             rows.append((int(message_id), model, len(blob) // 4, blob))
         with self._tx() as conn:
             conn.executemany("INSERT OR REPLACE INTO message_vectors (message_id, model, dim, vector) VALUES (?, ?, ?, ?)", rows)
+            self.vectors_generation += 1
         return len(rows)
 
-    def vectors(self, model: str) -> tuple[list[int], bytes]:
+    def vectors(self, model: str, *, include_deleted: bool = False) -> tuple[list[int], bytes]:
         """Message ids and their float32 vectors concatenated in the same order (messages of deleted conversations
-        left out): `numpy.frombuffer(matrix, '<f4').reshape(len(ids), -1)`."""
-        rows = self._query(
-            "SELECT v.message_id, v.vector FROM message_vectors v JOIN messages m ON m.id = v.message_id "
-            "JOIN conversations c ON c.id = m.conversation_id WHERE v.model = ? AND c.deleted_at IS NULL "
-            "ORDER BY v.message_id", (model,))
+        left out unless `include_deleted`): `numpy.frombuffer(matrix, '<f4').reshape(len(ids), -1)`."""
+        if include_deleted:  # no joins: the cheapest read, for a cache that checks deletion per hit
+            rows = self._query("SELECT message_id, vector FROM message_vectors WHERE model = ? ORDER BY message_id",
+                               (model,))
+        else:
+            rows = self._query(
+                "SELECT v.message_id, v.vector FROM message_vectors v JOIN messages m ON m.id = v.message_id "
+                "JOIN conversations c ON c.id = m.conversation_id WHERE v.model = ? AND c.deleted_at IS NULL "
+                "ORDER BY v.message_id", (model,))
         return [r[0] for r in rows], b"".join(r[1] for r in rows)
+
+    def vectors_signature(self, model: str) -> tuple[int, int]:
+        """Changes whenever `vectors(model, include_deleted=True)` would (stores bump the generation; deletions,
+        including an edited text's stale vector, lower the count): cheap enough to ask before every search."""
+        with self._lock:
+            count = self._query("SELECT count(*) FROM message_vectors WHERE model = ?", (model,))[0][0]
+            return self.vectors_generation, int(count)
 
     def vector_count(self, model: str) -> int:
         """How many messages of conversations not deleted have a vector for `model` (0: meaning search has nothing)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -104,7 +105,7 @@ def search(history: Any, client: Any, query: str, *, cancel: CancelToken, ctx: e
             hits[h.message_id] = Hit(h.message_id, h.conversation_id, h.conversation_title, h.role, h.snippet, True, 1.0)
     if mode in ("meaning", "both") and deployment and query.strip():
         key = model_key(deployment, dimensions)
-        ids, blob = history.vectors(key)
+        ids, matrix = vector_matrix(history, key)
         if ids:
             vector = None
             for event in embeddings.embed(client, [query], cancel=cancel, ctx=ctx, deployment=deployment,
@@ -114,9 +115,10 @@ def search(history: Any, client: Any, query: str, *, cancel: CancelToken, ctx: e
                 elif isinstance(event, Failed):
                     raise errors.ParleyError(event.problem)
             if vector is not None:
-                matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), -1)
                 scores = embeddings.cosine_matrix(vector, matrix)
-                order = np.argsort(-scores)[: limit * 2]
+                top = min(limit * 2, scores.size)
+                order = np.argpartition(-scores, top - 1)[:top]
+                order = order[np.argsort(-scores[order], kind="stable")]
                 for i in order:
                     score = float(scores[i])
                     if score < MIN_SCORE or len(hits) >= limit * 2:
@@ -135,6 +137,31 @@ def search(history: Any, client: Any, query: str, *, cancel: CancelToken, ctx: e
     exact = [h for h in hits.values() if h.exact]
     meaning = sorted((h for h in hits.values() if not h.exact), key=lambda h: -h.score)
     return (exact + meaning)[:limit]
+
+
+_matrices: dict[str, tuple[tuple[int, int, int], list[int], Any]] = {}  # history file + model -> (signature, ids, matrix)
+_matrices_lock = threading.Lock()
+
+
+def vector_matrix(history: Any, model: str) -> tuple[list[int], Any]:
+    """Message ids and their vectors as a float32 matrix [n, dim], kept in memory between searches and read again
+    only when the history's vectors changed (reading 10,000 of them costs about 100 ms; a search should not).
+    Includes messages of deleted conversations: `search` checks each hit."""
+    import numpy as np
+
+    where = f"{getattr(history, 'path', '')}\0{model}"
+    signature = (id(history), *history.vectors_signature(model))
+    with _matrices_lock:
+        cached = _matrices.get(where)
+        if cached is not None and cached[0] == signature:
+            return cached[1], cached[2]
+    ids, blob = history.vectors(model, include_deleted=True)
+    matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 0), np.float32)
+    with _matrices_lock:
+        for other in [k for k in _matrices if k.startswith(f"{getattr(history, 'path', '')}\0")]:
+            del _matrices[other]  # one model per history file: the one being searched
+        _matrices[where] = (signature, ids, matrix)
+    return ids, matrix
 
 
 def _snippet(text: str, width: int = 120) -> str:
