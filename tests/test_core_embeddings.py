@@ -36,7 +36,7 @@ def test_one_text_gives_3072_float32_dims(client, emulator):
     assert isinstance(events[-1], Done) and events[-1].usage.prompt_tokens > 0
     sent = _requests(emulator)[-1]
     assert "/openai/deployments/text-embedding-3-large/embeddings" in sent.path
-    assert sent.json["input"] == ["Attention is all you need"] and sent.json["encoding_format"] == "float"
+    assert sent.json["input"] == ["Attention is all you need"] and sent.json["encoding_format"] == "base64"
 
 
 def test_130_texts_go_in_3_batches_in_order(client, emulator):
