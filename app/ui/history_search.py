@@ -123,11 +123,25 @@ class _ResultDelegate(QStyledItemDelegate):
 
     MARGIN = 6
 
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        # Laying out rich text is the costly part of showing results: each is laid out once per width and state.
+        self._documents: dict[tuple, QTextDocument] = {}
+
+    def forget(self) -> None:
+        self._documents.clear()
+
     def _document(self, option: QStyleOptionViewItem, index: Any, width: int, selected: bool = False) -> QTextDocument:
         hit = index.data(HIT_ROLE)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
         muted = option.palette.color(role).name()
-        doc = QTextDocument()
+        key = (index.row(), width, muted, option.font.key())
+        doc = self._documents.get(key)
+        if doc is not None:
+            return doc
+        if len(self._documents) > 4 * RESULT_LIMIT:
+            self._documents.clear()
+        doc = self._documents[key] = QTextDocument()
         doc.setDefaultFont(option.font)
         doc.setDocumentMargin(0)
         doc.setHtml(result_html(hit, muted) if hit is not None else html.escape(index.data() or ""))
@@ -200,7 +214,10 @@ class HistorySearch(QWidget):
         self.results.setWordWrap(True)
         self.results.setResizeMode(QListView.ResizeMode.Adjust)
         self.results.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-        self.results.setItemDelegate(_ResultDelegate(self.results))
+        self.results.setLayoutMode(QListView.LayoutMode.Batched)  # results appear in steps, never one long stall
+        self.results.setBatchSize(8)
+        self.delegate = _ResultDelegate(self.results)
+        self.results.setItemDelegate(self.delegate)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Search status")
@@ -288,6 +305,7 @@ class HistorySearch(QWidget):
             self._job = None
             self._busy.stop()
             self.results.clear()
+            self.delegate.forget()
             self._idle_status()
             return
         mode = self.mode
@@ -309,10 +327,12 @@ class HistorySearch(QWidget):
         self._busy.stop()
         if result.problem is not None:
             self.results.clear()
+            self.delegate.forget()
             self._set_problem(result.problem)
             return
         outcome: SearchOutcome = result.value
         self.results.clear()
+        self.delegate.forget()
         for hit in outcome.hits:
             item = QListWidgetItem(result_text(hit))
             item.setData(HIT_ROLE, hit)
