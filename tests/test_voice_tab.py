@@ -181,3 +181,52 @@ def test_no_microphone_at_all_is_a_message_in_the_tab(tmp_path):
     title, start_enabled, inputs, buttons = out.stdout.strip().splitlines()[-1].split("|")
     assert "No microphone found" in title
     assert (start_enabled, inputs, buttons) == ("False", "0", "['refresh']")
+
+
+def test_push_to_talk_and_esc_stops_parley_mid_sentence(qtbot, tab, services, tmp_path):
+    question = spoken_wav(WORDS, tmp_path / "question.wav")
+    emulator = services.connection.emulator
+    emulator.hear(WORDS)
+    emulator.token_rate = 30  # a long answer: Esc lands while Parley is still speaking
+    tab.push_to_talk.setChecked(True)
+    with SpeakerTap() as speaker:
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: mic_delivering(tab), timeout=15000)
+        assert tab.badge.state is VoiceState.IDLE and tab.talk_button.isEnabled()
+        qtbot.mousePress(tab.talk_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: tab.badge.state is VoiceState.LISTENING, timeout=5000)
+        player = say_into_mic(question)
+        qtbot.waitUntil(lambda: player.poll() is not None, timeout=10000)
+        qtbot.mouseRelease(tab.talk_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: tab.badge.state is VoiceState.SPEAKING, timeout=20000)
+        qtbot.wait(500)
+        tab.activateWindow()
+        tab.transcript.setFocus()
+        qtbot.keyClick(tab.transcript, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not tab.running, timeout=2000)
+        stopped = speaker.samples().size
+        qtbot.wait(700)
+        after = speaker.samples()[stopped + 16000 * 2 // 10 :]  # 200 ms for what was already in the device
+    assert [t for t, _ in emulator.transcripts] == [WORDS]
+    assert f"You: {WORDS}" in tab.transcript_text()
+    assert after.size and float(abs(after).max()) < 0.01, "Parley kept talking after Esc"
+    from app.core.history import History
+
+    answer = History.open().messages(tab.conversation_id)[-1]
+    assert answer.role == "assistant" and answer.status == "stopped" and answer.text  # kept, marked stopped
+
+
+def test_microphone_test_plays_back_what_it_heard(qtbot, tab, tmp_path):
+    question = spoken_wav(WORDS, tmp_path / "question.wav")
+    with SpeakerTap() as speaker:
+        qtbot.mouseClick(tab.devices.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "Recording" in tab.status.text(), timeout=5000)
+        qtbot.waitUntil(lambda: tab.devices._test_holder and tab.devices._test_holder[0].frames > 1600,
+                        timeout=5000)
+        say_into_mic(question)
+        qtbot.waitUntil(lambda: tab.meter.level_db > -40, timeout=5000)  # the meter moves while it records
+        qtbot.waitUntil(lambda: "Playing back" in tab.status.text(), timeout=6000)
+        qtbot.waitUntil(lambda: not tab.devices.testing, timeout=8000)
+    assert speaker.loudest_rms(0.5) > 0.05, "the recording was not played back"
+    assert not tab.card.isVisible() and tab.status.text() == ""
+    assert tab.devices.test_button.text() == "&Test microphone"
