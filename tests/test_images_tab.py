@@ -179,7 +179,7 @@ def test_opening_and_copying_a_gallery_image(qtbot, tab):
     from PySide6.QtGui import QGuiApplication
 
     generate(qtbot, tab, "first", size="1792x1024")
-    generate(qtbot, tab, "second")
+    generate(qtbot, tab, "second", size="1024x1024")
     first = next(r for r in tab.gallery.records() if r.prompt == "first")
     tab.open_record(first)
     qtbot.waitUntil(lambda: tab.view.image() is not None and tab.view.image().width() == 1792, timeout=5000)
