@@ -57,7 +57,8 @@ def test_completion_unknown_deployment_explained(qtbot, services):
     qtbot.addWidget(tab)
     tab.deployment.setText("nope")
     run_completion(qtbot, tab, "Hi")
-    assert "Deployment not found" in tab.status.text() and "nope" in tab.status.text()
+    assert "Deployment not found" in tab.card.plain_text() and "nope" in tab.card.plain_text()
+    assert "settings" in tab.card.buttons() and "Request id" in tab.card.plain_text()
     assert tab.prompt.toPlainText() == "Hi"
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
+from app.ui.problem_card import Card
 from app.ui.services import AppServices
 from app.ui.workers import Job, JobResult
 
@@ -68,6 +69,8 @@ class CompletionsTab(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setAccessibleName("Completion status")
+        self.card = Card()
+        self.card.action.connect(self._on_card_action)
 
         options = QHBoxLayout()
         for text, widget in (("&Deployment:", self.deployment), ("&Max tokens:", self.max_tokens),
@@ -84,6 +87,7 @@ class CompletionsTab(QWidget):
         layout.addLayout(options)
         layout.addWidget(self.output, 2)
         layout.addWidget(self.status)
+        layout.addWidget(self.card)
         QShortcut(QKeySequence("Ctrl+Return"), self.prompt).activated.connect(self._on_run)
         esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -114,6 +118,7 @@ class CompletionsTab(QWidget):
             return
         self.output.clear()
         self.verdicts = []
+        self.card.clear()
         self.status.setText("Running…")
         self._job = Job(partial(_complete, connection, deployment, prompt, self.max_tokens.value(), self.temperature.value()),
                         name="completion", parent=self)
@@ -138,8 +143,10 @@ class CompletionsTab(QWidget):
             if event.verdict.filtered or event.verdict.notable:
                 self.status.setText(f"Content filter ({event.verdict.source}): {html.escape(event.verdict.summary())}")
         elif isinstance(event, Retrying):
-            self.status.setText(f"{event.problem.title} — retrying in {event.wait:.1f} s (attempt {event.attempt} of {event.max_attempts}).")
+            self.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
         elif isinstance(event, Done):
+            if self.card.kind == "waiting":
+                self.card.clear()
             usage = f" · {event.usage.total_tokens} tokens" if event.usage else ""
             reason = {"stop": "Done", "length": "Stopped at max tokens", "content_filter": "Stopped by Azure's content filter",
                       "cancelled": "Stopped"}.get(event.finish_reason or "", event.finish_reason or "Done")
@@ -155,8 +162,18 @@ class CompletionsTab(QWidget):
             pass
 
     def show_problem(self, problem: errors.Problem) -> None:
-        rid = f" (request id {problem.request_id})" if problem.request_id else ""
-        self.status.setText(f"<b>{html.escape(problem.title)}</b> — {html.escape(problem.detail)} {html.escape(problem.action)}{html.escape(rid)}")
+        """The shared inline card; the text received so far stays in the output."""
+        self.status.clear()
+        settings = problem.kind in (errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.DEPLOYMENT_NOT_FOUND,
+                                    errors.Kind.API_VERSION, errors.Kind.CONFIG)
+        self.card.show_problem(problem, (("settings", "Open Settings"),) if settings else (("retry", "Run again"),))
+
+    @Slot(str)
+    def _on_card_action(self, what: str) -> None:
+        if what == "settings":
+            self.services.open_settings.emit()
+        elif what == "retry" and not self.running:
+            self._on_run()
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.core.cancel import CancelToken
+from app.ui.problem_card import Card
 from app.ui.services import AppServices
 from app.ui.workers import Job, JobResult
 
@@ -125,6 +126,8 @@ class JobsTab(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.message.setAccessibleName("Jobs message")
+        self.card = Card()
+        self.card.action.connect(self._on_card_action)
 
         bar = QHBoxLayout()
         bar.addWidget(self.kind)
@@ -139,6 +142,7 @@ class JobsTab(QWidget):
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.message)
+        layout.addWidget(self.card)
 
         self.poll = QTimer(self)
         self.poll.setSingleShot(True)
@@ -282,8 +286,15 @@ class JobsTab(QWidget):
         self.refresh()
 
     def show_problem(self, problem: errors.Problem) -> None:
-        rid = f" (request id {problem.request_id})" if problem.request_id else ""
-        self.message.setText(f"<b>{html.escape(problem.title)}</b> — {html.escape(problem.detail)} {html.escape(problem.action)}{html.escape(rid)}")
+        """The shared inline card (what happened, what to do, the request id)."""
+        settings = problem.kind in (errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.DEPLOYMENT_NOT_FOUND,
+                                    errors.Kind.API_VERSION, errors.Kind.CONFIG)
+        self.card.show_problem(problem, (("settings", "Open Settings"),) if settings else ())
+
+    @Slot(str)
+    def _on_card_action(self, what: str) -> None:
+        if what == "settings":
+            self.services.open_settings.emit()
 
     def shutdown(self) -> None:
         self.poll.stop()
