@@ -357,3 +357,24 @@ def test_not_connected_keeps_the_text_and_says_why(qtbot, services):
     tab.send()
     assert tab.compose.text() == "hello?" and not tab.notice.isHidden() and "Not connected" in tab.notice.title.text()
     tab.shutdown()
+
+
+def test_settings_prefs_reach_the_chat(qtbot, tab, services):
+    services.set_pref("chat/send_key", "ctrl+enter")
+    tab.compose.set_text("not yet")
+    qtbot.keyClick(tab.compose.edit, Qt.Key.Key_Return)
+    assert not tab.view.widgets and tab.compose.text() == "not yet\n"
+    qtbot.keyClick(tab.compose.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, tab)
+    assert tab.view.widgets[0].text == "not yet\n"
+    services.set_pref("chat/font_size", 17)
+    assert tab.view.widgets[-1].body.font().pointSize() == 17 and tab.compose.edit.font().pointSize() == 17
+
+
+def test_clearing_history_in_settings_empties_the_chat(qtbot, tab, services):
+    send(qtbot, tab, "soon gone")
+    History.open().purge_deleted()
+    for conversation in History.open().list_conversations():
+        History.open().delete_conversation(conversation.id)
+    services.history_cleared.emit()
+    qtbot.waitUntil(lambda: tab.sidebar.titles() == [] and not tab.view.widgets, timeout=5000)

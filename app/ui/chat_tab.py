@@ -71,6 +71,9 @@ class ChatTab(QWidget):
         self.turns.ended.connect(self._on_turn_ended)
         services.connection_changed.connect(self._on_connection)
         services.connection_failed.connect(self._on_connection_failed)
+        services.pref_changed.connect(self._on_pref)
+        services.history_cleared.connect(self._on_history_cleared)
+        self._apply_font_size(services.pref("chat/font_size"))
         job = Job(_open_history, name="history-open", parent=self)
         job.finished.connect(self._on_history_opened)
         self._track(job).start()
@@ -159,6 +162,31 @@ class ChatTab(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         self.setFocusProxy(self.compose.edit)
+
+    @Slot(str, object)
+    def _on_pref(self, key: str, value: object) -> None:
+        if key == "chat/send_key":
+            self.compose.edit.send_key = str(value)
+        elif key == "chat/font_size":
+            self._apply_font_size(value)
+
+    def _apply_font_size(self, value: object) -> None:
+        """Settings' chat font size, for the conversation and the box (the rest of the window keeps the system's)."""
+        try:
+            size = int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return
+        for widget in (self.view.container, self.compose.edit):
+            font = widget.font()
+            font.setPointSize(max(6, min(48, size)))
+            widget.setFont(font)
+
+    @Slot()
+    def _on_history_cleared(self) -> None:
+        """Settings deleted every conversation: nothing of them stays on screen."""
+        self.turns.stop()
+        self.new_chat()
+        self.refresh_list()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         self.compose.edit.send_key = str(self.services.pref("chat/send_key", "enter"))
