@@ -218,6 +218,7 @@ class HistorySearch(QWidget):
         self.results.setBatchSize(8)
         self.delegate = _ResultDelegate(self.results)
         self.results.setItemDelegate(self.delegate)
+        self.results.hide()  # shown while there is a query
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Search status")
@@ -305,6 +306,7 @@ class HistorySearch(QWidget):
             self._job = None
             self._busy.stop()
             self.results.clear()
+            self.results.hide()  # the conversation list below gets the room back
             self.delegate.forget()
             self._idle_status()
             return
@@ -331,6 +333,7 @@ class HistorySearch(QWidget):
             self._set_problem(result.problem)
             return
         outcome: SearchOutcome = result.value
+        self.results.show()
         self.results.clear()
         self.delegate.forget()
         for hit in outcome.hits:
