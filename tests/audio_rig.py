@@ -14,21 +14,27 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 TAP_RATE = 16000
 
 
+def missing() -> str | None:
+    """Why the private PulseAudio rig cannot be used here, or None when it can."""
+    if os.environ.get("PARLEY_TEST_AUDIO") != "1":
+        return ("PARLEY_TEST_AUDIO is not 1: no private PulseAudio with a virtual microphone and speaker "
+                "(run the tests with `bash scripts/test.sh`; its warnings say why audio did not start)")
+    if not shutil.which("espeak-ng"):
+        return "espeak-ng is not installed (Debian package espeak-ng): nothing to say into the microphone"
+    if not shutil.which("parec") or not shutil.which("paplay"):
+        return "parec/paplay are not installed (Debian package pulseaudio-utils)"
+    return None
+
+
 def require_audio() -> None:
     """Skip (fail under CI=true) unless scripts/test.sh verified its private PulseAudio and espeak-ng is here."""
-    reason = None
-    if os.environ.get("PARLEY_TEST_AUDIO") != "1":
-        reason = ("PARLEY_TEST_AUDIO is not 1: no private PulseAudio with a virtual microphone and speaker "
-                  "(run the tests with `bash scripts/test.sh`; its warnings say why audio did not start)")
-    elif not shutil.which("espeak-ng"):
-        reason = "espeak-ng is not installed (Debian package espeak-ng): nothing to say into the microphone"
-    elif not shutil.which("parec") or not shutil.which("paplay"):
-        reason = "parec/paplay are not installed (Debian package pulseaudio-utils)"
+    import pytest
+
+    reason = missing()
     if reason is None:
         return
     if os.environ.get("CI") == "true":

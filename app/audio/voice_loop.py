@@ -551,6 +551,9 @@ def backend_for(connection: Any, config: VoiceConfig, *, history: Any = None, co
     from app.core import audio_api, chat
 
     client = connection.client()
+    # openai imports each API's modules on first use: pay for that now, not in the first turn (it held the GIL
+    # long enough to stall the window ~140 ms in the middle of the first transcription).
+    _ = client.audio.transcriptions, client.audio.speech, client.chat.completions
     retries = connection.profile.max_retries
     transcription = connection.deployment("transcription")
     chat_deployment = connection.deployment("chat")
