@@ -6,6 +6,7 @@ Skips unless scripts/test.sh verified its PulseAudio (PARLEY_TEST_AUDIO=1); a fa
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from audio_rig import Echo, SpeakerTap, require_audio, say_into_mic, spoken_wav
 
+from app.audio.recorder import Recorder
 from app.audio.voice_loop import (
     Controls,
     Notice,
@@ -54,11 +56,14 @@ def emulator(token_rate: float) -> Emulator:
 class SessionRun:
     """A VoiceSession on its own thread (as the voice tab's worker runs it), every event stamped on arrival."""
 
-    def __init__(self, emu: Emulator, **config: Any):
+    def __init__(self, emu: Emulator, mic_rate: int | None = None, **config: Any):
         self.connection = Connection(profiles.demo_profile(emu.endpoint), api_key="demo", source="demo")
         self.config = VoiceConfig(input_name="default", **{"speed": 3.0, **config})
         self.controls = Controls()
-        self.session = VoiceSession(backend_for(self.connection, self.config), self.config, self.controls)
+        backend = backend_for(self.connection, self.config)
+        if mic_rate is not None:  # a microphone that records at its own rate (many only do 44.1/48 kHz)
+            backend = dataclasses.replace(backend, recorder_factory=lambda: Recorder(None, mic_rate))
+        self.session = VoiceSession(backend, self.config, self.controls)
         self.cancel = CancelToken()
         self.events: list[tuple[float, Any]] = []
         self.error: BaseException | None = None
@@ -147,6 +152,23 @@ def test_a_spoken_question_is_transcribed_answered_and_spoken(question):
     assert run.states() == [VoiceState.LISTENING, VoiceState.TRANSCRIBING, VoiceState.THINKING,
                             VoiceState.SPEAKING, VoiceState.LISTENING, VoiceState.IDLE]
     assert run.of(Notice) == []
+
+
+def test_a_48_khz_microphone_is_resampled_to_16_khz_for_transcription(question):
+    emu = emulator(token_rate=0)
+    emu.hear(WORDS)
+    try:
+        with SessionRun(emu, mic_rate=48000) as run:
+            assert run.session.recorder.samplerate == 48000
+            say_into_mic(question).wait(10)
+            run.wait(lambda: run.of(UserSaid), 20, "nothing transcribed")
+    finally:
+        emu.stop()
+    upload = next(r for r in emu.requests if r.path.endswith("/audio/transcriptions"))
+    name, size = upload.files["file"]
+    seconds = emu.transcripts[0][1]
+    assert name == "speech.wav" and abs(size - 44 - seconds * 16000 * 2) <= 64, (size, seconds)
+    assert [e.text for e in run.of(UserSaid)] == [WORDS] and 1.8 < seconds < 4.5
 
 
 def test_a_silent_microphone_is_never_transcribed_and_the_user_is_told(rig):

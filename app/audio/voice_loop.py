@@ -18,6 +18,7 @@ from typing import Any
 
 from app.audio.speech_text import SentenceSplitter, split_long
 from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
+from app.audio.wav import encode_wav, resample
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
@@ -222,33 +223,6 @@ def _concat(blocks: list) -> Any:
     return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
 
 
-def _resample(samples: Any, rate: int, target: int) -> Any:
-    if rate == target or len(samples) == 0:
-        return samples
-    import numpy as np
-
-    n = int(round(len(samples) * target / rate))
-    x_old = np.linspace(0.0, 1.0, num=len(samples), endpoint=False)
-    x_new = np.linspace(0.0, 1.0, num=n, endpoint=False)
-    return np.interp(x_new, x_old, samples).astype(np.float32)
-
-
-def _wav_bytes(samples: Any, rate: int) -> bytes:
-    import io
-    import wave
-
-    import numpy as np
-
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return buf.getvalue()
-
-
 class VoiceSession:
     """Holds the conversation so far (for chat context) and runs turns. Call `run(cancel)` on a worker."""
 
@@ -315,7 +289,7 @@ class VoiceSession:
                     preroll.add(block)
             if ended and turn is not None:
                 decided_at = time.monotonic()
-                audio = _resample(_concat(turn), rate, TRANSCRIBE_RATE)
+                audio = resample(_concat(turn), rate, TRANSCRIBE_RATE)  # low-passed: a 48 kHz mic does not alias
                 turn = None
                 preroll.clear()
                 barge = yield from self._turn(audio, decided_at, recorder, cancel)
@@ -346,7 +320,7 @@ class VoiceSession:
             yield Notice(self._no_speech_text(), "No speech heard")  # never sent: Whisper turns silence into "Thank you."
             return None
         yield self._set(VoiceState.TRANSCRIBING)
-        wav = _wav_bytes(audio, TRANSCRIBE_RATE)
+        wav = encode_wav(audio, TRANSCRIBE_RATE)
         text = None
         try:
             events = self.backend.transcribe(wav, cancel)
