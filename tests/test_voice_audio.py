@@ -24,6 +24,7 @@ from app.audio.voice_loop import (
     Timing,
     UserSaid,
     VoiceConfig,
+    VoiceFailed,
     VoiceSession,
     VoiceState,
     backend_for,
@@ -56,8 +57,11 @@ def emulator(token_rate: float) -> Emulator:
 class SessionRun:
     """A VoiceSession on its own thread (as the voice tab's worker runs it), every event stamped on arrival."""
 
-    def __init__(self, emu: Emulator, mic_rate: int | None = None, **config: Any):
-        self.connection = Connection(profiles.demo_profile(emu.endpoint), api_key="demo", source="demo")
+    def __init__(self, emu: Emulator, mic_rate: int | None = None, api_version: str | None = None, **config: Any):
+        profile = profiles.demo_profile(emu.endpoint)
+        if api_version is not None:
+            profile = profile.with_changes(api_version=api_version)
+        self.connection = Connection(profile, api_key="demo", source="demo")
         self.config = VoiceConfig(input_name="default", **{"speed": 3.0, **config})
         self.controls = Controls()
         backend = backend_for(self.connection, self.config)
@@ -171,6 +175,22 @@ def test_a_48_khz_microphone_is_resampled_to_16_khz_for_transcription(question):
     assert [e.text for e in run.of(UserSaid)] == [WORDS] and 1.8 < seconds < 4.5
 
 
+def test_speech_at_a_ga_api_version_is_explained_and_the_answer_still_shows(question):
+    # 2024-10-21 (GA) serves chat and Whisper but not text to speech, as on Azure.
+    emu = emulator(token_rate=0)
+    emu.hear(WORDS)
+    try:
+        with SessionRun(emu, api_version="2024-10-21") as run:
+            say_into_mic(question).wait(10)
+            run.wait(lambda: run.of(ReplyDone) and run.states()[-1] is VoiceState.LISTENING, 20, "no turn")
+    finally:
+        emu.stop()
+    problem = run.of(VoiceFailed)[0].problem
+    assert problem.title == "Resource not found" and "2024-10-01-preview" in problem.action
+    assert "ask a follow-up question" in run.of(ReplyDone)[0].text  # the answer is there to read
+    assert VoiceState.SPEAKING not in run.states()
+
+
 def test_a_silent_microphone_is_never_transcribed_and_the_user_is_told(rig):
     emu = emulator(token_rate=0)
     try:
@@ -184,8 +204,8 @@ def test_a_silent_microphone_is_never_transcribed_and_the_user_is_told(rig):
     finally:
         emu.stop()
     expected = "No speech heard — check the microphone (default)."
-    assert [n.text for n in run.of(Notice)] == [expected]
-    assert [n.text for n in ptt.of(Notice)] == [expected]
+    assert [n.text for n in run.of(Notice)] == [f"{expected} Nothing is sent to Azure until Parley hears you."]
+    assert [n.text for n in ptt.of(Notice)] == [f"{expected} That recording was not sent."]
     assert not [r for r in emu.requests if "/audio/" in r.path], "silence was sent to Azure"
     assert VoiceState.TRANSCRIBING not in run.states() + ptt.states()
 

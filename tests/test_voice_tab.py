@@ -117,7 +117,7 @@ def test_hands_free_conversation_in_the_tab(qtbot, tab, services, tmp_path):
     assert messages[0].text == WORDS and "ask a follow-up question" in messages[1].text
 
 
-def test_a_silent_microphone_is_named_in_the_tab_and_nothing_is_sent(qtbot, tab, services):
+def test_a_silent_microphone_is_named_in_the_tab_and_nothing_is_sent(qtbot, tab, services, tmp_path):
     tab.hands_free.setChecked(True)
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.card.isVisible(), timeout=10000)
@@ -125,6 +125,7 @@ def test_a_silent_microphone_is_named_in_the_tab_and_nothing_is_sent(qtbot, tab,
     assert tab.card.kind == "warning"
     assert f"No speech heard — check the microphone ({device})." in tab.card.text.text()
     assert tab.running and tab.badge.state is VoiceState.LISTENING  # still listening: the user may fix the mic
+    assert tab.grab().save(str(tmp_path / "voice-tab-silent-mic.png"))
     tab.stop()
     qtbot.waitUntil(lambda: not tab.running, timeout=10000)
     assert not [r for r in services.connection.emulator.requests if "/audio/" in r.path]

@@ -274,7 +274,8 @@ class VoiceSession:
             block = recorder.read(0.03)
             if block is not None:
                 if cfg.hands_free and dead_mic.feed(block, rate):
-                    yield Notice(self._no_speech_text(), "No speech heard")
+                    yield Notice(self._no_speech_text("Nothing is sent to Azure until Parley hears you."),
+                                 "Is the microphone on?")
                 if cfg.hands_free:
                     events = vad.feed(block)
                     self.threshold_db = vad.threshold_db
@@ -302,8 +303,8 @@ class VoiceSession:
                 if not cancel.cancelled:
                     yield self._set(VoiceState.LISTENING if cfg.hands_free or turn is not None else VoiceState.IDLE)
 
-    def _no_speech_text(self) -> str:
-        return f"No speech heard — check the microphone ({self.config.input_name})."
+    def _no_speech_text(self, after: str) -> str:
+        return f"No speech heard — check the microphone ({self.config.input_name}). {after}"
 
     def _stay_deaf(self, recorder: Any, cancel: CancelToken) -> None:
         """Drop the microphone's blocks until Parley's last words (the room's echo of them) have died away."""
@@ -317,7 +318,8 @@ class VoiceSession:
     def _turn(self, audio: Any, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
         seconds = len(audio) / TRANSCRIBE_RATE
         if seconds < MIN_TURN_S or rms_db(audio) < SILENT_DB:
-            yield Notice(self._no_speech_text(), "No speech heard")  # never sent: Whisper turns silence into "Thank you."
+            # Never sent: Whisper turns silence into "Thank you."
+            yield Notice(self._no_speech_text("That recording was not sent."), "Is the microphone on?")
             return None
         yield self._set(VoiceState.TRANSCRIBING)
         wav = encode_wav(audio, TRANSCRIBE_RATE)
