@@ -51,15 +51,18 @@ class Category:
         """Worth showing without opening the details: filtered, detected, or above 'safe'."""
         return self.filtered or bool(self.detected) or SEVERITY_ORDER.get(self.severity or "safe", 0) > 0
 
-    def describe(self) -> str:
+    @property
+    def state(self) -> str:
+        """'severity medium', 'detected', 'not detected', or '' for a blocklist match."""
         if self.severity is not None:
-            state = f"severity {self.severity}"
-        elif self.detected is not None:
-            state = "detected" if self.detected else "not detected"
-        else:
-            state = ""
+            return f"severity {self.severity}"
+        if self.detected is not None:
+            return "detected" if self.detected else "not detected"
+        return ""
+
+    def describe(self) -> str:
         verdict = "filtered" if self.filtered else ""
-        return f"{self.label}: " + ", ".join(p for p in (state, verdict) if p)
+        return f"{self.label}: " + ", ".join(p for p in (self.state, verdict) if p)
 
 
 @dataclass(frozen=True)

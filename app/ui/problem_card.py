@@ -224,12 +224,7 @@ class VerdictDialog(QDialog):
         if category is None:
             cells = [source, "Filter error", error or "", ""]
         else:
-            if category.severity is not None:
-                result = f"severity {category.severity}"
-            elif category.detected is not None:
-                result = "detected" if category.detected else "not detected"
-            else:
-                result = "matched"
+            result = category.state or "matched"
             extra = ", ".join(f"{k}: {v}" for k, v in category.details)
             if extra:
                 result = f"{result} ({extra})"
