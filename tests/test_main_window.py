@@ -14,7 +14,8 @@ def window(qtbot):
     services = AppServices(demo=True)
     win = MainWindow(services)
     qtbot.addWidget(win)
-    win.show()
+    with qtbot.waitSignal(win.first_painted, timeout=10000):  # the status bar's switcher is built then
+        win.show()
     yield win
     win.close()
 

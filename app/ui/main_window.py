@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.ui import workers
-from app.ui.profile_switcher import ProfileSwitcher
 from app.ui.services import AppServices
 
 log = logging.getLogger(__name__)
@@ -61,8 +60,18 @@ class LazyTab(QWidget):
         return self.widget
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
-        self.materialize()
+        window = self.window()
+        if isinstance(window, MainWindow) and not window.painted:
+            # The first frame shows the window at once; the tab (imports, widgets) is built right after it.
+            window.first_painted.connect(self._materialize_if_shown, Qt.ConnectionType.SingleShotConnection)
+        else:
+            self.materialize()
         super().showEvent(event)
+
+    @Slot()
+    def _materialize_if_shown(self) -> None:
+        if self.isVisible():
+            self.materialize()
 
 
 class Banner(QFrame):
@@ -130,21 +139,34 @@ class MainWindow(QMainWindow):
         self.profile_label = QLabel("Connecting…")
         self.profile_label.setAccessibleName("Connection status")
         self.statusBar().addPermanentWidget(self.profile_label)
-        self.profile_switcher = ProfileSwitcher(services)
-        self.statusBar().addPermanentWidget(self.profile_switcher)
-
-        from app.ui.semantic_indexer import IndexStatus, SemanticIndexer
-
-        # One indexer for meaning search; the chat tab schedules it after each turn.
-        self.indexer = SemanticIndexer(services, self)
-        services.indexer = self.indexer
-        self.statusBar().addWidget(IndexStatus(self.indexer))
+        self.profile_switcher: QWidget | None = None
+        self.indexer: QObject | None = None
+        self.first_painted.connect(self._build_status_bar)  # connected first: tabs built after it find the indexer
 
         self._build_menus()
         services.connecting.connect(self._on_connecting)
         services.connection_changed.connect(self._on_connection_changed)
         services.connection_failed.connect(self._on_connection_failed)
         self._restore_state()
+
+    @property
+    def painted(self) -> bool:
+        return self._painted
+
+    @Slot()
+    def _build_status_bar(self) -> None:
+        """The profile switcher and the meaning-search indexer, once the first frame is on screen."""
+        if self.indexer is not None:
+            return
+        from app.ui.profile_switcher import ProfileSwitcher
+        from app.ui.semantic_indexer import IndexStatus, SemanticIndexer
+
+        self.profile_switcher = ProfileSwitcher(self.services)
+        self.statusBar().addPermanentWidget(self.profile_switcher)
+        # One indexer for meaning search; the chat tab schedules it after each turn.
+        self.indexer = SemanticIndexer(self.services, self)
+        self.services.indexer = self.indexer
+        self.statusBar().addWidget(IndexStatus(self.indexer))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         if obj is self and not self._painted and event.type() == QEvent.Type.Paint:
@@ -299,7 +321,8 @@ class MainWindow(QMainWindow):
             close = getattr(holder.widget, "shutdown", None)
             if callable(close):
                 close()
-        self.indexer.shutdown()
+        if self.indexer is not None:
+            self.indexer.shutdown()  # type: ignore[attr-defined]
         workers.shutdown(3000)
         self.services.shutdown()
         super().closeEvent(event)
