@@ -30,6 +30,18 @@ def emulator():
         yield emu
 
 
+@pytest.fixture
+def services(qtbot):
+    """AppServices connected in demo mode (the in-process emulator), as the window has them."""
+    from app.ui.services import AppServices
+
+    services = AppServices(demo=True)
+    with qtbot.waitSignal(services.connection_changed, timeout=30000):
+        services.reconnect()
+    yield services
+    services.shutdown()
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads(request):
     yield

@@ -12,16 +12,6 @@ from PySide6.QtGui import QColor, QDropEvent, QGuiApplication, QImage
 from app.core import errors
 from app.core.history import History
 from app.ui.chat_tab import ChatTab
-from app.ui.services import AppServices
-
-
-@pytest.fixture
-def services(qtbot):
-    services = AppServices(demo=True)
-    with qtbot.waitSignal(services.connection_changed, timeout=30000):
-        services.reconnect()
-    yield services
-    services.shutdown()
 
 
 def make_tab(qtbot, services):

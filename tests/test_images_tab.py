@@ -9,16 +9,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.ui.images_tab import ImagesTab
-from app.ui.services import AppServices
-
-
-@pytest.fixture
-def services(qtbot):
-    services = AppServices(demo=True)
-    with qtbot.waitSignal(services.connection_changed, timeout=30000):
-        services.reconnect()
-    yield services
-    services.shutdown()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Slot
 
 from app.audio.voice_loop import VoiceState
-from app.ui.services import AppServices
 from app.ui.voice_tab import VoiceTab
 
 WORDS = "What is the capital of France?"
@@ -42,15 +41,6 @@ class StallProbe(QObject):
     @Slot()
     def _tick(self) -> None:
         self.longest_ms = max(self.longest_ms, self._clock.restart() - 10.0)
-
-
-@pytest.fixture
-def services(qtbot):
-    services = AppServices(demo=True)
-    with qtbot.waitSignal(services.connection_changed, timeout=30000):
-        services.reconnect()
-    yield services
-    services.shutdown()
 
 
 @pytest.fixture
