@@ -221,3 +221,30 @@ def test_microphone_test_plays_back_what_it_heard(qtbot, tab, tmp_path):
     assert speaker.loudest_rms(0.5) > 0.05, "the recording was not played back"
     assert not tab.card.isVisible() and tab.status.text() == ""
     assert tab.devices.test_button.text() == "&Test microphone"
+
+
+def test_voice_and_speed_are_remembered(qtbot, services, emulator):
+    """Demo mode keeps the choice in preferences; a stored profile keeps it in the profile (Settings shows it too)."""
+    from app.core import profile_ops
+    from app.core.profiles import ProfileStore, demo_profile
+
+    first = VoiceTab(services)
+    qtbot.addWidget(first)
+    first._on_connection(services.connection)
+    first.voice_combo.setCurrentIndex(first.voice_combo.findText("nova"))
+    first.voice_combo.activated.emit(first.voice_combo.currentIndex())
+    first.speed.setValue(1.5)
+    first.speed.editingFinished.emit()
+    second = VoiceTab(services)
+    qtbot.addWidget(second)
+    second._on_connection(services.connection)
+    assert (second.voice_combo.currentText(), second.speed.value()) == ("nova", 1.5)
+    first.shutdown()
+    second.shutdown()
+
+    store = ProfileStore.load()
+    store.upsert(demo_profile(emulator.endpoint).with_changes(name="Work", demo=False))
+    store.save()
+    assert profile_ops.set_voice("Work", "onyx", 0.75) and not profile_ops.set_voice("Nobody", "onyx", 1.0)
+    saved = ProfileStore.load().get("Work")
+    assert (saved.tts_voice, saved.tts_speed) == ("onyx", 0.75)

@@ -141,6 +141,19 @@ def set_active(name: str) -> None:
     store.save()
 
 
+def set_voice(name: str, voice: str, speed: float) -> bool:
+    """Remember a profile's speech voice and speed (chosen in the Voice tab); False when the profile is not stored
+    (demo or environment), whose choice the UI keeps in its preferences instead."""
+    store = ProfileStore.load()
+    profile = store.get(name)
+    if profile is None:
+        return False
+    if (profile.tts_voice, profile.tts_speed) != (voice, speed):
+        store.profiles = [p.with_changes(tts_voice=voice, tts_speed=speed) if p.name == name else p for p in store.profiles]
+        store.save()
+    return True
+
+
 def export_profiles(path: Path) -> int:
     """Write every profile to `path` as JSON; keys are never included (they live only in the keyring)."""
     store = ProfileStore.load()

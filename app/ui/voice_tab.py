@@ -127,6 +127,8 @@ class VoiceTab(QWidget):
         self.speed.setSingleStep(0.25)
         self.speed.setValue(1.0)
         self.speed.setAccessibleName("Speaking speed")
+        self.voice_combo.activated.connect(self._save_voice)
+        self.speed.editingFinished.connect(self._save_voice)
 
         mode_box = QGroupBox("Conversation")
         mode_form = QFormLayout(mode_box)
@@ -207,10 +209,37 @@ class VoiceTab(QWidget):
     @Slot(object)
     def _on_connection(self, connection: Any) -> None:
         profile = connection.profile
-        index = self.voice_combo.findText(profile.tts_voice)
+        voice, speed = profile.tts_voice, profile.tts_speed
+        if connection.source not in ("profile", "store"):  # demo or environment: the choice lives in preferences
+            voice = str(self.services.pref("voice/voice", voice))
+            speed = float(self.services.pref("voice/speed", speed, float))
+        index = self.voice_combo.findText(voice)
         if index >= 0:
             self.voice_combo.setCurrentIndex(index)
-        self.speed.setValue(profile.tts_speed)
+        self.speed.setValue(speed)
+
+    @Slot()
+    def _save_voice(self, *_args: Any) -> None:
+        """Voice and speed belong to the profile (Settings edits them too); demo and environment use preferences."""
+        connection = self.services.connection
+        if connection is None:
+            return
+        voice, speed = self.voice_combo.currentText(), self.speed.value()
+        if connection.source in ("profile", "store"):
+            from app.core import profile_ops
+
+            job = Job(lambda cancel: profile_ops.set_voice(connection.profile.name, voice, speed), name="save-voice", parent=self)
+            job.finished.connect(self._on_voice_saved)
+            self._voice_job = job
+            job.start()
+        else:
+            self.services.set_pref("voice/voice", voice)
+            self.services.set_pref("voice/speed", speed)
+
+    @Slot(object)
+    def _on_voice_saved(self, result: JobResult) -> None:
+        if result.problem is not None:
+            self.show_problem(result.problem)
 
     # -- the session -----------------------------------------------------------------------------------
     @property
