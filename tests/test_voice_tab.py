@@ -174,7 +174,7 @@ def test_no_microphone_at_all_is_a_message_in_the_tab(tmp_path):
     assert (start_enabled, inputs, buttons) == ("False", "0", "['refresh']")
 
 
-def test_push_to_talk_and_esc_stops_parley_mid_sentence(qtbot, tab, services, tmp_path):
+def test_push_to_talk_with_space_and_esc_stops_parley_mid_sentence(qtbot, tab, services, tmp_path):
     question = spoken_wav(WORDS, tmp_path / "question.wav")
     emulator = services.connection.emulator
     emulator.hear(WORDS)
@@ -184,11 +184,13 @@ def test_push_to_talk_and_esc_stops_parley_mid_sentence(qtbot, tab, services, tm
         qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: mic_delivering(tab), timeout=15000)
         assert tab.badge.state is VoiceState.IDLE and tab.talk_button.isEnabled()
-        qtbot.mousePress(tab.talk_button, Qt.MouseButton.LeftButton)
+        tab.start_button.setFocus()  # a focused button would take Space as a click: Space must still talk
+        qtbot.keyPress(tab.start_button, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: tab.badge.state is VoiceState.LISTENING, timeout=5000)
+        assert tab.running, "Space clicked the focused Stop button"
         player = say_into_mic(question)
         qtbot.waitUntil(lambda: player.poll() is not None, timeout=10000)
-        qtbot.mouseRelease(tab.talk_button, Qt.MouseButton.LeftButton)
+        qtbot.keyRelease(tab.start_button, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: tab.badge.state is VoiceState.SPEAKING, timeout=20000)
         qtbot.wait(500)
         tab.activateWindow()

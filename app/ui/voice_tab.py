@@ -7,9 +7,11 @@ import logging
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -17,10 +19,13 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QRadioButton,
     QSlider,
     QTextBrowser,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -301,6 +306,7 @@ class VoiceTab(QWidget):
             widget.setEnabled(False)
         self.devices.set_busy(True)
         self._meter_timer.start()
+        self._space_owner(True)
 
     @Slot()
     def stop(self) -> None:
@@ -398,6 +404,7 @@ class VoiceTab(QWidget):
 
     @Slot(object)
     def _on_voice_done(self, result: JobResult) -> None:
+        self._space_owner(False)
         self._meter_timer.stop()
         self.meter.set_level(-120.0)
         self._set_state(VoiceState.IDLE)
@@ -427,17 +434,22 @@ class VoiceTab(QWidget):
         if self.running and not self.hands_free.isChecked():
             self.controls.release()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt name
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self.running and not self.hands_free.isChecked():
-            self._press()
-            return
-        super().keyPressEvent(event)
+    def _space_owner(self, watching: bool) -> None:
+        """While a push-to-talk session runs, Space talks wherever the focus is in this tab (a focused button would
+        otherwise take Space as a click); text fields keep their spaces."""
+        app = QApplication.instance()
+        if app is not None:
+            (app.installEventFilter if watching else app.removeEventFilter)(self)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt name
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self.running and not self.hands_free.isChecked():
-            self._release()
-            return
-        super().keyReleaseEvent(event)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent) \
+                and event.key() == Qt.Key.Key_Space and self.running and not self.hands_free.isChecked() \
+                and self.isVisible() and isinstance(obj, QWidget) and self.isAncestorOf(obj) \
+                and not isinstance(obj, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)):
+            if not event.isAutoRepeat():
+                (self._press if event.type() == QEvent.Type.KeyPress else self._release)()
+            return True
+        return False
 
     # -- messages ----------------------------------------------------------------------------------------
     @Slot(str)
@@ -459,6 +471,7 @@ class VoiceTab(QWidget):
             self.devices.refresh(rescan=True)
 
     def shutdown(self) -> None:
+        self._space_owner(False)
         self.devices.shutdown()
         if self._job is not None and self._job.running:
             self._job.cancel()
