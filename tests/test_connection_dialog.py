@@ -340,3 +340,43 @@ def test_entra_sign_in_failure_says_how_to_fix_it(qtbot, services, dict_keyring,
     text = card_text(dialog.auth.entra_card)
     assert "No Entra ID credential available" in text and "Azure CLI not found on path" in text
     assert "Run `az login`" in text and "AZURE_CLIENT_ID" in text
+
+
+def test_without_a_browser_sign_in_shows_a_device_code_and_the_token_is_used(qtbot, services, dict_keyring, emulator, monkeypatch):
+    import threading
+
+    from fake_keyrings import FakeCredential, fake_jwt
+
+    from app.core import client as client_mod
+
+    release = threading.Event()
+
+    class DeviceCode(FakeCredential):
+        """Like DeviceCodeCredential: prompts with the address and code, then waits for the user to finish."""
+
+        def __init__(self, prompt):
+            super().__init__(fake_jwt(upn="grace@contoso.com", tid="tenant-2"))
+            self.prompt = prompt
+
+        def get_token(self, *scopes, **kwargs):
+            self.prompt("https://microsoft.com/devicelogin", "ABCD-1234", None)
+            assert release.wait(10)
+            return super().get_token(*scopes, **kwargs)
+
+    made = []
+    monkeypatch.setattr(client_mod, "browser_available", lambda: False)
+    monkeypatch.setattr(client_mod, "device_code_credential", lambda prompt: made.append(DeviceCode(prompt)) or made[-1])
+    dialog = open_dialog(qtbot, services)
+    fill(qtbot, dialog, emulator.endpoint, key="", chat="gpt-4o")
+    dialog.auth.set_auth(AuthMode.ENTRA)
+    qtbot.mouseClick(dialog.auth.browser_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ABCD-1234" in card_text(dialog.auth.entra_card), timeout=5000)
+    assert "https://microsoft.com/devicelogin" in card_text(dialog.auth.entra_card)
+    assert not dialog.auth.browser_button.isEnabled()
+    with qtbot.waitSignal(dialog.auth.signed_in, timeout=10000):
+        release.set()
+    assert "Signed in as grace@contoso.com in tenant tenant-2" in card_text(dialog.auth.entra_card)
+    assert made[0].scopes[0] == ("https://cognitiveservices.azure.com/.default",)
+    rows = run_test(qtbot, dialog)
+    assert rows[0].startswith("✓ Chat (gpt-4o)") and emulator.requests[-1].auth_scheme == "Bearer"
+    client_mod.forget_credential()

@@ -54,6 +54,27 @@ def default_credential(*, interactive: bool = False) -> Any:
     return _identity().DefaultAzureCredential(exclude_interactive_browser_credential=not interactive)
 
 
+def browser_available() -> bool:
+    """Whether a browser can be opened here (no display, or no browser at all, means device-code sign-in)."""
+    import os
+    import sys
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+def device_code_credential(prompt: Callable[[str, str, Any], None]) -> Any:
+    """Entra ID sign-in on another device: `prompt(verification_uri, user_code, expires_on)` is called (on the
+    calling thread) with what the user must type at the address; `get_token` then waits for them to finish."""
+    return _identity().DeviceCodeCredential(prompt_callback=prompt)
+
+
 def remember_credential(credential: Any) -> None:
     """Keep a credential that just signed in (e.g. through the browser) for the connections made after it."""
     global _signed_in

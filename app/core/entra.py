@@ -50,7 +50,8 @@ class SignIn:
 
 def sign_in(*, interactive: bool = False, credential: Any = None) -> SignIn:
     """A token for `client.SCOPE` from `credential` (else `DefaultAzureCredential`, with a browser sign-in at the
-    end of the chain when `interactive`). Raises `ParleyError` (AUTH) naming what was tried and the fix."""
+    end of the chain when `interactive`). An interactive credential (browser, device code) is remembered for the
+    connections that follow. Raises `ParleyError` (AUTH) naming what was tried and the fix."""
     cred = credential if credential is not None else client_mod.default_credential(interactive=interactive)
     try:
         token = cred.get_token(client_mod.SCOPE)
@@ -64,6 +65,11 @@ def sign_in(*, interactive: bool = False, credential: Any = None) -> SignIn:
     inner = getattr(cred, "_successful_credential", None) or cred
     name = type(inner).__name__
     return SignIn(account, tenant, _VIA.get(name, name), int(token.expires_on))
+
+
+def sign_in_with_code(prompt: Any) -> SignIn:
+    """Device-code sign-in (no browser here): `prompt(uri, code, expires_on)` shows the code to the user."""
+    return sign_in(interactive=True, credential=client_mod.device_code_credential(prompt))
 
 
 def token_identity(token: str) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -99,7 +99,8 @@ class AuthPanel(QWidget):
         self.sign_in_button.clicked.connect(self._on_sign_in)
         self.browser_button = QPushButton("Sign in with &browser")
         self.browser_button.setAccessibleName("Sign in with browser")
-        self.browser_button.setToolTip("Opens your browser to sign in when no other credential works")
+        self.browser_button.setToolTip("Opens your browser to sign in when no other credential works; with no "
+                                       "browser here, shows a code to enter on another device")
         self.browser_button.clicked.connect(self._on_browser)
         buttons = QHBoxLayout()
         buttons.addWidget(self.sign_in_button)
@@ -199,7 +200,25 @@ class AuthPanel(QWidget):
 
     @Slot()
     def _on_browser(self) -> None:
-        self._sign_in(interactive=True)
+        from app.core import client as client_mod
+
+        if client_mod.browser_available():
+            self._sign_in(interactive=True)
+            return
+        # No browser on this machine (SSH, a server, a kiosk): sign in on another device with a code.
+        self.sign_in_button.setEnabled(False)
+        self.browser_button.setEnabled(False)
+        self.entra_card.show_message("info", "Signing in with a code…", "Asking Microsoft Entra ID for a sign-in code.")
+        self._code_bridge = _CodeBridge(self)
+        self._code_bridge.code.connect(self._show_code)
+        self._start(Job(partial(_sign_in_with_code, self._code_bridge), name="entra-device-code"), self._on_signed_in)
+
+    @Slot(str, str)
+    def _show_code(self, uri: str, code: str) -> None:
+        self.entra_card.show_message(
+            "info", "Finish signing in on another device",
+            f"Open {uri} in a browser on any device and enter the code {code}. Parley waits here until you are done.")
+        self.entra_card.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
 
     def _sign_in(self, *, interactive: bool) -> None:
         self.sign_in_button.setEnabled(False)
@@ -234,10 +253,19 @@ def _load_key(name: str | None, cancel: CancelToken) -> KeyState:
     return profile_ops.load_key(name)
 
 
-def _load_key(name: str | None, cancel: CancelToken) -> KeyState:
-    from app.core import profile_ops
+class _CodeBridge(QObject):
+    """Carries the device code from the worker (azure.identity calls back there) to the dialog, queued."""
 
-    return profile_ops.load_key(name)
+    code = Signal(str, str)
+
+    def prompt(self, uri: str, code: str, _expires_on: object) -> None:
+        self.code.emit(uri, code)
+
+
+def _sign_in_with_code(bridge: _CodeBridge, cancel: CancelToken) -> object:
+    from app.core import entra
+
+    return entra.sign_in_with_code(bridge.prompt)
 
 
 def _sign_in(interactive: bool, cancel: CancelToken) -> object:
