@@ -246,6 +246,14 @@ def test_export_has_no_key_and_imports_back(emulator, dict_keyring, tmp_path, pa
     (parley_home / "config" / "profiles.json").unlink()
     assert profile_ops.import_profiles(out) == ["Work", "Entra"]
     assert ProfileStore.load().get("Entra").auth == AuthMode.ENTRA
+    assert profile_ops.import_profiles(out) == ["Work", "Entra"]  # the same again: nothing doubled
+    assert len(ProfileStore.load().profiles) == 2
+    changed = json.loads(text)
+    changed["profiles"][0]["endpoint"] = "https://other.openai.azure.com/"
+    out.write_text(json.dumps(changed))
+    assert profile_ops.import_profiles(out) == ["Work (imported)", "Entra"]
+    store = ProfileStore.load()
+    assert store.get("Work").endpoint == emulator.endpoint and store.get("Work (imported)").endpoint.startswith("https://other")
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     with pytest.raises(errors.ParleyError) as info:

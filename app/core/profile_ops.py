@@ -162,23 +162,39 @@ def export_profiles(path: Path) -> int:
 
 
 def import_profiles(path: Path) -> list[str]:
-    """Add the profiles in `path` (same names are replaced); returns their names. Keys are added by the user."""
+    """Add the profiles in `path`; returns their names as stored. A profile identical to one already here is
+    skipped; one that differs under the same name comes in as "Name (imported)", so nothing here is overwritten
+    (the keyring entry stays with the profile it was saved for). Keys are added by the user."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        store = ProfileStore.load()
-        data = json.loads(text)
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("profiles"), list):
             raise ValueError("no 'profiles' list")
-        active = store.active
-        imported = [p for p in store.import_json(text) if p.name.casefold() != DEMO_PROFILE_NAME.casefold()]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        incoming = [Profile.from_json(p) for p in data["profiles"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise errors.ParleyError(errors.Problem(
             errors.Kind.CONFIG, "Not a profiles file", f"{Path(path).name} could not be imported ({exc}).",
             "Choose a file made with Export profiles.")) from exc
-    store.profiles = [p for p in store.profiles if p.name.casefold() != DEMO_PROFILE_NAME.casefold()]
-    store.active = active if store.get(active) else (imported[0].name if imported else None)
+    store = ProfileStore.load()
+    names: list[str] = []
+    for profile in incoming:
+        if profile.name.casefold() == DEMO_PROFILE_NAME.casefold():
+            continue
+        existing = store.get(profile.name)
+        if existing == profile:
+            names.append(profile.name)
+            continue
+        if existing is not None:
+            taken = {p.name for p in store.profiles}
+            name, n = f"{profile.name} (imported)", 2
+            while name in taken:
+                name, n = f"{profile.name} (imported {n})", n + 1
+            profile = profile.with_changes(name=name)
+        store.profiles.append(profile)
+        names.append(profile.name)
+    if store.get(store.active) is None:
+        store.active = names[0] if names else None
     store.save()
-    return [p.name for p in imported]
+    return names
 
 
 def clear_history() -> int:
