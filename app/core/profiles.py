@@ -175,9 +175,3 @@ class ProfileStore:
         """Profiles for sharing: endpoints and deployments, never a key (keys live only in the keyring)."""
         return json.dumps({"parley_profiles": 1, "profiles": [p.to_json() for p in self.profiles]}, indent=2)
 
-    def import_json(self, text: str) -> list[Profile]:
-        data = json.loads(text)
-        imported = [Profile.from_json(p) for p in data.get("profiles", [])]
-        for p in imported:
-            self.upsert(p)
-        return imported
