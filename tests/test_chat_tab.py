@@ -8,6 +8,7 @@ import json
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QLabel
 
 from app.core import errors
 from app.core.history import History
@@ -162,6 +163,12 @@ def test_dropped_big_image_file_is_scaled_with_a_note(qtbot, tab, services, tmp_
     send(qtbot, tab, "describe")
     assert "2048×1024" in tab.view.widgets[-1].text
     assert History.open().messages(tab.conversation_id)[0].attachments[0].name == "big.png"
+    cid = tab.conversation_id
+    tab.new_chat()
+    tab.open_conversation(cid)  # reopened: the thumbnail comes back from history
+    qtbot.waitUntil(lambda: tab.conversation_id == cid and bool(tab.view.widgets), timeout=5000)
+    (thumb,) = [label.pixmap() for label in tab.view.widgets[0].images_box.findChildren(QLabel)]
+    assert not tab.view.widgets[0].images_box.isHidden() and max(thumb.width(), thumb.height()) == 96
 
 
 def test_a_file_that_is_not_an_image_is_refused_with_a_reason(qtbot, tab, tmp_path):

@@ -46,6 +46,15 @@ def _open_history(cancel: object) -> tuple[History, list[Any]]:
     return history, history.list_conversations()
 
 
+def _load_conversation(conversation_id: int, history: History) -> tuple[Any, list[Any], dict[int, Any]]:
+    """A conversation, its messages, and thumbnails of their images (decoded here, on the worker)."""
+    from app.ui.message_widget import thumbnail
+
+    messages = history.messages(conversation_id)
+    thumbs = {a.id: thumbnail(a.data) for m in messages for a in m.attachments if a.data}
+    return history.get_conversation(conversation_id), messages, thumbs
+
+
 def _in_history(history: History, fn: Any, cancel: object) -> Any:
     return fn(history)
 
@@ -273,20 +282,20 @@ class ChatTab(QWidget):
         if self.turns.running or self.history is None:
             return
         self._jump_to = then_message
-        self._db(lambda h: (h.get_conversation(conversation_id), h.messages(conversation_id)), self._on_loaded, "history-load")
+        self._db(partial(_load_conversation, conversation_id), self._on_loaded, "history-load")
 
     @Slot(object)
     def _on_loaded(self, result: JobResult) -> None:
         if not result.ok or result.value[0] is None:
             self._on_db_done(result)
             return
-        conversation, messages = result.value
+        conversation, messages, thumbs = result.value
         self.conversation, self.conversation_id = conversation, conversation.id
         self.services.set_pref("chat/conversation", conversation.id)
         self.title.setText(conversation.title)
         self._set_system_text(conversation.system_prompt)
         self._fill_deployments()
-        self.view.show_conversation(messages, conversation.deployment)
+        self.view.show_conversation(messages, conversation.deployment, thumbs)
         self.sidebar.select(conversation.id)
         self._end_edit()
         if self._jump_to is not None:
@@ -373,7 +382,7 @@ class ChatTab(QWidget):
             self.view.remove(last)  # the unanswered question is replaced by this one, here and in history
         user = MessageWidget("user", text)
         if images:
-            user.set_images([(i.data, i.mime, i.name) for i in images])
+            user.set_images([(i.thumb, i.name) for i in images])
         self.view.add(user)
         answer = self.view.add(MessageWidget("assistant", model=deployment))
         turn = Turn(self.conversation_id or 0, deployment, text, tuple(i.part() for i in images),

@@ -7,6 +7,8 @@ scrolled up to read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -43,9 +45,9 @@ def card_actions(role: str, problem: errors.Problem) -> tuple[tuple[str, str], .
     return tuple(actions)
 
 
-def widget_for_stored(message: StoredMessage, model: str = "") -> MessageWidget:
+def widget_for_stored(message: StoredMessage, model: str = "", thumbs: dict[int, Any] | None = None) -> MessageWidget:
     widget = MessageWidget(message.role, message.text, message_id=message.id, model=model if message.role == "assistant" else "")
-    images = [(a.data, a.mime, a.name) for a in message.attachments if a.data]
+    images = [(thumbs[a.id], a.name) for a in message.attachments if a.data and thumbs and a.id in thumbs]
     if images:
         widget.set_images(images)
     widget.set_state(message.status, message.finish_reason)
@@ -94,6 +96,7 @@ class ChatView(QScrollArea):
         self._first_shown = 0  # index into _stored of the oldest message with a widget
         self._to_build = 0  # messages of the first page still to build
         self.model = ""
+        self._thumbs: dict[int, Any] = {}
         self._stick = True
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
@@ -112,12 +115,13 @@ class ChatView(QScrollArea):
         self.empty.show()
         self._stick = True
 
-    def show_conversation(self, messages: list[StoredMessage], model: str = "") -> None:
+    def show_conversation(self, messages: list[StoredMessage], model: str = "", thumbs: dict[int, Any] | None = None) -> None:
         """The newest messages at once, the rest of the page in small batches so the window never stalls."""
         self.setUpdatesEnabled(False)
         try:
             self.clear()
             self.model = model
+            self._thumbs = thumbs or {}
             self._stored = list(messages)
             self._first_shown = len(messages)
             self._build_older(FIRST)
@@ -132,7 +136,7 @@ class ChatView(QScrollArea):
     def _build_older(self, count: int) -> None:
         start = max(0, self._first_shown - count)
         for i, message in enumerate(self._stored[start:self._first_shown]):
-            self._insert(i, widget_for_stored(message, self.model))
+            self._insert(i, widget_for_stored(message, self.model, self._thumbs))
         self._first_shown = start
         self._update_earlier()
 

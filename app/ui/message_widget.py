@@ -207,11 +207,12 @@ def _mute(label: QLabel, small: bool = False) -> None:
         label.setFont(font)
 
 
-def thumbnail(data: bytes, size: int = THUMB) -> QPixmap:
+def thumbnail(data: bytes, size: int = THUMB) -> QImage:
+    """A message's image made small; decoding is slow for big photos, so callers run this on a worker."""
     image = QImage.fromData(data)
     if image.isNull():
-        return QPixmap()
-    return QPixmap.fromImage(image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        return image
+    return image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
 class MessageWidget(QFrame):
@@ -310,10 +311,11 @@ class MessageWidget(QFrame):
             self.body.render_now()
 
     # -- decorations --------------------------------------------------------------------------------------------
-    def set_images(self, images: list[tuple[bytes, str, str]]) -> None:
-        for data, _mime, name in images:
+    def set_images(self, images: list[tuple[QImage, str]]) -> None:
+        """Thumbnails (made off the GUI thread) with the images' names."""
+        for thumb, name in images:
             label = QLabel()
-            label.setPixmap(thumbnail(data))
+            label.setPixmap(QPixmap.fromImage(thumb))
             label.setToolTip(name or "image")
             label.setAccessibleName(f"Attached image {name}".strip())
             self.images.addWidget(label)
