@@ -7,6 +7,7 @@ verdicts on the right message, a 429 countdown, and at the end the card that say
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -25,8 +26,7 @@ log = logging.getLogger(__name__)
 def _run(connection: Any, history: Any, turn: Turn, cancel: CancelToken):
     """The job: the client is built here, off the GUI thread (the first call imports openai)."""
     client = connection.client()
-    ctx = connection.context("chat")
-    ctx = errors.Context(ctx.operation, turn.deployment, ctx.api_version, ctx.endpoint, ctx.auth)
+    ctx = replace(connection.context("chat"), deployment=turn.deployment)
     yield from run_turn(history, client, turn, cancel=cancel, ctx=ctx, max_retries=connection.profile.max_retries)
 
 
