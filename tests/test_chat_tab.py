@@ -391,3 +391,14 @@ def test_corrupt_history_is_moved_aside_with_a_message(qtbot, services, parley_h
     send(qtbot, tab, "a fresh start")
     assert tab.view.widgets[-1].status == "complete"
     tab.shutdown()
+
+
+def test_an_image_dropped_on_the_conversation_is_attached(qtbot, tab, tmp_path):
+    path = tmp_path / "photo.png"
+    path.write_bytes(png(120, 80))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    tab.dropEvent(drop)
+    qtbot.waitUntil(lambda: len(tab.compose.pending) == 1, timeout=5000)
+    assert tab.compose.pending[0].name == "photo.png" and tab.acceptDrops()

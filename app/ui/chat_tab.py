@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
-from app.ui.chat_input import ComposeBox
+from app.ui.chat_input import ComposeBox, image_sources
 from app.ui.chat_sidebar import ChatSidebar
 from app.ui.chat_turns import TurnRunner
 from app.ui.chat_view import ChatView
@@ -171,6 +171,7 @@ class ChatTab(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         self.setFocusProxy(self.compose.edit)
+        self.setAcceptDrops(True)
 
     @Slot(str, object)
     def _on_pref(self, key: str, value: object) -> None:
@@ -196,6 +197,17 @@ class ChatTab(QWidget):
         self.turns.stop()
         self.new_chat()
         self.refresh_list()
+
+    # Images dropped anywhere on the chat (not only on the box) are attached.
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        if image_sources(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        sources = image_sources(event.mimeData())
+        if sources:
+            event.acceptProposedAction()
+            self.compose.add_sources(sources)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         self.compose.edit.send_key = str(self.services.pref("chat/send_key", "enter"))
