@@ -33,7 +33,6 @@ def _run(connection: Any, history: Any, turn: Turn, cancel: CancelToken):
 class TurnRunner(QObject):
     conversation_known = Signal(int)  # the turn's conversation id (new chats get one when the question is stored)
     ended = Signal(object)  # TurnEnded, or None when the job failed before storing anything
-    problem = Signal(object)  # a Problem not tied to a message (shown by the tab)
 
     def __init__(self, view: ChatView, parent: QObject | None = None):
         super().__init__(parent)

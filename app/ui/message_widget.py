@@ -85,7 +85,6 @@ class MarkdownBody(QTextBrowser):
         self._timer.setSingleShot(True)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self.render_now)
-        self.renders = 0
 
     def set_text(self, text: str) -> None:
         self.clear()
@@ -103,7 +102,6 @@ class MarkdownBody(QTextBrowser):
     @Slot()
     def render_now(self) -> None:
         self._timer.stop()
-        self.renders += 1
         dark = is_dark(self)
         text = self.text
         cut = stable_prefix(text, self._committed)
@@ -286,9 +284,6 @@ class MessageWidget(QFrame):
             self._card.action.connect(self._on_card_action)
             self._layout.addWidget(self._card)
         return self._card
-
-    def has_card(self) -> bool:
-        return self._card is not None and not self._card.isHidden()
 
     # -- text ------------------------------------------------------------------------------------------------
     @property
