@@ -162,8 +162,9 @@ def run() -> dict:
             tab.send_text("warm up")  # the first request imports openai and opens the connection
             wait_until(lambda: tab.turns.job is None and not tab._queued, 30)
             tab.new_chat()
-            from app.ui.app import freeze_startup_objects
+            from app.ui.app import freeze_startup_objects, share_the_interpreter
 
+            share_the_interpreter()  # as run_gui does
             freeze_startup_objects()  # as the app does once connected
             result = stream(tab)
             tab.new_chat()
