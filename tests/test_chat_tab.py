@@ -402,3 +402,11 @@ def test_an_image_dropped_on_the_conversation_is_attached(qtbot, tab, tmp_path):
     tab.dropEvent(drop)
     qtbot.waitUntil(lambda: len(tab.compose.pending) == 1, timeout=5000)
     assert tab.compose.pending[0].name == "photo.png" and tab.acceptDrops()
+
+
+def test_the_client_is_built_when_the_user_starts_typing_not_before(qtbot, tab, services):
+    """Idle, Parley does not load openai (~25 MB); typing the first letters loads it on a worker."""
+    connection = services.connection
+    assert connection._client is None
+    qtbot.keyClicks(tab.compose.edit, "Hel")
+    qtbot.waitUntil(lambda: connection._client is not None, timeout=10000)

@@ -59,6 +59,11 @@ class Connection:
     def auth(self) -> str:
         return "key" if self._api_key else "entra"
 
+    def check(self) -> None:
+        """Raise the CONFIG problem `client()` would, without building it: the client (and openai, ~25 MB) is made
+        on the first request, or when the UI expects one soon (`AppServices.warm_up_client`)."""
+        client_mod.check_credentials(self.profile, api_key=self._api_key, token_provider=self._token_provider)
+
     def client(self) -> AzureOpenAI:
         with self._lock:
             if self._client is None:
@@ -149,7 +154,7 @@ def connect_demo() -> Connection:
     try:
         profile = profiles.demo_profile(emu.endpoint)
         conn = Connection(profile, api_key=DEMO_API_KEY, emulator=emu, source="demo")
-        conn.client()
+        conn.check()
     except BaseException:
         _stop_emulator(emu)
         raise
@@ -170,7 +175,7 @@ def _connect_profile(profile: Profile, secrets: SecretStore, source: str) -> Con
             ))
         _register_secret(key)
         conn = Connection(profile, api_key=key, source=source)
-    conn.client()
+    conn.check()
     return conn
 
 
@@ -195,7 +200,7 @@ def connect(profile: Profile | None = None, *, demo: bool = False, store: Profil
             conn = Connection(env_profile, api_key=key, source="env")
         else:
             conn = Connection(env_profile, token_provider=client_mod.entra_token_provider(), source="env")
-        conn.client()
+        conn.check()
         return conn
 
     store = store if store is not None else ProfileStore.load()

@@ -139,6 +139,7 @@ class ChatTab(QWidget):
         self.compose = ComposeBox()
         self.compose.send_requested.connect(self.send)
         self.compose.stop_requested.connect(self.stop)
+        self.compose.edit.textChanged.connect(self._on_typing)
         self.edit_bar = Card()
         self.edit_bar.action.connect(self._on_edit_bar)
         pane = QWidget()
@@ -421,6 +422,11 @@ class ChatTab(QWidget):
     def _start(self, turn: Turn, user: MessageWidget, answer: MessageWidget) -> None:
         self.compose.set_busy(True)
         self.turns.start(self.connection, self.history, turn, user, answer)
+
+    @Slot()
+    def _on_typing(self) -> None:
+        if self.connection is not None and self.compose.text():
+            self.services.warm_up_client()  # does nothing once the client exists
 
     @Slot()
     def stop(self) -> None:

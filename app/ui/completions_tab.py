@@ -47,6 +47,7 @@ class CompletionsTab(QWidget):
         self._job: Job | None = None
         self.verdicts: list = []
         self.prompt = QPlainTextEdit()
+        self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("A plain-text prompt for a completions model… (Ctrl+Enter to run)")
         self.prompt.setAccessibleName("Completion prompt")
         self.deployment = QLineEdit()

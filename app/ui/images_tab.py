@@ -164,6 +164,7 @@ class ImagesTab(QWidget):
 
     def _build(self) -> None:
         self.prompt = QPlainTextEdit()
+        self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("Describe the image… (Ctrl+Enter to generate)")
         self.prompt.setAccessibleName("Image prompt")
         self.prompt.setMaximumHeight(110)

@@ -28,6 +28,10 @@ def _connect(profile_name: str | None, demo: bool, remember: bool, cancel: Cance
     return connection.connect(profile, demo=demo, store=store)
 
 
+def _build_client(connection: Any, cancel: CancelToken) -> None:
+    connection.client()
+
+
 class AppServices(QObject):
     """Owned by the main window; tabs hold a reference and listen to its signals."""
 
@@ -49,6 +53,7 @@ class AppServices(QObject):
         self.last_problem: errors.Problem | None = None
         self._job: Job | None = None
         self.indexer: Any = None  # the window's SemanticIndexer (meaning search), when there is a window
+        self._warming: Any = None
         from app.core import paths
 
         # An INI file beside profiles.json, so PARLEY_HOME isolates it too.
@@ -85,6 +90,21 @@ class AppServices(QObject):
         if old is not None and old is not self.connection:
             old.close()
         self.connection_changed.emit(self.connection)
+
+    def warm_up_client(self) -> None:
+        """Build the connection's client (importing openai, ~1 s) on a worker now, because a request is coming:
+        the user started typing. Idle, Parley never pays its ~25 MB."""
+        connection = self.connection
+        if connection is None or getattr(connection, "_client", None) is not None or self._warming is connection:
+            return
+        self._warming = connection
+        job = Job(partial(_build_client, connection), name="client-warm-up", parent=self)
+        job.finished.connect(self._on_warmed)
+        job.start()
+
+    @Slot(object)
+    def _on_warmed(self, result: JobResult) -> None:
+        self._warming = None  # a problem (bad endpoint...) shows when the request is made, where the user looks
 
     @property
     def is_demo(self) -> bool:
