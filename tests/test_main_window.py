@@ -25,7 +25,8 @@ def test_demo_mode_shows_banner_and_status(qtbot, window):
         window.services.reconnect()
     assert window.banner.isVisible()
     assert "Demo mode" in window.banner.label.text()
-    assert "emulator" in window.profile_label.text()
+    assert window.profile_label.text() == "Connected" and "emulator" in window.profile_label.toolTip()
+    assert window.profile_switcher.currentText() == "Demo (built-in emulator)"
     assert window.services.connection.profile.deployments.chat == "gpt-4o"
 
 

@@ -61,7 +61,8 @@ def test_switcher_lists_profiles_and_demo_and_reconnects(qtbot, window, emulator
         switcher.activated.emit(1)  # what a user's choice emits
     conn = window.services.connection
     assert conn.profile.name == "Lab" and not conn.demo
-    assert "Profile: Lab" in window.profile_label.text()
+    assert "Connected to 127.0.0.1 (API key)" == window.profile_label.text() and "Lab" in window.profile_label.toolTip()
+    assert window.profile_switcher.currentText() == "Lab"
     conn.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     assert emulator.requests[-1].used_key("key-Lab")
     assert ProfileStore.load().active == "Lab"  # the next start opens it

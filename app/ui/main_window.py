@@ -273,7 +273,8 @@ class MainWindow(QMainWindow):
     def _on_connection_changed(self, connection: object) -> None:
         profile = connection.profile  # type: ignore[attr-defined]
         if connection.demo:  # type: ignore[attr-defined]
-            self.profile_label.setText("Demo mode (built-in Azure emulator)")
+            self.profile_label.setText("Connected")  # the switcher beside it says "Demo (built-in emulator)"
+            self.profile_label.setToolTip("Connected to Parley's built-in Azure emulator")
             self.banner.show_message(
                 "<b>Demo mode</b> — answers come from Parley's built-in Azure emulator. "
                 "Connect your Azure OpenAI resource to talk to your own deployments.",
@@ -283,7 +284,8 @@ class MainWindow(QMainWindow):
         else:
             host = urlparse(profile.endpoint).hostname or profile.endpoint
             auth = "Entra ID" if str(profile.auth) == "entra" else "API key"
-            self.profile_label.setText(f"Profile: {profile.name} — {host} ({auth})")
+            self.profile_label.setText(f"Connected to {host} ({auth})")  # the switcher beside it names the profile
+            self.profile_label.setToolTip(f"Profile {profile.name}: {profile.endpoint}, api-version {profile.api_version}")
             self.banner.hide()
 
     @Slot(object)
