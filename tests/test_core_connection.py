@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
+from fake_keyrings import FakeCredential, LockedDictKeyring
 
 from app.core import client as client_mod
 from app.core import connection, errors
@@ -14,64 +11,6 @@ from app.core.client import SCOPE, build_client, entra_token_provider
 from app.core.errors import Kind
 from app.core.profiles import AuthMode, Deployments, Profile, ProfileStore, demo_profile
 from app.core.secrets import SecretStore
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-test keyring backend: a dict. Used only through keyring.set_keyring(instance).
-
-    Priority 0 keeps it out of keyring's automatic chain: defining a backend class registers it for the whole
-    process, and a positive priority made later tests' default keyring include LockedKeyring.
-    """
-
-    priority = 0
-
-    def __init__(self):
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        from keyring.errors import PasswordDeleteError
-
-        if (service, username) not in self.items:
-            raise PasswordDeleteError("not found")
-        del self.items[(service, username)]
-
-
-class LockedKeyring(MemoryKeyring):
-    def get_password(self, service, username):
-        from keyring.errors import KeyringLocked
-
-        raise KeyringLocked("Failed to unlock the collection!")
-
-
-class FakeCredential:
-    """Stands in for DefaultAzureCredential: hands out a token and remembers the scopes asked for."""
-
-    def __init__(self):
-        self.scopes: list[tuple[str, ...]] = []
-
-    def get_token(self, *scopes, **kwargs):
-        from azure.core.credentials import AccessToken
-
-        self.scopes.append(scopes)
-        return AccessToken("fake-entra-token", int(time.time()) + 3600)
-
-
-@pytest.fixture
-def memory_keyring():
-    old = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    SecretStore().forget_session()
-    yield backend
-    keyring.set_keyring(old)
-    SecretStore().forget_session()
 
 
 def profile_for(emu, name="Work", auth=AuthMode.KEY) -> Profile:
@@ -85,16 +24,16 @@ def ask(conn) -> str:
 
 # -- SecretStore ------------------------------------------------------------------------------------------------
 
-def test_secret_store_roundtrip(memory_keyring):
+def test_secret_store_roundtrip(dict_keyring):
     store = SecretStore()
     assert store.get("Work") is None
     store.set("Work", "k1")
-    assert memory_keyring.items[("parley", "Work")] == "k1"
+    assert dict_keyring.items[("parley", "Work")] == "k1"
     assert store.get("Work") == "k1"
     store.delete("Work")
     store.delete("Work")  # a missing entry is fine
     assert store.get("Work") is None
-    assert "MemoryKeyring" in store.backend_name()
+    assert "DictKeyring" in store.backend_name()
 
 
 def test_no_keyring_and_session_fallback():
@@ -117,7 +56,7 @@ def test_no_keyring_and_session_fallback():
 
 def test_locked_keyring_has_its_own_text():
     with pytest.raises(errors.ParleyError) as info:
-        SecretStore(backend=LockedKeyring()).get("Work")
+        SecretStore(backend=LockedDictKeyring()).get("Work")
     assert info.value.problem.title == "The keyring is locked"
 
 
@@ -144,7 +83,7 @@ def test_connect_from_env_without_key_uses_entra(emulator, monkeypatch):
     assert cred.scopes and cred.scopes[0] == (SCOPE,)
 
 
-def test_connect_with_stored_profile_and_key(emulator, memory_keyring):
+def test_connect_with_stored_profile_and_key(emulator, dict_keyring):
     store = ProfileStore.load()
     store.upsert(profile_for(emulator))
     store.save()
@@ -155,7 +94,7 @@ def test_connect_with_stored_profile_and_key(emulator, memory_keyring):
     assert emulator.requests[-1].used_key("stored-key")
 
 
-def test_connect_with_profile_but_no_key(emulator, memory_keyring):
+def test_connect_with_profile_but_no_key(emulator, dict_keyring):
     with pytest.raises(errors.ParleyError) as info:
         connection.connect(profile_for(emulator, name="Lab"), environ={})
     problem = info.value.problem
@@ -163,7 +102,7 @@ def test_connect_with_profile_but_no_key(emulator, memory_keyring):
     assert "No API key stored for profile Lab" in problem.detail and "Settings" in problem.detail
 
 
-def test_explicit_profile_beats_env(emulator, memory_keyring):
+def test_explicit_profile_beats_env(emulator, dict_keyring):
     SecretStore().set("Work", "k")
     env = {"AZURE_OPENAI_ENDPOINT": "https://elsewhere.openai.azure.com", "AZURE_OPENAI_API_KEY": "x"}
     with connection.connect(profile_for(emulator), environ=env) as conn:
@@ -196,7 +135,7 @@ def test_demo_connection_runs_its_own_emulator():
     conn.close()  # twice is fine
 
 
-def test_deployment_names_the_blank_settings_field(emulator, memory_keyring):
+def test_deployment_names_the_blank_settings_field(emulator, dict_keyring):
     SecretStore().set("Work", "k")
     profile = profile_for(emulator).with_changes(deployments=Deployments(chat="gpt-4o"))
     with connection.connect(profile, environ={}) as conn:
