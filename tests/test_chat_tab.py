@@ -378,14 +378,15 @@ def test_clearing_history_in_settings_empties_the_chat(qtbot, tab, services):
 
 
 def test_corrupt_history_is_moved_aside_with_a_message(qtbot, services, parley_home):
+    import app.core.history as history_module
+
     db = parley_home / "data" / "history.sqlite3"
     db.parent.mkdir(parents=True, exist_ok=True)
     db.write_bytes(b"this is not a database" * 100)
-    import app.core.history as history_module
-
     history_module._checked.clear()
     tab = make_tab(qtbot, services)
-    assert not tab.notice.isHidden() and "recovered" in tab.notice.plain_text().lower()
+    assert not tab.notice.isHidden() and "recovered" in tab.notice.plain_text().lower(), (
+        tab.history.recovery_note, tab.notice.kind, tab.notice.plain_text(), tab.notice.problem)
     moved = [p for p in db.parent.iterdir() if p.name != db.name and p.name.startswith("history")]
     assert moved and any(p.name in tab.notice.plain_text() for p in moved)
     send(qtbot, tab, "a fresh start")

@@ -457,3 +457,20 @@ def test_fts_query_shapes():
     assert history_mod.fts_query('say "hi" AND -x') == '"say" """hi""" "AND" "-x"*'
     assert history_mod.fts_query("a t") == '"a" "t"'  # a single letter is not a prefix search
     assert history_mod.fts_query("* - \"") == ""
+
+
+def test_every_opener_hears_that_a_corrupt_file_was_moved_aside(tmp_path):
+    """Two jobs open the history at start-up; the one that recovers it may be gone before the chat tab opens it."""
+    import gc
+
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"garbage" * 500)
+    first = History.open(path)
+    note = first.recovery_note
+    assert note and "moved" in note
+    first.close()
+    del first
+    gc.collect()
+    again = History.open(path)
+    assert again.recovery_note == note
+    again.close()

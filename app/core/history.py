@@ -209,6 +209,7 @@ class _Unreadable(Exception):
 
 _instances: weakref.WeakValueDictionary[str, History] = weakref.WeakValueDictionary()
 _checked: set[str] = set()  # files already checked and recovered by this process
+_notes: dict[str, str] = {}  # what the check found (moved aside), for every History opened on that file later
 _instances_lock = threading.Lock()
 
 
@@ -241,6 +242,11 @@ class History:
             if first:
                 _recover_streaming(conn)
                 _checked.add(key)
+                if note:
+                    _notes[key] = note
+            else:
+                # Whoever opened it first (a search job, say) did the recovery: every later opener hears of it too.
+                note = _notes.get(key)
             history = cls(path, conn, note)
             _instances[key] = history
             return history
