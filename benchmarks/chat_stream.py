@@ -17,6 +17,7 @@ import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))  # stall_probe
 
 TOKENS, RATE = 5000, 500
 TARGETS = {"longest_stall_ms": 16.0, "cost_ratio": 2.0, "open_5000_ms": 200.0}
@@ -41,32 +42,6 @@ def wait_until(condition, timeout: float) -> bool:
     return condition()
 
 
-class Probe:
-    """A 5 ms timer: how late each tick fires is how long the event loop was busy or blocked."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QElapsedTimer, QTimer
-
-        self.clock = QElapsedTimer()
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.longest = 0.0
-        self.late: list[tuple[float, float]] = []  # (when, ms late)
-
-    def start(self) -> None:
-        self.clock.start()
-        self.timer.start()
-
-    def _tick(self) -> None:
-        late = max(0.0, self.clock.restart() - 5.0)
-        self.longest = max(self.longest, late)
-        self.late.append((time.perf_counter(), late))
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-
 def stream(tab) -> dict:
     from app.ui import message_widget
 
@@ -86,7 +61,9 @@ def stream(tab) -> dict:
 
     message_widget.MarkdownBody.render_now = timed_render
     message_widget.MarkdownBody.append = timed_append
-    probe = Probe()
+    from stall_probe import StallProbe
+
+    probe = StallProbe(interval_ms=5)
     try:
         tab.compose.set_text(f"Write a very long essay about lighthouses len:{TOKENS} fault:slow={RATE}")
         probe.start()
@@ -113,7 +90,7 @@ def stream(tab) -> dict:
         "tokens": tab.turns.deltas,
         "seconds": round(seconds, 2),
         "answer_chars": len(answer.text),
-        "longest_stall_ms": round(probe.longest, 1),
+        "longest_stall_ms": round(probe.longest_ms, 1),
         "renders": sum(1 for s, _ in renders if s > 0.0005),
         "start_us_per_token": round(start_cost, 1),
         "end_us_per_token": round(end_cost, 1),

@@ -64,34 +64,13 @@ def _wait(app, condition, timeout: float, what: str) -> None:
 
 def run() -> dict:
     from audio_rig import SpeakerTap, say_into_mic, spoken_wav
-    from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Slot
     from PySide6.QtWidgets import QApplication
+    from stall_probe import StallProbe
 
     from app.audio.voice_loop import VoiceState
     from app.ui import workers
     from app.ui.services import AppServices
     from app.ui.voice_tab import VoiceTab
-
-    class StallProbe(QObject):
-        def __init__(self) -> None:
-            super().__init__()
-            self.longest_ms = 0.0
-            self._clock = QElapsedTimer()
-            self._timer = QTimer(self)
-            self._timer.setInterval(10)
-            self._timer.timeout.connect(self._tick)
-
-        def start(self) -> None:
-            self.longest_ms = 0.0
-            self._clock.start()
-            self._timer.start()
-
-        def stop(self) -> None:
-            self._timer.stop()
-
-        @Slot()
-        def _tick(self) -> None:
-            self.longest_ms = max(self.longest_ms, self._clock.restart() - 10.0)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:

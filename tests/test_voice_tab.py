@@ -11,36 +11,14 @@ import textwrap
 
 import pytest
 from audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
-from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Slot
+from PySide6.QtCore import Qt
+from stall_probe import StallProbe
 
 from app.audio.voice_loop import VoiceState
 from app.ui.voice_tab import VoiceTab
 
 WORDS = "What is the capital of France?"
 STALL_CEILING_MS = 250.0  # generous: two shared CPU cores; a blocking device or HTTP call would be seconds
-
-
-class StallProbe(QObject):
-    """A 10 ms GUI timer: the longest gap between its ticks, less the interval, is the longest event-loop stall."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.longest_ms = 0.0
-        self._clock = QElapsedTimer()
-        self._timer = QTimer(self)
-        self._timer.setInterval(10)
-        self._timer.timeout.connect(self._tick)
-
-    def start(self) -> None:
-        self._clock.start()
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-    @Slot()
-    def _tick(self) -> None:
-        self.longest_ms = max(self.longest_ms, self._clock.restart() - 10.0)
 
 
 @pytest.fixture
