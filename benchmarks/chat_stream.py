@@ -43,7 +43,7 @@ def wait_until(condition, timeout: float) -> bool:
 
 
 def stream(tab) -> dict:
-    from app.ui import message_widget
+    from app.ui.chat import message_widget
 
     renders: list[tuple[float, int]] = []  # (seconds spent on the GUI thread, tokens so far)
     original_render = message_widget.MarkdownBody.render_now
@@ -125,9 +125,9 @@ def run() -> dict:
             from PySide6.QtWidgets import QApplication
 
             app = QApplication.instance() or QApplication(sys.argv[:1])
-            from app.ui import workers
-            from app.ui.chat_tab import ChatTab
-            from app.ui.services import AppServices
+            from app.ui.chat.tab import ChatTab
+            from app.ui.common import workers
+            from app.ui.common.services import AppServices
 
             services = AppServices()
             services.reconnect()

@@ -85,10 +85,10 @@ def run() -> dict:
     from app.core.cancel import CancelToken
     from app.core.connection import Connection
     from app.core.history import History
-    from app.ui.history_search import HistorySearch
-    from app.ui.semantic_indexer import IndexStatus, SemanticIndexer
-    from app.ui.services import AppServices
-    from app.ui.workers import shutdown
+    from app.ui.chat.indexer import IndexStatus, SemanticIndexer
+    from app.ui.chat.search import HistorySearch
+    from app.ui.common.services import AppServices
+    from app.ui.common.workers import shutdown
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _build(random.Random(20240607))

@@ -43,8 +43,8 @@ def run() -> dict:
         app = QApplication.instance() or QApplication(sys.argv[:1])
         _populate(Path(tmp))
 
-        from app.ui.gallery import Gallery
-        from app.ui.workers import active_jobs, shutdown
+        from app.ui.common.workers import active_jobs, shutdown
+        from app.ui.images.gallery import Gallery
 
         results: dict[str, float] = {}
         for label in ("cold", "warm"):  # cold makes and caches the thumbnails; warm reads the cache

@@ -67,10 +67,10 @@ def run() -> dict:
     from PySide6.QtWidgets import QApplication
     from stall_probe import StallProbe
 
-    from app.audio.voice_loop import VoiceState
-    from app.ui import workers
-    from app.ui.services import AppServices
-    from app.ui.voice_tab import VoiceTab
+    from app.ui.common import workers
+    from app.ui.common.services import AppServices
+    from app.ui.voice.tab import VoiceTab
+    from app.voice.session import VoiceState
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:

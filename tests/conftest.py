@@ -33,7 +33,7 @@ def emulator():
 @pytest.fixture
 def services(qtbot):
     """AppServices connected in demo mode (the in-process emulator), as the window has them."""
-    from app.ui.services import AppServices
+    from app.ui.common.services import AppServices
 
     services = AppServices(demo=True)
     with qtbot.waitSignal(services.connection_changed, timeout=30000):
@@ -47,7 +47,7 @@ def no_leaked_threads(request):
     yield
     if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
         return
-    from app.ui import workers
+    from app.ui.common import workers
 
     # A job the test cancelled may take a moment to end; one still running after 3 s was left behind.
     leaked = [job for job in workers.active_jobs() if not job.wait(3000)]

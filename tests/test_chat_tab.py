@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel
 
 from app.core import errors
 from app.core.history import History
-from app.ui.chat_tab import ChatTab
+from app.ui.chat.tab import ChatTab
 
 
 def make_tab(qtbot, services):
@@ -219,7 +219,7 @@ def test_async_filter_verdict_attaches_to_the_answer_and_opens_details(qtbot, ta
         shown["rows"] = dialog.rows()
         return 0
 
-    from app.ui import problem_card
+    from app.ui.common import problem_card
 
     monkeypatch.setattr(problem_card.VerdictDialog, "exec", fake_exec)
     qtbot.mouseClick(answer.filter_button, Qt.MouseButton.LeftButton)

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox
 
 from app.core.profiles import AuthMode, ProfileStore
 from app.core.secrets import SecretStore
-from app.ui.connection_dialog import ConnectionDialog
-from app.ui.probe_panel import card_text
-from app.ui.services import AppServices
+from app.ui.common.services import AppServices
+from app.ui.settings.connection_dialog import ConnectionDialog
+from app.ui.settings.probe_panel import card_text
 
 KEY = "sk-test-0123456789abcdef"
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.ui.crash import CrashDialog, CrashHandler
+from app.ui.common.crash import CrashDialog, CrashHandler
 
 SECRET = "c0ffee0123456789abcdef0123456789"
 

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from app.core import profiles, semantic
 from app.core.connection import Connection
 from app.core.history import History
-from app.ui.history_search import EMPTY_INDEX, NO_DEPLOYMENT, HistorySearch, snippet_html
-from app.ui.semantic_indexer import IndexStatus, SemanticIndexer
-from app.ui.services import AppServices
+from app.ui.chat.indexer import IndexStatus, SemanticIndexer
+from app.ui.chat.search import EMPTY_INDEX, NO_DEPLOYMENT, HistorySearch, snippet_html
+from app.ui.common.services import AppServices
 
 MODEL = "text-embedding-3-large"
 

@@ -8,7 +8,7 @@ import struct
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.images_tab import ImagesTab
+from app.ui.images.tab import ImagesTab
 
 
 @pytest.fixture

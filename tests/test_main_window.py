@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
-from app.ui.services import AppServices
 
 
 @pytest.fixture

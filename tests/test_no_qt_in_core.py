@@ -1,4 +1,4 @@
-"""app/core, app/audio and app/emulator (and app/cli.py) never import Qt: an AST scan plus a real import check."""
+"""app/core, app/audio, app/voice and app/emulator (and app/cli.py) never import Qt: an AST scan plus a real import check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QT_FREE_DIRS = ("app/core", "app/audio", "app/emulator")
+QT_FREE_DIRS = ("app/core", "app/audio", "app/voice", "app/emulator")
 QT_FREE_FILES = ("app/cli.py", "app/__init__.py")
 FORBIDDEN = ("PySide6", "PySide2", "PyQt5", "PyQt6", "shiboken6", "shiboken2", "qtpy")
 

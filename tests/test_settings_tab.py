@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QListWidget
 from app.core import profile_ops
 from app.core.profiles import AuthMode, Deployments, ProfileStore, demo_profile
 from app.core.secrets import SecretStore
-from app.ui import profiles_panel
+from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
-from app.ui.probe_panel import card_text
-from app.ui.services import AppServices
+from app.ui.settings import profiles_panel
+from app.ui.settings.probe_panel import card_text
 
 
 def save_profiles(emulator, *names, key_prefix="key-"):
@@ -192,10 +192,10 @@ def test_clear_history_asks_then_deletes_every_conversation(qtbot, window, monke
     history.create_conversation("keep me?")
     tab = settings(window, qtbot)
     assert str(tab.data_folder.text()).endswith("data")
-    monkeypatch.setattr("app.ui.settings_tab.confirm", lambda *a: False)
+    monkeypatch.setattr("app.ui.settings.tab.confirm", lambda *a: False)
     qtbot.mouseClick(tab.clear_history, Qt.MouseButton.LeftButton)
     assert len(history.list_conversations()) == 1
-    monkeypatch.setattr("app.ui.settings_tab.confirm", lambda *a: True)
+    monkeypatch.setattr("app.ui.settings.tab.confirm", lambda *a: True)
     with qtbot.waitSignal(window.services.history_cleared, timeout=10000):
         qtbot.mouseClick(tab.clear_history, Qt.MouseButton.LeftButton)
     assert history.list_conversations(include_deleted=True) == []

@@ -7,9 +7,9 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.completions_tab import CompletionsTab
-from app.ui.jobs_tab import JobsTab
-from app.ui.services import AppServices
+from app.ui.common.services import AppServices
+from app.ui.tools.completions_tab import CompletionsTab
+from app.ui.tools.jobs_tab import JobsTab
 
 
 @pytest.fixture

@@ -15,7 +15,11 @@ import pytest
 from audio_rig import Echo, SpeakerTap, require_audio, say_into_mic, spoken_wav
 
 from app.audio.recorder import Recorder
-from app.audio.voice_loop import (
+from app.core import profiles
+from app.core.cancel import CancelToken
+from app.core.connection import Connection
+from app.emulator import Emulator
+from app.voice.session import (
     Controls,
     Notice,
     ReplyDelta,
@@ -29,10 +33,6 @@ from app.audio.voice_loop import (
     VoiceState,
     backend_for,
 )
-from app.core import profiles
-from app.core.cancel import CancelToken
-from app.core.connection import Connection
-from app.emulator import Emulator
 
 WORDS = "What is the capital of France?"
 pytestmark = pytest.mark.audio

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.audio.speech_text import SentenceSplitter, split_long, strip_markdown
 from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig
+from app.voice.speech_text import SentenceSplitter, split_long, strip_markdown
 
 RATE = 16000
 

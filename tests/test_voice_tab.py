@@ -14,8 +14,8 @@ from audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
 from PySide6.QtCore import Qt
 from stall_probe import StallProbe
 
-from app.audio.voice_loop import VoiceState
-from app.ui.voice_tab import VoiceTab
+from app.ui.voice.tab import VoiceTab
+from app.voice.session import VoiceState
 
 WORDS = "What is the capital of France?"
 STALL_CEILING_MS = 250.0  # generous: two shared CPU cores; a blocking device or HTTP call would be seconds
@@ -126,8 +126,8 @@ def test_missing_portaudio_is_a_message_in_the_tab_not_a_crash(qtbot, services, 
 
 NO_DEVICE_SCRIPT = textwrap.dedent("""
     from PySide6.QtWidgets import QApplication
-    from app.ui.services import AppServices
-    from app.ui.voice_tab import VoiceTab
+    from app.ui.common.services import AppServices
+    from app.ui.voice.tab import VoiceTab
     app = QApplication([])
     tab = VoiceTab(AppServices())
     tab.show()

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QThread, Slot
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.ui.workers import Job
+from app.ui.common.workers import Job
 
 
 class Sink(QObject):

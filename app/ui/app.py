@@ -14,8 +14,8 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 import app
+from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
-from app.ui.services import AppServices
 
 log = logging.getLogger(__name__)
 ICON = Path(app.__file__).parent / "resources" / "parley.svg"
@@ -152,14 +152,14 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | Non
 
     instance = None
     if not screenshot:
-        from app.ui.single_instance import InstanceServer, ask_running_instance_to_show
+        from app.ui.common.single_instance import InstanceServer, ask_running_instance_to_show
 
         if ask_running_instance_to_show():
             print("parley: already running; brought its window to the front", file=sys.stderr)
             return 0
         instance = InstanceServer(qapp)
 
-    from app.ui.crash import CrashHandler
+    from app.ui.common.crash import CrashHandler
 
     crash_handler = CrashHandler(qapp)
     services = AppServices(demo=demo, profile_name=profile)

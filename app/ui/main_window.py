@@ -19,20 +19,20 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors
-from app.ui import workers
-from app.ui.services import AppServices
+from app.ui.common import workers
+from app.ui.common.services import AppServices
 
 log = logging.getLogger(__name__)
 
 TAB_NAMES = ("chat", "voice", "images", "completions", "jobs", "settings")
 # (name, module, class, title): a tab's module is imported and its widget built the first time it is shown.
 TABS = (
-    ("chat", "app.ui.chat_tab", "ChatTab", "&Chat"),
-    ("voice", "app.ui.voice_tab", "VoiceTab", "&Voice"),
-    ("images", "app.ui.images_tab", "ImagesTab", "&Images"),
-    ("completions", "app.ui.completions_tab", "CompletionsTab", "C&ompletions"),
-    ("jobs", "app.ui.jobs_tab", "JobsTab", "&Jobs"),
-    ("settings", "app.ui.settings_tab", "SettingsTab", "&Settings"),
+    ("chat", "app.ui.chat.tab", "ChatTab", "&Chat"),
+    ("voice", "app.ui.voice.tab", "VoiceTab", "&Voice"),
+    ("images", "app.ui.images.tab", "ImagesTab", "&Images"),
+    ("completions", "app.ui.tools.completions_tab", "CompletionsTab", "C&ompletions"),
+    ("jobs", "app.ui.tools.jobs_tab", "JobsTab", "&Jobs"),
+    ("settings", "app.ui.settings.tab", "SettingsTab", "&Settings"),
 )
 
 
@@ -158,8 +158,8 @@ class MainWindow(QMainWindow):
         """The profile switcher and the meaning-search indexer, once the first frame is on screen."""
         if self.indexer is not None:
             return
-        from app.ui.profile_switcher import ProfileSwitcher
-        from app.ui.semantic_indexer import IndexStatus, SemanticIndexer
+        from app.ui.chat.indexer import IndexStatus, SemanticIndexer
+        from app.ui.settings.profile_switcher import ProfileSwitcher
 
         self.profile_switcher = ProfileSwitcher(self.services)
         self.statusBar().addPermanentWidget(self.profile_switcher)

@@ -6,7 +6,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QComboBox, QSizePolicy, QWidget
 
 from app.core.profiles import ProfileStore
-from app.ui.services import AppServices
+from app.ui.common.services import AppServices
 
 DEMO_TEXT = "Demo (built-in emulator)"
 

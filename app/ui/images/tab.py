@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 from app.core import errors, paths
 from app.core.cancel import CancelToken
 from app.core.events import Failed, Retrying
-from app.ui.gallery import Gallery, GalleryImage, make_thumbnail
-from app.ui.problem_card import Card
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
+from app.ui.images.gallery import Gallery, GalleryImage, make_thumbnail
 
 log = logging.getLogger(__name__)
 SIZES = ("1024x1024", "1792x1024", "1024x1792")

@@ -21,8 +21,8 @@ from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Failed, Retrying
 from app.core.semantic import IndexProgress
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
 

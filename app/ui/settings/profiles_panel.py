@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 from app.core import profile_ops
 from app.core.profile_ops import SaveOutcome
 from app.core.profiles import AuthMode, Profile, ProfileStore
-from app.ui.connection_dialog import ConnectionDialog
-from app.ui.problem_card import Card
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
+from app.ui.settings.connection_dialog import ConnectionDialog
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 

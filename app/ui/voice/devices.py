@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.ui.services import AppServices
-from app.ui.voice_widgets import LevelMeter
-from app.ui.workers import Job, JobResult
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
+from app.ui.voice.widgets import LevelMeter
 
 MIC_TEST_S = 3.0
 HEARD_NOTHING_PEAK = 0.003  # about -50 dBFS: below any voice at a working microphone

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLay
 
 from app.core import errors, filters
 from app.core.history import StoredMessage
-from app.ui.message_widget import MessageWidget
+from app.ui.chat.message_widget import MessageWidget
 
 PAGE = 40  # messages with widgets after opening; older ones on request
 FIRST = 8  # built at once when a conversation opens (a screenful); the rest of the page follows in batches

@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
-from app.ui.chat_input import ComposeBox, image_sources
-from app.ui.chat_sidebar import ChatSidebar
-from app.ui.chat_turns import TurnRunner
-from app.ui.chat_view import ChatView
-from app.ui.message_widget import MessageWidget
-from app.ui.problem_card import Card, VerdictDialog
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.chat.compose import ComposeBox, image_sources
+from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.sidebar import ChatSidebar
+from app.ui.chat.turns import TurnRunner
+from app.ui.chat.view import ChatView
+from app.ui.common.problem_card import Card, VerdictDialog
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _open_history(cancel: object) -> tuple[History, list[Any]]:
 
 def _load_conversation(conversation_id: int, history: History) -> tuple[Any, list[Any], dict[int, Any]]:
     """A conversation, its messages, and thumbnails of their images (decoded here, on the worker)."""
-    from app.ui.message_widget import thumbnail
+    from app.ui.chat.message_widget import thumbnail
 
     messages = history.messages(conversation_id)
     thumbs = {a.id: thumbnail(a.data) for m in messages for a in m.attachments if a.data}
@@ -86,7 +86,7 @@ class ChatTab(QWidget):
         job = Job(_open_history, name="history-open", parent=self)
         job.finished.connect(self._on_history_opened)
         self._track(job).start()
-        from app.ui.markdown_render import warm_up
+        from app.ui.common.markdown_render import warm_up
 
         # The first Markdown parse and code highlight import their libraries: do that now, not mid-answer.
         self._track(Job(warm_up, name="markdown-warm-up", parent=self)).start()
@@ -162,7 +162,7 @@ class ChatTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
-        from app.ui.history_search import HistorySearch
+        from app.ui.chat.search import HistorySearch
 
         self.search = HistorySearch(self.services, indexer=self.services.indexer)
         self.search.open_message.connect(self.open_message)

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 from app.core.cancel import CancelToken
 from app.core.profile_ops import KeyState
 from app.core.profiles import AuthMode
-from app.ui.problem_card import Card
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.workers import Job, JobResult
 
 NO_KEYRING = ("No keyring is available on this computer, so the key will be kept for this session only "
               "(in memory, never written to disk). You will be asked for it again next time.")

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.probe import LABELS, ProbeResult
-from app.ui.problem_card import Card
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.workers import Job, JobResult
 
 # What to test: (profile, typed key, name of the stored key to use when none is typed), or None when the form
 # cannot be tested yet (the dialog shows why).

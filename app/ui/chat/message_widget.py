@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import filters
-from app.ui.markdown_render import Block, render_blocks, stable_prefix
-from app.ui.problem_card import Card
+from app.ui.common.markdown_render import Block, render_blocks, stable_prefix
+from app.ui.common.problem_card import Card
 
 RENDER_INTERVAL_MS = 33
 THUMB = 96

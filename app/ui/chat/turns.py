@@ -16,9 +16,9 @@ from app.core import errors, filters
 from app.core.cancel import CancelToken
 from app.core.conversation import AnswerStarted, Turn, TurnEnded, UserSaved, run_turn, status_for
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying
-from app.ui.chat_view import ChatView, card_actions, show_filtered_answer
-from app.ui.message_widget import MessageWidget
-from app.ui.workers import Job, JobResult
+from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.view import ChatView, card_actions, show_filtered_answer
+from app.ui.common.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
 

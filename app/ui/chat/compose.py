@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors
-from app.ui import attachments
-from app.ui.attachments import PendingImage
-from app.ui.workers import Job, JobResult
+from app.ui.chat import attachments
+from app.ui.chat.attachments import PendingImage
+from app.ui.common.workers import Job, JobResult
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 FILE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)"

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
-from app.ui.problem_card import Card
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
 
 
 def _complete(connection: Any, deployment: str, prompt: str, max_tokens: int, temperature: float, cancel: CancelToken):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from app.core import paths
 from app.core.cancel import CancelToken
-from app.ui.workers import Job, JobResult
+from app.ui.common.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
 THUMB = 160

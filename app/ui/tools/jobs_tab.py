@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.ui.problem_card import Card
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
 
 TERMINAL = {"succeeded", "failed", "cancelled", "completed", "expired"}
 DOCS = (

@@ -25,12 +25,12 @@ from app.core import endpoints, profiles
 from app.core.endpoints import Level
 from app.core.profile_ops import SaveOutcome, name_problem
 from app.core.profiles import AuthMode, Profile
-from app.ui.auth_panel import AuthPanel
-from app.ui.probe_panel import ProbePanel
-from app.ui.problem_card import Card
-from app.ui.profile_fields import DeploymentFields, RequestFields, add_row
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
+from app.ui.settings.auth_panel import AuthPanel
+from app.ui.settings.probe_panel import ProbePanel
+from app.ui.settings.profile_fields import DeploymentFields, RequestFields, add_row
 
 _VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from app.audio.speech_text import SentenceSplitter, split_long
 from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
 from app.audio.wav import encode_wav, resample
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
+from app.voice.speech_text import SentenceSplitter, split_long
 
 TRANSCRIBE_RATE = 16000
 MIN_TURN_S = 0.3

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.problem_card import Card
-from app.ui.profiles_panel import ProfilesPanel, confirm
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.problem_card import Card
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
+from app.ui.settings.profiles_panel import ProfilesPanel, confirm
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 SEND_KEYS = (("enter", "&Enter sends (Shift+Enter starts a new line)"),

@@ -30,7 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audio.voice_loop import (
+from app.core import errors
+from app.core.cancel import CancelToken
+from app.core.events import FilterResult, Retrying
+from app.ui.common.problem_card import Card
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
+from app.ui.voice.devices import DevicePanel
+from app.ui.voice.widgets import StateBadge
+from app.voice.session import (
     Controls,
     Notice,
     ReplyDelta,
@@ -42,14 +50,6 @@ from app.audio.voice_loop import (
     VoiceFailed,
     VoiceState,
 )
-from app.core import errors
-from app.core.cancel import CancelToken
-from app.core.events import FilterResult, Retrying
-from app.ui.problem_card import Card
-from app.ui.services import AppServices
-from app.ui.voice_devices import DevicePanel
-from app.ui.voice_widgets import StateBadge
-from app.ui.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
 VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
@@ -57,9 +57,9 @@ RENDER_MS = 100
 
 
 def _voice_job(connection: Any, config: VoiceConfig, controls: Controls, holder: list, cancel: CancelToken):
-    from app.audio.voice_loop import VoiceSession, backend_for
     from app.core.history import History
-    from app.ui.markdown_render import render_blocks
+    from app.ui.common.markdown_render import render_blocks
+    from app.voice.session import VoiceSession, backend_for
 
     render_blocks("*warm-up*\n\n```python\nx = 1\n```\n")  # markdown-it and Pygments load here, not in the GUI
     history = History.open()
@@ -392,7 +392,7 @@ class VoiceTab(QWidget):
         if role == "user":
             out = f"<p><b>You:</b> {html.escape(text)}</p>"
         else:
-            from app.ui.markdown_render import render_blocks
+            from app.ui.common.markdown_render import render_blocks
 
             out = "<p><b>Parley:</b></p>" + "".join(block.html for block in render_blocks(text)) + "<p></p>"
         self._html_cache[index] = (text, out)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.profiles import ProfileStore
-from app.ui.workers import Job, JobResult
+from app.ui.common.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
 

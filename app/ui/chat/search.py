@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.ui.services import AppServices
-from app.ui.workers import Job, JobResult
+from app.ui.common.services import AppServices
+from app.ui.common.workers import Job, JobResult
 
 DEBOUNCE_MS = 200
 BUSY_AFTER_MS = 600

@@ -1,0 +1,1 @@
+"""app.ui.chat: see docs/ARCHITECTURE.md."""

@@ -1,0 +1,1 @@
+"""app.ui.common: see docs/ARCHITECTURE.md."""

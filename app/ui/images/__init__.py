@@ -1,0 +1,1 @@
+"""app.ui.images: see docs/ARCHITECTURE.md."""

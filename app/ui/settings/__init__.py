@@ -1,0 +1,1 @@
+"""app.ui.settings: see docs/ARCHITECTURE.md."""

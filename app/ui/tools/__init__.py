@@ -1,0 +1,1 @@
+"""app.ui.tools: see docs/ARCHITECTURE.md."""

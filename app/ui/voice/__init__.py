@@ -1,0 +1,1 @@
+"""app.ui.voice: see docs/ARCHITECTURE.md."""

@@ -1,0 +1,1 @@
+"""app.voice: see docs/ARCHITECTURE.md."""
