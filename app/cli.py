@@ -54,7 +54,9 @@ class _Terminated(KeyboardInterrupt):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own exit code for usage errors is 2 too; keep its words
+    def error(
+        self, message: str
+    ) -> None:  # argparse's own exit code for usage errors is 2 too; keep its words
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -81,26 +83,50 @@ _temperature = _bounded(float, 0.0, 2.0, "must be between 0 and 2", "a number")
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=argparse.SUPPRESS,
-                        help="how much goes to the log file (default INFO; DEBUG includes the HTTP libraries)")
-    common.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
-                        help="talk to the built-in Azure OpenAI emulator instead of Azure")
-    common.add_argument("--profile", metavar="NAME", default=argparse.SUPPRESS,
-                        help="use this saved profile instead of the active one")
-    common.add_argument("--retries", metavar="N", type=_non_negative_int, default=argparse.SUPPRESS,
-                        help="retries after a 429, 5xx or dropped connection (default: the profile's, or "
-                             "PARLEY_MAX_RETRIES)")
+    common.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help="how much goes to the log file (default INFO; DEBUG includes the HTTP libraries)",
+    )
+    common.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="talk to the built-in Azure OpenAI emulator instead of Azure",
+    )
+    common.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="use this saved profile instead of the active one",
+    )
+    common.add_argument(
+        "--retries",
+        metavar="N",
+        type=_non_negative_int,
+        default=argparse.SUPPRESS,
+        help="retries after a 429, 5xx or dropped connection (default: the profile's, or PARLEY_MAX_RETRIES)",
+    )
 
     parser = _Parser(
-        prog="parley", parents=[common],
+        prog="parley",
+        parents=[common],
         description="Parley, a desktop assistant for Azure OpenAI. With no command it opens the window.",
         epilog="Exit codes: 0 ok, 1 failure, 2 usage/configuration, 3 content filtered, 4 authentication, "
-               "5 deployment or api-version not found, 6 rate limited, 7 network/timeout, 130 stopped.")
+        "5 deployment or api-version not found, 6 rate limited, 7 network/timeout, 130 stopped.",
+    )
     parser.add_argument("--version", action="version", version=f"parley {app.__version__}")
     parser.add_argument("--screenshot", metavar="FILE.png", help="window only: save a screenshot and quit")
-    parser.add_argument("--tab", metavar="NAME", help="window only: open on this tab (chat, voice, images, "
-                                                      "completions, jobs, settings)")
-    parser.add_argument("--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected")
+    parser.add_argument(
+        "--tab",
+        metavar="NAME",
+        help="window only: open on this tab (chat, voice, images, completions, jobs, settings)",
+    )
+    parser.add_argument(
+        "--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -108,8 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ask", "Ask the chat deployment; the answer streams to stdout.")
     p.add_argument("prompt", metavar="PROMPT", help="the message; - reads it from stdin")
-    p.add_argument("-m", "--deployment", metavar="DEPLOYMENT", help="chat deployment (default: the profile's)")
-    p.add_argument("--image", metavar="FILE", action="append", default=[], help="attach an image (repeatable)")
+    p.add_argument(
+        "-m", "--deployment", metavar="DEPLOYMENT", help="chat deployment (default: the profile's)"
+    )
+    p.add_argument(
+        "--image", metavar="FILE", action="append", default=[], help="attach an image (repeatable)"
+    )
     p.add_argument("--system", metavar="TEXT", help="system prompt")
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
@@ -126,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("embed", "Embed a text and print its vector.")
     p.add_argument("text", metavar="TEXT", help="the text; - reads it from stdin")
     p.add_argument("-m", "--deployment", metavar="DEPLOYMENT", help="embeddings deployment")
-    p.add_argument("--dimensions", metavar="N", type=_positive_int, help="shorten the vector (text-embedding-3)")
+    p.add_argument(
+        "--dimensions", metavar="N", type=_positive_int, help="shorten the vector (text-embedding-3)"
+    )
     p.add_argument("--json", action="store_true", help="print the whole vector as JSON")
 
     p = add("speak", "Text to speech into a WAV file (24 kHz mono).")
@@ -153,11 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON object")
 
     p = add("jobs", "List fine-tuning jobs and batches.")
-    p.add_argument("kind", nargs="?", choices=("fine-tuning", "batches"), help="only this kind (default: both)")
+    p.add_argument(
+        "kind", nargs="?", choices=("fine-tuning", "batches"), help="only this kind (default: both)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per job")
 
     p = add("emulator", "Run the Azure OpenAI emulator in the foreground until Ctrl+C.")
-    p.add_argument("--port", type=_non_negative_int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    p.add_argument(
+        "--port", type=_non_negative_int, default=0, help="port on 127.0.0.1 (default: any free port)"
+    )
     p.add_argument("--api-key", metavar="K", help="accept only this api-key (default: any)")
     return parser
 
@@ -185,7 +221,11 @@ def _json_line(obj: dict[str, Any]) -> None:
 def problem_words(problem: Problem) -> str:
     """A Problem as the user reads it on stderr: title and detail, what to do, the request id."""
     lines = [f"{problem.title}: {problem.detail}".rstrip()]
-    if problem.verdict is not None and problem.verdict.triggered and problem.verdict.summary() not in problem.detail:
+    if (
+        problem.verdict is not None
+        and problem.verdict.triggered
+        and problem.verdict.summary() not in problem.detail
+    ):
         lines.append(f"  Content filter: {problem.verdict.summary()}.")
     if problem.revised_prompt:
         lines.append(f"  Revised prompt: {problem.revised_prompt}")
@@ -201,7 +241,9 @@ def _report(problem: Problem, *, json_mode: bool = False) -> int:
 
     from app.core.logs import redact
 
-    logging.getLogger("parley.cli").warning("%s [%s, exit %d]", problem.one_line(), problem.kind, problem.exit_code)
+    logging.getLogger("parley.cli").warning(
+        "%s [%s, exit %d]", problem.one_line(), problem.kind, problem.exit_code
+    )
     if json_mode:
         from app.core.events import Failed, to_json
 
@@ -227,8 +269,10 @@ def _verdict_words(verdict: Any, *, stopped: bool) -> str | None:
 
 
 def _retry_words(event: Any) -> str:
-    return (f"{event.problem.title} — retrying in {event.wait:.1f} s "
-            f"(attempt {event.attempt} of {event.max_attempts})")
+    return (
+        f"{event.problem.title} — retrying in {event.wait:.1f} s "
+        f"(attempt {event.attempt} of {event.max_attempts})"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -307,7 +351,9 @@ def connect(args: argparse.Namespace) -> Connection:
         if p.kind not in (errors.Kind.KEYRING, errors.Kind.CONFIG):
             raise
         hint = "From the command line, AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY (or --demo) work too."
-        raise errors.ParleyError(errors.Problem(p.kind, p.title, p.detail, f"{p.action} {hint}".strip())) from None
+        raise errors.ParleyError(
+            errors.Problem(p.kind, p.title, p.detail, f"{p.action} {hint}".strip())
+        ) from None
 
 
 def _connect(args: argparse.Namespace) -> Connection:
@@ -323,7 +369,9 @@ def _connect(args: argparse.Namespace) -> Connection:
         profile = store.get(name)
         if profile is None:
             known = ", ".join(p.name for p in store.profiles) or "none saved yet"
-            raise UsageError(f"There is no profile named '{name}' (profiles: {known}). Add it in Settings in the app.")
+            raise UsageError(
+                f"There is no profile named '{name}' (profiles: {known}). Add it in Settings in the app."
+            )
         return connection.connect(profile)
     if not _configured(os.environ):
         raise UsageError(NOT_CONFIGURED)
@@ -340,7 +388,11 @@ def _deployment(args: argparse.Namespace, conn: Connection, capability: str) -> 
         return conn.deployment(capability)
     except errors.ParleyError as exc:
         p = exc.problem
-        raise errors.ParleyError(errors.Problem(p.kind, p.title, p.detail, f"Pass -m DEPLOYMENT, or {p.action[0].lower()}{p.action[1:]}")) from None
+        raise errors.ParleyError(
+            errors.Problem(
+                p.kind, p.title, p.detail, f"Pass -m DEPLOYMENT, or {p.action[0].lower()}{p.action[1:]}"
+            )
+        ) from None
 
 
 def _context(conn: Connection, operation: str, deployment: str) -> Any:
@@ -379,8 +431,13 @@ def _stream_text(events: Iterator[Any], *, json_mode: bool) -> int:
                 if isinstance(event, ev.Retrying):
                     _err(_retry_words(event))
                 if isinstance(event, ev.Done):
-                    code = EXIT_FILTERED if event.finish_reason == "content_filter" else \
-                        EXIT_INTERRUPTED if event.finish_reason == "cancelled" else EXIT_OK
+                    code = (
+                        EXIT_FILTERED
+                        if event.finish_reason == "content_filter"
+                        else EXIT_INTERRUPTED
+                        if event.finish_reason == "cancelled"
+                        else EXIT_OK
+                    )
                 continue
             if isinstance(event, ev.Delta):
                 _out(event.text)
@@ -442,16 +499,28 @@ def cmd_ask(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> 
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         part, note = chat.prepare_image(data, mime, path.name)
         if note:
-            raise UsageError(note + " Scale it down first (or attach it in the app, which does that for you).")
+            raise UsageError(
+                note + " Scale it down first (or attach it in the app, which does that for you)."
+            )
         images.append(part)
     deployment = _deployment(args, conn, "chat")
-    request = chat.ChatRequest(deployment, (chat.Message("user", prompt, tuple(images)),), system=args.system,
-                               max_tokens=args.max_tokens, temperature=args.temperature, stream=not args.no_stream)
+    request = chat.ChatRequest(
+        deployment,
+        (chat.Message("user", prompt, tuple(images)),),
+        system=args.system,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        stream=not args.no_stream,
+    )
     client = conn.client()
     ctx = _context(conn, "chat", deployment)
     retries = _max_retries(args, conn)
-    return _stream_text(_events(lambda: chat.stream_chat(client, request, cancel=cancel, ctx=ctx, max_retries=retries),
-                                cancel), json_mode=args.json)
+    return _stream_text(
+        _events(
+            lambda: chat.stream_chat(client, request, cancel=cancel, ctx=ctx, max_retries=retries), cancel
+        ),
+        json_mode=args.json,
+    )
 
 
 def cmd_complete(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
@@ -459,13 +528,21 @@ def cmd_complete(args: argparse.Namespace, conn: Connection, cancel: CancelToken
 
     prompt = _read_text(args.prompt, "prompt")
     deployment = _deployment(args, conn, "completions")
-    request = completions.CompletionRequest(deployment, prompt, max_tokens=args.max_tokens, temperature=args.temperature)
+    request = completions.CompletionRequest(
+        deployment, prompt, max_tokens=args.max_tokens, temperature=args.temperature
+    )
     client = conn.client()
     ctx = _context(conn, "completions", deployment)
     retries = _max_retries(args, conn)
-    return _stream_text(_events(lambda: completions.stream_completion(client, request, cancel=cancel, ctx=ctx,
-                                                                      max_retries=retries), cancel),
-                        json_mode=args.json)
+    return _stream_text(
+        _events(
+            lambda: completions.stream_completion(
+                client, request, cancel=cancel, ctx=ctx, max_retries=retries
+            ),
+            cancel,
+        ),
+        json_mode=args.json,
+    )
 
 
 def cmd_embed(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
@@ -477,8 +554,15 @@ def cmd_embed(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -
     client = conn.client()
     ctx = _context(conn, "embeddings", deployment)
     retries = _max_retries(args, conn)
-    gen = embeddings.embed(client, [text], cancel=cancel, ctx=ctx, deployment=deployment, dimensions=args.dimensions,
-                           max_retries=retries)
+    gen = embeddings.embed(
+        client,
+        [text],
+        cancel=cancel,
+        ctx=ctx,
+        deployment=deployment,
+        dimensions=args.dimensions,
+        max_retries=retries,
+    )
     vector = None
     for event in _events(lambda: gen, cancel):
         if isinstance(event, ev.Retrying):
@@ -497,10 +581,18 @@ def cmd_embed(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -
                 return EXIT_FAILURE
             if args.json:
                 usage = event.usage
-                _json_line({"type": "embedding", "deployment": deployment, "dimensions": len(vector),
-                            "embedding": vector, "request_id": request_id,
-                            "usage": None if usage is None else {"prompt_tokens": usage.prompt_tokens,
-                                                                 "total_tokens": usage.total_tokens}})
+                _json_line(
+                    {
+                        "type": "embedding",
+                        "deployment": deployment,
+                        "dimensions": len(vector),
+                        "embedding": vector,
+                        "request_id": request_id,
+                        "usage": None
+                        if usage is None
+                        else {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.total_tokens},
+                    }
+                )
             else:
                 head = ", ".join(f"{x:.6f}" for x in vector[:8])
                 more = ", …" if len(vector) > 8 else ""
@@ -518,14 +610,26 @@ def cmd_speak(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -
     speed = args.speed if args.speed is not None else conn.profile.tts_speed
     client = conn.client()
     ctx = _context(conn, "speech", deployment)
-    gen = audio_api.speak_to_file(client, text, args.output, cancel=cancel, ctx=ctx, deployment=deployment,
-                                  voice=voice, speed=speed, max_retries=_max_retries(args, conn))
+    gen = audio_api.speak_to_file(
+        client,
+        text,
+        args.output,
+        cancel=cancel,
+        ctx=ctx,
+        deployment=deployment,
+        voice=voice,
+        speed=speed,
+        max_retries=_max_retries(args, conn),
+    )
     for event in _events(lambda: gen, cancel):
         if isinstance(event, ev.Retrying):
             _err(_retry_words(event))
         elif isinstance(event, audio_api.SavedAudio):
-            _err(f"Saved {event.seconds:.1f} s of speech to {event.path}"
-                 + (f" ({event.pieces} requests)" if event.pieces > 1 else "") + ".")
+            _err(
+                f"Saved {event.seconds:.1f} s of speech to {event.path}"
+                + (f" ({event.pieces} requests)" if event.pieces > 1 else "")
+                + "."
+            )
         elif isinstance(event, ev.Failed):
             return _report(event.problem)
         elif isinstance(event, ev.Done) and event.finish_reason == "cancelled":
@@ -546,15 +650,29 @@ def cmd_transcribe(args: argparse.Namespace, conn: Connection, cancel: CancelTok
     deployment = _deployment(args, conn, "transcription")
     client = conn.client()
     ctx = _context(conn, "transcription", deployment)
-    gen = audio_api.transcribe(client, audio, cancel=cancel, ctx=ctx, deployment=deployment, filename=path.name,
-                               language=args.language, max_retries=_max_retries(args, conn))
+    gen = audio_api.transcribe(
+        client,
+        audio,
+        cancel=cancel,
+        ctx=ctx,
+        deployment=deployment,
+        filename=path.name,
+        language=args.language,
+        max_retries=_max_retries(args, conn),
+    )
     for event in _events(lambda: gen, cancel):
         if isinstance(event, ev.Retrying):
             _err(_retry_words(event))
         elif isinstance(event, audio_api.Transcript):
             if args.json:
-                _json_line({"type": "transcript", "text": event.text, "request_id": event.request_id,
-                            "duration": event.duration})
+                _json_line(
+                    {
+                        "type": "transcript",
+                        "text": event.text,
+                        "request_id": event.request_id,
+                        "duration": event.duration,
+                    }
+                )
             elif event.text:
                 _out(event.text + "\n")
             else:
@@ -573,8 +691,14 @@ def cmd_image(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -
 
     prompt = _read_text(args.prompt, "prompt")
     deployment = _deployment(args, conn, "images")
-    request = images.ImageRequest(deployment, prompt, size=args.size, quality=args.quality, style=args.style,
-                                  response_format=args.response_format)
+    request = images.ImageRequest(
+        deployment,
+        prompt,
+        size=args.size,
+        quality=args.quality,
+        style=args.style,
+        response_format=args.response_format,
+    )
     client = conn.client()
     ctx = _context(conn, "images", deployment)
     gen = images.generate(client, request, cancel=cancel, ctx=ctx, max_retries=_max_retries(args, conn))
@@ -595,8 +719,16 @@ def cmd_image(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -
             w, h = event.size
             _err(f"Saved a {w}×{h} image to {out}.")
             if args.json:
-                _json_line({"type": "image", "path": str(out), "width": w, "height": h,
-                            "revised_prompt": event.revised_prompt, "request_id": event.request_id})
+                _json_line(
+                    {
+                        "type": "image",
+                        "path": str(out),
+                        "width": w,
+                        "height": h,
+                        "revised_prompt": event.revised_prompt,
+                        "request_id": event.request_id,
+                    }
+                )
         elif isinstance(event, ev.Failed):
             return _report(event.problem, json_mode=args.json)
         elif isinstance(event, ev.Done) and event.finish_reason == "cancelled":
@@ -630,28 +762,43 @@ def cmd_jobs(args: argparse.Namespace, conn: Connection, cancel: CancelToken) ->
     ctx = _context(conn, "jobs", "")
     for kind in kinds:
         if kind == "fine-tuning":
-            found = _call(lambda: jobs.list_fine_tuning_jobs(client_of(conn), ctx=ctx, cancel=cancel,
-                                                             max_retries=retries), cancel)
+            found = _call(
+                lambda: jobs.list_fine_tuning_jobs(
+                    client_of(conn), ctx=ctx, cancel=cancel, max_retries=retries
+                ),
+                cancel,
+            )
             if args.json:
                 for job in found:
                     _json_line({"type": "fine_tuning_job", **asdict(job)})
                 continue
             _out("Fine-tuning jobs\n")
-            rows = [(j.id, j.status, j.model or "-", _when(j.created_at), j.fine_tuned_model or j.error or "")
-                    for j in found]
+            rows = [
+                (j.id, j.status, j.model or "-", _when(j.created_at), j.fine_tuned_model or j.error or "")
+                for j in found
+            ]
             _out(_table(("ID", "STATUS", "MODEL", "CREATED", "RESULT"), rows) if rows else "  (none)\n")
         else:
-            found_b = _call(lambda: jobs.list_batches(client_of(conn), ctx=ctx, cancel=cancel,
-                                                      max_retries=retries), cancel)
+            found_b = _call(
+                lambda: jobs.list_batches(client_of(conn), ctx=ctx, cancel=cancel, max_retries=retries),
+                cancel,
+            )
             if args.json:
                 for batch in found_b:
                     _json_line({"type": "batch", **asdict(batch)})
                 continue
             _out("Batches\n")
-            rows = [(b.id, b.status, b.endpoint, _when(b.created_at),
-                     f"{b.request_counts.completed}/{b.request_counts.total}"
-                     + (f" ({b.request_counts.failed} failed)" if b.request_counts.failed else ""))
-                    for b in found_b]
+            rows = [
+                (
+                    b.id,
+                    b.status,
+                    b.endpoint,
+                    _when(b.created_at),
+                    f"{b.request_counts.completed}/{b.request_counts.total}"
+                    + (f" ({b.request_counts.failed} failed)" if b.request_counts.failed else ""),
+                )
+                for b in found_b
+            ]
             _out(_table(("ID", "STATUS", "ENDPOINT", "CREATED", "DONE"), rows) if rows else "  (none)\n")
         if not args.json and kind != kinds[-1]:
             _out("\n")
@@ -718,18 +865,26 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Any, Any], int]] = {
 
 def _start_gui(args: argparse.Namespace) -> int:
     headless = sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    )
     if headless:
         if args.screenshot:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
         else:
-            _err("parley: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
-                 "  Use a command instead (parley --help lists them), or set QT_QPA_PLATFORM=offscreen.")
+            _err(
+                "parley: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+                "  Use a command instead (parley --help lists them), or set QT_QPA_PLATFORM=offscreen."
+            )
             return EXIT_USAGE
     from app.ui.app import run_gui
 
-    return run_gui(demo=bool(getattr(args, "demo", False)), screenshot=args.screenshot, tab=args.tab,
-                   profile=getattr(args, "profile", None), send=args.send)
+    return run_gui(
+        demo=bool(getattr(args, "demo", False)),
+        screenshot=args.screenshot,
+        tab=args.tab,
+        profile=getattr(args, "profile", None),
+        send=args.send,
+    )
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -753,7 +908,9 @@ def _run(args: argparse.Namespace, log_file: Path | None) -> int:
     json_mode = bool(getattr(args, "json", False))
     try:
         conn = connect(args)
-        log.info("parley %s: %s via %s (%s)", app.__version__, args.command, conn.source, conn.profile.endpoint)
+        log.info(
+            "parley %s: %s via %s (%s)", app.__version__, args.command, conn.source, conn.profile.endpoint
+        )
         return COMMANDS[args.command](args, conn, cancel)
     except errors.ParleyError as exc:
         return _report(exc.problem, json_mode=json_mode)
@@ -773,8 +930,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
-    for name, default in (("demo", False), ("profile", None), ("retries", None),
-                          ("log_level", os.environ.get("PARLEY_LOG_LEVEL", "INFO").upper())):
+    for name, default in (
+        ("demo", False),
+        ("profile", None),
+        ("retries", None),
+        ("log_level", os.environ.get("PARLEY_LOG_LEVEL", "INFO").upper()),
+    ):
         if not hasattr(args, name):
             setattr(args, name, default)
 

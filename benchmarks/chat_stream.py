@@ -17,7 +17,9 @@ import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))  # stall_probe
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+)  # stall_probe
 
 TOKENS, RATE = 5000, 500
 TARGETS = {"longest_stall_ms": 16.0, "cost_ratio": 2.0, "open_5000_ms": 200.0}
@@ -76,7 +78,9 @@ def stream(tab) -> dict:
         message_widget.MarkdownBody.render_now = original_render
         message_widget.MarkdownBody.append = original_append
     answer = tab.view.widgets[-1]
-    assert ok and answer.status == "complete", f"the answer did not finish: {answer.status} {seconds:.1f}s {tab.turns.deltas} {answer.card.title.text()} {answer.card.text.text()} {tab.view.widgets[0].card.text.text()}"
+    assert ok and answer.status == "complete", (
+        f"the answer did not finish: {answer.status} {seconds:.1f}s {tab.turns.deltas} {answer.card.title.text()} {answer.card.text.text()} {tab.view.widgets[0].card.text.text()}"
+    )
 
     def per_token(lo: int, hi: int) -> float:
         spent = sum(s for s, n in renders if lo < n <= hi)
@@ -84,7 +88,11 @@ def stream(tab) -> dict:
 
     worst = sorted(probe.late, key=lambda x: -x[1])[:6]
     if os.environ.get("PARLEY_BENCH_DEBUG"):
-        print("worst stalls (s after start, ms):", [(round(t - started, 2), round(ms)) for t, ms in worst], file=sys.stderr)
+        print(
+            "worst stalls (s after start, ms):",
+            [(round(t - started, 2), round(ms)) for t, ms in worst],
+            file=sys.stderr,
+        )
     start_cost, end_cost = per_token(0, WINDOW), per_token(tab.turns.deltas - WINDOW, tab.turns.deltas)
     return {
         "tokens": tab.turns.deltas,
@@ -103,11 +111,16 @@ def open_big(tab) -> float:
 
     history = History.open()
     cid = history.create_conversation("5,000 messages").id
-    body = ("Here is **some** text with a list:\n\n- one\n- two\n\n```python\nprint('hello')\n```\n")
+    body = "Here is **some** text with a list:\n\n- one\n- two\n\n```python\nprint('hello')\n```\n"
     with history._tx() as conn:  # one transaction: populating is not what is measured
         now = time.time()
-        conn.executemany("INSERT INTO messages (conversation_id, role, text, created_at, status) VALUES (?, ?, ?, ?, 'complete')",
-                         [(cid, "user" if i % 2 == 0 else "assistant", f"message {i}. {body}", now + i) for i in range(5000)])
+        conn.executemany(
+            "INSERT INTO messages (conversation_id, role, text, created_at, status) VALUES (?, ?, ?, ?, 'complete')",
+            [
+                (cid, "user" if i % 2 == 0 else "assistant", f"message {i}. {body}", now + i)
+                for i in range(5000)
+            ],
+        )
     shown: dict[str, float] = {}
     tab.conversation_shown.connect(lambda c: shown.setdefault("t", time.perf_counter()))
     started = time.perf_counter()
@@ -120,8 +133,12 @@ def run() -> dict:
     emulator, url = start_emulator()
     try:
         with tempfile.TemporaryDirectory() as home:
-            os.environ.update(PARLEY_HOME=home, AZURE_OPENAI_ENDPOINT=url, AZURE_OPENAI_API_KEY="benchmark",
-                              OPENAI_API_VERSION="2024-10-01-preview")
+            os.environ.update(
+                PARLEY_HOME=home,
+                AZURE_OPENAI_ENDPOINT=url,
+                AZURE_OPENAI_API_KEY="benchmark",
+                OPENAI_API_VERSION="2024-10-01-preview",
+            )
             from PySide6.QtWidgets import QApplication
 
             app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -134,7 +151,9 @@ def run() -> dict:
             tab = ChatTab(services)
             tab.resize(1100, 760)
             tab.show()
-            assert wait_until(lambda: services.connection is not None and tab.history is not None, 30), "no connection"
+            assert wait_until(lambda: services.connection is not None and tab.history is not None, 30), (
+                "no connection"
+            )
             tab._on_connection(services.connection)
             tab.send_text("warm up")  # the first request imports openai and opens the connection
             wait_until(lambda: tab.turns.job is None and not tab._queued, 30)

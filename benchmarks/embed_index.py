@@ -35,16 +35,28 @@ CONVERSATIONS = 100
 TARGET_STALL_MS, CEILING_STALL_MS = 16.0, 100.0
 TARGET_SEARCH_MS, CEILING_SEARCH_MS = 300.0, 1500.0
 PROBE_MS = 5
-QUERIES = ["automobile trouble", "a film to watch tonight", "purchase a large home", "the physician said",
-           "glad it worked", "begin the project", "kids at school"]
+QUERIES = [
+    "automobile trouble",
+    "a film to watch tonight",
+    "purchase a large home",
+    "the physician said",
+    "glad it worked",
+    "begin the project",
+    "kids at school",
+]
 
 
 def _start_emulator() -> tuple[subprocess.Popen, str]:
     # Azure does not share our CPU: on a 2-core runner the emulator's hashing would otherwise preempt the GUI thread
     # and the probe would measure the machine, not Parley. It runs at the lowest priority.
     nice = (lambda: os.nice(19)) if hasattr(os, "nice") else None
-    proc = subprocess.Popen([sys.executable, "-m", "app.emulator", "0"], cwd=Path(__file__).resolve().parents[1],
-                            stdout=subprocess.PIPE, text=True, preexec_fn=nice)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.emulator", "0"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=nice,
+    )
     line = proc.stdout.readline() if proc.stdout else ""
     if "http" not in line:
         proc.kill()
@@ -52,8 +64,15 @@ def _start_emulator() -> tuple[subprocess.Popen, str]:
     return proc, line.strip().split()[-1]
 
 
-SENTENCES = ["My car broke down", "Suggest a good movie", "We will buy a big house", "The doctor told the kid to rest",
-             "So happy the fix worked", "When do we start the work?", "The children loved the school trip"]
+SENTENCES = [
+    "My car broke down",
+    "Suggest a good movie",
+    "We will buy a big house",
+    "The doctor told the kid to rest",
+    "So happy the fix worked",
+    "When do we start the work?",
+    "The children loved the school trip",
+]
 
 
 def _build(rng: random.Random) -> None:
@@ -67,13 +86,22 @@ def _build(rng: random.Random) -> None:
     with history._lock:
         conn = history._conn
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                         [(i, f"Conversation {i}", now, now + i) for i in range(1, CONVERSATIONS + 1)])
+        conn.executemany(
+            "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            [(i, f"Conversation {i}", now, now + i) for i in range(1, CONVERSATIONS + 1)],
+        )
         conn.executemany(
             "INSERT INTO messages (conversation_id, role, text, created_at, status) VALUES (?, ?, ?, ?, 'complete')",
-            [(1 + i % CONVERSATIONS, "user" if i % 2 == 0 else "assistant",
-              SENTENCES[(i // 25) % len(SENTENCES)] if i % 25 == 0 else text, now + i)  # some plain sentences
-             for i, text in enumerate(texts)])
+            [
+                (
+                    1 + i % CONVERSATIONS,
+                    "user" if i % 2 == 0 else "assistant",
+                    SENTENCES[(i // 25) % len(SENTENCES)] if i % 25 == 0 else text,
+                    now + i,
+                )  # some plain sentences
+                for i, text in enumerate(texts)
+            ],
+        )
         conn.execute("COMMIT")
 
 
@@ -95,8 +123,11 @@ def run() -> dict:
     history = History.open()
     emulator, endpoint = _start_emulator()
     try:
-        profile = profiles.Profile(name="bench", endpoint=endpoint,
-                                   deployments=profiles.Deployments(embeddings="text-embedding-3-large"))
+        profile = profiles.Profile(
+            name="bench",
+            endpoint=endpoint,
+            deployments=profiles.Deployments(embeddings="text-embedding-3-large"),
+        )
         connection = Connection(profile, api_key="bench")
         connection.client()  # imports openai now, not inside the measured run
         services = AppServices()
@@ -115,7 +146,9 @@ def run() -> dict:
         search.set_indexer(indexer)
         status_bar.addPermanentWidget(IndexStatus(indexer))
         progress: list[tuple[float, int, int]] = []
-        indexer.progress.connect(lambda indexed, remaining: progress.append((time.perf_counter(), indexed, remaining)))
+        indexer.progress.connect(
+            lambda indexed, remaining: progress.append((time.perf_counter(), indexed, remaining))
+        )
 
         gaps: list[float] = []
         busy: list[float] = []
@@ -131,7 +164,9 @@ def run() -> dict:
             gaps.append(gap)
             busy.append(on_cpu)
             if gap > TARGET_STALL_MS:
-                worst.append((gap, on_cpu, (gui - cpu[1]) * 1000, time.perf_counter() - started, len(progress)))
+                worst.append(
+                    (gap, on_cpu, (gui - cpu[1]) * 1000, time.perf_counter() - started, len(progress))
+                )
             cpu[:] = [process, gui]
 
         collections: list[float] = []  # full (generation 2) garbage collections during the run, ms
@@ -179,8 +214,15 @@ def run() -> dict:
         core_ms = []
         for query in QUERIES:
             t = time.perf_counter()
-            hits = semantic.search(history, client, query, cancel=CancelToken(), ctx=ctx,
-                                   deployment="text-embedding-3-large", mode="meaning")
+            hits = semantic.search(
+                history,
+                client,
+                query,
+                cancel=CancelToken(),
+                ctx=ctx,
+                deployment="text-embedding-3-large",
+                mode="meaning",
+            )
             core_ms.append((time.perf_counter() - t) * 1000)
             assert hits, query
         # ... and end to end in the search box (debounce excluded: search_now), with the probe running again.
@@ -236,7 +278,10 @@ def run() -> dict:
         "stalls_over_target": len(worst),
         # the longest few: gap, of which this process was on a CPU, of which the GUI thread itself computed (the
         # rest: waiting for the GIL or for a CPU), seconds into the run, progress events so far
-        "worst_stalls": [[round(g), round(b), round(c), round(at, 2), n] for g, b, c, at, n in sorted(worst, reverse=True)[:5]],
+        "worst_stalls": [
+            [round(g), round(b), round(c), round(at, 2), n]
+            for g, b, c, at, n in sorted(worst, reverse=True)[:5]
+        ],
         "full_gc_ms": [round(ms) for ms in collections],
         "target_stall_ms": TARGET_STALL_MS,
         "meaning_search_core_median_ms": round(statistics.median(core_ms), 1),

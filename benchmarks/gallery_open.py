@@ -30,8 +30,13 @@ def _populate(home: Path) -> None:
         img.fill(QColor.fromHsv((i * 37) % 360, 180, 220))
         path = folder / f"img-{i:04d}.png"
         img.save(str(path), "PNG")
-        history.add_image(path=str(path), prompt=f"picture number {i}", revised_prompt=f"A picture, number {i}",
-                          options={"size": "1024x1024"}, deployment="dall-e-3")
+        history.add_image(
+            path=str(path),
+            prompt=f"picture number {i}",
+            revised_prompt=f"A picture, number {i}",
+            options={"size": "1024x1024"},
+            deployment="dall-e-3",
+        )
 
 
 def run() -> dict:
@@ -81,8 +86,11 @@ def run() -> dict:
             gallery.close()
         shutdown()
     result = {"benchmark": "gallery_open", "images": N_IMAGES, **results, "target_open_ms": TARGET_MS}
-    result["within_ceiling"] = (results["cold_open_ms"] <= CEILING_MS and results["warm_open_ms"] <= CEILING_MS
-                                and results["warm_longest_stall_ms"] <= STALL_CEILING_MS)
+    result["within_ceiling"] = (
+        results["cold_open_ms"] <= CEILING_MS
+        and results["warm_open_ms"] <= CEILING_MS
+        and results["warm_longest_stall_ms"] <= STALL_CEILING_MS
+    )
     return result
 
 

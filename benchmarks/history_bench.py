@@ -29,22 +29,62 @@ BIG_CONVERSATION = 5_000
 TARGET_OPEN_MS, TARGET_SEARCH_MS = 200.0, 50.0
 CEILING_FACTOR = 5.0
 
-COMMON = ("the a to of and in is it you that for on with this as be are can or not your have from an by at "
-          "what how when will use if more one all about which there so do also some would like get time may "
-          "need than then these make data model file code error request please thanks answer question help").split()
-TOPICS = ("python rust azure deployment endpoint token stream filter violence severity jailbreak kubernetes docker "
-          "sqlite index search museum lisbon recipe garlic tomato basil pasta oven vacation flight hotel budget "
-          "invoice contract lawyer tenant poem sonnet haiku melody guitar piano chord marathon training protein "
-          "vitamin sleep meditation budget mortgage interest loan startup pitch investor roadmap sprint backlog "
-          "bug regression latency throughput cache memory thread mutex deadlock socket certificate firewall "
-          "résumé café naïve façade jalapeño crème brûlée über").split()
-QUERIES = ["lisbon", "deployment token", "café", "kubernetes docker", "garlic", "the", "mutex deadlock", "sonnet",
-           "azure endpoint", "latency", "résumé", "jalap", "pasta oven", "mortg", "certificate firewall", "error",
-           "thanks for the help", "investor pitch", "re", "quasar"]
+COMMON = (
+    "the a to of and in is it you that for on with this as be are can or not your have from an by at "
+    "what how when will use if more one all about which there so do also some would like get time may "
+    "need than then these make data model file code error request please thanks answer question help"
+).split()
+TOPICS = (
+    "python rust azure deployment endpoint token stream filter violence severity jailbreak kubernetes docker "
+    "sqlite index search museum lisbon recipe garlic tomato basil pasta oven vacation flight hotel budget "
+    "invoice contract lawyer tenant poem sonnet haiku melody guitar piano chord marathon training protein "
+    "vitamin sleep meditation budget mortgage interest loan startup pitch investor roadmap sprint backlog "
+    "bug regression latency throughput cache memory thread mutex deadlock socket certificate firewall "
+    "résumé café naïve façade jalapeño crème brûlée über"
+).split()
+QUERIES = [
+    "lisbon",
+    "deployment token",
+    "café",
+    "kubernetes docker",
+    "garlic",
+    "the",
+    "mutex deadlock",
+    "sonnet",
+    "azure endpoint",
+    "latency",
+    "résumé",
+    "jalap",
+    "pasta oven",
+    "mortg",
+    "certificate firewall",
+    "error",
+    "thanks for the help",
+    "investor pitch",
+    "re",
+    "quasar",
+]
 
 
 def _syllable_words(rng: random.Random, n: int) -> list[str]:
-    sy = ["ka", "lo", "mi", "ren", "tor", "vel", "sa", "dun", "pri", "ox", "el", "bra", "qui", "zen", "fa", "mor"]
+    sy = [
+        "ka",
+        "lo",
+        "mi",
+        "ren",
+        "tor",
+        "vel",
+        "sa",
+        "dun",
+        "pri",
+        "ox",
+        "el",
+        "bra",
+        "qui",
+        "zen",
+        "fa",
+        "mor",
+    ]
     words = set()
     while len(words) < n:
         words.add("".join(rng.choice(sy) for _ in range(rng.randint(2, 4))))
@@ -78,7 +118,10 @@ def build(path: Path, rng: random.Random) -> dict[str, float]:
         conv_of = [1] * BIG_CONVERSATION + [2 + (i % (CONVERSATIONS - 1)) for i in range(rest)]
         conn.executemany(
             "INSERT INTO messages (conversation_id, role, text, created_at, status) VALUES (?, ?, ?, ?, 'complete')",
-            [(cid, "user" if i % 2 == 0 else "assistant", texts[i], now + i) for i, cid in enumerate(conv_of)],
+            [
+                (cid, "user" if i % 2 == 0 else "assistant", texts[i], now + i)
+                for i, cid in enumerate(conv_of)
+            ],
         )
         conn.execute("COMMIT")
     build_s = time.perf_counter() - started
@@ -128,7 +171,8 @@ def run() -> dict:
         search_hits_min=min(hits),
         ceiling_factor=CEILING_FACTOR,
         within_targets=open_ms <= TARGET_OPEN_MS and search_ms <= TARGET_SEARCH_MS,
-        within_ceilings=open_ms <= TARGET_OPEN_MS * CEILING_FACTOR and search_ms <= TARGET_SEARCH_MS * CEILING_FACTOR,
+        within_ceilings=open_ms <= TARGET_OPEN_MS * CEILING_FACTOR
+        and search_ms <= TARGET_SEARCH_MS * CEILING_FACTOR,
     )
     return figures
 

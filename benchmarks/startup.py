@@ -68,8 +68,13 @@ def _measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float | None]:
 
 def run() -> dict:
     with tempfile.TemporaryDirectory() as home:
-        env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), PARLEY_HOME=home,
-                   PARLEY_REPORT_FIRST_PAINT="1", PARLEY_QUIT_AFTER_PAINT="1500")
+        env = dict(
+            os.environ,
+            QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+            PARLEY_HOME=home,
+            PARLEY_REPORT_FIRST_PAINT="1",
+            PARLEY_QUIT_AFTER_PAINT="1500",
+        )
         for var in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
             env.pop(var, None)
         parley_cmd = [sys.executable, "-m", "app", "--demo"]
@@ -92,7 +97,9 @@ def run() -> dict:
         "target_ratio": TARGET_RATIO,
         "target_rss_mb": TARGET_RSS_MB,
     }
-    result["within_ceiling"] = result["ratio"] <= CEILING_RATIO and (result["idle_rss_mb"] or 0) <= CEILING_RSS_MB
+    result["within_ceiling"] = (
+        result["ratio"] <= CEILING_RATIO and (result["idle_rss_mb"] or 0) <= CEILING_RSS_MB
+    )
     return result
 
 

@@ -105,22 +105,36 @@ def run() -> dict:
                 states.clear()
                 player = say_into_mic(question)
                 probe.start()
-                _wait(app, lambda player=player: player.poll() is not None, 15, "the question never finished playing")
+                _wait(
+                    app,
+                    lambda player=player: player.poll() is not None,
+                    15,
+                    "the question never finished playing",
+                )
                 spoken_end = time.monotonic()
-                _wait(app, lambda: states[-2:] == [VoiceState.SPEAKING, VoiceState.LISTENING], 60, "no full turn")
+                _wait(
+                    app,
+                    lambda: states[-2:] == [VoiceState.SPEAKING, VoiceState.LISTENING],
+                    60,
+                    "no full turn",
+                )
                 probe.stop()
                 heard = speaker.first_sound_at(after=spoken_end)
                 t = tab.timings
-                turns.append({
-                    "vad_end_to_transcription_request_ms": t["vad_end_to_transcription_request"],
-                    "first_tts_byte_to_device_ms": t["first_tts_byte_to_device"],
-                    "vad_end_to_first_audio_ms": t["speech_end_to_first_audio"],
-                    "spoken_end_to_heard_ms": (heard - spoken_end) * 1000 if heard is not None else float("inf"),
-                    "first_audio_before_answer_complete": t["answer_complete_before_first_audio"] == 0.0,
-                    "chat_start_to_first_audio_ms": t["chat_start_to_first_audio"],
-                    "chat_start_to_answer_complete_ms": t["chat_start_to_answer_complete"],
-                    "longest_gui_stall_ms": probe.longest_ms,
-                })
+                turns.append(
+                    {
+                        "vad_end_to_transcription_request_ms": t["vad_end_to_transcription_request"],
+                        "first_tts_byte_to_device_ms": t["first_tts_byte_to_device"],
+                        "vad_end_to_first_audio_ms": t["speech_end_to_first_audio"],
+                        "spoken_end_to_heard_ms": (heard - spoken_end) * 1000
+                        if heard is not None
+                        else float("inf"),
+                        "first_audio_before_answer_complete": t["answer_complete_before_first_audio"] == 0.0,
+                        "chat_start_to_first_audio_ms": t["chat_start_to_first_audio"],
+                        "chat_start_to_answer_complete_ms": t["chat_start_to_answer_complete"],
+                        "longest_gui_stall_ms": probe.longest_ms,
+                    }
+                )
             tab.stop()
             _wait(app, lambda: not tab.running, 10, "the session did not stop")
         tab.shutdown()
@@ -136,8 +150,11 @@ def run() -> dict:
             result[key] = round(statistics.median(values), 1)
             result[f"{key}_max"] = round(max(values), 1)
     result["transcripts_ok"] = transcripts == [WORDS] * TURNS
-    result["within_ceiling"] = (result["transcripts_ok"] and result["first_audio_before_answer_complete"]
-                                and all(result[f"{key}_max"] <= limit for key, limit in CEILINGS_MS.items()))
+    result["within_ceiling"] = (
+        result["transcripts_ok"]
+        and result["first_audio_before_answer_complete"]
+        and all(result[f"{key}_max"] <= limit for key, limit in CEILINGS_MS.items())
+    )
     return result
 
 

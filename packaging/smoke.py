@@ -57,8 +57,13 @@ def main(binary: str) -> int:
         version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60, env=env)
         assert version.returncode == 0 and version.stdout.startswith("parley "), version
         shot = Path(home) / "frozen.png"
-        run = subprocess.run([str(exe), "--demo", "--screenshot", str(shot)], capture_output=True, text=True,
-                             timeout=120, env=env)
+        run = subprocess.run(
+            [str(exe), "--demo", "--screenshot", str(shot)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         assert shot.exists() and not png_is_blank(shot), "the frozen build's screenshot is blank"
         paint_env = dict(env, PARLEY_REPORT_FIRST_PAINT="1", PARLEY_QUIT_AFTER_PAINT="200")

@@ -21,8 +21,10 @@ TAP_RATE = 16000
 def missing() -> str | None:
     """Why the private PulseAudio rig cannot be used here, or None when it can."""
     if os.environ.get("PARLEY_TEST_AUDIO") != "1":
-        return ("PARLEY_TEST_AUDIO is not 1: no private PulseAudio with a virtual microphone and speaker "
-                "(run the tests with `bash scripts/test.sh`; its warnings say why audio did not start)")
+        return (
+            "PARLEY_TEST_AUDIO is not 1: no private PulseAudio with a virtual microphone and speaker "
+            "(run the tests with `bash scripts/test.sh`; its warnings say why audio did not start)"
+        )
     if not shutil.which("espeak-ng"):
         return "espeak-ng is not installed (Debian package espeak-ng): nothing to say into the microphone"
     if not shutil.which("parec") or not shutil.which("paplay"):
@@ -46,14 +48,20 @@ def spoken_wav(text: str, path: Path, *, speed: int = 175, amplitude: int = 100)
     """`text` spoken by espeak-ng (22.05 kHz mono), with an ICMT comment holding the words."""
     from app.audio.wav import with_comment
 
-    subprocess.run(["espeak-ng", "-s", str(speed), "-a", str(amplitude), "-w", str(path), text], check=True,
-                   timeout=30, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-s", str(speed), "-a", str(amplitude), "-w", str(path), text],
+        check=True,
+        timeout=30,
+        capture_output=True,
+    )
     path.write_bytes(with_comment(path.read_bytes(), text))
     return path
 
 
 def sink_inputs() -> set[str]:
-    out = subprocess.run(["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True, timeout=10)
+    out = subprocess.run(
+        ["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True, timeout=10
+    )
     return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
 
 
@@ -80,8 +88,17 @@ class SpeakerTap:
 
     def __enter__(self) -> SpeakerTap:
         self._proc = subprocess.Popen(
-            ["parec", "--device=speaker.monitor", "--format=s16le", f"--rate={TAP_RATE}", "--channels=1", "--raw",
-             "--latency-msec=20"], stdout=subprocess.PIPE)
+            [
+                "parec",
+                "--device=speaker.monitor",
+                "--format=s16le",
+                f"--rate={TAP_RATE}",
+                "--channels=1",
+                "--raw",
+                "--latency-msec=20",
+            ],
+            stdout=subprocess.PIPE,
+        )
         self._thread = threading.Thread(target=self._read, name="speaker-tap", daemon=True)
         self._thread.start()
         time.sleep(0.2)  # the monitor stream is connected before anything plays
@@ -141,14 +158,28 @@ class Echo:
     def __enter__(self) -> Echo:
         before = sink_inputs()
         self.module = subprocess.run(
-            ["pactl", "load-module", "module-loopback", "source=speaker.monitor", "sink=micfeed", "latency_msec=60",
-             "source_dont_move=true", "sink_dont_move=true"],
-            capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+            [
+                "pactl",
+                "load-module",
+                "module-loopback",
+                "source=speaker.monitor",
+                "sink=micfeed",
+                "latency_msec=60",
+                "source_dont_move=true",
+                "sink_dont_move=true",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         deadline = time.monotonic() + 5
         while not (new := sink_inputs() - before) and time.monotonic() < deadline:
             time.sleep(0.02)
         for index in new:
-            subprocess.run(["pactl", "set-sink-input-volume", index, f"{self.volume_percent}%"], check=True, timeout=10)
+            subprocess.run(
+                ["pactl", "set-sink-input-volume", index, f"{self.volume_percent}%"], check=True, timeout=10
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:

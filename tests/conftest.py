@@ -17,7 +17,13 @@ def parley_home(tmp_path, monkeypatch):
     """Every test gets its own config/data/log folders and no Azure credentials from the developer's shell."""
     home = tmp_path / "parley-home"
     monkeypatch.setenv("PARLEY_HOME", str(home))
-    for var in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION", "AZURE_OPENAI_AD_TOKEN", "OPENAI_API_KEY"):
+    for var in (
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY",
+        "OPENAI_API_VERSION",
+        "AZURE_OPENAI_AD_TOKEN",
+        "OPENAI_API_KEY",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -19,8 +19,13 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSI
 
 
 def start(env):
-    return subprocess.Popen([sys.executable, "-m", "app", "--demo", "--send", QUESTION], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "--demo", "--send", QUESTION],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def answer_row(db):
@@ -28,7 +33,9 @@ def answer_row(db):
         return None
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            rows = conn.execute("SELECT role, text, status, finish_reason FROM messages ORDER BY id").fetchall()
+            rows = conn.execute(
+                "SELECT role, text, status, finish_reason FROM messages ORDER BY id"
+            ).fetchall()
     except sqlite3.Error:
         return None
     return rows
@@ -67,8 +74,13 @@ def test_kill_mid_answer_then_restart_shows_question_and_partial_answer(parley_h
     # Restart: the app recovers the reply (stopped, interrupted) and shows the conversation.
     log = parley_home / "logs" / "parley.log"
     offset = log.stat().st_size if log.exists() else 0
-    restarted = subprocess.Popen([sys.executable, "-m", "app", "--demo"], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+    restarted = subprocess.Popen(
+        [sys.executable, "-m", "app", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         shown = None
         deadline = time.monotonic() + 60

@@ -95,7 +95,10 @@ def test_regenerate_replaces_the_last_answer(qtbot, tab, services):
     qtbot.mouseClick(first_answer.button("regenerate"), Qt.MouseButton.LeftButton)
     wait_idle(qtbot, tab)
     assert len(tab.view.widgets) == 2 and tab.view.widgets[-1] is not first_answer
-    assert len(chat_requests(services)) == 2 and chat_requests(services)[-1].json["messages"][-1]["content"] == "first"
+    assert (
+        len(chat_requests(services)) == 2
+        and chat_requests(services)[-1].json["messages"][-1]["content"] == "first"
+    )
     assert [m.role for m in stored(tab)] == ["user", "assistant"]
 
 
@@ -156,7 +159,13 @@ def test_dropped_big_image_file_is_scaled_with_a_note(qtbot, tab, services, tmp_
     path.write_bytes(png(3000, 1500))
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    drop = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     tab.compose.edit.dropEvent(drop)
     qtbot.waitUntil(lambda: len(tab.compose.pending) == 1, timeout=10000)
     assert "scaled from 3000×1500 to 2048×1024" in tab.compose.note.text()
@@ -175,7 +184,9 @@ def test_a_file_that_is_not_an_image_is_refused_with_a_reason(qtbot, tab, tmp_pa
     path = tmp_path / "notes.png"
     path.write_text("not really a picture")
     tab.compose.add_sources([("path", str(path))])
-    qtbot.waitUntil(lambda: tab.compose.note.isVisible() and "Image not attached" in tab.compose.note.text(), timeout=5000)
+    qtbot.waitUntil(
+        lambda: tab.compose.note.isVisible() and "Image not attached" in tab.compose.note.text(), timeout=5000
+    )
     assert not tab.compose.pending
 
 
@@ -212,7 +223,9 @@ def test_async_filter_verdict_attaches_to_the_answer_and_opens_details(qtbot, ta
     send(qtbot, tab, "quote a poem filter:async")
     answer = tab.view.widgets[-1]
     assert answer.status == "complete"
-    assert any(c.name == "protected_material_text" and c.detected for v in answer.verdicts for c in v.categories)
+    assert any(
+        c.name == "protected_material_text" and c.detected for v in answer.verdicts for c in v.categories
+    )
     shown = {}
 
     def fake_exec(dialog):
@@ -252,7 +265,9 @@ def test_rate_limit_counts_down_then_answers(qtbot, tab):
 def test_rate_limit_that_persists_shows_a_card_with_retry(qtbot, tab):
     send(qtbot, tab, "busy fault:429", wait=True)
     card = tab.view.widgets[0].card
-    assert card.problem is not None and card.problem.kind == errors.Kind.RATE_LIMIT and "retry" in card.buttons()
+    assert (
+        card.problem is not None and card.problem.kind == errors.Kind.RATE_LIMIT and "retry" in card.buttons()
+    )
 
 
 def test_dropped_connection_keeps_partial_text_and_continue_completes_it(qtbot, tab):
@@ -320,7 +335,14 @@ def test_search_hit_opens_the_conversation_at_the_message(qtbot, tab):
     send(qtbot, tab, "something else")
     hit = History.open().search("zebra")[0]
     tab.open_conversation(hit.conversation_id, hit.message_id)
-    qtbot.waitUntil(lambda: tab.conversation_id == target and tab.view.widgets and tab.view.widgets[0].text == "the zebra question", timeout=5000)
+    qtbot.waitUntil(
+        lambda: (
+            tab.conversation_id == target
+            and tab.view.widgets
+            and tab.view.widgets[0].text == "the zebra question"
+        ),
+        timeout=5000,
+    )
 
 
 def test_long_conversation_opens_with_the_newest_page_and_can_page_back(qtbot, tab):
@@ -331,7 +353,9 @@ def test_long_conversation_opens_with_the_newest_page_and_can_page_back(qtbot, t
     tab.open_conversation(cid)
     qtbot.waitUntil(lambda: tab.conversation_id == cid, timeout=5000)
     assert tab.view.widgets[-1].text == "message number 149"
-    qtbot.waitUntil(lambda: len(tab.view.widgets) == 40, timeout=5000)  # the rest of the page follows in batches
+    qtbot.waitUntil(
+        lambda: len(tab.view.widgets) == 40, timeout=5000
+    )  # the rest of the page follows in batches
     assert tab.view.earlier.isVisible()
     first_id = history.messages(cid)[0].id
     assert tab.view.scroll_to_message(first_id) is not None
@@ -352,7 +376,11 @@ def test_not_connected_keeps_the_text_and_says_why(qtbot, services):
     services.last_problem = None
     tab.compose.set_text("hello?")
     tab.send()
-    assert tab.compose.text() == "hello?" and not tab.notice.isHidden() and "Not connected" in tab.notice.title.text()
+    assert (
+        tab.compose.text() == "hello?"
+        and not tab.notice.isHidden()
+        and "Not connected" in tab.notice.title.text()
+    )
     tab.shutdown()
 
 
@@ -386,7 +414,11 @@ def test_corrupt_history_is_moved_aside_with_a_message(qtbot, services, parley_h
     history_module._checked.clear()
     tab = make_tab(qtbot, services)
     assert not tab.notice.isHidden() and "recovered" in tab.notice.plain_text().lower(), (
-        tab.history.recovery_note, tab.notice.kind, tab.notice.plain_text(), tab.notice.problem)
+        tab.history.recovery_note,
+        tab.notice.kind,
+        tab.notice.plain_text(),
+        tab.notice.problem,
+    )
     moved = [p for p in db.parent.iterdir() if p.name != db.name and p.name.startswith("history")]
     assert moved and any(p.name in tab.notice.plain_text() for p in moved)
     send(qtbot, tab, "a fresh start")
@@ -399,7 +431,13 @@ def test_an_image_dropped_on_the_conversation_is_attached(qtbot, tab, tmp_path):
     path.write_bytes(png(120, 80))
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    drop = QDropEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPoint(300, 300),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     tab.dropEvent(drop)
     qtbot.waitUntil(lambda: len(tab.compose.pending) == 1, timeout=5000)
     assert tab.compose.pending[0].name == "photo.png" and tab.acceptDrops()

@@ -36,11 +36,20 @@ def emu():
 @pytest.fixture
 def env(emu, tmp_path):
     """The environment of a configured shell: the SDK's variables pointing at the emulator, a private PARLEY_HOME."""
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("AZURE_", "OPENAI_", "PARLEY_")) and k not in ("QT_QPA_PLATFORM", "DISPLAY")}
-    return {**base, "AZURE_OPENAI_ENDPOINT": emu.endpoint, "AZURE_OPENAI_API_KEY": KEY,
-            "OPENAI_API_VERSION": PREVIEW, "PARLEY_HOME": str(tmp_path / "home"), "PARLEY_MAX_RETRIES": "1",
-            "PYTHONPATH": str(ROOT)}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZURE_", "OPENAI_", "PARLEY_")) and k not in ("QT_QPA_PLATFORM", "DISPLAY")
+    }
+    return {
+        **base,
+        "AZURE_OPENAI_ENDPOINT": emu.endpoint,
+        "AZURE_OPENAI_API_KEY": KEY,
+        "OPENAI_API_VERSION": PREVIEW,
+        "PARLEY_HOME": str(tmp_path / "home"),
+        "PARLEY_MAX_RETRIES": "1",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def parley(env, *args, input=None, timeout=30, **overrides):
@@ -48,8 +57,16 @@ def parley(env, *args, input=None, timeout=30, **overrides):
     for k, v in overrides.items():
         if v is None:
             e.pop(k)
-    return subprocess.run([sys.executable, "-m", "app", *args], env=e, cwd=ROOT, input=input, capture_output=True,
-                          text=True, encoding="utf-8", timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env=e,
+        cwd=ROOT,
+        input=input,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+    )
 
 
 def no_traceback(r):
@@ -64,20 +81,34 @@ def free_port() -> int:
 
 def tiny_png() -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * 4 for _ in range(4))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 # -- no network needed ----------------------------------------------------------------------------------------
 
 
 def test_version_is_fast_and_imports_neither_qt_nor_openai(env):
-    code = ("import json, sys; from app.cli import main; rc = main(['--version']); "
-            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'openai', 'httpx2', 'numpy', 'keyring'}); "
-            "print(json.dumps([rc, heavy]))")
-    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    code = (
+        "import json, sys; from app.cli import main; rc = main(['--version']); "
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'openai', 'httpx2', 'numpy', 'keyring'}); "
+        "print(json.dumps([rc, heavy]))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     first, second = r.stdout.splitlines()
     assert first == "parley 0.1.0"
     assert json.loads(second) == [0, []], r.stdout
@@ -110,8 +141,18 @@ def test_unknown_profile_is_exit_2(env):
 def test_saved_profile_without_a_usable_key_is_exit_2(env):
     config = Path(env["PARLEY_HOME"]) / "config"
     config.mkdir(parents=True)
-    (config / "profiles.json").write_text(json.dumps({"version": 1, "active": "Work", "profiles": [
-        {"name": "Work", "endpoint": "https://example.openai.azure.com/", "auth": "key"}]}), encoding="utf-8")
+    (config / "profiles.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "active": "Work",
+                "profiles": [
+                    {"name": "Work", "endpoint": "https://example.openai.azure.com/", "auth": "key"}
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     r = parley(env, "ask", "hi", AZURE_OPENAI_ENDPOINT=None, AZURE_OPENAI_API_KEY=None)
     assert r.returncode == 2  # no keyring backend here, or (with one) no key stored for Work
     assert "keyring" in r.stderr.lower() or "No API key stored for profile Work" in r.stderr
@@ -119,7 +160,9 @@ def test_saved_profile_without_a_usable_key_is_exit_2(env):
     no_traceback(r)
 
 
-@pytest.mark.parametrize("args", [["ask"], ["ask", "hi", "--temperature", "9"], ["frobnicate"], ["ask", "hi", "--bogus"]])
+@pytest.mark.parametrize(
+    "args", [["ask"], ["ask", "hi", "--temperature", "9"], ["frobnicate"], ["ask", "hi", "--bogus"]]
+)
 def test_bad_arguments_are_exit_2(env, args):
     r = parley(env, *args)
     assert r.returncode == 2, r.stderr
@@ -155,7 +198,9 @@ def test_unexpected_failure_is_one_line_and_the_log_has_the_detail(monkeypatch, 
 def test_ask_from_stdin_streams_the_answer_and_the_debug_log_holds_no_key(env, tmp_path):
     r = parley(env, "--log-level", "DEBUG", "ask", "-", input="len:60 tell me about tests\n")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("> len:60 tell me about tests")  # the emulator's demo Markdown quotes the prompt
+    assert r.stdout.startswith(
+        "> len:60 tell me about tests"
+    )  # the emulator's demo Markdown quotes the prompt
     assert "**" in r.stdout and r.stdout.endswith("\n")
     no_traceback(r)
     log = Path(env["PARLEY_HOME"]) / "logs" / "parley.log"
@@ -190,7 +235,9 @@ def test_answer_filter_is_exit_3_with_partial_text(env):
 
 def test_wrong_key_is_exit_4(env):
     with Emulator(api_key="right-key-for-this-test", token_rate=0) as strict:
-        r = parley(env, "ask", "hi", AZURE_OPENAI_ENDPOINT=strict.endpoint, AZURE_OPENAI_API_KEY="wrong-key-0000")
+        r = parley(
+            env, "ask", "hi", AZURE_OPENAI_ENDPOINT=strict.endpoint, AZURE_OPENAI_API_KEY="wrong-key-0000"
+        )
     assert r.returncode == 4
     assert "Not authorised" in r.stderr and "API key" in r.stderr
     no_traceback(r)
@@ -241,10 +288,16 @@ def test_json_lines(env):
     assert types[0] == "started" and types[-1] == "done"
     assert {"delta", "filter"} <= set(types)
     done = events[-1]
-    assert done["finish_reason"] == "stop" and done["request_id"] and events[0]["request_id"] == done["request_id"]
+    assert (
+        done["finish_reason"] == "stop"
+        and done["request_id"]
+        and events[0]["request_id"] == done["request_id"]
+    )
     assert done["usage"]["total_tokens"] > 0
     completion = [e for e in events if e["type"] == "filter" and e["source"] == "completion"]
-    assert any(c["name"] == "protected_material_text" and c.get("detected") for c in completion[-1]["categories"])
+    assert any(
+        c["name"] == "protected_material_text" and c.get("detected") for c in completion[-1]["categories"]
+    )
 
 
 def test_json_problem_line(env):
@@ -265,12 +318,21 @@ def test_image_attachment_reaches_azure_as_image_url(env, emu, tmp_path):
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
     parts = body["messages"][1]["content"]
     assert parts[0] == {"type": "text", "text": "what is this?"}
-    assert parts[1]["type"] == "image_url" and parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert parts[1]["type"] == "image_url" and parts[1]["image_url"]["url"].startswith(
+        "data:image/png;base64,"
+    )
 
 
 def test_ctrl_c_keeps_partial_output_and_exits_130(env):
-    p = subprocess.Popen([sys.executable, "-m", "app", "ask", "fault:slow=15 len:200 hi"], env=env, cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "app", "ask", "fault:slow=15 len:200 hi"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     try:
         first = p.stdout.readline()  # the answer has started
         p.send_signal(signal.SIGINT)
@@ -302,10 +364,16 @@ def test_embed_json_has_3072_dimensions(env):
 
 def test_speak_writes_a_wav_and_transcribe_prints_text(env, tmp_path):
     out = tmp_path / "out.wav"
-    r = parley(env, "speak", "-m", "tts-hd", "Hello from the command line.", "-o", str(out), "--voice", "nova")
+    r = parley(
+        env, "speak", "-m", "tts-hd", "Hello from the command line.", "-o", str(out), "--voice", "nova"
+    )
     assert r.returncode == 0, r.stderr
     with wave.open(str(out)) as w:
-        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (24000, 1, 2) and w.getnframes() > 2400
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (
+            24000,
+            1,
+            2,
+        ) and w.getnframes() > 2400
     assert "Saved" in r.stderr
 
     tone = tmp_path / "tone.wav"
@@ -313,8 +381,11 @@ def test_speak_writes_a_wav_and_transcribe_prints_text(env, tmp_path):
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(16000)
-        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 16000)))
-                               for i in range(16000)))
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 16000))) for i in range(16000)
+            )
+        )
     r = parley(env, "transcribe", "-m", "whisper", str(tone), "--language", "en")
     assert r.returncode == 0, r.stderr
     assert "transcript" in r.stdout and r.stdout.endswith("\n")
@@ -322,8 +393,19 @@ def test_speak_writes_a_wav_and_transcribe_prints_text(env, tmp_path):
 
 def test_image_writes_a_png_and_a_refusal_is_exit_3(env, tmp_path):
     out = tmp_path / "cat.png"
-    r = parley(env, "image", "-m", "dall-e-3", "a cat on a windowsill", "-o", str(out), "--size", "1792x1024",
-               "--style", "natural")
+    r = parley(
+        env,
+        "image",
+        "-m",
+        "dall-e-3",
+        "a cat on a windowsill",
+        "-o",
+        str(out),
+        "--size",
+        "1792x1024",
+        "--style",
+        "natural",
+    )
     assert r.returncode == 0, r.stderr
     data = out.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and struct.unpack(">II", data[16:24]) == (1792, 1024)
@@ -344,8 +426,15 @@ def test_jobs_table(env):
 
 
 def test_emulator_command_serves_until_sigterm(env):
-    p = subprocess.Popen([sys.executable, "-m", "app", "emulator", "--port", "0"], env=env, cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "app", "emulator", "--port", "0"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     try:
         line = p.stdout.readline().strip()
         assert line.startswith("Azure OpenAI emulator at http://127.0.0.1:"), line
@@ -354,7 +443,8 @@ def test_emulator_command_serves_until_sigterm(env):
         req = urllib.request.Request(
             f"{url}/openai/deployments/gpt-4o/chat/completions?api-version={PREVIEW}",
             data=json.dumps({"messages": [{"role": "user", "content": "len:5 hi"}]}).encode(),
-            headers={"api-key": "any", "Content-Type": "application/json"})
+            headers={"api-key": "any", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             answer = json.load(resp)
         assert answer["choices"][0]["message"]["content"]

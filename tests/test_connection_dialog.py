@@ -61,11 +61,17 @@ def files_containing(root, secret: str) -> list[str]:
 # -- endpoint ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("http://myres.openai.azure.com/", "Azure OpenAI accepts only https://, not http:// — use https://myres.openai.azure.com/"),
-    ("myres.openai.azure.com", "must start with https://. Did you mean https://myres.openai.azure.com/?"),
-    ("https://", "no host name"),
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        (
+            "http://myres.openai.azure.com/",
+            "Azure OpenAI accepts only https://, not http:// — use https://myres.openai.azure.com/",
+        ),
+        ("myres.openai.azure.com", "must start with https://. Did you mean https://myres.openai.azure.com/?"),
+        ("https://", "no host name"),
+    ],
+)
 def test_bad_endpoint_says_what_is_wrong_while_typing(qtbot, services, dict_keyring, typed, message):
     dialog = open_dialog(qtbot, services)
     qtbot.keyClicks(dialog.endpoint_edit, typed)
@@ -85,7 +91,9 @@ def services_home():
 
 def test_pasted_deployment_url_is_cut_back_and_fills_the_form(qtbot, services, dict_keyring):
     dialog = open_dialog(qtbot, services)
-    dialog.endpoint_edit.setText("https://contoso-eu.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21")
+    dialog.endpoint_edit.setText(
+        "https://contoso-eu.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
+    )
     dialog.endpoint_edit.editingFinished.emit()
     assert dialog.endpoint_edit.text() == "https://contoso-eu.openai.azure.com/"
     assert "/openai/deployments/gpt-4o-mini/chat/completions" in dialog.endpoint_note.text()
@@ -179,7 +187,9 @@ def test_connection_test_shows_api_version_problem_for_speech(qtbot, services, d
 # -- saving -----------------------------------------------------------------------------------------------------
 
 
-def test_save_stores_the_key_in_the_keyring_only_and_connects(qtbot, services, dict_keyring, emulator, parley_home):
+def test_save_stores_the_key_in_the_keyring_only_and_connects(
+    qtbot, services, dict_keyring, emulator, parley_home
+):
     from app.core import logs
 
     logs.setup_logging("DEBUG")
@@ -192,7 +202,9 @@ def test_save_stores_the_key_in_the_keyring_only_and_connects(qtbot, services, d
         assert not dialog.isVisible()
         assert dict_keyring.items[("parley", "Work")] == KEY
         assert services.connection.profile.name == "Work" and not services.connection.demo
-        services.connection.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+        services.connection.client().chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
         assert emulator.requests[-1].used_key(KEY)
         services.set_pref("window/tab", "settings")
         services.settings.sync()
@@ -201,7 +213,9 @@ def test_save_stores_the_key_in_the_keyring_only_and_connects(qtbot, services, d
         logging.getLogger("parley.test").warning("the key is %s", KEY)  # even a careless line is redacted
     finally:
         logs.shutdown_logging()
-    assert (parley_home / "config" / "profiles.json").exists() and (parley_home / "config" / "ui.ini").exists()
+    assert (parley_home / "config" / "profiles.json").exists() and (
+        parley_home / "config" / "ui.ini"
+    ).exists()
     assert any((parley_home / "logs").iterdir())
     assert files_containing(parley_home, KEY) == []
 
@@ -228,7 +242,9 @@ def test_a_saved_key_profile_connects_after_a_restart(qtbot, services, dict_keyr
 @pytest.mark.keyring
 def test_real_secret_service_keeps_the_key_across_a_restart(qtbot, emulator, parley_home):
     if os.environ.get("PARLEY_TEST_KEYRING") != "1":
-        pytest.skip("PARLEY_TEST_KEYRING is not set: no private Secret Service (run with `bash scripts/test.sh`)")
+        pytest.skip(
+            "PARLEY_TEST_KEYRING is not set: no private Secret Service (run with `bash scripts/test.sh`)"
+        )
     import keyring
     from keyring.backends import SecretService
 
@@ -253,7 +269,9 @@ def test_real_secret_service_keeps_the_key_across_a_restart(qtbot, emulator, par
         restarted = AppServices()
         with qtbot.waitSignal(restarted.connection_changed, timeout=15000):
             restarted.reconnect()
-        restarted.connection.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+        restarted.connection.client().chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
         assert restarted.connection.profile.name == name and emulator.requests[-1].used_key(secret)
         restarted.shutdown()
     finally:
@@ -263,7 +281,9 @@ def test_real_secret_service_keeps_the_key_across_a_restart(qtbot, emulator, par
     assert files_containing(parley_home, secret) == []
 
 
-def test_locked_keyring_saves_for_this_session_and_says_so(qtbot, services, locked_keyring, emulator, parley_home):
+def test_locked_keyring_saves_for_this_session_and_says_so(
+    qtbot, services, locked_keyring, emulator, parley_home
+):
     dialog = open_dialog(qtbot, services)
     fill(qtbot, dialog, emulator.endpoint, chat="gpt-4o")
     with qtbot.waitSignal(services.connection_changed, timeout=15000):
@@ -272,15 +292,23 @@ def test_locked_keyring_saves_for_this_session_and_says_so(qtbot, services, lock
     text = card_text(dialog.save_card)
     assert "Saved — the key is kept for this session only" in text and "The keyring is locked" in text
     assert "Nothing is lost" in text
-    assert dialog.auth.key_note.text().startswith("Kept for this session only") and not dialog.auth.remember.isChecked()
+    assert (
+        dialog.auth.key_note.text().startswith("Kept for this session only")
+        and not dialog.auth.remember.isChecked()
+    )
     assert services.connection.profile.name == "Work"
     assert files_containing(parley_home, KEY) == []
 
 
-def test_no_keyring_is_said_before_saving_and_the_key_is_kept_for_the_session(qtbot, services, no_keyring, emulator, parley_home):
+def test_no_keyring_is_said_before_saving_and_the_key_is_kept_for_the_session(
+    qtbot, services, no_keyring, emulator, parley_home
+):
     dialog = open_dialog(qtbot, services)
     assert not dialog.auth.remember.isEnabled() and not dialog.auth.remember.isChecked()
-    assert "No keyring is available" in dialog.auth.key_note.text() and "never written to disk" in dialog.auth.key_note.text()
+    assert (
+        "No keyring is available" in dialog.auth.key_note.text()
+        and "never written to disk" in dialog.auth.key_note.text()
+    )
     fill(qtbot, dialog, emulator.endpoint, chat="gpt-4o")
     with qtbot.waitSignal(dialog.saved, timeout=10000) as saved:
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
@@ -294,7 +322,9 @@ def test_saving_after_a_failed_test_asks_first(qtbot, services, dict_keyring, em
     fill(qtbot, dialog, emulator.endpoint, chat="not-deployed")
     run_test(qtbot, dialog)
     asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel
+    )
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert asked and "found 1 problem" in asked[0]
     assert dialog.isVisible() and ProfileStore.load().profiles == []
@@ -307,7 +337,9 @@ def test_saving_after_a_failed_test_asks_first(qtbot, services, dict_keyring, em
 # -- Entra ID ---------------------------------------------------------------------------------------------------
 
 
-def test_entra_sign_in_shows_who_and_the_test_uses_a_bearer_token(qtbot, services, dict_keyring, emulator, fake_credential):
+def test_entra_sign_in_shows_who_and_the_test_uses_a_bearer_token(
+    qtbot, services, dict_keyring, emulator, fake_credential
+):
     dialog = open_dialog(qtbot, services)
     fill(qtbot, dialog, emulator.endpoint, key="", chat="gpt-4o")
     qtbot.mouseClick(dialog.auth.entra_radio, Qt.MouseButton.LeftButton)
@@ -342,7 +374,9 @@ def test_entra_sign_in_failure_says_how_to_fix_it(qtbot, services, dict_keyring,
     assert "Run `az login`" in text and "AZURE_CLIENT_ID" in text
 
 
-def test_without_a_browser_sign_in_shows_a_device_code_and_the_token_is_used(qtbot, services, dict_keyring, emulator, monkeypatch):
+def test_without_a_browser_sign_in_shows_a_device_code_and_the_token_is_used(
+    qtbot, services, dict_keyring, emulator, monkeypatch
+):
     import threading
 
     from fake_keyrings import FakeCredential, fake_jwt
@@ -365,7 +399,9 @@ def test_without_a_browser_sign_in_shows_a_device_code_and_the_token_is_used(qtb
 
     made = []
     monkeypatch.setattr(client_mod, "browser_available", lambda: False)
-    monkeypatch.setattr(client_mod, "device_code_credential", lambda prompt: made.append(DeviceCode(prompt)) or made[-1])
+    monkeypatch.setattr(
+        client_mod, "device_code_credential", lambda prompt: made.append(DeviceCode(prompt)) or made[-1]
+    )
     dialog = open_dialog(qtbot, services)
     fill(qtbot, dialog, emulator.endpoint, key="", chat="gpt-4o")
     dialog.auth.set_auth(AuthMode.ENTRA)

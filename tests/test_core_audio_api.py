@@ -22,13 +22,20 @@ GA = "2024-10-21"
 def _client(emu, version=PREVIEW, **headers):
     from openai import AzureOpenAI
 
-    return AzureOpenAI(azure_endpoint=emu.endpoint, api_key="k", api_version=version, max_retries=0,
-                       default_headers=headers or None)
+    return AzureOpenAI(
+        azure_endpoint=emu.endpoint,
+        api_key="k",
+        api_version=version,
+        max_retries=0,
+        default_headers=headers or None,
+    )
 
 
 def _speak(client, text, cancel=None, **kw):
     ctx = errors.Context("speech", "tts-hd", client._api_version)
-    return audio_api.synthesize(client, text, cancel=cancel or CancelToken(), ctx=ctx, deployment="tts-hd", **kw)
+    return audio_api.synthesize(
+        client, text, cancel=cancel or CancelToken(), ctx=ctx, deployment="tts-hd", **kw
+    )
 
 
 SENTENCE = "Parley reads this sentence aloud so the test can hear several chunks arrive one after another. "
@@ -52,11 +59,15 @@ def test_speech_streams_chunks_of_non_silent_24khz_audio(emulator):
     assert wav.dbfs(samples) > -40
     sent = [r for r in emulator.requests if r.path.endswith("/audio/speech")][-1]
     assert "/openai/deployments/tts-hd/audio/speech" in sent.path
-    assert sent.json["voice"] == "nova" and sent.json["speed"] == 1.25 and sent.json["response_format"] == "pcm"
+    assert (
+        sent.json["voice"] == "nova" and sent.json["speed"] == 1.25 and sent.json["response_format"] == "pcm"
+    )
     assert sent.json["model"] == "tts-hd" and sent.json["input"] == SENTENCE * 3
     # Streaming, not buffering: the first chunk was in hand well before the last one.
     assert arrivals[0] < arrivals[-1]
-    print(f"speech: first chunk {arrivals[0] * 1000:.0f} ms, last {arrivals[-1] * 1000:.0f} ms, {len(chunks)} chunks")
+    print(
+        f"speech: first chunk {arrivals[0] * 1000:.0f} ms, last {arrivals[-1] * 1000:.0f} ms, {len(chunks)} chunks"
+    )
 
 
 def test_first_chunk_arrives_before_the_last_is_sent():
@@ -128,8 +139,14 @@ def test_too_long_text_raises_config(emulator):
 
 
 def test_split_for_speech_on_a_long_text():
-    sentences = ["Short one.", "Is this a question?", "Wow!", "It trailed off…", "Pi is 3.14 or so, e.g. roughly.",
-                 "A much longer sentence that keeps going for a while so that pieces need several of them."]
+    sentences = [
+        "Short one.",
+        "Is this a question?",
+        "Wow!",
+        "It trailed off…",
+        "Pi is 3.14 or so, e.g. roughly.",
+        "A much longer sentence that keeps going for a while so that pieces need several of them.",
+    ]
     rng = np.random.default_rng(7)
     parts = []
     while len(" ".join(parts)) < 10_000:
@@ -158,11 +175,15 @@ def test_split_for_speech_edges():
 
 def _transcribe(client, audio, **kw):
     ctx = errors.Context("transcription", "whisper", PREVIEW)
-    return list(audio_api.transcribe(client, audio, cancel=CancelToken(), ctx=ctx, deployment="whisper", **kw))
+    return list(
+        audio_api.transcribe(client, audio, cancel=CancelToken(), ctx=ctx, deployment="whisper", **kw)
+    )
 
 
 def test_transcription_of_a_wav_with_a_comment(emulator):
-    audio = wav.with_comment(wav.encode_wav(wav.tone(220, 1.0, 16000), 16000), "Testing, testing, one, two, three.")
+    audio = wav.with_comment(
+        wav.encode_wav(wav.tone(220, 1.0, 16000), 16000), "Testing, testing, one, two, three."
+    )
     events = _transcribe(_client(emulator), audio, language="en")
     transcript = next(e for e in events if isinstance(e, Transcript))
     assert transcript.text == "Testing, testing, one, two, three."
@@ -191,8 +212,17 @@ def test_transcription_limits(emulator):
 
 def test_speak_to_file_writes_one_wav_from_several_pieces(emulator, tmp_path):
     path = tmp_path / "out" / "speech.wav"
-    events = list(audio_api.speak_to_file(_client(emulator), SENTENCE * 3, path, cancel=CancelToken(),
-                                          ctx=errors.Context("speech"), deployment="tts-hd", limit=120))
+    events = list(
+        audio_api.speak_to_file(
+            _client(emulator),
+            SENTENCE * 3,
+            path,
+            cancel=CancelToken(),
+            ctx=errors.Context("speech"),
+            deployment="tts-hd",
+            limit=120,
+        )
+    )
     saved = next(e for e in events if isinstance(e, audio_api.SavedAudio))
     assert saved.pieces == 3 and saved.path == path and events[-1].finish_reason == "stop"
     assert sum(isinstance(e, Started) for e in events) == 1
@@ -205,8 +235,16 @@ def test_speak_to_file_writes_one_wav_from_several_pieces(emulator, tmp_path):
 
 def test_speak_to_file_leaves_nothing_on_failure(emulator, tmp_path):
     path = tmp_path / "speech.wav"
-    events = list(audio_api.speak_to_file(_client(emulator, GA), "Hello.", path, cancel=CancelToken(),
-                                          ctx=errors.Context("speech"), deployment="tts-hd"))
+    events = list(
+        audio_api.speak_to_file(
+            _client(emulator, GA),
+            "Hello.",
+            path,
+            cancel=CancelToken(),
+            ctx=errors.Context("speech"),
+            deployment="tts-hd",
+        )
+    )
     assert isinstance(events[-1], Failed)
     assert not path.exists() and not list(tmp_path.iterdir())
 
@@ -215,7 +253,9 @@ def _filename(request) -> str | None:
     files = getattr(request, "files", None)
     if isinstance(files, dict) and "file" in files:
         entry = files["file"]
-        return getattr(entry, "filename", None) or (entry[0] if isinstance(entry, tuple) else entry.get("filename"))
+        return getattr(entry, "filename", None) or (
+            entry[0] if isinstance(entry, tuple) else entry.get("filename")
+        )
     raw = getattr(request, "body", b"") or b""
     m = re.search(rb'name="file"; filename="([^"]+)"', raw)
     return m.group(1).decode() if m else None

@@ -41,8 +41,15 @@ def client_for(emu, **changes):
 
 def chat(client, text, *, cancel=None, stream=True, max_retries=2, deployment="gpt-4o", **kw):
     request = ChatRequest(deployment, (Message("user", text),), stream=stream, **kw)
-    return list(stream_chat(client, request, cancel=cancel or CancelToken(), ctx=CTX.__class__("chat", deployment=deployment),
-                            max_retries=max_retries))
+    return list(
+        stream_chat(
+            client,
+            request,
+            cancel=cancel or CancelToken(),
+            ctx=CTX.__class__("chat", deployment=deployment),
+            max_retries=max_retries,
+        )
+    )
 
 
 def text_of(events) -> str:
@@ -54,14 +61,21 @@ def kinds(events) -> list[str]:
 
 
 def completion_verdicts(events):
-    return [e.verdict for e in events if isinstance(e, FilterResult) and e.verdict.source == filters.Source.COMPLETION]
+    return [
+        e.verdict
+        for e in events
+        if isinstance(e, FilterResult) and e.verdict.source == filters.Source.COMPLETION
+    ]
 
 
 def prompt_verdicts(events):
-    return [e.verdict for e in events if isinstance(e, FilterResult) and e.verdict.source == filters.Source.PROMPT]
+    return [
+        e.verdict for e in events if isinstance(e, FilterResult) and e.verdict.source == filters.Source.PROMPT
+    ]
 
 
 # -- the happy paths --------------------------------------------------------------------------------------------
+
 
 def test_stream_event_order_and_text(emulator):
     client = client_for(emulator)
@@ -122,6 +136,7 @@ def test_image_part_on_the_wire(emulator):
 
 # -- content filters --------------------------------------------------------------------------------------------
 
+
 def test_filtered_prompt(emulator):
     events = chat(client_for(emulator), "filter:prompt please")
     assert not any(isinstance(e, Delta) for e in events)
@@ -153,12 +168,13 @@ def test_asynchronous_filter_verdict_arrives_after_the_last_delta(emulator):
     events = chat(client_for(emulator), "filter:async")
     assert isinstance(events[-1], Done)
     last_delta = max(i for i, e in enumerate(events) if isinstance(e, Delta))
-    late = [e for e in events[last_delta + 1:] if isinstance(e, FilterResult)]
+    late = [e for e in events[last_delta + 1 :] if isinstance(e, FilterResult)]
     assert late
     assert late[-1].verdict.get("protected_material_text").detected
 
 
 # -- retries and failures ---------------------------------------------------------------------------------------
+
 
 def test_429_once_is_retried_with_azures_wait(emulator):
     events = chat(client_for(emulator), "fault:429once")
@@ -232,9 +248,17 @@ def test_wrong_key():
 
     with Emulator(api_key="right", token_rate=0) as emu:
         failed = chat(client_for(emu), "hi")[-1]
-        assert isinstance(failed, Failed) and failed.problem.kind == Kind.AUTH and failed.problem.status == 401
-        ok = list(stream_chat(build_client(demo_profile(emu.endpoint), api_key="right"),
-                              ChatRequest("gpt-4o", (Message("user", "hi"),)), cancel=CancelToken(), ctx=CTX))
+        assert (
+            isinstance(failed, Failed) and failed.problem.kind == Kind.AUTH and failed.problem.status == 401
+        )
+        ok = list(
+            stream_chat(
+                build_client(demo_profile(emu.endpoint), api_key="right"),
+                ChatRequest("gpt-4o", (Message("user", "hi"),)),
+                cancel=CancelToken(),
+                ctx=CTX,
+            )
+        )
         assert isinstance(ok[-1], Done)
 
 
@@ -250,26 +274,44 @@ def test_connection_refused():
 
 # -- legacy completions -----------------------------------------------------------------------------------------
 
+
 def test_completions_stream_and_whole(emulator):
     client = client_for(emulator)
     ctx = errors.Context("completions", deployment="gpt-35-turbo-instruct")
-    events = list(stream_completion(client, CompletionRequest("gpt-35-turbo-instruct", "Hello World!"), cancel=CancelToken(), ctx=ctx))
+    events = list(
+        stream_completion(
+            client, CompletionRequest("gpt-35-turbo-instruct", "Hello World!"), cancel=CancelToken(), ctx=ctx
+        )
+    )
     assert kinds(events)[0] == "Started" and isinstance(events[-1], Done)
     assert prompt_verdicts(events) and text_of(events)
     assert events[-1].request_id == events[0].request_id
-    whole = list(stream_completion(client, CompletionRequest("gpt-35-turbo-instruct", "Hello World!", stream=False),
-                                   cancel=CancelToken(), ctx=ctx))
+    whole = list(
+        stream_completion(
+            client,
+            CompletionRequest("gpt-35-turbo-instruct", "Hello World!", stream=False),
+            cancel=CancelToken(),
+            ctx=ctx,
+        )
+    )
     assert isinstance(whole[-1], Done) and text_of(whole) == text_of(events)
     assert emulator.requests[-1].json["prompt"] == "Hello World!"
 
 
 def test_completions_filtered_prompt(emulator):
-    events = list(stream_completion(client_for(emulator), CompletionRequest("gpt-35-turbo-instruct", "filter:prompt"),
-                                    cancel=CancelToken(), ctx=errors.Context("completions")))
+    events = list(
+        stream_completion(
+            client_for(emulator),
+            CompletionRequest("gpt-35-turbo-instruct", "filter:prompt"),
+            cancel=CancelToken(),
+            ctx=errors.Context("completions"),
+        )
+    )
     assert isinstance(events[-1], Failed) and events[-1].problem.kind == Kind.FILTERED
 
 
 # -- netio: the socket shutdown, proven without the emulator ------------------------------------------------------
+
 
 def _hanging_sse_server():
     """Sends the response headers and one chunk, then never another byte until told."""
@@ -283,11 +325,20 @@ def _hanging_sse_server():
         buf = b""
         while b"\r\n\r\n" not in buf:
             buf += conn.recv(65536)
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o",
-                 "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hello"}, "finish_reason": None}]}
+        chunk = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "gpt-4o",
+            "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": "Hello"}, "finish_reason": None}
+            ],
+        }
         body = f"data: {json.dumps(chunk)}\n\n".encode()
-        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: rid-hang\r\n"
-                     b"transfer-encoding: chunked\r\n\r\n" + f"{len(body):x}\r\n".encode() + body + b"\r\n")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: rid-hang\r\n"
+            b"transfer-encoding: chunked\r\n\r\n" + f"{len(body):x}\r\n".encode() + body + b"\r\n"
+        )
         release.wait(20)
         conn.close()
         srv.close()
@@ -314,7 +365,9 @@ def test_cancel_wakes_a_blocked_stream_read_at_once():
         client = build_client(demo_profile(endpoint), api_key="k")
         cancel = CancelToken()
         events, at = [], None
-        for event in stream_chat(client, ChatRequest("gpt-4o", (Message("user", "hi"),)), cancel=cancel, ctx=CTX):
+        for event in stream_chat(
+            client, ChatRequest("gpt-4o", (Message("user", "hi"),)), cancel=cancel, ctx=CTX
+        ):
             events.append(event)
             if isinstance(event, Delta):
                 at = _cancel_later(cancel, 0.2)
@@ -331,7 +384,9 @@ def test_close_on_cancel_with_streaming_response():
     try:
         client = build_client(demo_profile(endpoint), api_key="k")
         cancel = CancelToken()
-        with client.chat.completions.with_streaming_response.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}]) as resp:
+        with client.chat.completions.with_streaming_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+        ) as resp:
             assert socket_of(resp) is not None
             close_on_cancel(resp, cancel)
             at = _cancel_later(cancel, 0.2)
@@ -359,19 +414,41 @@ def test_close_on_cancel_after_cancel_runs_at_once():
 
 # -- images and helpers (no network) ------------------------------------------------------------------------------
 
+
 def _png(w: int, h: int) -> bytes:
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * w for _ in range(h))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_image_sizes_from_headers():
     assert image_size(_png(640, 480)) == (640, 480)
-    jpeg = b"\xff\xd8\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9 + b"\xff\xc0" + struct.pack(">HBHH", 17, 8, 300, 400) + b"\x00" * 12
+    jpeg = (
+        b"\xff\xd8\xff\xe0"
+        + struct.pack(">H", 16)
+        + b"JFIF\x00"
+        + b"\x00" * 9
+        + b"\xff\xc0"
+        + struct.pack(">HBHH", 17, 8, 300, 400)
+        + b"\x00" * 12
+    )
     assert image_size(jpeg) == (400, 300)
     assert image_size(b"GIF89a" + struct.pack("<HH", 33, 44) + b"\x00" * 8) == (33, 44)
-    webp = b"RIFF" + b"\x00" * 4 + b"WEBPVP8X" + b"\x00" * 8 + (99).to_bytes(3, "little") + (49).to_bytes(3, "little")
+    webp = (
+        b"RIFF"
+        + b"\x00" * 4
+        + b"WEBPVP8X"
+        + b"\x00" * 8
+        + (99).to_bytes(3, "little")
+        + (49).to_bytes(3, "little")
+    )
     assert image_size(webp) == (100, 50)
     assert image_size(b"not an image") is None
 
@@ -391,19 +468,34 @@ def test_prepare_image():
 def test_message_wire_shapes():
     assert Message("user", "hi").to_wire() == {"role": "user", "content": "hi"}
     part = ImagePart(b"\x89PNG", "image/png")
-    assert Message("user", "look", (part,)).to_wire()["content"][1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw=="}}
+    assert Message("user", "look", (part,)).to_wire()["content"][1] == {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64,iVBORw=="},
+    }
 
 
 def test_worst_of_keeps_a_detection():
-    first = filters.completion_verdict({"protected_material_text": {"filtered": False, "detected": True}, "violence": {"filtered": False, "severity": "low"}})
-    later = filters.completion_verdict({"protected_material_text": {"filtered": False, "detected": False}, "violence": {"filtered": False, "severity": "safe"}})
+    first = filters.completion_verdict(
+        {
+            "protected_material_text": {"filtered": False, "detected": True},
+            "violence": {"filtered": False, "severity": "low"},
+        }
+    )
+    later = filters.completion_verdict(
+        {
+            "protected_material_text": {"filtered": False, "detected": False},
+            "violence": {"filtered": False, "severity": "safe"},
+        }
+    )
     merged = worst_of(first, later)
     assert merged.get("protected_material_text").detected and merged.get("violence").severity == "low"
 
 
 def test_cancel_before_headers_when_not_streaming(emulator):
     client = client_for(emulator)
-    assert isinstance(chat(client, "hello")[-1], Done)  # a pooled connection exists: the hang request reuses it
+    assert isinstance(
+        chat(client, "hello")[-1], Done
+    )  # a pooled connection exists: the hang request reuses it
     cancel = CancelToken()
     at = _cancel_later(cancel, 0.3)
     events = chat(client, "fault:hang", cancel=cancel, stream=False)

@@ -18,11 +18,14 @@ def profile_for(emu, name="Work", auth=AuthMode.KEY) -> Profile:
 
 
 def ask(conn) -> str:
-    completion = conn.client().chat.completions.create(model=conn.deployment("chat"), messages=[{"role": "user", "content": "hello"}])
+    completion = conn.client().chat.completions.create(
+        model=conn.deployment("chat"), messages=[{"role": "user", "content": "hello"}]
+    )
     return completion.choices[0].message.content
 
 
 # -- SecretStore ------------------------------------------------------------------------------------------------
+
 
 def test_secret_store_roundtrip(dict_keyring):
     store = SecretStore()
@@ -49,7 +52,9 @@ def test_no_keyring_and_session_fallback():
     store.remember_for_session("Work", "session-key")
     try:
         assert store.get("Work") == "session-key"
-        assert SecretStore(backend=fail.Keyring()).get("Work") == "session-key"  # class-wide, this process only
+        assert (
+            SecretStore(backend=fail.Keyring()).get("Work") == "session-key"
+        )  # class-wide, this process only
     finally:
         store.forget_session()
 
@@ -62,8 +67,13 @@ def test_locked_keyring_has_its_own_text():
 
 # -- connect() --------------------------------------------------------------------------------------------------
 
+
 def test_connect_from_env_with_key(emulator):
-    env = {"AZURE_OPENAI_ENDPOINT": emulator.endpoint, "AZURE_OPENAI_API_KEY": "env-key", "OPENAI_API_VERSION": "2024-10-21"}
+    env = {
+        "AZURE_OPENAI_ENDPOINT": emulator.endpoint,
+        "AZURE_OPENAI_API_KEY": "env-key",
+        "OPENAI_API_VERSION": "2024-10-21",
+    }
     with connection.connect(environ=env) as conn:
         assert conn.source == "env" and conn.auth == "key" and not conn.demo
         assert conn.profile.api_version == "2024-10-21"
@@ -75,11 +85,15 @@ def test_connect_from_env_with_key(emulator):
 
 def test_connect_from_env_without_key_uses_entra(emulator, monkeypatch):
     cred = FakeCredential()
-    monkeypatch.setattr(client_mod, "entra_token_provider", lambda credential=None: entra_token_provider(cred))
+    monkeypatch.setattr(
+        client_mod, "entra_token_provider", lambda credential=None: entra_token_provider(cred)
+    )
     with connection.connect(environ={"AZURE_OPENAI_ENDPOINT": emulator.endpoint}) as conn:
         assert conn.auth == "entra"
         assert ask(conn)
-    assert emulator.requests[-1].auth_scheme == "Bearer" and emulator.requests[-1].used_key("fake-entra-token")
+    assert emulator.requests[-1].auth_scheme == "Bearer" and emulator.requests[-1].used_key(
+        "fake-entra-token"
+    )
     assert cred.scopes and cred.scopes[0] == (SCOPE,)
 
 
@@ -111,7 +125,9 @@ def test_explicit_profile_beats_env(emulator, dict_keyring):
 
 def test_entra_profile_sends_a_bearer_token_for_the_cognitive_services_scope(emulator, monkeypatch):
     cred = FakeCredential()
-    monkeypatch.setattr(client_mod, "entra_token_provider", lambda credential=None: entra_token_provider(cred))
+    monkeypatch.setattr(
+        client_mod, "entra_token_provider", lambda credential=None: entra_token_provider(cred)
+    )
     with connection.connect(profile_for(emulator, auth=AuthMode.ENTRA), environ={}) as conn:
         assert ask(conn)
         ctx = conn.context("chat")
@@ -128,7 +144,11 @@ def test_demo_connection_runs_its_own_emulator():
         assert conn.demo and conn.source == "demo"
         assert conn.profile.deployments.chat == "gpt-4o"
         ctx = conn.context("speech")
-        assert ctx.deployment == "tts-hd" and ctx.operation == "speech" and ctx.api_version == conn.profile.api_version
+        assert (
+            ctx.deployment == "tts-hd"
+            and ctx.operation == "speech"
+            and ctx.api_version == conn.profile.api_version
+        )
         assert ask(conn)
     finally:
         conn.close()
@@ -148,7 +168,9 @@ def test_deployment_names_the_blank_settings_field(emulator, dict_keyring):
 
 
 def test_build_client_is_lazy_and_retry_free():
-    profile = Profile(name="P", endpoint="https://res.openai.azure.com", api_version="2024-10-21", timeout=12.0)
+    profile = Profile(
+        name="P", endpoint="https://res.openai.azure.com", api_version="2024-10-21", timeout=12.0
+    )
     client = build_client(profile, api_key="k")
     assert client.max_retries == 0 and client.timeout == 12.0
     assert str(client.base_url).startswith("https://res.openai.azure.com/openai")

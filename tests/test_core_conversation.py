@@ -15,7 +15,8 @@ from app.core.profiles import demo_profile
 
 CTX = errors.Context("chat", deployment="gpt-4o")
 PNG_1x1 = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
 
 
 def setup(emu, tmp_path):
@@ -34,7 +35,11 @@ def test_a_turn_stores_question_and_answer_and_sends_the_whole_conversation(emul
     first = run(history, client, Turn(cid, "gpt-4o", "What is a cat?"))
     assert isinstance(first[0], UserSaved) and first[0].message.text == "What is a cat?"
     assert isinstance(first[-1], TurnEnded) and first[-1].status == "complete"
-    run(history, client, Turn(cid, "gpt-4o", "And a dog?", images=(ImagePart(PNG_1x1, "image/png", "dot.png"),)))
+    run(
+        history,
+        client,
+        Turn(cid, "gpt-4o", "And a dog?", images=(ImagePart(PNG_1x1, "image/png", "dot.png"),)),
+    )
     stored = history.messages(cid)
     assert [m.role for m in stored] == ["user", "assistant", "user", "assistant"]
     assert stored[1].status == "complete" and stored[1].usage_json["completion_tokens"] > 0
@@ -51,7 +56,9 @@ def test_stopping_keeps_the_partial_answer_marked_stopped(emulator, tmp_path):
     client, history, cid = setup(emulator, tmp_path)
     cancel = CancelToken()
     events = []
-    for event in run_turn(history, client, Turn(cid, "gpt-4o", "tell me a story fault:slow=50 len:400"), cancel=cancel, ctx=CTX):
+    for event in run_turn(
+        history, client, Turn(cid, "gpt-4o", "tell me a story fault:slow=50 len:400"), cancel=cancel, ctx=CTX
+    ):
         events.append(event)
         if sum(isinstance(e, Delta) for e in events) == 5:
             cancel.cancel()
@@ -63,8 +70,14 @@ def test_stopping_keeps_the_partial_answer_marked_stopped(emulator, tmp_path):
 def test_reply_is_saved_while_it_streams(emulator, tmp_path):
     client, history, cid = setup(emulator, tmp_path)
     seen: list[str] = []
-    for event in run_turn(history, client, Turn(cid, "gpt-4o", "story fault:slow=200 len:120"), cancel=CancelToken(),
-                          ctx=CTX, save_every=0.05):
+    for event in run_turn(
+        history,
+        client,
+        Turn(cid, "gpt-4o", "story fault:slow=200 len:120"),
+        cancel=CancelToken(),
+        ctx=CTX,
+        save_every=0.05,
+    ):
         if isinstance(event, Delta) and len(seen) < 1000:
             seen.append(history.messages(cid)[-1].text)
     assert any(0 < len(text) for text in seen), "nothing was written while streaming"
@@ -73,7 +86,11 @@ def test_reply_is_saved_while_it_streams(emulator, tmp_path):
 def test_filtered_prompt_marks_the_question_and_makes_no_answer(emulator, tmp_path):
     client, history, cid = setup(emulator, tmp_path)
     events = run(history, client, Turn(cid, "gpt-4o", "how to hurt filter:prompt"))
-    assert isinstance(events[-1], TurnEnded) and events[-1].status == "filtered" and events[-1].answer_message_id is None
+    assert (
+        isinstance(events[-1], TurnEnded)
+        and events[-1].status == "filtered"
+        and events[-1].answer_message_id is None
+    )
     (question,) = history.messages(cid)
     assert question.status == "filtered" and question.problem_json["kind"] == "filtered"
     assert any(c["name"] == "violence" and c["filtered"] for c in question.filter_json[0]["categories"])
@@ -97,7 +114,11 @@ def test_cut_connection_keeps_partial_text_and_continue_appends(emulator, tmp_pa
     started = next(e for e in events if isinstance(e, AnswerStarted))
     assert started.message_id == partial.id and started.prefix == partial.text
     after = history.get_message(partial.id)
-    assert after.status == "complete" and after.text.startswith(partial.text) and len(after.text) > len(partial.text)
+    assert (
+        after.status == "complete"
+        and after.text.startswith(partial.text)
+        and len(after.text) > len(partial.text)
+    )
     assert after.problem_json is None
     wire = emulator.requests[-1].json["messages"]
     assert wire[-2] == {"role": "assistant", "content": partial.text} and "Continue" in wire[-1]["content"]
@@ -139,4 +160,7 @@ def test_cancel_from_another_thread_before_headers(emulator, tmp_path):
     threading.Timer(0.3, cancel.cancel).start()
     events = run(history, client, Turn(cid, "gpt-4o", "wait fault:hang"), cancel=cancel)
     assert isinstance(events[-2], Done) and events[-2].finish_reason == "cancelled"
-    assert events[-1].answer_message_id is None or history.get_message(events[-1].answer_message_id).status == "stopped"
+    assert (
+        events[-1].answer_message_id is None
+        or history.get_message(events[-1].answer_message_id).status == "stopped"
+    )

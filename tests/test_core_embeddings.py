@@ -20,8 +20,16 @@ def client(emulator):
 
 
 def _embed(client, texts, **kw):
-    return list(embeddings.embed(client, texts, cancel=kw.pop("cancel", CancelToken()), ctx=CTX,
-                                 deployment="text-embedding-3-large", **kw))
+    return list(
+        embeddings.embed(
+            client,
+            texts,
+            cancel=kw.pop("cancel", CancelToken()),
+            ctx=CTX,
+            deployment="text-embedding-3-large",
+            **kw,
+        )
+    )
 
 
 def _requests(emu):
@@ -47,13 +55,21 @@ def test_130_texts_go_in_3_batches_in_order(client, emulator):
     assert len(_requests(emulator)) == 3
     assert [len(r.json["input"]) for r in _requests(emulator)] == [64, 64, 2]
     whole = np.concatenate([b.vectors for b in batches])
-    again = embeddings.embed_all(client, [texts[100]], cancel=CancelToken(), ctx=CTX, deployment="text-embedding-3-large")
+    again = embeddings.embed_all(
+        client, [texts[100]], cancel=CancelToken(), ctx=CTX, deployment="text-embedding-3-large"
+    )
     assert embeddings.cosine(whole[100], again[0]) == pytest.approx(1.0, abs=1e-5)  # same text, same place
 
 
 def test_related_texts_are_closer_than_unrelated(client):
-    texts = ["The cat sat on the mat.", "A cat was sitting on the mat.", "Quarterly revenue rose by eight percent."]
-    vectors = embeddings.embed_all(client, texts, cancel=CancelToken(), ctx=CTX, deployment="text-embedding-3-large")
+    texts = [
+        "The cat sat on the mat.",
+        "A cat was sitting on the mat.",
+        "Quarterly revenue rose by eight percent.",
+    ]
+    vectors = embeddings.embed_all(
+        client, texts, cancel=CancelToken(), ctx=CTX, deployment="text-embedding-3-large"
+    )
     related = embeddings.cosine(vectors[0], vectors[1])
     unrelated = embeddings.cosine(vectors[0], vectors[2])
     assert related > unrelated

@@ -10,14 +10,20 @@ from app.core import errors, filters, secrets
 from app.core.errors import Context, Kind
 
 URL = "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
-CTX = Context("chat", deployment="gpt-4o", api_version="2024-10-21", endpoint="https://res.openai.azure.com", auth="key")
+CTX = Context(
+    "chat", deployment="gpt-4o", api_version="2024-10-21", endpoint="https://res.openai.azure.com", auth="key"
+)
 
 
 def status_error(status: int, body: dict | None, headers: dict | None = None) -> openai.APIStatusError:
     """The exception the real client raises for this response (its own status-to-class dispatch)."""
     request = httpx2.Request("POST", URL)
-    response = httpx2.Response(status, request=request, json=body, headers={"x-request-id": "req-123", **(headers or {})})
-    client = openai.AzureOpenAI(azure_endpoint="https://res.openai.azure.com", api_key="k", api_version="2024-10-21")
+    response = httpx2.Response(
+        status, request=request, json=body, headers={"x-request-id": "req-123", **(headers or {})}
+    )
+    client = openai.AzureOpenAI(
+        azure_endpoint="https://res.openai.azure.com", api_key="k", api_version="2024-10-21"
+    )
     return client._make_status_error(f"Error code: {status}", body=body, response=response)
 
 
@@ -46,13 +52,33 @@ FILTER_BODY = err(
     ("status", "body", "cls", "kind"),
     [
         (400, err("BadRequest", "Invalid value for 'temperature'"), openai.BadRequestError, Kind.BAD_REQUEST),
-        (401, err("401", "Access denied due to invalid subscription key or wrong API endpoint."), openai.AuthenticationError, Kind.AUTH),
+        (
+            401,
+            err("401", "Access denied due to invalid subscription key or wrong API endpoint."),
+            openai.AuthenticationError,
+            Kind.AUTH,
+        ),
         (403, err("403", "Public access is disabled."), openai.PermissionDeniedError, Kind.PERMISSION),
-        (404, err("DeploymentNotFound", "The API deployment for this resource does not exist."), openai.NotFoundError, Kind.DEPLOYMENT_NOT_FOUND),
+        (
+            404,
+            err("DeploymentNotFound", "The API deployment for this resource does not exist."),
+            openai.NotFoundError,
+            Kind.DEPLOYMENT_NOT_FOUND,
+        ),
         (404, err("404", "Resource not found"), openai.NotFoundError, Kind.API_VERSION),
         (422, err(None, "Unprocessable"), openai.UnprocessableEntityError, Kind.BAD_REQUEST),
-        (429, err("429", "Requests to the ChatCompletions_Create Operation have exceeded rate limit."), openai.RateLimitError, Kind.RATE_LIMIT),
-        (500, err(None, "The server had an error while processing your request."), openai.InternalServerError, Kind.SERVER),
+        (
+            429,
+            err("429", "Requests to the ChatCompletions_Create Operation have exceeded rate limit."),
+            openai.RateLimitError,
+            Kind.RATE_LIMIT,
+        ),
+        (
+            500,
+            err(None, "The server had an error while processing your request."),
+            openai.InternalServerError,
+            Kind.SERVER,
+        ),
         (503, err(None, "Service unavailable"), openai.InternalServerError, Kind.SERVER),
     ],
 )
@@ -77,10 +103,18 @@ def test_content_filter_400_carries_the_verdict():
 
 
 def test_dalle_content_policy_violation_with_revised_prompt():
-    body = err("content_policy_violation", "Your request was rejected", inner_error={
-        "code": "ResponsibleAIPolicyViolation", "revised_prompt": "A calm rabbit",
-        "content_filter_results": {"violence": {"filtered": True, "severity": "high"}, "profanity": {"filtered": False, "detected": False}},
-    })
+    body = err(
+        "content_policy_violation",
+        "Your request was rejected",
+        inner_error={
+            "code": "ResponsibleAIPolicyViolation",
+            "revised_prompt": "A calm rabbit",
+            "content_filter_results": {
+                "violence": {"filtered": True, "severity": "high"},
+                "profanity": {"filtered": False, "detected": False},
+            },
+        },
+    )
     problem = errors.from_exception(status_error(400, body), Context("images", deployment="dall-e-3"))
     assert problem.kind == Kind.FILTERED
     assert problem.revised_prompt == "A calm rabbit"
@@ -89,7 +123,9 @@ def test_dalle_content_policy_violation_with_revised_prompt():
 
 
 def test_deployment_not_found_names_the_deployment_and_the_field():
-    problem = errors.from_exception(status_error(404, err("DeploymentNotFound", "x")), Context("chat", deployment="gpt-5o"))
+    problem = errors.from_exception(
+        status_error(404, err("DeploymentNotFound", "x")), Context("chat", deployment="gpt-5o")
+    )
     assert "'gpt-5o'" in problem.detail and "chat deployment" in problem.action and problem.exit_code == 5
 
 
@@ -114,7 +150,9 @@ def test_api_version_hint_on_400():
 def test_connection_and_timeout_errors():
     request = httpx2.Request("POST", URL)
     try:
-        raise openai.APIConnectionError(request=request) from httpx2.ConnectError("[Errno 111] Connection refused")
+        raise openai.APIConnectionError(request=request) from httpx2.ConnectError(
+            "[Errno 111] Connection refused"
+        )
     except openai.APIConnectionError as exc:
         p = errors.from_exception(exc, CTX)
     assert p.kind == Kind.NETWORK and "connection refused" in p.detail and p.retryable
@@ -158,9 +196,15 @@ def test_problem_json_and_exit_codes():
 
 SEED_PROMPT_RESULTS = [
     {"prompt_index": 0, "content_filter_results": {"jailbreak": {"filtered": False, "detected": False}}},
-    {"prompt_index": 1, "content_filter_results": {
-        "sexual": {"filtered": False, "severity": "safe"}, "violence": {"filtered": False, "severity": "safe"},
-        "hate": {"filtered": False, "severity": "safe"}, "self_harm": {"filtered": False, "severity": "safe"}}},
+    {
+        "prompt_index": 1,
+        "content_filter_results": {
+            "sexual": {"filtered": False, "severity": "safe"},
+            "violence": {"filtered": False, "severity": "safe"},
+            "hate": {"filtered": False, "severity": "safe"},
+            "self_harm": {"filtered": False, "severity": "safe"},
+        },
+    },
 ]
 
 
@@ -173,19 +217,29 @@ def test_prompt_verdicts_from_the_seed():
 
 
 def test_dalle_prompt_shape_and_blocklists():
-    [v] = filters.prompt_verdicts({"profanity": {"detected": True, "filtered": False}, "hate": {"filtered": False, "severity": "low"}})
+    [v] = filters.prompt_verdicts(
+        {"profanity": {"detected": True, "filtered": False}, "hate": {"filtered": False, "severity": "low"}}
+    )
     assert v.get("profanity").detected and v.get("hate").severity == "low"
     cats = filters.parse_categories({"custom_blocklists": [{"id": "bl1", "filtered": True}]})
     assert cats[0].filtered and ("id", "bl1") in cats[0].details
-    cats = filters.parse_categories({"custom_blocklists": {"filtered": True, "details": [{"id": "b2", "filtered": True}]}})
+    cats = filters.parse_categories(
+        {"custom_blocklists": {"filtered": True, "details": [{"id": "b2", "filtered": True}]}}
+    )
     assert cats[0].details == (("id", "b2"),)
 
 
 def test_protected_material_citation_and_error():
-    v = filters.completion_verdict({
-        "protected_material_code": {"filtered": False, "detected": True, "citation": {"URL": "https://github.com/x", "license": "MIT"}},
-        "error": {"code": 500, "message": "filter unavailable"},
-    })
+    v = filters.completion_verdict(
+        {
+            "protected_material_code": {
+                "filtered": False,
+                "detected": True,
+                "citation": {"URL": "https://github.com/x", "license": "MIT"},
+            },
+            "error": {"code": 500, "message": "filter unavailable"},
+        }
+    )
     cat = v.get("protected_material_code")
     assert cat.detected and ("citation.URL", "https://github.com/x") in cat.details
     assert v.error == "filter unavailable"

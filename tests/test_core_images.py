@@ -30,20 +30,32 @@ def _image_requests(emu):
     return [r for r in emu.requests if r.path.endswith("/images/generations")]
 
 
-@pytest.mark.parametrize("size,quality,style,fmt", [
-    ("1024x1024", "standard", "vivid", "b64_json"),
-    ("1792x1024", "hd", "natural", "url"),
-    ("1024x1792", "standard", "natural", "b64_json"),
-])
-def test_options_reach_the_wire_and_a_png_of_that_size_comes_back(client, emulator, size, quality, style, fmt):
+@pytest.mark.parametrize(
+    "size,quality,style,fmt",
+    [
+        ("1024x1024", "standard", "vivid", "b64_json"),
+        ("1792x1024", "hd", "natural", "url"),
+        ("1024x1792", "standard", "natural", "b64_json"),
+    ],
+)
+def test_options_reach_the_wire_and_a_png_of_that_size_comes_back(
+    client, emulator, size, quality, style, fmt
+):
     request = images.ImageRequest("dall-e-3", "A rabbit eating pancakes", size, quality, style, fmt)
     events = _run(client, request)
     assert isinstance(events[0], Started) and isinstance(events[-1], Done), events
     image = next(e for e in events if isinstance(e, images.GeneratedImage))
     sent = _image_requests(emulator)[-1]
     assert "/openai/deployments/dall-e-3/images/generations" in sent.path
-    assert sent.json == {"model": "dall-e-3", "prompt": "A rabbit eating pancakes", "n": 1, "size": size,
-                         "quality": quality, "style": style, "response_format": fmt}
+    assert sent.json == {
+        "model": "dall-e-3",
+        "prompt": "A rabbit eating pancakes",
+        "n": 1,
+        "size": size,
+        "quality": quality,
+        "style": style,
+        "response_format": fmt,
+    }
     assert image.png.startswith(images.PNG_SIGNATURE)
     width, height = (int(v) for v in size.split("x"))
     assert images.png_size(image.png) == (width, height) == image.size
@@ -60,15 +72,20 @@ def test_url_download_is_injectable(client):
         seen.append(url)
         return base64.b64decode(_tiny_png())
 
-    events = _run(client, images.ImageRequest("dall-e-3", "a lighthouse", response_format="url"), http_get=fake_get)
+    events = _run(
+        client, images.ImageRequest("dall-e-3", "a lighthouse", response_format="url"), http_get=fake_get
+    )
     image = next(e for e in events if isinstance(e, images.GeneratedImage))
     assert seen and seen[0].startswith("http")
     assert images.png_size(image.png) == (1, 1)
 
 
 def test_not_a_png_is_a_problem(client):
-    events = _run(client, images.ImageRequest("dall-e-3", "a lighthouse", response_format="url"),
-                  http_get=lambda url: b"<html>expired</html>")
+    events = _run(
+        client,
+        images.ImageRequest("dall-e-3", "a lighthouse", response_format="url"),
+        http_get=lambda url: b"<html>expired</html>",
+    )
     assert isinstance(events[-1], Failed) and "PNG" in events[-1].problem.detail
 
 
@@ -84,8 +101,17 @@ def test_refusal_is_filtered_with_verdict_and_revised_prompt(client):
     assert "image prompt" in problem.detail
 
 
-@pytest.mark.parametrize("field,value", [("size", "512x512"), ("quality", "ultra"), ("style", "cartoon"),
-                                         ("response_format", "png"), ("prompt", "  "), ("deployment", "")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("size", "512x512"),
+        ("quality", "ultra"),
+        ("style", "cartoon"),
+        ("response_format", "png"),
+        ("prompt", "  "),
+        ("deployment", ""),
+    ],
+)
 def test_bad_options_are_rejected_before_sending(client, emulator, field, value):
     options = {"deployment": "dall-e-3", "prompt": "a cat", field: value}
     with pytest.raises(errors.ParleyError) as info:
@@ -130,8 +156,14 @@ def test_cancel_while_waiting_returns_at_once(client):
 
 def test_save_png_names_by_time_and_prompt(tmp_path):
     png = base64.b64decode(_tiny_png())
-    image = images.GeneratedImage(png, "revised", None, None, "rid",
-                                  images.ImageRequest("dall-e-3", "A rabbit, eating pancakes! ☕ at dawn"))
+    image = images.GeneratedImage(
+        png,
+        "revised",
+        None,
+        None,
+        "rid",
+        images.ImageRequest("dall-e-3", "A rabbit, eating pancakes! ☕ at dawn"),
+    )
     first = images.save_png(image, tmp_path / "out", now=0)
     second = images.save_png(image, tmp_path / "out", now=0)
     assert first.name.endswith("-a-rabbit-eating-pancakes-at-dawn.png")
@@ -142,4 +174,4 @@ def test_save_png_names_by_time_and_prompt(tmp_path):
 
 
 def _tiny_png() -> str:
-    return ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    return "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -21,14 +21,25 @@ def _ft(*messages):
 
 
 def _batch(cid, **over):
-    line = {"custom_id": cid, "method": "POST", "url": "/chat/completions",
-            "body": {"model": "gpt-4o-batch", "messages": [{"role": "user", "content": "hi"}]}}
+    line = {
+        "custom_id": cid,
+        "method": "POST",
+        "url": "/chat/completions",
+        "body": {"model": "gpt-4o-batch", "messages": [{"role": "user", "content": "hi"}]},
+    }
     line.update(over)
     return json.dumps(line)
 
 
-GOOD_FT = "\n".join([_ft(("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello.")),
-                     _ft(("user", "2+2?"), ("assistant", "4"))]) + "\n"
+GOOD_FT = (
+    "\n".join(
+        [
+            _ft(("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello.")),
+            _ft(("user", "2+2?"), ("assistant", "4")),
+        ]
+    )
+    + "\n"
+)
 GOOD_BATCH = "\n".join(_batch(f"task-{i}") for i in range(3)) + "\n"
 
 
@@ -38,16 +49,19 @@ def test_good_files_pass():
     assert jobs.validate_jsonl("\n" + GOOD_FT + "\n\n", "fine-tune") == []
 
 
-@pytest.mark.parametrize("line,needle", [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object, found an array"),
-    ('{"prompt": "x"}', "missing 'messages'"),
-    ('{"messages": []}', "non-empty list"),
-    ('{"messages": ["hi"]}', "messages[0] must be an object"),
-    (_ft(("user", "hi"), ("bot", "yo")), "messages[1].role is 'bot'"),
-    ('{"messages": [{"role": "user"}]}', "messages[0] has no 'content'"),
-    (_ft(("system", "s"), ("user", "hi")), "no assistant message"),
-])
+@pytest.mark.parametrize(
+    "line,needle",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object, found an array"),
+        ('{"prompt": "x"}', "missing 'messages'"),
+        ('{"messages": []}', "non-empty list"),
+        ('{"messages": ["hi"]}', "messages[0] must be an object"),
+        (_ft(("user", "hi"), ("bot", "yo")), "messages[1].role is 'bot'"),
+        ('{"messages": [{"role": "user"}]}', "messages[0] has no 'content'"),
+        (_ft(("system", "s"), ("user", "hi")), "no assistant message"),
+    ],
+)
 def test_fine_tune_line_errors_name_line_and_field(line, needle):
     text = "\n".join([_ft(("user", "a"), ("assistant", "b")), line, _ft(("user", "a"), ("assistant", "b"))])
     found = jobs.validate_jsonl(text, "fine-tune")
@@ -56,14 +70,22 @@ def test_fine_tune_line_errors_name_line_and_field(line, needle):
     assert str(found[0]).startswith("line 2: ")
 
 
-@pytest.mark.parametrize("line,needle", [
-    (_batch(None), "missing 'custom_id'"),
-    (_batch("task-0"), "'custom_id' 'task-0' repeats line 1"),
-    (_batch("x", method="GET"), "'method' is 'GET'"),
-    (_batch("x", url="/completions"), "\"/chat/completions\""),
-    (json.dumps({"custom_id": "x", "method": "POST", "url": "/chat/completions", "body": {"messages": []}}), "'body.model'"),
-    (json.dumps({"custom_id": "x", "method": "POST", "url": "/chat/completions"}), "missing 'body'"),
-])
+@pytest.mark.parametrize(
+    "line,needle",
+    [
+        (_batch(None), "missing 'custom_id'"),
+        (_batch("task-0"), "'custom_id' 'task-0' repeats line 1"),
+        (_batch("x", method="GET"), "'method' is 'GET'"),
+        (_batch("x", url="/completions"), '"/chat/completions"'),
+        (
+            json.dumps(
+                {"custom_id": "x", "method": "POST", "url": "/chat/completions", "body": {"messages": []}}
+            ),
+            "'body.model'",
+        ),
+        (json.dumps({"custom_id": "x", "method": "POST", "url": "/chat/completions"}), "missing 'body'"),
+    ],
+)
 def test_batch_line_errors_name_line_and_field(line, needle):
     found = jobs.validate_jsonl("\n".join([_batch("task-0"), line]), "batch")
     assert len(found) == 1 and found[0].line == 2, found
@@ -136,9 +158,15 @@ def test_missing_job_is_a_problem(client):
 
 
 def test_converters_accept_plain_dicts():
-    job = jobs.batch_job({"id": "b1", "status": "failed", "endpoint": "/chat/completions",
-                          "request_counts": {"total": 3, "completed": 1, "failed": 2},
-                          "errors": {"data": [{"line": 2, "message": "bad model", "code": "invalid"}]}})
+    job = jobs.batch_job(
+        {
+            "id": "b1",
+            "status": "failed",
+            "endpoint": "/chat/completions",
+            "request_counts": {"total": 3, "completed": 1, "failed": 2},
+            "errors": {"data": [{"line": 2, "message": "bad model", "code": "invalid"}]},
+        }
+    )
     assert job.request_counts == jobs.RequestCounts(3, 1, 2)
     assert job.errors == ("line 2: bad model (invalid)",)
     ft = jobs.fine_tune_job({"id": "ft1", "status": "failed", "error": {"message": "bad file", "code": "x"}})

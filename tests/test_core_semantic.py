@@ -12,18 +12,30 @@ MODEL = "text-embedding-3-large"
 
 
 def index(history, client) -> list:
-    return list(semantic.index_pending(history, client, cancel=CancelToken(), ctx=errors.Context("embeddings"),
-                                       deployment=MODEL))
+    return list(
+        semantic.index_pending(
+            history, client, cancel=CancelToken(), ctx=errors.Context("embeddings"), deployment=MODEL
+        )
+    )
 
 
 def meaning(history, client, query) -> list[str]:
-    hits = semantic.search(history, client, query, cancel=CancelToken(), ctx=errors.Context("embeddings"),
-                           deployment=MODEL, mode="meaning")
+    hits = semantic.search(
+        history,
+        client,
+        query,
+        cancel=CancelToken(),
+        ctx=errors.Context("embeddings"),
+        deployment=MODEL,
+        mode="meaning",
+    )
     return [h.snippet for h in hits]
 
 
 def test_search_follows_deletes_restores_and_edits(emulator):
-    client = AzureOpenAI(azure_endpoint=emulator.endpoint, api_key="k", api_version="2024-10-01-preview", max_retries=0)
+    client = AzureOpenAI(
+        azure_endpoint=emulator.endpoint, api_key="k", api_version="2024-10-01-preview", max_retries=0
+    )
     history = History.open()
     trip = history.create_conversation("Road trip").id
     car = history.add_message(trip, "user", "My car broke down").id

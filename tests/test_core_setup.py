@@ -19,19 +19,47 @@ from app.core.secrets import SecretStore
 # -- endpoints --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, level, words, url", [
-    ("", Level.ERROR, "Enter your resource's endpoint", ""),
-    ("myres.openai.azure.com", Level.ERROR, "must start with https://. Did you mean https://myres.openai.azure.com/?", ""),
-    ("http://myres.openai.azure.com/", Level.ERROR, "accepts only https://, not http:// — use https://myres.openai.azure.com/", ""),
-    ("ftp://myres.openai.azure.com/", Level.ERROR, "must start with https:// (not ftp://)", ""),
-    ("https://", Level.ERROR, "no host name", ""),
-    ("https://my res.openai.azure.com", Level.ERROR, "cannot contain spaces", ""),
-    ("https://myres.openai.azure.com", Level.OK, "", "https://myres.openai.azure.com/"),
-    ("  https://MyRes.cognitiveservices.azure.com/ ", Level.OK, "", "https://myres.cognitiveservices.azure.com/"),
-    ("https://hub.services.ai.azure.com/api/projects/p1", Level.WARNING, "/api/projects/p1 was removed", "https://hub.services.ai.azure.com/"),
-    ("https://gateway.example.com/", Level.WARNING, "Not an Azure OpenAI address", "https://gateway.example.com/"),
-    ("http://127.0.0.1:8080", Level.WARNING, "local address over plain http", "http://127.0.0.1:8080/"),
-])
+@pytest.mark.parametrize(
+    "text, level, words, url",
+    [
+        ("", Level.ERROR, "Enter your resource's endpoint", ""),
+        (
+            "myres.openai.azure.com",
+            Level.ERROR,
+            "must start with https://. Did you mean https://myres.openai.azure.com/?",
+            "",
+        ),
+        (
+            "http://myres.openai.azure.com/",
+            Level.ERROR,
+            "accepts only https://, not http:// — use https://myres.openai.azure.com/",
+            "",
+        ),
+        ("ftp://myres.openai.azure.com/", Level.ERROR, "must start with https:// (not ftp://)", ""),
+        ("https://", Level.ERROR, "no host name", ""),
+        ("https://my res.openai.azure.com", Level.ERROR, "cannot contain spaces", ""),
+        ("https://myres.openai.azure.com", Level.OK, "", "https://myres.openai.azure.com/"),
+        (
+            "  https://MyRes.cognitiveservices.azure.com/ ",
+            Level.OK,
+            "",
+            "https://myres.cognitiveservices.azure.com/",
+        ),
+        (
+            "https://hub.services.ai.azure.com/api/projects/p1",
+            Level.WARNING,
+            "/api/projects/p1 was removed",
+            "https://hub.services.ai.azure.com/",
+        ),
+        (
+            "https://gateway.example.com/",
+            Level.WARNING,
+            "Not an Azure OpenAI address",
+            "https://gateway.example.com/",
+        ),
+        ("http://127.0.0.1:8080", Level.WARNING, "local address over plain http", "http://127.0.0.1:8080/"),
+    ],
+)
 def test_endpoint_messages(text, level, words, url):
     check = check_endpoint(text)
     assert check.level == level
@@ -40,11 +68,15 @@ def test_endpoint_messages(text, level, words, url):
 
 
 def test_a_pasted_deployment_url_is_cut_back_and_says_so():
-    check = check_endpoint("https://myres.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21")
+    check = check_endpoint(
+        "https://myres.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+    )
     assert check.usable and check.level == Level.WARNING
     assert check.url == "https://myres.openai.azure.com/"
     assert (check.deployment, check.api_version) == ("gpt-4o", "2024-10-21")
-    assert "deployment URL" in check.message and "/openai/deployments/gpt-4o/chat/completions" in check.message
+    assert (
+        "deployment URL" in check.message and "/openai/deployments/gpt-4o/chat/completions" in check.message
+    )
 
 
 # -- connection test --------------------------------------------------------------------------------------------
@@ -60,7 +92,14 @@ def run(profile, **kw) -> list[probe.ProbeResult]:
 
 def test_probe_every_deployment_of_the_emulator(emulator):
     results = run(profile_for(emulator), typed_key="k")
-    assert [r.capability for r in results] == ["chat", "speech", "transcription", "images", "embeddings", "completions"]
+    assert [r.capability for r in results] == [
+        "chat",
+        "speech",
+        "transcription",
+        "images",
+        "embeddings",
+        "completions",
+    ]
     assert all(r.ok and r.seconds > 0 and r.request_id for r in results), results
     images = next(r for r in results if r.capability == "images")
     assert "without generating an image" in images.note
@@ -71,11 +110,17 @@ def test_probe_every_deployment_of_the_emulator(emulator):
 
 
 def test_probe_reports_each_failure_by_capability(emulator):
-    profile = profile_for(emulator, api_version="2024-10-21",
-                          deployments=Deployments(chat="gpt-4o", speech="tts-hd", images="gpt-4o", embeddings="nope"))
+    profile = profile_for(
+        emulator,
+        api_version="2024-10-21",
+        deployments=Deployments(chat="gpt-4o", speech="tts-hd", images="gpt-4o", embeddings="nope"),
+    )
     results = {r.capability: r for r in run(profile, typed_key="k")}
     assert results["chat"].ok
-    assert results["speech"].problem.kind == Kind.API_VERSION and "preview api-version" in results["speech"].problem.action
+    assert (
+        results["speech"].problem.kind == Kind.API_VERSION
+        and "preview api-version" in results["speech"].problem.action
+    )
     assert results["images"].problem.title == "'gpt-4o' does not do image generation"
     assert results["embeddings"].problem.kind == Kind.DEPLOYMENT_NOT_FOUND
     assert "'nope'" in results["embeddings"].problem.detail and results["embeddings"].problem.request_id
@@ -122,8 +167,13 @@ def test_probe_with_entra_that_cannot_sign_in_says_what_was_tried(emulator, monk
 
     cred = FakeCredential(error=CredentialUnavailableError("Azure CLI not found on path"))
     monkeypatch.setattr(client_mod, "default_credential", lambda interactive=False: cred)
-    results = run(profile_for(emulator, auth=AuthMode.ENTRA, deployments=Deployments(chat="gpt-4o", embeddings="x")))
-    assert results[0].problem.title == "No Entra ID credential available" and "az login" in results[0].problem.action
+    results = run(
+        profile_for(emulator, auth=AuthMode.ENTRA, deployments=Deployments(chat="gpt-4o", embeddings="x"))
+    )
+    assert (
+        results[0].problem.title == "No Entra ID credential available"
+        and "az login" in results[0].problem.action
+    )
     assert results[1].skipped and emulator.requests == []
 
 
@@ -147,16 +197,20 @@ def test_sign_in_failures_say_what_to_do():
     from azure.identity import CredentialUnavailableError
 
     with pytest.raises(errors.ParleyError) as info:
-        entra.sign_in(credential=FakeCredential(error=CredentialUnavailableError("Azure CLI not found on path")))
+        entra.sign_in(
+            credential=FakeCredential(error=CredentialUnavailableError("Azure CLI not found on path"))
+        )
     problem = info.value.problem
     assert problem.kind == Kind.AUTH and problem.detail == "Azure CLI not found on path"
     assert problem.action.startswith("Run `az login`") and "AZURE_CLIENT_ID" in problem.action
 
-    chain = ("DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
-             "\tEnvironmentCredential: EnvironmentCredential authentication unavailable. Environment variables are not fully configured.\n"
-             "Visit https://aka.ms/azsdk/python/identity/environmentcredential/troubleshoot to troubleshoot this issue.\n"
-             "\tManagedIdentityCredential: ManagedIdentityCredential authentication unavailable.\n"
-             "\tAzureCliCredential: Azure CLI not found on path\n")
+    chain = (
+        "DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
+        "\tEnvironmentCredential: EnvironmentCredential authentication unavailable. Environment variables are not fully configured.\n"
+        "Visit https://aka.ms/azsdk/python/identity/environmentcredential/troubleshoot to troubleshoot this issue.\n"
+        "\tManagedIdentityCredential: ManagedIdentityCredential authentication unavailable.\n"
+        "\tAzureCliCredential: Azure CLI not found on path\n"
+    )
     from azure.core.exceptions import ClientAuthenticationError
 
     problem = entra.sign_in_problem(ClientAuthenticationError(chain))
@@ -164,13 +218,17 @@ def test_sign_in_failures_say_what_to_do():
     assert "• Azure CLI (az login): Azure CLI not found on path" in problem.detail
     assert "• managed identity: not available here" in problem.detail
     assert "Environment variables are not fully configured" in problem.detail
-    aad = entra.sign_in_problem(ClientAuthenticationError("AADSTS700016: Application not found in the directory."))
+    aad = entra.sign_in_problem(
+        ClientAuthenticationError("AADSTS700016: Application not found in the directory.")
+    )
     assert "AADSTS700016" in aad.action
 
 
 def test_browser_sign_in_is_kept_for_later_connections(emulator, monkeypatch):
     cred = FakeCredential(fake_jwt(preferred_username="bob@contoso.com"))
-    monkeypatch.setattr(client_mod, "default_credential", lambda interactive=False: cred if interactive else None)
+    monkeypatch.setattr(
+        client_mod, "default_credential", lambda interactive=False: cred if interactive else None
+    )
     try:
         assert entra.sign_in(interactive=True).account == "bob@contoso.com"
         with connection.connect(profile_for(emulator, auth=AuthMode.ENTRA), environ={}) as conn:
@@ -199,7 +257,12 @@ def test_rename_moves_the_key_and_blank_keeps_it(emulator, dict_keyring):
     outcome = profile_ops.save_profile(profile_for(emulator).with_changes(name="Lab"), old_name="Work")
     assert outcome.key_where == "keyring"
     assert dict_keyring.items == {("parley", "Lab"): "k1"}
-    assert profile_ops.save_profile(profile_for(emulator).with_changes(name="Lab", timeout=30.0), old_name="Lab").key_where == "kept"
+    assert (
+        profile_ops.save_profile(
+            profile_for(emulator).with_changes(name="Lab", timeout=30.0), old_name="Lab"
+        ).key_where
+        == "kept"
+    )
     assert dict_keyring.items == {("parley", "Lab"): "k1"} and ProfileStore.load().get("Lab").timeout == 30.0
     assert [p.name for p in ProfileStore.load().profiles] == ["Lab"] and ProfileStore.load().active == "Lab"
     with pytest.raises(errors.ParleyError) as info:
@@ -240,7 +303,7 @@ def test_export_has_no_key_and_imports_back(emulator, dict_keyring, tmp_path, pa
     out = tmp_path / "profiles-export.json"
     assert profile_ops.export_profiles(out) == 2
     text = out.read_text()
-    assert "sk-export-me" not in text and "key\"" not in text.replace("\"auth\": \"key\"", "")
+    assert "sk-export-me" not in text and 'key"' not in text.replace('"auth": "key"', "")
     data = json.loads(text)
     assert {p["name"] for p in data["profiles"]} == {"Work", "Entra"}
     (parley_home / "config" / "profiles.json").unlink()
@@ -253,7 +316,9 @@ def test_export_has_no_key_and_imports_back(emulator, dict_keyring, tmp_path, pa
     out.write_text(json.dumps(changed))
     assert profile_ops.import_profiles(out) == ["Work (imported)", "Entra"]
     store = ProfileStore.load()
-    assert store.get("Work").endpoint == emulator.endpoint and store.get("Work (imported)").endpoint.startswith("https://other")
+    assert store.get("Work").endpoint == emulator.endpoint and store.get(
+        "Work (imported)"
+    ).endpoint.startswith("https://other")
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     with pytest.raises(errors.ParleyError) as info:
@@ -264,8 +329,20 @@ def test_export_has_no_key_and_imports_back(emulator, dict_keyring, tmp_path, pa
 def test_old_profiles_json_without_newer_fields_still_loads(parley_home):
     path = parley_home / "config" / "profiles.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"active": "Old", "profiles": [{"name": "Old", "endpoint": "https://old.openai.azure.com/",
-                                                                "deployments": {"chat": "gpt-4o"}}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "active": "Old",
+                "profiles": [
+                    {
+                        "name": "Old",
+                        "endpoint": "https://old.openai.azure.com/",
+                        "deployments": {"chat": "gpt-4o"},
+                    }
+                ],
+            }
+        )
+    )
     old = ProfileStore.load().active_profile()
     assert (old.name, old.max_retries, old.timeout, old.auth) == ("Old", 2, 60.0, AuthMode.KEY)
 

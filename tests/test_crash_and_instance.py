@@ -22,6 +22,7 @@ def test_exception_in_a_slot_shows_dialog_without_the_key(qtbot, parley_home, mo
     logs.add_secret(SECRET)
     handler = CrashHandler()
     try:
+
         def boom():
             raise RuntimeError(f"request failed with api-key: {SECRET} and Authorization: Bearer {SECRET}")
 
@@ -61,14 +62,21 @@ def test_exception_in_a_worker_thread_reaches_the_gui(qtbot):
 @pytest.mark.e2e
 def test_second_launch_focuses_the_first(parley_home, tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PARLEY_HOME=str(parley_home))
-    first = subprocess.Popen([sys.executable, "-m", "app", "--demo"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "app", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         log = parley_home / "logs" / "parley.log"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (log.exists() and "window shown" in log.read_text()):
             time.sleep(0.1)
-        second = subprocess.run([sys.executable, "-m", "app", "--demo"], env=env, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [sys.executable, "-m", "app", "--demo"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert second.returncode == 0
         assert "already running" in second.stderr
         assert first.poll() is None  # the first one is still there

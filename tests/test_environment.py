@@ -57,7 +57,9 @@ def _dominant_hz(x: np.ndarray, rate: int = RATE) -> float:
 
 
 def _sink_inputs() -> set[str]:
-    out = subprocess.run(["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True, timeout=10)
+    out = subprocess.run(
+        ["pactl", "list", "short", "sink-inputs"], capture_output=True, text=True, timeout=10
+    )
     return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
 
 

@@ -47,7 +47,14 @@ def test_default_path_is_in_data_dir_and_pragmas(db, parley_home):
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert {"conversations", "messages", "attachments", "messages_fts", "images", "message_vectors"} <= _tables(db.path)
+    assert {
+        "conversations",
+        "messages",
+        "attachments",
+        "messages_fts",
+        "images",
+        "message_vectors",
+    } <= _tables(db.path)
 
 
 def test_open_returns_the_same_instance_while_held(db):
@@ -82,7 +89,9 @@ def test_migrates_a_v0_file_keeping_its_data(tmp_path):
 def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     path = tmp_path / "h.sqlite3"
     History.open(path).close()
-    monkeypatch.setattr(history_mod, "MIGRATIONS", [*history_mod.MIGRATIONS, "CREATE TABLE extra (x); SELECT nonsense("])
+    monkeypatch.setattr(
+        history_mod, "MIGRATIONS", [*history_mod.MIGRATIONS, "CREATE TABLE extra (x); SELECT nonsense("]
+    )
     monkeypatch.setattr(history_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with sqlite3.connect(path, isolation_level=None) as conn, pytest.raises(sqlite3.Error):
         history_mod.migrate(conn, SCHEMA_VERSION)
@@ -99,7 +108,11 @@ def test_corrupt_file_is_moved_aside_with_a_note(parley_home):
     (data / "history.sqlite3-wal").write_bytes(b"wal junk")
     h = History.open()
     try:
-        assert h.recovery_note and "could not be read" in h.recovery_note and "started a new one" in h.recovery_note
+        assert (
+            h.recovery_note
+            and "could not be read" in h.recovery_note
+            and "started a new one" in h.recovery_note
+        )
         moved = [p for p in data.iterdir() if ".corrupt-" in p.name and not p.name.endswith("-wal")]
         assert len(moved) == 1 and moved[0].read_bytes() == garbage
         assert str(moved[0]) in h.recovery_note
@@ -173,7 +186,12 @@ def test_soft_delete_undo_and_purge(db):
     assert db.purge_deleted(older_than_seconds=3600) == 0
     assert db.purge_deleted(older_than_seconds=0) == 1
     assert db.list_conversations(include_deleted=True) == [] and db.messages(c.id) == []
-    assert db._conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zeppelin'").fetchone()[0] == 0
+    assert (
+        db._conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zeppelin'").fetchone()[
+            0
+        ]
+        == 0
+    )
 
 
 # ---- messages ----------------------------------------------------------------------------------------------
@@ -182,9 +200,15 @@ def test_soft_delete_undo_and_purge(db):
 def test_message_round_trip_with_attachments(db):
     c = db.create_conversation()
     png = b"\x89PNG\r\n\x1a\nthumb"
-    m = db.add_message(c.id, "user", "What is in this picture?",
-                       attachments=[Attachment.new("image/png", "cat.png", png),
-                                    {"mime": "image/jpeg", "name": "big.jpg", "path": "/tmp/big.jpg"}])
+    m = db.add_message(
+        c.id,
+        "user",
+        "What is in this picture?",
+        attachments=[
+            Attachment.new("image/png", "cat.png", png),
+            {"mime": "image/jpeg", "name": "big.jpg", "path": "/tmp/big.jpg"},
+        ],
+    )
     assert m.status == "complete" and len(m.attachments) == 2
     [got] = db.messages(c.id)
     assert got == m
@@ -200,12 +224,28 @@ def test_streaming_then_finish(db):
     assert a.status == "streaming" and a.role == "assistant" and a.text == ""
     db.update_streaming(a.id, "Once upon")
     assert db.get_message(a.id).text == "Once upon"
-    verdict = Verdict(Source.COMPLETION, (Category("violence", True, severity="medium"), Category("hate", False, severity="safe")))
+    verdict = Verdict(
+        Source.COMPLETION,
+        (Category("violence", True, severity="medium"), Category("hate", False, severity="safe")),
+    )
     problem = Problem(Kind.FILTERED, "Blocked", "The answer was filtered.", "Rephrase.", request_id="req-1")
-    db.finish_message(a.id, "Once upon a time", "filtered", finish_reason="content_filter", request_id="req-1",
-                      usage=Usage(10, 4, 14), filters=[verdict], problem=problem)
+    db.finish_message(
+        a.id,
+        "Once upon a time",
+        "filtered",
+        finish_reason="content_filter",
+        request_id="req-1",
+        usage=Usage(10, 4, 14),
+        filters=[verdict],
+        problem=problem,
+    )
     m = db.messages(c.id)[1]
-    assert (m.text, m.status, m.finish_reason, m.request_id) == ("Once upon a time", "filtered", "content_filter", "req-1")
+    assert (m.text, m.status, m.finish_reason, m.request_id) == (
+        "Once upon a time",
+        "filtered",
+        "content_filter",
+        "req-1",
+    )
     assert m.usage_json == {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}
     assert m.filter_json == [verdict.to_json()] and m.problem_json == problem.to_json()
     db.update_streaming(a.id, "late write is ignored once finished")
@@ -250,8 +290,29 @@ def test_search_word_prefix_diacritics_and_snippet(db):
     assert db.search("museums tuesdays") == []
 
 
-@pytest.mark.parametrize("query", ['"', '*', 'AND', 'OR NOT', '-', '-lisbon', 'lis*', '"unbalanced', 'a"b', 'NEAR(a b)',
-                                   '(', '^', 'col:lisbon', '', '   ', 'ü', "it's", '+ - * /'])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        "*",
+        "AND",
+        "OR NOT",
+        "-",
+        "-lisbon",
+        "lis*",
+        '"unbalanced',
+        'a"b',
+        "NEAR(a b)",
+        "(",
+        "^",
+        "col:lisbon",
+        "",
+        "   ",
+        "ü",
+        "it's",
+        "+ - * /",
+    ],
+)
 def test_search_quotes_odd_input(db, query):
     c = db.create_conversation()
     db.add_message(c.id, "user", "AND or NOT in Lisbon, it's a-b")
@@ -271,11 +332,20 @@ def test_search_odd_input_still_finds_plain_words(db):
 
 def _filled(db):
     c = db.create_conversation("Cats", system_prompt="You are a vet.\nBe kind.", deployment="gpt-4o")
-    db.add_message(c.id, "user", "Is this cat healthy?", attachments=[Attachment.new("image/png", "cat.png", b"PNG")])
+    db.add_message(
+        c.id, "user", "Is this cat healthy?", attachments=[Attachment.new("image/png", "cat.png", b"PNG")]
+    )
     a = db.begin_assistant(c.id)
     verdict = Verdict(Source.COMPLETION, (Category("violence", False, severity="low"),))
-    db.finish_message(a.id, "It looks **healthy**.", "complete", finish_reason="stop", request_id="rid-9",
-                      usage={"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}, filters=[verdict])
+    db.finish_message(
+        a.id,
+        "It looks **healthy**.",
+        "complete",
+        finish_reason="stop",
+        request_id="rid-9",
+        usage={"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25},
+        filters=[verdict],
+    )
     return c
 
 
@@ -309,12 +379,20 @@ def test_export_json(db):
 
 
 def test_images_gallery_rows(db):
-    a = db.add_image(path="/x/a.png", prompt="a fox", revised_prompt="a red fox", options={"size": "1024x1024"},
-                     deployment="dall-e-3")
+    a = db.add_image(
+        path="/x/a.png",
+        prompt="a fox",
+        revised_prompt="a red fox",
+        options={"size": "1024x1024"},
+        deployment="dall-e-3",
+    )
     time.sleep(0.002)
     b = db.add_image(path="/x/b.png", prompt="a cat")
     assert [i.id for i in db.list_images()] == [b.id, a.id]
-    assert db.list_images()[1].options == {"size": "1024x1024"} and db.list_images()[1].revised_prompt == "a red fox"
+    assert (
+        db.list_images()[1].options == {"size": "1024x1024"}
+        and db.list_images()[1].revised_prompt == "a red fox"
+    )
     db.delete_image(a.id)
     assert [i.id for i in db.list_images()] == [b.id]
     assert len(db.list_images(include_deleted=True)) == 2
@@ -389,8 +467,13 @@ for i in range(100000):
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_stream_keeps_user_message_and_partial_answer(tmp_path):
     path = tmp_path / "history.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         message_id = int(proc.stdout.readline())
         last = ""
@@ -410,7 +493,9 @@ def test_sigkill_mid_stream_keeps_user_message_and_partial_answer(tmp_path):
         assert user.text == "Write a long poem" and conv.title == "Write a long poem"
         assert answer.id == message_id
         assert answer.text.startswith(last)
-        assert len(answer.text) - len(last) <= len("word1000 ")  # at most the update written after the last line read
+        assert len(answer.text) - len(last) <= len(
+            "word1000 "
+        )  # at most the update written after the last line read
         assert answer.status == "stopped" and answer.finish_reason == "interrupted" and answer.interrupted
 
 
@@ -435,7 +520,7 @@ def test_damaged_pages_fail_the_check_and_are_moved_aside(tmp_path):
     raw = bytearray(path.read_bytes())
     page = 4096
     for start in range(2 * page, len(raw) - page, 3 * page):  # keep the header page, scramble others
-        raw[start + 8:start + 200] = os.urandom(192)
+        raw[start + 8 : start + 200] = os.urandom(192)
     path.write_bytes(bytes(raw))
     history_mod._checked.clear()
     with History.open(path) as h:
@@ -456,7 +541,7 @@ def test_search_with_very_many_matches_returns_newest_first(db, monkeypatch):
 def test_fts_query_shapes():
     assert history_mod.fts_query('say "hi" AND -x') == '"say" """hi""" "AND" "-x"*'
     assert history_mod.fts_query("a t") == '"a" "t"'  # a single letter is not a prefix search
-    assert history_mod.fts_query("* - \"") == ""
+    assert history_mod.fts_query('* - "') == ""
 
 
 def test_every_opener_hears_that_a_corrupt_file_was_moved_aside(tmp_path):

@@ -26,8 +26,12 @@ class TestConnection(Connection):
 
     def __init__(self, endpoint: str, *, embeddings: str = MODEL, hook=None):
         base = profiles.demo_profile(endpoint)
-        profile = profiles.Profile(name="test", endpoint=endpoint, api_version=base.api_version,
-                                   deployments=profiles.Deployments(chat="gpt-4o", embeddings=embeddings))
+        profile = profiles.Profile(
+            name="test",
+            endpoint=endpoint,
+            api_version=base.api_version,
+            deployments=profiles.Deployments(chat="gpt-4o", embeddings=embeddings),
+        )
         super().__init__(profile, api_key="test-key")
         self.hook = hook
         self.sent = 0
@@ -40,8 +44,13 @@ class TestConnection(Connection):
                 from app.core import netio
 
                 http = DefaultHttpxClient(event_hooks={"request": [self._on_request]})
-                self._client = AzureOpenAI(azure_endpoint=self.profile.endpoint, api_version=self.profile.api_version,
-                                           api_key="test-key", max_retries=0, http_client=netio.install(http))
+                self._client = AzureOpenAI(
+                    azure_endpoint=self.profile.endpoint,
+                    api_version=self.profile.api_version,
+                    api_key="test-key",
+                    max_retries=0,
+                    http_client=netio.install(http),
+                )
             return self._client
 
     def _on_request(self, request) -> None:
@@ -72,10 +81,12 @@ def embedding_requests(emulator) -> list:
 def seed(history: History) -> dict[str, tuple[int, int]]:
     """A few conversations; returns {text: (conversation_id, message_id)}."""
     ids = {}
-    for title, texts in (("Road trip", ["My car broke down", "Call roadside assistance and wait somewhere safe"]),
-                         ("Dinner ideas", ["What should I cook with garlic and basil?", "A simple pasta with tomato sauce"]),
-                         ("Shopping", ["I purchased a large automobile last week", "Congratulations on the new car!"]),
-                         ("Evening", ["Can you recommend a good movie?", "Quarterly revenue rose by eight percent"])):
+    for title, texts in (
+        ("Road trip", ["My car broke down", "Call roadside assistance and wait somewhere safe"]),
+        ("Dinner ideas", ["What should I cook with garlic and basil?", "A simple pasta with tomato sauce"]),
+        ("Shopping", ["I purchased a large automobile last week", "Congratulations on the new car!"]),
+        ("Evening", ["Can you recommend a good movie?", "Quarterly revenue rose by eight percent"]),
+    ):
         cid = history.create_conversation(title).id
         for i, text in enumerate(texts):
             ids[text] = (cid, history.add_message(cid, "user" if i % 2 == 0 else "assistant", text).id)
@@ -83,16 +94,22 @@ def seed(history: History) -> dict[str, tuple[int, int]]:
 
 
 def fill(history: History, n: int) -> None:
-    words = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
-             "quebec romeo sierra tango uniform victor whiskey xray yankee zulu").split()
+    words = (
+        "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
+        "quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
+    ).split()
     cid = history.create_conversation("Filler").id
     for i in range(n):
-        history.add_message(cid, "user", f"Note {i}: " + " ".join(words[(i * 7 + k) % len(words)] for k in range(6)))
+        history.add_message(
+            cid, "user", f"Note {i}: " + " ".join(words[(i * 7 + k) % len(words)] for k in range(6))
+        )
 
 
 def wait_indexed(qtbot, indexer, timeout=30000) -> None:
-    qtbot.waitUntil(lambda: not indexer.running and indexer.remaining == 0 and not indexer._timer.isActive(),
-                    timeout=timeout)
+    qtbot.waitUntil(
+        lambda: not indexer.running and indexer.remaining == 0 and not indexer._timer.isActive(),
+        timeout=timeout,
+    )
 
 
 def search_for(qtbot, search: HistorySearch, text: str) -> list[str]:
@@ -129,7 +146,9 @@ def test_meaning_finds_a_message_sharing_no_word_and_exact_does_not(qtbot, index
     search.set_mode("meaning")
     qtbot.waitUntil(lambda: not search.searching, timeout=15000)
     found = [search.results.item(i).text() for i in range(search.results.count())]
-    assert "Road trip — You (similar in meaning): My car broke down" in found[:2]  # shares no word with the query
+    assert (
+        "Road trip — You (similar in meaning): My car broke down" in found[:2]
+    )  # shares no word with the query
     assert not any("garlic" in t or "revenue" in t for t in found)
     assert search.status.text().endswith(f"{len(found)} result{'s' if len(found) != 1 else ''}")
 
@@ -141,15 +160,17 @@ def test_both_lists_exact_matches_first_then_meaning(qtbot, indexed, emulator):
     exact = [t for t in found if "(similar in meaning)" not in t]
     assert exact and found[: len(exact)] == exact  # every exact hit before every meaning hit
     assert any("My car broke down" in t for t in exact) and any("new car" in t for t in exact)
-    assert any("purchased a large automobile" in t for t in found[len(exact):])
+    assert any("purchased a large automobile" in t for t in found[len(exact) :])
     assert len(found) == len(set(found))
     sent = embedding_requests(emulator)[-1]
     assert sent.json["input"] == ["car"] and sent.json["dimensions"] == semantic.DEFAULT_DIMENSIONS
 
 
 def test_matches_bold_and_the_rest_escaped():
-    assert snippet_html("a <b>tag</b> and [[car]] & [[cars]]", True) == \
-        "a &lt;b&gt;tag&lt;/b&gt; and <b>car</b> &amp; <b>cars</b>"
+    assert (
+        snippet_html("a <b>tag</b> and [[car]] & [[cars]]", True)
+        == "a &lt;b&gt;tag&lt;/b&gt; and <b>car</b> &amp; <b>cars</b>"
+    )
     assert snippet_html("[[not markers]] <x>", False) == "[[not markers]] &lt;x&gt;"
 
 
@@ -260,14 +281,19 @@ def test_indexer_indexes_hundreds_with_progress_down_to_zero(qtbot, services, em
         indexer.schedule()
         indexer.schedule()
     wait_indexed(qtbot, indexer)
-    assert len(embedding_requests(emulator)) == 11 and len(embedding_requests(emulator)[-1].json["input"]) == 3
+    assert (
+        len(embedding_requests(emulator)) == 11 and len(embedding_requests(emulator)[-1].json["input"]) == 3
+    )
     indexer.shutdown()
 
 
 def test_indexer_cancel_mid_request_then_resumes_where_it_stopped(qtbot, services, emulator):
     history = History.open()
     fill(history, 200)
-    use(services, TestConnection(emulator.endpoint, hook=lambda n: {"x-parley-fault": "hang"} if n == 3 else {}))
+    use(
+        services,
+        TestConnection(emulator.endpoint, hook=lambda n: {"x-parley-fault": "hang"} if n == 3 else {}),
+    )
     indexer = SemanticIndexer(services, delay_ms=0, batch_size=25)
     qtbot.waitUntil(lambda: len(embedding_requests(emulator)) == 3, timeout=10000)
     started = time.monotonic()

@@ -29,7 +29,9 @@ def generate(qtbot, tab, prompt, **options):
     previous = tab._job
     qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab._job is not previous and tab._job.result is not None, timeout=30000)
-    qtbot.waitUntil(lambda: not tab.progress.isVisible() and tab.generate_button.text() == "&Generate", timeout=5000)
+    qtbot.waitUntil(
+        lambda: not tab.progress.isVisible() and tab.generate_button.text() == "&Generate", timeout=5000
+    )
 
 
 def png_size(path):
@@ -39,10 +41,26 @@ def png_size(path):
 
 
 def test_every_option_reaches_the_wire_and_the_file_is_saved(qtbot, tab, services, parley_home):
-    generate(qtbot, tab, "A rabbit eating pancakes", size="1792x1024", quality="hd", style="natural", format="b64_json")
-    sent = [r for r in services.connection.emulator.requests if r.path.endswith("/images/generations")][-1].json
+    generate(
+        qtbot,
+        tab,
+        "A rabbit eating pancakes",
+        size="1792x1024",
+        quality="hd",
+        style="natural",
+        format="b64_json",
+    )
+    sent = [r for r in services.connection.emulator.requests if r.path.endswith("/images/generations")][
+        -1
+    ].json
     assert sent["model"] == "dall-e-3" and sent["prompt"] == "A rabbit eating pancakes"
-    assert (sent["size"], sent["quality"], sent["style"], sent["response_format"], sent["n"]) == ("1792x1024", "hd", "natural", "b64_json", 1)
+    assert (sent["size"], sent["quality"], sent["style"], sent["response_format"], sent["n"]) == (
+        "1792x1024",
+        "hd",
+        "natural",
+        "b64_json",
+        1,
+    )
     records = tab.gallery.records()
     assert len(records) == 1
     assert png_size(records[0].path) == (1792, 1024)
@@ -53,7 +71,9 @@ def test_every_option_reaches_the_wire_and_the_file_is_saved(qtbot, tab, service
 
 def test_url_format_also_ends_as_a_file(qtbot, tab, services):
     generate(qtbot, tab, "A lighthouse at dusk", format="url", size="1024x1792")
-    sent = [r for r in services.connection.emulator.requests if r.path.endswith("/images/generations")][-1].json
+    sent = [r for r in services.connection.emulator.requests if r.path.endswith("/images/generations")][
+        -1
+    ].json
     assert sent["response_format"] == "url"
     assert png_size(tab.gallery.records()[0].path) == (1024, 1792)
 

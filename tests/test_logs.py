@@ -27,19 +27,28 @@ def read_lines(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("api-key: abc123def456", "api-key: «redacted»"),
-    ('{"api-key": "abc123def456"}', '{"api-key": "«redacted»"}'),
-    ("{'api-key': 'abc123def456', 'x': 1}", "{'api-key': '«redacted»', 'x': 1}"),
-    ("GET /x?api-version=2024-10-21&api-key=abc123def456&y=2", "GET /x?api-version=2024-10-21&api-key=«redacted»&y=2"),
-    ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJjb2duaXRpdmUifQ.c2ln", "Authorization: Bearer «redacted»"),
-    ("authorization: Basic dXNlcjpwYXNzd29yZA==", "authorization: Basic «redacted»"),
-    ("sent Bearer abcdefghijklmnop0123 to Azure", "sent Bearer «redacted» to Azure"),
-    ("OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwx", "OPENAI_API_KEY=«redacted»"),
-    ("the key sk-abcdefghijklmnopqrstuvwx leaked", "the key «redacted» leaked"),
-    ("Ocp-Apim-Subscription-Key: abc123def456", "Ocp-Apim-Subscription-Key: «redacted»"),
-    ("token eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJjb2duaXRpdmUifQ.c2lnbmF0dXJl here", "token «redacted» here"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("api-key: abc123def456", "api-key: «redacted»"),
+        ('{"api-key": "abc123def456"}', '{"api-key": "«redacted»"}'),
+        ("{'api-key': 'abc123def456', 'x': 1}", "{'api-key': '«redacted»', 'x': 1}"),
+        (
+            "GET /x?api-version=2024-10-21&api-key=abc123def456&y=2",
+            "GET /x?api-version=2024-10-21&api-key=«redacted»&y=2",
+        ),
+        (
+            "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJjb2duaXRpdmUifQ.c2ln",
+            "Authorization: Bearer «redacted»",
+        ),
+        ("authorization: Basic dXNlcjpwYXNzd29yZA==", "authorization: Basic «redacted»"),
+        ("sent Bearer abcdefghijklmnop0123 to Azure", "sent Bearer «redacted» to Azure"),
+        ("OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwx", "OPENAI_API_KEY=«redacted»"),
+        ("the key sk-abcdefghijklmnopqrstuvwx leaked", "the key «redacted» leaked"),
+        ("Ocp-Apim-Subscription-Key: abc123def456", "Ocp-Apim-Subscription-Key: «redacted»"),
+        ("token eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJjb2duaXRpdmUifQ.c2lnbmF0dXJl here", "token «redacted» here"),
+    ],
+)
 def test_redact_known_shapes(text, expected):
     assert logs.redact(text) == expected
 
@@ -69,7 +78,11 @@ def test_json_lines_with_exception_and_args_redacted():
     log.debug("not at INFO")
     log.info("ready", extra={"event": "ready", "count": 3, "header": f"api-key: {KEY}"})
     lines = read_lines(path)
-    assert [line["msg"] for line in lines] == ["hello world and {'api-key': '«redacted»'}", "it broke", "ready"]
+    assert [line["msg"] for line in lines] == [
+        "hello world and {'api-key': '«redacted»'}",
+        "it broke",
+        "ready",
+    ]
     assert (lines[2]["event"], lines[2]["count"], lines[2]["header"]) == ("ready", 3, "api-key: «redacted»")
     assert "exc" not in lines[0] and "args" not in lines[0]
     for line in lines:
@@ -83,13 +96,17 @@ def test_json_lines_with_exception_and_args_redacted():
 
 def test_rotating_file_and_quiet_libraries():
     logs.setup_logging("INFO")
-    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+    handlers = [
+        h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)
+    ]
     assert len(handlers) == 1
     assert handlers[0].maxBytes == 2 * 1024 * 1024 and handlers[0].backupCount == 5
     for name in ("httpx2", "httpcore2", "openai"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
     logs.setup_logging("DEBUG")  # again: replaces, never doubles, its handlers
-    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+    handlers = [
+        h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)
+    ]
     assert len(handlers) == 1
     for name in ("httpx2", "httpcore2", "openai"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.DEBUG
@@ -123,12 +140,16 @@ def test_debug_openai_logging_of_a_real_request_never_writes_the_key(emulator, m
     conn = connection.connect()  # registers the key with the redactor
     try:
         request = chat.ChatRequest("gpt-4o", (chat.Message("user", "len:5 hello"),))
-        events = list(chat.stream_chat(conn.client(), request, cancel=CancelToken(), ctx=conn.context("chat")))
+        events = list(
+            chat.stream_chat(conn.client(), request, cancel=CancelToken(), ctx=conn.context("chat"))
+        )
         assert isinstance(events[-1], Done) and events[-1].finish_reason == "stop"
         # What older openai versions and the HTTP libraries print at DEBUG: headers with the key in them.
         logging.getLogger("openai._base_client").debug("Request options: %s", {"headers": {"api-key": KEY}})
-        logging.getLogger("httpcore2.http11").debug("send_request_headers.started request=%r",
-                                                    [(b"api-key", KEY.encode()), (b"Authorization", b"Bearer " + KEY.encode())])
+        logging.getLogger("httpcore2.http11").debug(
+            "send_request_headers.started request=%r",
+            [(b"api-key", KEY.encode()), (b"Authorization", b"Bearer " + KEY.encode())],
+        )
         logging.getLogger("httpx2").debug("HTTP Request: POST %s/openai?api-key=%s", emulator.endpoint, KEY)
     finally:
         conn.close()

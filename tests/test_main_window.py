@@ -50,7 +50,11 @@ def test_connection_failure_is_shown_in_words(qtbot, window):
     from app.core.profiles import Deployments, Profile, ProfileStore
 
     store = ProfileStore.load()
-    store.upsert(Profile(name="work", endpoint="https://contoso.openai.azure.com", deployments=Deployments(chat="gpt-4o")))
+    store.upsert(
+        Profile(
+            name="work", endpoint="https://contoso.openai.azure.com", deployments=Deployments(chat="gpt-4o")
+        )
+    )
     store.save()
     window.services.demo_requested = False
     with qtbot.waitSignal(window.services.connection_failed, timeout=15000) as blocker:

@@ -21,7 +21,12 @@ print(sys.getrefcount(None) - before)
 
 def test_static_qt_calls_keep_none_alive(tmp_path):
     # In a subprocess: if the bug is back, the probe itself aborts ("deallocating None"), not the test run.
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60,
-                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, f"PySide6 refcount bug: {proc.stderr[-500:]}"
     assert abs(int(proc.stdout.strip().splitlines()[-1])) < 100

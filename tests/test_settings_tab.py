@@ -61,7 +61,10 @@ def test_switcher_lists_profiles_and_demo_and_reconnects(qtbot, window, emulator
         switcher.activated.emit(1)  # what a user's choice emits
     conn = window.services.connection
     assert conn.profile.name == "Lab" and not conn.demo
-    assert "Connected to 127.0.0.1 (API key)" == window.profile_label.text() and "Lab" in window.profile_label.toolTip()
+    assert (
+        "Connected to 127.0.0.1 (API key)" == window.profile_label.text()
+        and "Lab" in window.profile_label.toolTip()
+    )
     assert window.profile_switcher.currentText() == "Lab"
     conn.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     assert emulator.requests[-1].used_key("key-Lab")
@@ -109,7 +112,9 @@ def test_list_edit_duplicate_delete_and_make_active(qtbot, window, emulator, dic
         qtbot.mouseClick(panel.buttons["duplicate"], Qt.MouseButton.LeftButton)
     assert panel.selected_name() == "Lab copy" and dict_keyring.items[("parley", "Lab copy")] == "key-Lab"
     asked = []
-    monkeypatch.setattr(profiles_panel, "confirm", lambda parent, title, text, yes: asked.append(text) or False)
+    monkeypatch.setattr(
+        profiles_panel, "confirm", lambda parent, title, text, yes: asked.append(text) or False
+    )
     qtbot.mouseClick(panel.buttons["delete"], Qt.MouseButton.LeftButton)
     assert asked and "Lab copy" in asked[0] and "keyring" in asked[0]
     assert ("parley", "Lab copy") in dict_keyring.items  # cancelled: nothing deleted
@@ -126,7 +131,10 @@ def test_list_edit_duplicate_delete_and_make_active(qtbot, window, emulator, dic
     dialog = panel.open_edit()
     assert dialog.windowTitle() == "Edit profile — Lab"
     qtbot.waitUntil(lambda: not dialog.auth.busy, timeout=10000)
-    assert dialog.auth.key_edit.text() == "key-Lab" and dialog.auth.key_edit.echoMode() == QLineEdit.EchoMode.Password
+    assert (
+        dialog.auth.key_edit.text() == "key-Lab"
+        and dialog.auth.key_edit.echoMode() == QLineEdit.EchoMode.Password
+    )
     dialog.reject()
 
 
@@ -141,9 +149,13 @@ def test_deleting_the_connected_profile_falls_back(qtbot, window, emulator, dict
     assert panel.empty.isVisible() and window.profile_switcher.names() == [None]
 
 
-def test_export_has_no_key_and_import_brings_profiles_back(qtbot, window, emulator, dict_keyring, tmp_path, parley_home):
+def test_export_has_no_key_and_import_brings_profiles_back(
+    qtbot, window, emulator, dict_keyring, tmp_path, parley_home
+):
     save_profiles(emulator, "Work", key_prefix="sk-export-secret-")
-    profile_ops.save_profile(demo_profile(emulator.endpoint).with_changes(name="Entra", demo=False, auth=AuthMode.ENTRA))
+    profile_ops.save_profile(
+        demo_profile(emulator.endpoint).with_changes(name="Entra", demo=False, auth=AuthMode.ENTRA)
+    )
     panel = settings(window).profiles
     panel.refresh()
     out = tmp_path / "export.json"
@@ -169,14 +181,20 @@ def test_export_has_no_key_and_import_brings_profiles_back(qtbot, window, emulat
 
 def test_preferences_are_saved_and_announced(qtbot, window, parley_home, monkeypatch):
     applied = []
-    monkeypatch.setattr("app.ui.app.apply_theme", applied.append)  # offscreen Qt has no colour scheme to observe
+    monkeypatch.setattr(
+        "app.ui.app.apply_theme", applied.append
+    )  # offscreen Qt has no colour scheme to observe
     tab = settings(window, qtbot)
     changed = []
     window.services.pref_changed.connect(lambda k, v: changed.append((k, v)))
     tab.theme.setCurrentIndex(tab.theme.findData("dark"))
     tab.font_size.setValue(15)
     qtbot.mouseClick(tab.send_keys.button(1), Qt.MouseButton.LeftButton)
-    assert ("ui/theme", "dark") in changed and ("chat/font_size", 15) in changed and ("chat/send_key", "ctrl+enter") in changed
+    assert (
+        ("ui/theme", "dark") in changed
+        and ("chat/font_size", 15) in changed
+        and ("chat/send_key", "ctrl+enter") in changed
+    )
     assert applied == ["dark"]
     window.services.settings.sync()
     fresh = AppServices()
@@ -207,9 +225,17 @@ def test_everything_has_a_name_a_screen_reader_can_say(qtbot, window, dict_keyri
     dialog = tab.profiles.open_add()
     qtbot.waitUntil(lambda: not dialog.auth.busy, timeout=10000)
     for root in (tab, dialog):
-        widgets = [w for cls in (QAbstractButton, QLineEdit, QComboBox, QSpinBox, QListWidget) for w in root.findChildren(cls)]
+        widgets = [
+            w
+            for cls in (QAbstractButton, QLineEdit, QComboBox, QSpinBox, QListWidget)
+            for w in root.findChildren(cls)
+        ]
         for widget in widgets:
-            if isinstance(widget.parent(), QComboBox | QSpinBox) or type(widget).__name__ == "QLineEdit" and widget.objectName() == "qt_spinbox_lineedit":
+            if (
+                isinstance(widget.parent(), QComboBox | QSpinBox)
+                or type(widget).__name__ == "QLineEdit"
+                and widget.objectName() == "qt_spinbox_lineedit"
+            ):
                 continue  # a combo's or spin box's own line edit
             name = widget.accessibleName() or (widget.text() if isinstance(widget, QAbstractButton) else "")
             assert name.strip(), f"{type(widget).__name__} in {type(root).__name__} has no accessible name"
@@ -241,7 +267,11 @@ def test_secret_store_is_never_read_on_the_gui_thread(qtbot, window, emulator, d
 def test_deployments_fields_keep_old_profiles_loading(qtbot, window, parley_home, emulator):
     path = parley_home / "config" / "profiles.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"profiles": [{"name": "Old", "endpoint": emulator.endpoint, "deployments": {"chat": "gpt-4o"}}]}))
+    path.write_text(
+        json.dumps(
+            {"profiles": [{"name": "Old", "endpoint": emulator.endpoint, "deployments": {"chat": "gpt-4o"}}]}
+        )
+    )
     panel = settings(window).profiles
     panel.refresh()
     dialog = panel.open_edit("Old")

@@ -38,8 +38,16 @@ def test_completion_streams_text_and_reports_usage(qtbot, services):
     run_completion(qtbot, tab, "Hello World!")
     assert tab.output.toPlainText().strip()
     assert "tokens" in tab.status.text() and "request id" in tab.status.text()
-    sent = [r for r in services.connection.emulator.requests if r.path.endswith("/completions") and "chat" not in r.path][-1]
-    assert sent.json["prompt"] == "Hello World!" and sent.json["max_tokens"] == 60 and sent.json["stream"] is True
+    sent = [
+        r
+        for r in services.connection.emulator.requests
+        if r.path.endswith("/completions") and "chat" not in r.path
+    ][-1]
+    assert (
+        sent.json["prompt"] == "Hello World!"
+        and sent.json["max_tokens"] == 60
+        and sent.json["stream"] is True
+    )
 
 
 def test_completion_filtered_answer_keeps_text_and_names_category(qtbot, services):
@@ -63,7 +71,9 @@ def test_completion_unknown_deployment_explained(qtbot, services):
 
 
 def wait_rows(qtbot, tab, n):
-    qtbot.waitUntil(lambda: tab.table.rowCount() >= n and not any(j.running for j in tab._jobs), timeout=15000)
+    qtbot.waitUntil(
+        lambda: tab.table.rowCount() >= n and not any(j.running for j in tab._jobs), timeout=15000
+    )
 
 
 def test_jobs_upload_checks_lines_then_creates_and_cancels_a_batch(qtbot, services, tmp_path):
@@ -71,14 +81,22 @@ def test_jobs_upload_checks_lines_then_creates_and_cancels_a_batch(qtbot, servic
     qtbot.addWidget(tab)
     tab.kind.setCurrentIndex(tab.kind.findData("batch"))
     bad = tmp_path / "bad.jsonl"
-    good_line = {"custom_id": "r1", "method": "POST", "url": "/chat/completions",
-                 "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}}
+    good_line = {
+        "custom_id": "r1",
+        "method": "POST",
+        "url": "/chat/completions",
+        "body": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    }
     bad.write_text(json.dumps(good_line) + "\n{not json\n")
-    uploads_before = sum(1 for r in services.connection.emulator.requests if r.path.endswith("/files") and r.method == "POST")
+    uploads_before = sum(
+        1 for r in services.connection.emulator.requests if r.path.endswith("/files") and r.method == "POST"
+    )
     tab.upload(str(bad), create_batch=True)
     qtbot.waitUntil(lambda: "was not uploaded" in tab.message.text(), timeout=10000)
     assert "line 2" in tab.message.text()
-    uploads_after = sum(1 for r in services.connection.emulator.requests if r.path.endswith("/files") and r.method == "POST")
+    uploads_after = sum(
+        1 for r in services.connection.emulator.requests if r.path.endswith("/files") and r.method == "POST"
+    )
     assert uploads_after == uploads_before  # nothing was sent
 
     good = tmp_path / "good.jsonl"
@@ -94,8 +112,13 @@ def test_jobs_upload_checks_lines_then_creates_and_cancels_a_batch(qtbot, servic
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
     if tab.cancel_button.isEnabled():
         tab._on_cancel()
-        qtbot.waitUntil(lambda: any(tab.table.item(r, 1).text() in ("cancelling", "cancelled", "completed")
-                                    for r in range(tab.table.rowCount())), timeout=15000)
+        qtbot.waitUntil(
+            lambda: any(
+                tab.table.item(r, 1).text() in ("cancelling", "cancelled", "completed")
+                for r in range(tab.table.rowCount())
+            ),
+            timeout=15000,
+        )
     tab.shutdown()
 
 

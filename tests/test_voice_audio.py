@@ -57,7 +57,9 @@ def emulator(token_rate: float) -> Emulator:
 class SessionRun:
     """A VoiceSession on its own thread (as the voice tab's worker runs it), every event stamped on arrival."""
 
-    def __init__(self, emu: Emulator, mic_rate: int | None = None, api_version: str | None = None, **config: Any):
+    def __init__(
+        self, emu: Emulator, mic_rate: int | None = None, api_version: str | None = None, **config: Any
+    ):
         profile = profiles.demo_profile(emu.endpoint)
         if api_version is not None:
             profile = profile.with_changes(api_version=api_version)
@@ -83,8 +85,11 @@ class SessionRun:
     def __enter__(self) -> SessionRun:
         self._thread.start()
         # Listening, and the microphone delivering blocks: what is said from now on is heard.
-        self.wait(lambda: self.session.recorder is not None and self.session.recorder.frames > 8000, 10,
-                  "the microphone never delivered audio")
+        self.wait(
+            lambda: self.session.recorder is not None and self.session.recorder.frames > 8000,
+            10,
+            "the microphone never delivered audio",
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -113,15 +118,18 @@ class SessionRun:
         return [e.state for e in self.of(StateChanged)]
 
     def kinds(self) -> list[str]:
-        return [type(e).__name__ if not isinstance(e, StateChanged) else e.state.value for _, e in self.events]
+        return [
+            type(e).__name__ if not isinstance(e, StateChanged) else e.state.value for _, e in self.events
+        ]
 
     def timing(self, name: str) -> float:
         return next(e.ms for e in self.of(Timing) if e.name == name)
 
     def wait_turn_done(self, timeout: float = 40) -> None:
         """Until the answer has been spoken and Parley listens again."""
-        self.wait(lambda: self.of(ReplyDone) and self.states()[-1] is VoiceState.LISTENING, timeout,
-                  "no full turn")
+        self.wait(
+            lambda: self.of(ReplyDone) and self.states()[-1] is VoiceState.LISTENING, timeout, "no full turn"
+        )
 
 
 def test_a_spoken_question_is_transcribed_answered_and_spoken(question):
@@ -145,16 +153,28 @@ def test_a_spoken_question_is_transcribed_answered_and_spoken(question):
 
     # The answer streamed, piece by piece, and was spoken sentence by sentence without its Markdown.
     deltas, done = run.of(ReplyDelta), run.of(ReplyDone)
-    assert len(deltas) > 20 and "".join(d.text for d in deltas) == done[0].text and done[0].finish_reason == "stop"
+    assert (
+        len(deltas) > 20
+        and "".join(d.text for d in deltas) == done[0].text
+        and done[0].finish_reason == "stop"
+    )
     spoken = [r.json["input"] for r in emu.requests if r.path.endswith("/audio/speech")]
     assert len(spoken) >= 3, spoken
     assert all(r.json["response_format"] == "pcm" for r in emu.requests if r.path.endswith("/audio/speech"))
     assert not any(mark in s for s in spoken for mark in ("**", "```", "## ", "> ")), spoken
 
     # The speaker really played it, and the turn went round in order.
-    assert speaker.loudest_rms() > 0.05, f"the speaker sink stayed near silent (RMS {speaker.loudest_rms():.4f})"
-    assert run.states() == [VoiceState.LISTENING, VoiceState.TRANSCRIBING, VoiceState.THINKING,
-                            VoiceState.SPEAKING, VoiceState.LISTENING, VoiceState.IDLE]
+    assert speaker.loudest_rms() > 0.05, (
+        f"the speaker sink stayed near silent (RMS {speaker.loudest_rms():.4f})"
+    )
+    assert run.states() == [
+        VoiceState.LISTENING,
+        VoiceState.TRANSCRIBING,
+        VoiceState.THINKING,
+        VoiceState.SPEAKING,
+        VoiceState.LISTENING,
+        VoiceState.IDLE,
+    ]
     assert run.of(Notice) == []
 
 
@@ -204,7 +224,9 @@ def test_a_silent_microphone_is_never_transcribed_and_the_user_is_told(rig):
     finally:
         emu.stop()
     expected = "No speech heard — check the microphone (default)."
-    assert [n.text for n in run.of(Notice)] == [f"{expected} Nothing is sent to Azure until Parley hears you."]
+    assert [n.text for n in run.of(Notice)] == [
+        f"{expected} Nothing is sent to Azure until Parley hears you."
+    ]
     assert [n.text for n in ptt.of(Notice)] == [f"{expected} That recording was not sent."]
     assert not [r for r in emu.requests if "/audio/" in r.path], "silence was sent to Azure"
     assert VoiceState.TRANSCRIBING not in run.states() + ptt.states()
@@ -219,7 +241,9 @@ def test_parley_does_not_answer_its_own_voice(question, barge_in):
         with Echo(), SessionRun(emu, barge_in=barge_in) as run:
             say_into_mic(question).wait(10)
             run.wait_turn_done()
-            speaking = [t for t, e in run.events if isinstance(e, StateChanged) and e.state is VoiceState.SPEAKING]
+            speaking = [
+                t for t, e in run.events if isinstance(e, StateChanged) and e.state is VoiceState.SPEAKING
+            ]
             time.sleep(2.0)  # listening again: the echo's tail must not start a turn either
     finally:
         emu.stop()
@@ -227,8 +251,14 @@ def test_parley_does_not_answer_its_own_voice(question, barge_in):
     assert [text for text, _ in emu.transcripts] == [WORDS], "Parley transcribed its own voice"
     assert run.of(ReplyDone)[0].finish_reason == "stop", "Parley interrupted itself"
     assert run.of(Notice) == []
-    assert run.states() == [VoiceState.LISTENING, VoiceState.TRANSCRIBING, VoiceState.THINKING,
-                            VoiceState.SPEAKING, VoiceState.LISTENING, VoiceState.IDLE]
+    assert run.states() == [
+        VoiceState.LISTENING,
+        VoiceState.TRANSCRIBING,
+        VoiceState.THINKING,
+        VoiceState.SPEAKING,
+        VoiceState.LISTENING,
+        VoiceState.IDLE,
+    ]
 
 
 def test_the_user_can_talk_over_parley_when_barge_in_is_on(question, tmp_path):
@@ -267,8 +297,10 @@ def test_speech_starts_with_the_first_sentence_long_before_the_answer_is_complet
     heard_at = speaker.first_sound_at(after=first_delta)
     assert heard_at is not None, "nothing reached the speaker"
     to_audio, answer = heard_at - first_delta, last_delta - first_delta
-    print(f"first audio on the speaker {to_audio * 1000:.0f} ms after the first token; answer streamed for "
-          f"{answer * 1000:.0f} ms; device {run.timing('first_tts_byte_to_device'):.0f} ms after the first TTS byte")
+    print(
+        f"first audio on the speaker {to_audio * 1000:.0f} ms after the first token; answer streamed for "
+        f"{answer * 1000:.0f} ms; device {run.timing('first_tts_byte_to_device'):.0f} ms after the first TTS byte"
+    )
     assert answer > 4.0, "the answer arrived too fast for this test to mean anything"
     assert to_audio < 1.5 and to_audio < answer / 3
     assert run.timing("answer_complete_before_first_audio") == 0.0

@@ -41,7 +41,9 @@ def test_speech_burst_between_silences_is_one_turn():
 
 
 def test_short_pause_inside_a_sentence_does_not_end_the_turn():
-    signal = np.concatenate([noise(0.5, 0.001), tone(0.8, 0.3), noise(0.3, 0.001), tone(0.8, 0.3), noise(1.2, 0.001)])
+    signal = np.concatenate(
+        [noise(0.5, 0.001), tone(0.8, 0.3), noise(0.3, 0.001), tone(0.8, 0.3), noise(1.2, 0.001)]
+    )
     events = run(Vad(RATE), signal)
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
 
@@ -55,7 +57,9 @@ def test_steady_room_noise_is_learned_and_not_speech():
 
 
 def test_speech_over_room_noise_is_still_heard():
-    signal = np.concatenate([noise(4.0, 0.02), noise(1.2, 0.02, seed=2) + tone(1.2, 0.4), noise(1.5, 0.02, seed=3)])
+    signal = np.concatenate(
+        [noise(4.0, 0.02), noise(1.2, 0.02, seed=2) + tone(1.2, 0.4), noise(1.5, 0.02, seed=3)]
+    )
     events = run(Vad(RATE), signal)
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
 
@@ -86,7 +90,9 @@ def barge_in_times(signal: np.ndarray, playing_from: float = 0.0) -> list[float]
 
 def test_parley_hearing_its_own_voice_is_not_a_barge_in():
     # Silence, then Parley's voice comes back through the microphone (onset, loud and soft syllables).
-    echo = np.concatenate([noise(0.5, 0.001), syllables(2.0, loud=0.25), syllables(2.0, loud=0.12), syllables(2.0, loud=0.3)])
+    echo = np.concatenate(
+        [noise(0.5, 0.001), syllables(2.0, loud=0.25), syllables(2.0, loud=0.12), syllables(2.0, loud=0.3)]
+    )
     assert barge_in_times(echo, playing_from=0.4) == []
 
 
@@ -120,7 +126,13 @@ def test_markdown_is_stripped_for_speech():
 def test_sentences_come_out_as_soon_as_they_end():
     splitter = SentenceSplitter()
     got = []
-    for piece in ["Microsoft was founded", " in 1975 by Bill Gates.", " It is based", " in Redmond, e.g. near Seattle.", " Done"]:
+    for piece in [
+        "Microsoft was founded",
+        " in 1975 by Bill Gates.",
+        " It is based",
+        " in Redmond, e.g. near Seattle.",
+        " Done",
+    ]:
         got.append(splitter.feed(piece))
     # A full stop is only an end once the next word shows it is not "Gates.com" or "2.5".
     assert got[0] == [] and got[1] == [] and got[2] == ["Microsoft was founded in 1975 by Bill Gates."]

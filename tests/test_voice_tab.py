@@ -67,14 +67,22 @@ def test_hands_free_conversation_in_the_tab(qtbot, tab, services, tmp_path):
     text = tab.transcript_text()
     assert "Parley:" in text and "ask a follow-up question" in text
     assert "Here is a short overview about capital france." in text and "**" not in text  # Markdown rendered
-    assert states == [VoiceState.LISTENING, VoiceState.TRANSCRIBING, VoiceState.THINKING, VoiceState.SPEAKING,
-                      VoiceState.LISTENING, VoiceState.IDLE]
+    assert states == [
+        VoiceState.LISTENING,
+        VoiceState.TRANSCRIBING,
+        VoiceState.THINKING,
+        VoiceState.SPEAKING,
+        VoiceState.LISTENING,
+        VoiceState.IDLE,
+    ]
     assert tab.badge.state is VoiceState.IDLE and tab.start_button.text() == "Start &conversation"
     assert not tab.card.isVisible(), tab.card.text.text()
     assert speaker.loudest_rms() > 0.05, "nothing audible reached the speaker"
     assert [t for t, _ in emulator.transcripts] == [WORDS]
-    print(f"longest GUI stall during the turn: {probe.longest_ms:.0f} ms; timings: "
-          + ", ".join(f"{k}={v:.0f} ms" for k, v in tab.timings.items()))
+    print(
+        f"longest GUI stall during the turn: {probe.longest_ms:.0f} ms; timings: "
+        + ", ".join(f"{k}={v:.0f} ms" for k, v in tab.timings.items())
+    )
     assert probe.longest_ms < STALL_CEILING_MS
 
     # A normal conversation: the chat tab can reopen it.
@@ -92,7 +100,9 @@ def test_a_silent_microphone_is_named_in_the_tab_and_nothing_is_sent(qtbot, tab,
     device = tab.devices.input_name()
     assert tab.card.kind == "warning"
     assert f"No speech heard — check the microphone ({device})." in tab.card.text.text()
-    assert tab.running and tab.badge.state is VoiceState.LISTENING  # still listening: the user may fix the mic
+    assert (
+        tab.running and tab.badge.state is VoiceState.LISTENING
+    )  # still listening: the user may fix the mic
     assert tab.grab().save(str(tmp_path / "voice-tab-silent-mic.png"))
     tab.stop()
     qtbot.waitUntil(lambda: not tab.running, timeout=10000)
@@ -144,8 +154,14 @@ def test_no_microphone_at_all_is_a_message_in_the_tab(tmp_path):
     # A fresh process whose ALSA has no sound server and no cards: PortAudio finds no device at all.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
     env.update(HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen", PARLEY_HOME=str(tmp_path / "parley"))
-    out = subprocess.run([sys.executable, "-c", NO_DEVICE_SCRIPT], capture_output=True, text=True, timeout=60,
-                         env=env, cwd=os.path.dirname(os.path.dirname(__file__)))
+    out = subprocess.run(
+        [sys.executable, "-c", NO_DEVICE_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     assert out.returncode == 0, out.stderr
     title, start_enabled, inputs, buttons = out.stdout.strip().splitlines()[-1].split("|")
     assert "No microphone found" in title
@@ -192,8 +208,9 @@ def test_microphone_test_plays_back_what_it_heard(qtbot, tab, tmp_path):
     with SpeakerTap() as speaker:
         qtbot.mouseClick(tab.devices.test_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "Recording" in tab.status.text(), timeout=5000)
-        qtbot.waitUntil(lambda: tab.devices._test_holder and tab.devices._test_holder[0].frames > 1600,
-                        timeout=5000)
+        qtbot.waitUntil(
+            lambda: tab.devices._test_holder and tab.devices._test_holder[0].frames > 1600, timeout=5000
+        )
         say_into_mic(question)
         qtbot.waitUntil(lambda: tab.meter.level_db > -40, timeout=5000)  # the meter moves while it records
         qtbot.waitUntil(lambda: "Playing back" in tab.status.text(), timeout=6000)

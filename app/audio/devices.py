@@ -33,7 +33,10 @@ def sounddevice():
     """Import sounddevice, turning a missing PortAudio library into a Problem the voice tab can show."""
     try:
         import sounddevice as sd
-    except (OSError, ImportError) as exc:  # the wheel has no PortAudio on Linux: Debian's libportaudio2 provides it
+    except (
+        OSError,
+        ImportError,
+    ) as exc:  # the wheel has no PortAudio on Linux: Debian's libportaudio2 provides it
         raise ParleyError(
             Problem(
                 Kind.AUDIO,
@@ -83,7 +86,9 @@ def choose(devices: list[Device], saved_name: str | None, *, kind: str) -> Choic
         for d in usable:
             if d.name == saved_name:
                 return Choice(d)
-    default = next((d for d in usable if (d.is_default_input if kind == "input" else d.is_default_output)), usable[0])
+    default = next(
+        (d for d in usable if (d.is_default_input if kind == "input" else d.is_default_output)), usable[0]
+    )
     if saved_name:
         return Choice(default, f"'{saved_name}' is not connected; using '{default.name}'.")
     return Choice(default)
@@ -107,4 +112,9 @@ def open_failed_problem(device_name: str, exc: BaseException) -> Problem:
             f"The system refused access to '{device_name}'.",
             "Allow Parley to use the microphone in your system's privacy settings, then try again.",
         )
-    return Problem(Kind.AUDIO, "Could not open the audio device", f"'{device_name}': {text}", "Choose another device or press Refresh.")
+    return Problem(
+        Kind.AUDIO,
+        "Could not open the audio device",
+        f"'{device_name}': {text}",
+        "Choose another device or press Refresh.",
+    )

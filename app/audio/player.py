@@ -20,7 +20,9 @@ class Player:
         self._lock = threading.Lock()
         self._stream = None
         self._finished_writing = False
-        self.first_audio_at: float | None = None  # monotonic time the first non-empty block went to the device
+        self.first_audio_at: float | None = (
+            None  # monotonic time the first non-empty block went to the device
+        )
         self.emptied_at: float | None = None  # monotonic time the last written byte went to the device
         self.frames_played = 0
 
@@ -43,8 +45,14 @@ class Player:
                 outdata[len(chunk) :] = b"\x00" * (need - len(chunk))
 
         try:
-            stream = sd.RawOutputStream(device=self.device, channels=1, samplerate=self.samplerate, dtype="int16",
-                                        blocksize=self.blocksize, callback=callback)
+            stream = sd.RawOutputStream(
+                device=self.device,
+                channels=1,
+                samplerate=self.samplerate,
+                dtype="int16",
+                blocksize=self.blocksize,
+                callback=callback,
+            )
             stream.start()
         except Exception as exc:  # noqa: BLE001
             raise ParleyError(open_failed_problem(str(self.device or "default speaker"), exc)) from exc

@@ -55,14 +55,26 @@ class Recorder:
                 try:
                     # Low latency: the end of the user's speech reaches the VAD sooner (ALSA's 'high' held the
                     # first blocks back for 0.2 s and more).
-                    stream = sd.InputStream(device=self.device, channels=1, samplerate=self.requested_rate,
-                                            dtype="float32", blocksize=self.blocksize, latency="low",
-                                            callback=callback)
+                    stream = sd.InputStream(
+                        device=self.device,
+                        channels=1,
+                        samplerate=self.requested_rate,
+                        dtype="float32",
+                        blocksize=self.blocksize,
+                        latency="low",
+                        callback=callback,
+                    )
                 except sd.PortAudioError:
                     info = sd.query_devices(self.device, "input")
                     self.samplerate = int(info["default_samplerate"])
-                    stream = sd.InputStream(device=self.device, channels=1, samplerate=self.samplerate,
-                                            dtype="float32", latency="low", callback=callback)
+                    stream = sd.InputStream(
+                        device=self.device,
+                        channels=1,
+                        samplerate=self.samplerate,
+                        dtype="float32",
+                        latency="low",
+                        callback=callback,
+                    )
                 stream.start()
             except Exception as exc:  # noqa: BLE001
                 raise ParleyError(open_failed_problem(str(self.device or "default microphone"), exc)) from exc

@@ -63,7 +63,9 @@ class Vad:
         self.config = config or VadConfig()
         self.state = VadState.SILENCE
         self.noise_floor_db = -120.0
-        self._levels: deque[float] = deque(maxlen=max(1, int(self.config.floor_window_s * 1000 / self.config.frame_ms)))
+        self._levels: deque[float] = deque(
+            maxlen=max(1, int(self.config.floor_window_s * 1000 / self.config.frame_ms))
+        )
         self.level_db = -120.0
         self._t = 0.0
         self._recent: deque[tuple[float, bool]] = deque()  # (frame start, voiced) over the start window
@@ -146,8 +148,16 @@ class BargeIn:
     `margin_db`. Nothing counts in the first `grace_s` of playback, while the echo is still unknown.
     """
 
-    def __init__(self, samplerate: int, config: VadConfig | None = None, *, margin_db: float = 10.0,
-                 grace_s: float = 0.5, window_s: float = 3.0, fresh_s: float = 0.3):
+    def __init__(
+        self,
+        samplerate: int,
+        config: VadConfig | None = None,
+        *,
+        margin_db: float = 10.0,
+        grace_s: float = 0.5,
+        window_s: float = 3.0,
+        fresh_s: float = 0.3,
+    ):
         self.samplerate = samplerate
         self.config = config or VadConfig()
         self.margin_db = margin_db

@@ -75,41 +75,89 @@ def _config(title: str, detail: str, action: str) -> errors.ParleyError:
 
 def _check_speech(text: str, deployment: str, voice: str, speed: float, response_format: str) -> None:
     if not (deployment or "").strip():
-        raise _config("No speech deployment", "No text-to-speech deployment is set for this profile.",
-                      "Enter the speech deployment name (e.g. tts-hd) in Settings.")
+        raise _config(
+            "No speech deployment",
+            "No text-to-speech deployment is set for this profile.",
+            "Enter the speech deployment name (e.g. tts-hd) in Settings.",
+        )
     if not (text or "").strip():
         raise _config("Nothing to say", "The text to speak is empty.", "Type some text first.")
     if len(text) > MAX_SPEECH_CHARS:
-        raise _config("Text too long for one request",
-                      f"The text has {len(text)} characters; Azure speaks at most {MAX_SPEECH_CHARS} per request.",
-                      "Split it with split_for_speech (parley speak does this for you).")
+        raise _config(
+            "Text too long for one request",
+            f"The text has {len(text)} characters; Azure speaks at most {MAX_SPEECH_CHARS} per request.",
+            "Split it with split_for_speech (parley speak does this for you).",
+        )
     if voice not in VOICES:
-        raise _config("Unknown voice", f"Azure text to speech has no voice '{voice}'.", f"Choose one of: {', '.join(VOICES)}.")
+        raise _config(
+            "Unknown voice",
+            f"Azure text to speech has no voice '{voice}'.",
+            f"Choose one of: {', '.join(VOICES)}.",
+        )
     if not (MIN_SPEED <= float(speed) <= MAX_SPEED):
-        raise _config("Speed out of range", f"Speed {speed} is outside {MIN_SPEED}–{MAX_SPEED}.", "Choose a speed between 0.25 and 4.")
+        raise _config(
+            "Speed out of range",
+            f"Speed {speed} is outside {MIN_SPEED}–{MAX_SPEED}.",
+            "Choose a speed between 0.25 and 4.",
+        )
     if response_format not in SPEECH_FORMATS:
-        raise _config("Unknown audio format", f"Azure cannot return '{response_format}'.", f"Choose one of: {', '.join(SPEECH_FORMATS)}.")
+        raise _config(
+            "Unknown audio format",
+            f"Azure cannot return '{response_format}'.",
+            f"Choose one of: {', '.join(SPEECH_FORMATS)}.",
+        )
 
 
-def synthesize(client: Any, text: str, *, cancel: CancelToken, ctx: errors.Context = errors.Context("speech"),
-               deployment: str, voice: str = "alloy", speed: float = 1.0, response_format: str = "pcm",
-               max_retries: int = 2, chunk_size: int = CHUNK_BYTES) -> Iterator[Any]:
+def synthesize(
+    client: Any,
+    text: str,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("speech"),
+    deployment: str,
+    voice: str = "alloy",
+    speed: float = 1.0,
+    response_format: str = "pcm",
+    max_retries: int = 2,
+    chunk_size: int = CHUNK_BYTES,
+) -> Iterator[Any]:
     """Stream speech for `text` (≤ 4096 characters; checked now, raising `ParleyError` CONFIG).
 
     Yields `Started(request_id)`, `AudioChunk`s as the bytes arrive, then `Done("stop")`; `Retrying` while a 429/5xx
     is waited out; `Failed(problem)`; or `Done("cancelled")` soon after the token fires (the socket is shut down).
     """
     _check_speech(text, deployment, voice, speed, response_format)
-    return _synthesize(client, text, cancel, ctx, deployment, voice, float(speed), response_format, max_retries,
-                       max(2, int(chunk_size)))
+    return _synthesize(
+        client,
+        text,
+        cancel,
+        ctx,
+        deployment,
+        voice,
+        float(speed),
+        response_format,
+        max_retries,
+        max(2, int(chunk_size)),
+    )
 
 
-def _synthesize(client: Any, text: str, cancel: CancelToken, ctx: errors.Context, deployment: str, voice: str,
-                speed: float, response_format: str, max_retries: int, chunk_size: int) -> Iterator[Any]:
+def _synthesize(
+    client: Any,
+    text: str,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    deployment: str,
+    voice: str,
+    speed: float,
+    response_format: str,
+    max_retries: int,
+    chunk_size: int,
+) -> Iterator[Any]:
     def open_stream() -> tuple[Any, Any, Any]:
         def enter() -> tuple[Any, Any, Any]:
             manager = client.audio.speech.with_streaming_response.create(
-                model=deployment, voice=voice, input=text, response_format=response_format, speed=speed)
+                model=deployment, voice=voice, input=text, response_format=response_format, speed=speed
+            )
             response = manager.__enter__()
             # Shuts the socket down on cancel (at once if the caller gave up while the headers were on their way).
             return manager, response, guard_response(response, cancel)
@@ -119,7 +167,9 @@ def _synthesize(client: Any, text: str, cancel: CancelToken, ctx: errors.Context
     manager = None
     release = None
     try:
-        manager, response, release = yield from retrying(open_stream, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        manager, response, release = yield from retrying(
+            open_stream, cancel=cancel, max_retries=max_retries, ctx=ctx
+        )
         request_id = _request_id(response)
         yield Started(request_id)
         pending = b""
@@ -159,10 +209,16 @@ def _stream_problem(exc: BaseException, ctx: errors.Context) -> errors.Problem:
     if module.startswith(("httpx", "httpcore")):
         name = type(exc).__name__
         if "Timeout" in name:
-            return errors.Problem(errors.Kind.TIMEOUT, "Timed out", "Azure stopped sending audio.", "Try again.", retryable=True)
-        return errors.Problem(errors.Kind.NETWORK, "Connection lost",
-                              "The connection dropped before the audio was complete.", "Check your network, then retry.",
-                              retryable=True)
+            return errors.Problem(
+                errors.Kind.TIMEOUT, "Timed out", "Azure stopped sending audio.", "Try again.", retryable=True
+            )
+        return errors.Problem(
+            errors.Kind.NETWORK,
+            "Connection lost",
+            "The connection dropped before the audio was complete.",
+            "Check your network, then retry.",
+            retryable=True,
+        )
     return errors.from_exception(exc, ctx)
 
 
@@ -223,29 +279,54 @@ def _split_words(sentence: str, limit: int) -> list[str]:
     return out
 
 
-def transcribe(client: Any, audio: bytes, *, cancel: CancelToken, ctx: errors.Context = errors.Context("transcription"),
-               deployment: str, filename: str = "speech.wav", language: str | None = None,
-               max_retries: int = 2, prompt: str | None = None) -> Iterator[Any]:
+def transcribe(
+    client: Any,
+    audio: bytes,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("transcription"),
+    deployment: str,
+    filename: str = "speech.wav",
+    language: str | None = None,
+    max_retries: int = 2,
+    prompt: str | None = None,
+) -> Iterator[Any]:
     """Send `audio` (the bytes of a file: WAV, mp3, m4a, ...) to Whisper; checked now (raises `ParleyError`).
 
     Yields `Retrying`s, then `Transcript(text, request_id, duration)` and `Done("stop")`; or `Failed(problem)`; or
     `Done("cancelled")`.
     """
     if not (deployment or "").strip():
-        raise _config("No transcription deployment", "No speech-to-text deployment is set for this profile.",
-                      "Enter the transcription deployment name (e.g. whisper) in Settings.")
+        raise _config(
+            "No transcription deployment",
+            "No speech-to-text deployment is set for this profile.",
+            "Enter the transcription deployment name (e.g. whisper) in Settings.",
+        )
     if not audio:
         raise _config("No audio", "There is no audio to transcribe.", "Record or choose an audio file first.")
     if len(audio) > MAX_TRANSCRIPTION_BYTES:
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.BAD_REQUEST, "File too large",
-            f"The audio is {len(audio) / 1048576:.1f} MB; Azure transcribes at most 25 MB per request.",
-            "Use a shorter recording or a compressed format such as mp3."))
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.BAD_REQUEST,
+                "File too large",
+                f"The audio is {len(audio) / 1048576:.1f} MB; Azure transcribes at most 25 MB per request.",
+                "Use a shorter recording or a compressed format such as mp3.",
+            )
+        )
     return _transcribe(client, bytes(audio), cancel, ctx, deployment, filename, language, max_retries, prompt)
 
 
-def _transcribe(client: Any, audio: bytes, cancel: CancelToken, ctx: errors.Context, deployment: str, filename: str,
-                language: str | None, max_retries: int, prompt: str | None) -> Iterator[Any]:
+def _transcribe(
+    client: Any,
+    audio: bytes,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    deployment: str,
+    filename: str,
+    language: str | None,
+    max_retries: int,
+    prompt: str | None,
+) -> Iterator[Any]:
     mime = _MIME.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
     options: dict[str, Any] = {}
     if language:
@@ -254,12 +335,18 @@ def _transcribe(client: Any, audio: bytes, cancel: CancelToken, ctx: errors.Cont
         options["prompt"] = prompt
 
     def call() -> tuple[Any, Any]:
-        return request_parsed(lambda: client.audio.transcriptions.with_streaming_response.create(
-            model=deployment, file=(filename, audio, mime), response_format="json", **options), cancel)
+        return request_parsed(
+            lambda: client.audio.transcriptions.with_streaming_response.create(
+                model=deployment, file=(filename, audio, mime), response_format="json", **options
+            ),
+            cancel,
+        )
 
     try:
         headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
-        request_id = (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
+        request_id = (
+            (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
+        )
         text = getattr(result, "text", None)
         if text is None and isinstance(result, dict):
             text = result.get("text")
@@ -284,9 +371,19 @@ def _wav_seconds(audio: bytes) -> float | None:
         return None
 
 
-def speak_to_file(client: Any, text: str, path: str | Path, *, cancel: CancelToken,
-                  ctx: errors.Context = errors.Context("speech"), deployment: str, voice: str = "alloy",
-                  speed: float = 1.0, max_retries: int = 2, limit: int = MAX_SPEECH_CHARS) -> Iterator[Any]:
+def speak_to_file(
+    client: Any,
+    text: str,
+    path: str | Path,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("speech"),
+    deployment: str,
+    voice: str = "alloy",
+    speed: float = 1.0,
+    max_retries: int = 2,
+    limit: int = MAX_SPEECH_CHARS,
+) -> Iterator[Any]:
     """Speak `text` of any length into one WAV file (24 kHz mono 16-bit), one request per `split_for_speech` piece
     of at most `limit` characters.
 
@@ -300,8 +397,17 @@ def speak_to_file(client: Any, text: str, path: str | Path, *, cancel: CancelTok
     return _speak_to_file(client, pieces, Path(path), cancel, ctx, deployment, voice, speed, max_retries)
 
 
-def _speak_to_file(client: Any, pieces: list[str], path: Path, cancel: CancelToken, ctx: errors.Context,
-                   deployment: str, voice: str, speed: float, max_retries: int) -> Iterator[Any]:
+def _speak_to_file(
+    client: Any,
+    pieces: list[str],
+    path: Path,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    deployment: str,
+    voice: str,
+    speed: float,
+    max_retries: int,
+) -> Iterator[Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     frames = 0
@@ -314,8 +420,17 @@ def _speak_to_file(client: Any, pieces: list[str], path: Path, cancel: CancelTok
             out.setsampwidth(2)
             out.setframerate(SPEECH_RATE)
             for piece in pieces:
-                for event in synthesize(client, piece, cancel=cancel, ctx=ctx, deployment=deployment, voice=voice,
-                                        speed=speed, response_format="pcm", max_retries=max_retries):
+                for event in synthesize(
+                    client,
+                    piece,
+                    cancel=cancel,
+                    ctx=ctx,
+                    deployment=deployment,
+                    voice=voice,
+                    speed=speed,
+                    response_format="pcm",
+                    max_retries=max_retries,
+                ):
                     if isinstance(event, AudioChunk):
                         out.writeframes(event.data)
                         frames += len(event.data) // 2
@@ -338,8 +453,14 @@ def _speak_to_file(client: Any, pieces: list[str], path: Path, cancel: CancelTok
         yield SavedAudio(path, frames / SPEECH_RATE, len(pieces))
         yield Done("stop", request_id=last_id, model=deployment)
     except OSError as exc:
-        yield Failed(errors.Problem(errors.Kind.OTHER, "Could not write the audio file", f"{path}: {exc}",
-                                    "Choose another file name or folder."))
+        yield Failed(
+            errors.Problem(
+                errors.Kind.OTHER,
+                "Could not write the audio file",
+                f"{path}: {exc}",
+                "Choose another file name or folder.",
+            )
+        )
     finally:
         if not ok:
             try:

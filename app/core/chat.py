@@ -142,9 +142,9 @@ def image_size(data: bytes) -> tuple[int, int] | None:
                 if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
                     i += 1 if marker == 0xFF else 2
                     continue
-                length = struct.unpack(">H", data[i + 2:i + 4])[0]
+                length = struct.unpack(">H", data[i + 2 : i + 4])[0]
                 if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                    h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                    h, w = struct.unpack(">HH", data[i + 5 : i + 9])
                     return w, h
                 i += 2 + length
     except (struct.error, IndexError):
@@ -174,19 +174,23 @@ def prepare_image(data: bytes, mime: str, name: str = "") -> tuple[ImagePart, st
     if sniffed and sniffed != mime:
         mime = sniffed
     if mime not in SUPPORTED_MIME:
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.BAD_REQUEST,
-            "Image type not supported",
-            f"{name or 'This file'} is not a PNG, JPEG, GIF or WebP image.",
-            "Convert it to PNG or JPEG and attach it again.",
-        ))
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.BAD_REQUEST,
+                "Image type not supported",
+                f"{name or 'This file'} is not a PNG, JPEG, GIF or WebP image.",
+                "Convert it to PNG or JPEG and attach it again.",
+            )
+        )
     part = ImagePart(data, mime, name)
     if len(data) > MAX_IMAGE_BYTES:
         size = image_size(data)
         target = fit_size(*size) if size else None
         to = f" to {target[0]}×{target[1]}" if target and target != size else ""
-        return part, (f"{name or 'The image'} is {len(data) / 1_048_576:.1f} MB; Azure accepts up to 20 MB per image, "
-                      f"so it is too large as it is and must be scaled down{to} before sending.")
+        return part, (
+            f"{name or 'The image'} is {len(data) / 1_048_576:.1f} MB; Azure accepts up to 20 MB per image, "
+            f"so it is too large as it is and must be scaled down{to} before sending."
+        )
     return part, None
 
 
@@ -225,10 +229,14 @@ def worst_of(old: filters.Verdict | None, new: filters.Verdict) -> filters.Verdi
             by_key[_cat_key(c)] = c
             continue
         sev = prev.severity
-        if c.severity is not None and filters.SEVERITY_ORDER.get(c.severity, 0) >= filters.SEVERITY_ORDER.get(sev or "safe", 0):
+        if c.severity is not None and filters.SEVERITY_ORDER.get(c.severity, 0) >= filters.SEVERITY_ORDER.get(
+            sev or "safe", 0
+        ):
             sev = c.severity
         detected = None if prev.detected is None and c.detected is None else bool(prev.detected or c.detected)
-        by_key[_cat_key(c)] = filters.Category(c.name, prev.filtered or c.filtered, sev, detected, c.details or prev.details)
+        by_key[_cat_key(c)] = filters.Category(
+            c.name, prev.filtered or c.filtered, sev, detected, c.details or prev.details
+        )
     return filters.Verdict(old.source, tuple(by_key.values()), old.index, new.error or old.error)
 
 
@@ -268,7 +276,9 @@ class _State:
     def handle(self, chunk: Any) -> list[Event]:
         out: list[Event] = []
         self.model = getattr(chunk, "model", None) or self.model
-        for v in filters.prompt_verdicts(extra(chunk, "prompt_filter_results") or extra(chunk, "prompt_annotations")):
+        for v in filters.prompt_verdicts(
+            extra(chunk, "prompt_filter_results") or extra(chunk, "prompt_annotations")
+        ):
             key = (v.index, _signature(v))
             if key not in self.prompt_seen:
                 self.prompt_seen.add(key)
@@ -310,21 +320,37 @@ def _mid_stream_problem(exc: BaseException, ctx: errors.Context, request_id: str
 
     again = "Send again to retry; the partial answer is kept."
     if isinstance(exc, openai.APITimeoutError):
-        return errors.Problem(errors.Kind.TIMEOUT, "Answer stopped", "Azure stopped sending before the answer was complete.",
-                              again, request_id=request_id)
+        return errors.Problem(
+            errors.Kind.TIMEOUT,
+            "Answer stopped",
+            "Azure stopped sending before the answer was complete.",
+            again,
+            request_id=request_id,
+        )
     if isinstance(exc, openai.APIConnectionError | OSError):
         return errors.Problem(errors.Kind.NETWORK, "Connection lost", DROPPED, again, request_id=request_id)
     if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIStatusError):
-        return errors.Problem(errors.Kind.SERVER, "Azure stopped the answer", str(exc.message or exc), again,
-                              request_id=request_id)
+        return errors.Problem(
+            errors.Kind.SERVER,
+            "Azure stopped the answer",
+            str(exc.message or exc),
+            again,
+            request_id=request_id,
+        )
     problem = errors.from_exception(exc, ctx)
     if problem.request_id is None and request_id:
         problem = replace(problem, request_id=request_id)
     return problem
 
 
-def run_stream(open_stream: Callable[[], Any], text_of: Callable[[Any], str | None], *, cancel: CancelToken,
-               ctx: errors.Context, max_retries: int) -> Iterator[Event]:
+def run_stream(
+    open_stream: Callable[[], Any],
+    text_of: Callable[[Any], str | None],
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    max_retries: int,
+) -> Iterator[Event]:
     """Events from an openai `Stream` opened by `open_stream()` (chat or legacy completions).
 
     Retries (ours) cover opening the stream and its first chunk; after that a failure ends with `Failed`.
@@ -344,7 +370,9 @@ def run_stream(open_stream: Callable[[], Any], text_of: Callable[[Any], str | No
         return stream, it, first
 
     try:
-        stream, it, first = yield from retrying(open_and_peek, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        stream, it, first = yield from retrying(
+            open_and_peek, cancel=cancel, max_retries=max_retries, ctx=ctx
+        )
     except Cancelled:
         yield Done("cancelled")
         return
@@ -373,14 +401,27 @@ def run_stream(open_stream: Callable[[], Any], text_of: Callable[[Any], str | No
         return
     yield from state.final()
     if state.finish_reason is None:
-        yield Failed(errors.Problem(errors.Kind.NETWORK, "Connection lost", DROPPED,
-                                    "Send again to retry; the partial answer is kept.", request_id=request_id))
+        yield Failed(
+            errors.Problem(
+                errors.Kind.NETWORK,
+                "Connection lost",
+                DROPPED,
+                "Send again to retry; the partial answer is kept.",
+                request_id=request_id,
+            )
+        )
         return
     yield Done(state.finish_reason, state.usage, request_id, state.model)
 
 
-def run_whole(open_response: Callable[[], Any], text_of: Callable[[Any], str | None], *, cancel: CancelToken,
-              ctx: errors.Context, max_retries: int) -> Iterator[Event]:
+def run_whole(
+    open_response: Callable[[], Any],
+    text_of: Callable[[Any], str | None],
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    max_retries: int,
+) -> Iterator[Event]:
     """The same events from one non-streamed response. `open_response()` returns a `with_streaming_response`
     context manager, so the socket is known (and cancellable) before the body is read."""
 
@@ -427,15 +468,31 @@ def _message_text(choice: Any) -> str | None:
     return getattr(message, "content", None) if message is not None else None
 
 
-def stream_chat(client: Any, request: ChatRequest, *, cancel: CancelToken, ctx: errors.Context = errors.Context("chat"),
-                max_retries: int = 2) -> Iterator[Event]:
+def stream_chat(
+    client: Any,
+    request: ChatRequest,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("chat"),
+    max_retries: int = 2,
+) -> Iterator[Event]:
     """Run one chat completion, streamed (or not, `request.stream=False`), as events. Never raises for Azure failures."""
     kwargs = request.create_kwargs()
     if request.stream:
         yield from run_stream(
-            lambda: client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}),
-            _delta_text, cancel=cancel, ctx=ctx, max_retries=max_retries)
+            lambda: client.chat.completions.create(
+                **kwargs, stream=True, stream_options={"include_usage": True}
+            ),
+            _delta_text,
+            cancel=cancel,
+            ctx=ctx,
+            max_retries=max_retries,
+        )
     else:
         yield from run_whole(
             lambda: client.chat.completions.with_streaming_response.create(**kwargs),
-            _message_text, cancel=cancel, ctx=ctx, max_retries=max_retries)
+            _message_text,
+            cancel=cancel,
+            ctx=ctx,
+            max_retries=max_retries,
+        )

@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
 SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
-def build_client(profile: Profile, *, api_key: str | None = None,
-                 token_provider: Callable[[], str] | None = None) -> AzureOpenAI:
+def build_client(
+    profile: Profile, *, api_key: str | None = None, token_provider: Callable[[], str] | None = None
+) -> AzureOpenAI:
     """An `AzureOpenAI` client for `profile`, authenticated with `api_key` or `token_provider` (exactly one)."""
     check_credentials(profile, api_key=api_key, token_provider=token_provider)
     from openai import AzureOpenAI, DefaultHttpxClient
@@ -38,17 +39,28 @@ def build_client(profile: Profile, *, api_key: str | None = None,
     )
 
 
-def check_credentials(profile: Profile, *, api_key: str | None = None,
-                      token_provider: Callable[[], str] | None = None) -> None:
+def check_credentials(
+    profile: Profile, *, api_key: str | None = None, token_provider: Callable[[], str] | None = None
+) -> None:
     """What `build_client` needs, checked without importing openai (~25 MB, ~1 s): raises CONFIG problems."""
     if not profile.endpoint.strip():
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.CONFIG, "No endpoint", f"Profile '{profile.name}' has no endpoint.",
-            "Enter the endpoint (https://<resource>.openai.azure.com/) in Settings."))
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "No endpoint",
+                f"Profile '{profile.name}' has no endpoint.",
+                "Enter the endpoint (https://<resource>.openai.azure.com/) in Settings.",
+            )
+        )
     if not api_key and token_provider is None:
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.CONFIG, "No credentials", f"Profile '{profile.name}' has neither an API key nor an Entra ID sign-in.",
-            "Add an API key or choose Microsoft Entra ID in Settings."))
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "No credentials",
+                f"Profile '{profile.name}' has neither an API key nor an Entra ID sign-in.",
+                "Add an API key or choose Microsoft Entra ID in Settings.",
+            )
+        )
 
 
 _signed_in: Any = None  # the credential a sign-in from Settings proved, reused by every later connection
@@ -66,7 +78,9 @@ def browser_available() -> bool:
     import sys
     import webbrowser
 
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
         return False
     try:
         webbrowser.get()
@@ -104,7 +118,12 @@ def _identity() -> Any:
     try:
         import azure.identity
     except ImportError as exc:  # pragma: no cover - a broken install
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.CONFIG, "Entra ID support missing", f"azure-identity could not be imported ({exc}).",
-            "Reinstall Parley, or use an API key for this profile.")) from exc
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "Entra ID support missing",
+                f"azure-identity could not be imported ({exc}).",
+                "Reinstall Parley, or use an API key for this profile.",
+            )
+        ) from exc
     return azure.identity

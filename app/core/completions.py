@@ -21,21 +21,41 @@ class CompletionRequest:
     stream: bool = True
 
     def create_kwargs(self) -> dict[str, Any]:
-        return {"model": self.deployment, "prompt": self.prompt, "max_tokens": self.max_tokens, "temperature": self.temperature}
+        return {
+            "model": self.deployment,
+            "prompt": self.prompt,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
 
 
 def _text(choice: Any) -> str | None:
     return getattr(choice, "text", None)
 
 
-def stream_completion(client: Any, request: CompletionRequest, *, cancel: CancelToken,
-                      ctx: errors.Context = errors.Context("completions"), max_retries: int = 2) -> Iterator[Event]:
+def stream_completion(
+    client: Any,
+    request: CompletionRequest,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("completions"),
+    max_retries: int = 2,
+) -> Iterator[Event]:
     """Started, prompt FilterResults, Deltas (choices[0].text), completion FilterResults, then Done or Failed."""
     kwargs = request.create_kwargs()
     if request.stream:
         yield from run_stream(
             lambda: client.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}),
-            _text, cancel=cancel, ctx=ctx, max_retries=max_retries)
+            _text,
+            cancel=cancel,
+            ctx=ctx,
+            max_retries=max_retries,
+        )
     else:
-        yield from run_whole(lambda: client.completions.with_streaming_response.create(**kwargs),
-                             _text, cancel=cancel, ctx=ctx, max_retries=max_retries)
+        yield from run_whole(
+            lambda: client.completions.with_streaming_response.create(**kwargs),
+            _text,
+            cancel=cancel,
+            ctx=ctx,
+            max_retries=max_retries,
+        )

@@ -36,9 +36,15 @@ FIELD_LABELS = {
 class Connection:
     """A profile with its credentials; `client()` builds the `AzureOpenAI` client once and reuses it."""
 
-    def __init__(self, profile: Profile, *, api_key: str | None = None,
-                 token_provider: Callable[[], str] | None = None, emulator: Any = None,
-                 source: str = "profile"):
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        api_key: str | None = None,
+        token_provider: Callable[[], str] | None = None,
+        emulator: Any = None,
+        source: str = "profile",
+    ):
         self.profile = profile
         self.source = source  # "profile", "env", "store" or "demo"
         self._api_key = api_key
@@ -67,11 +73,15 @@ class Connection:
     def client(self) -> AzureOpenAI:
         with self._lock:
             if self._client is None:
-                self._client = client_mod.build_client(self.profile, api_key=self._api_key, token_provider=self._token_provider)
+                self._client = client_mod.build_client(
+                    self.profile, api_key=self._api_key, token_provider=self._token_provider
+                )
             return self._client
 
     def context(self, operation: str) -> errors.Context:
-        deployment = self.profile.deployments.for_capability(operation) if operation in profiles.CAPABILITIES else None
+        deployment = (
+            self.profile.deployments.for_capability(operation) if operation in profiles.CAPABILITIES else None
+        )
         return errors.Context(
             operation=operation,
             deployment=deployment or None,
@@ -87,12 +97,14 @@ class Connection:
         name = self.profile.deployments.for_capability(capability).strip()
         if not name:
             label = FIELD_LABELS[capability]
-            raise errors.ParleyError(errors.Problem(
-                errors.Kind.CONFIG,
-                f"No {capability} deployment",
-                f"Profile '{self.profile.name}' has no {capability} deployment set.",
-                f"Fill in '{label}' in Settings with the deployment name from Azure AI Foundry → Deployments.",
-            ))
+            raise errors.ParleyError(
+                errors.Problem(
+                    errors.Kind.CONFIG,
+                    f"No {capability} deployment",
+                    f"Profile '{self.profile.name}' has no {capability} deployment set.",
+                    f"Fill in '{label}' in Settings with the deployment name from Azure AI Foundry → Deployments.",
+                )
+            )
         return name
 
     def close(self) -> None:
@@ -167,20 +179,28 @@ def _connect_profile(profile: Profile, secrets: SecretStore, source: str) -> Con
     else:
         key = secrets.get(profile.name)
         if not key:
-            raise errors.ParleyError(errors.Problem(
-                errors.Kind.CONFIG,
-                "No API key",
-                f"No API key stored for profile {profile.name} — add it in Settings.",
-                "Paste the key from the Azure portal (Keys and Endpoint) into Settings, or switch the profile to Microsoft Entra ID.",
-            ))
+            raise errors.ParleyError(
+                errors.Problem(
+                    errors.Kind.CONFIG,
+                    "No API key",
+                    f"No API key stored for profile {profile.name} — add it in Settings.",
+                    "Paste the key from the Azure portal (Keys and Endpoint) into Settings, or switch the profile to Microsoft Entra ID.",
+                )
+            )
         _register_secret(key)
         conn = Connection(profile, api_key=key, source=source)
     conn.check()
     return conn
 
 
-def connect(profile: Profile | None = None, *, demo: bool = False, store: ProfileStore | None = None,
-            secrets: SecretStore | None = None, environ: Mapping[str, str] | None = None) -> Connection:
+def connect(
+    profile: Profile | None = None,
+    *,
+    demo: bool = False,
+    store: ProfileStore | None = None,
+    secrets: SecretStore | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Connection:
     """Connect as the contract orders it (explicit profile, environment, active profile, demo).
 
     Raises `ParleyError` (CONFIG for a missing key or endpoint, KEYRING when the keyring cannot be read).

@@ -17,8 +17,10 @@ from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started
 from app.core.history import History, StoredMessage
 
-CONTINUE_PROMPT = ("Your previous answer was cut off. Continue exactly where it stopped, without repeating "
-                   "anything and without any preamble.")
+CONTINUE_PROMPT = (
+    "Your previous answer was cut off. Continue exactly where it stopped, without repeating "
+    "anything and without any preamble."
+)
 CONTEXT_CHARS = 400_000  # older messages beyond this are left out of the request (about 100k tokens)
 IMAGE_CHARS = 4_000  # what an image counts for in that budget (about a thousand tokens)
 
@@ -93,34 +95,56 @@ def build_context(messages: list[StoredMessage], upto_id: int) -> list[chat.Mess
     for keep in range(len(out) - 1, -1, -1):
         total += len(out[keep].text) + IMAGE_CHARS * len(out[keep].images)
         if total > CONTEXT_CHARS and keep < len(out) - 1:
-            out = out[keep + 1:]
+            out = out[keep + 1 :]
             break
     while out and out[0].role == "assistant":
         out = out[1:]
     return out
 
 
-def run_turn(history: History, client: object, turn: Turn, *, cancel: CancelToken, ctx: errors.Context,
-             max_retries: int = 2, save_every: float = 1.0,
-             clock: Callable[[], float] = time.monotonic) -> Iterator[Event | UserSaved | AnswerStarted | TurnEnded]:
+def run_turn(
+    history: History,
+    client: object,
+    turn: Turn,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    max_retries: int = 2,
+    save_every: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[Event | UserSaved | AnswerStarted | TurnEnded]:
     """Store, send and stream one turn. Yields UserSaved, then the chat events (with AnswerStarted after Started),
     then TurnEnded once the outcome is stored. Never raises for Azure failures."""
-    cid = turn.conversation_id or history.create_conversation(system_prompt=turn.system_prompt,
-                                                              deployment=turn.deployment).id
+    cid = (
+        turn.conversation_id
+        or history.create_conversation(system_prompt=turn.system_prompt, deployment=turn.deployment).id
+    )
     if turn.replace_id is not None:
         history.delete_message(turn.replace_id)
     if turn.continue_id is not None:
         answer = history.get_message(turn.continue_id)
         if answer is None or answer.role != "assistant":
-            raise errors.ParleyError(errors.Problem(errors.Kind.OTHER, "Nothing to continue",
-                                                    "That answer is no longer in this chat.", "Send a new message."))
+            raise errors.ParleyError(
+                errors.Problem(
+                    errors.Kind.OTHER,
+                    "Nothing to continue",
+                    "That answer is no longer in this chat.",
+                    "Send a new message.",
+                )
+            )
         earlier = [m for m in history.messages(cid) if m.id < answer.id and m.role == "user"]
         user = earlier[-1] if earlier else answer
     elif turn.resend_id is not None:
         user = history.get_message(turn.resend_id)
         if user is None:
-            raise errors.ParleyError(errors.Problem(errors.Kind.OTHER, "Message gone",
-                                                    "That message is no longer in this chat.", "Send it again."))
+            raise errors.ParleyError(
+                errors.Problem(
+                    errors.Kind.OTHER,
+                    "Message gone",
+                    "That message is no longer in this chat.",
+                    "Send it again.",
+                )
+            )
         new_text = turn.text if turn.text is not None else user.text
         history.update_message_text(user.id, new_text)  # also clears the problem the last try left on it
         history.delete_messages_after(cid, user.id)
@@ -137,8 +161,13 @@ def run_turn(history: History, client: object, turn: Turn, *, cancel: CancelToke
         context.append(chat.Message("user", CONTINUE_PROMPT))
     else:
         context = build_context(messages, user.id)
-    request = chat.ChatRequest(turn.deployment, tuple(context), system=(conversation.system_prompt or None) if conversation else None,
-                               max_tokens=turn.max_tokens, temperature=turn.temperature)
+    request = chat.ChatRequest(
+        turn.deployment,
+        tuple(context),
+        system=(conversation.system_prompt or None) if conversation else None,
+        max_tokens=turn.max_tokens,
+        temperature=turn.temperature,
+    )
 
     answer_id: int | None = None
     prefix = ""
@@ -166,7 +195,9 @@ def run_turn(history: History, client: object, turn: Turn, *, cancel: CancelToke
                 last_save = clock()
         elif isinstance(event, FilterResult):
             if event.verdict.source == filters.Source.PROMPT:
-                prompt_verdicts = [v for v in prompt_verdicts if v.index != event.verdict.index] + [event.verdict]
+                prompt_verdicts = [v for v in prompt_verdicts if v.index != event.verdict.index] + [
+                    event.verdict
+                ]
                 history.set_filters(user.id, prompt_verdicts)
             else:
                 completion = event.verdict
@@ -174,16 +205,27 @@ def run_turn(history: History, client: object, turn: Turn, *, cancel: CancelToke
         if isinstance(event, Done):
             status = status_for(event.finish_reason)
             if answer_id is not None:
-                history.finish_message(answer_id, prefix + "".join(text), status, finish_reason=event.finish_reason,
-                                       request_id=event.request_id, usage=event.usage,
-                                       filters=[completion] if completion else None)
+                history.finish_message(
+                    answer_id,
+                    prefix + "".join(text),
+                    status,
+                    finish_reason=event.finish_reason,
+                    request_id=event.request_id,
+                    usage=event.usage,
+                    filters=[completion] if completion else None,
+                )
             yield TurnEnded(user.id, answer_id, status if answer_id is not None else "stopped")
             return
         if isinstance(event, Failed):
             problem = event.problem
             if answer_id is not None:
-                history.finish_message(answer_id, prefix + "".join(text), "failed", problem=problem,
-                                       filters=[completion] if completion else None)
+                history.finish_message(
+                    answer_id,
+                    prefix + "".join(text),
+                    "failed",
+                    problem=problem,
+                    filters=[completion] if completion else None,
+                )
                 yield TurnEnded(user.id, answer_id, "failed")
             else:
                 status = "filtered" if problem.kind == errors.Kind.FILTERED else "failed"

@@ -27,30 +27,56 @@ class EmbeddingBatch:
     request_id: str | None = None
 
 
-def embed(client: Any, texts: Sequence[str], *, cancel: CancelToken,
-          ctx: errors.Context = errors.Context("embeddings"), deployment: str, dimensions: int | None = None,
-          batch_size: int = DEFAULT_BATCH, max_retries: int = 2) -> Iterator[Any]:
+def embed(
+    client: Any,
+    texts: Sequence[str],
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("embeddings"),
+    deployment: str,
+    dimensions: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    max_retries: int = 2,
+) -> Iterator[Any]:
     """Embed `texts` (checked now: raises `ParleyError` CONFIG for an empty text or a blank deployment).
 
     Yields `Retrying`s and one `EmbeddingBatch` per request of at most `batch_size` texts, then `Done("stop")` with the
     summed usage; or `Failed(problem)` (earlier batches stay valid); or `Done("cancelled")`.
     """
     if not (deployment or "").strip():
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.CONFIG, "No embeddings deployment", "No embeddings deployment is set for this profile.",
-            "Enter the embeddings deployment name (e.g. text-embedding-3-large) in Settings."))
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "No embeddings deployment",
+                "No embeddings deployment is set for this profile.",
+                "Enter the embeddings deployment name (e.g. text-embedding-3-large) in Settings.",
+            )
+        )
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str) or not text:
-            raise errors.ParleyError(errors.Problem(
-                errors.Kind.CONFIG, "Empty text", f"Text {i + 1} of {len(texts)} is empty; Azure rejects empty input.",
-                "Leave empty texts out (or replace them with a space) before embedding."))
+            raise errors.ParleyError(
+                errors.Problem(
+                    errors.Kind.CONFIG,
+                    "Empty text",
+                    f"Text {i + 1} of {len(texts)} is empty; Azure rejects empty input.",
+                    "Leave empty texts out (or replace them with a space) before embedding.",
+                )
+            )
     size = max(1, min(int(batch_size), MAX_BATCH))
     return _embed(client, texts, cancel, ctx, deployment, dimensions, size, max_retries)
 
 
-def _embed(client: Any, texts: list[str], cancel: CancelToken, ctx: errors.Context, deployment: str,
-           dimensions: int | None, size: int, max_retries: int) -> Iterator[Any]:
+def _embed(
+    client: Any,
+    texts: list[str],
+    cancel: CancelToken,
+    ctx: errors.Context,
+    deployment: str,
+    dimensions: int | None,
+    size: int,
+    max_retries: int,
+) -> Iterator[Any]:
     import numpy as np
 
     # base64: a quarter of the bytes of JSON floats, and no Python float object per dimension to parse and collect
@@ -62,19 +88,33 @@ def _embed(client: Any, texts: list[str], cancel: CancelToken, ctx: errors.Conte
     last_id = None
     try:
         for start in range(0, len(texts), size):
-            batch = texts[start:start + size]
+            batch = texts[start : start + size]
 
             def call(batch: list[str] = batch) -> tuple[Any, Any]:
-                return request_parsed(lambda: client.embeddings.with_streaming_response.create(
-                    model=deployment, input=batch, **options), cancel)
+                return request_parsed(
+                    lambda: client.embeddings.with_streaming_response.create(
+                        model=deployment, input=batch, **options
+                    ),
+                    cancel,
+                )
 
             headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
-            last_id = (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
+            last_id = (
+                (headers.get("apim-request-id") or headers.get("x-request-id"))
+                if headers is not None
+                else None
+            )
             data = sorted(result.data, key=lambda d: d.index)
             if len(data) != len(batch):
-                raise errors.ParleyError(errors.Problem(
-                    errors.Kind.OTHER, "Unexpected answer", f"Asked for {len(batch)} vectors, got {len(data)}.",
-                    "Retry; if it persists, report it with the request id.", request_id=last_id))
+                raise errors.ParleyError(
+                    errors.Problem(
+                        errors.Kind.OTHER,
+                        "Unexpected answer",
+                        f"Asked for {len(batch)} vectors, got {len(data)}.",
+                        "Retry; if it persists, report it with the request id.",
+                        request_id=last_id,
+                    )
+                )
             vectors = np.stack([_vector(d.embedding) for d in data])
             usage = Usage.from_obj(getattr(result, "usage", None))
             if usage is not None:
@@ -98,15 +138,31 @@ def _vector(embedding: Any) -> Any:
     return np.asarray(embedding, dtype=np.float32)  # a server that answered floats anyway
 
 
-def embed_all(client: Any, texts: Sequence[str], *, cancel: CancelToken,
-              ctx: errors.Context = errors.Context("embeddings"), deployment: str, dimensions: int | None = None,
-              batch_size: int = DEFAULT_BATCH, max_retries: int = 2) -> Any:
+def embed_all(
+    client: Any,
+    texts: Sequence[str],
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("embeddings"),
+    deployment: str,
+    dimensions: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    max_retries: int = 2,
+) -> Any:
     """All vectors as one float32 array [len(texts), dim]; raises `ParleyError` (or `Cancelled`) instead of events."""
     import numpy as np
 
     parts: list[Any] = []
-    for event in embed(client, texts, cancel=cancel, ctx=ctx, deployment=deployment, dimensions=dimensions,
-                       batch_size=batch_size, max_retries=max_retries):
+    for event in embed(
+        client,
+        texts,
+        cancel=cancel,
+        ctx=ctx,
+        deployment=deployment,
+        dimensions=dimensions,
+        batch_size=batch_size,
+        max_retries=max_retries,
+    ):
         if isinstance(event, EmbeddingBatch):
             parts.append(event.vectors)
         elif isinstance(event, Failed):

@@ -67,7 +67,9 @@ def check_endpoint(text: str) -> EndpointCheck:
     except ValueError:
         return EndpointCheck(Level.ERROR, "The port in the endpoint is not a number.")
     if scheme not in ("https", "http"):
-        return EndpointCheck(Level.ERROR, f"The endpoint must start with https:// (not {scheme}://), e.g. {EXAMPLE}")
+        return EndpointCheck(
+            Level.ERROR, f"The endpoint must start with https:// (not {scheme}://), e.g. {EXAMPLE}"
+        )
     if not host:
         return EndpointCheck(Level.ERROR, f"The endpoint has no host name, e.g. {EXAMPLE}")
     local = host in LOCAL_HOSTS
@@ -82,19 +84,29 @@ def check_endpoint(text: str) -> EndpointCheck:
     if _has_path(parts) and root.rstrip("/") != raw.split("?")[0].rstrip("/"):
         what = "a deployment URL" if deployment else "a URL with a path"
         removed = _removed_part(raw, root)
-        kept = f" The deployment name '{deployment}' belongs in a deployment field below." if deployment else ""
-        notes.append(f"That is {what}; Parley needs only the resource, so {removed} was removed: {root}.{kept}")
+        kept = (
+            f" The deployment name '{deployment}' belongs in a deployment field below." if deployment else ""
+        )
+        notes.append(
+            f"That is {what}; Parley needs only the resource, so {removed} was removed: {root}.{kept}"
+        )
     if local and scheme == "http":
         notes.append("A local address over plain http: fine for an emulator or proxy on this computer.")
     elif not azure and not local:
-        notes.append("Not an Azure OpenAI address (*.openai.azure.com or *.cognitiveservices.azure.com); "
-                     "allowed for a gateway or proxy.")
+        notes.append(
+            "Not an Azure OpenAI address (*.openai.azure.com or *.cognitiveservices.azure.com); "
+            "allowed for a gateway or proxy."
+        )
     level = Level.WARNING if notes else Level.OK
     return EndpointCheck(level, " ".join(notes), root, deployment, api_version)
 
 
 def _removed_part(raw: str, root: str) -> str:
-    rest = raw[len(root.rstrip("/")):] if raw.lower().startswith(root.rstrip("/").lower()) else urlsplit(raw).path
+    rest = (
+        raw[len(root.rstrip("/")) :]
+        if raw.lower().startswith(root.rstrip("/").lower())
+        else urlsplit(raw).path
+    )
     rest = rest.split("?")[0] + ("?…" if "?" in rest else "")
     return rest if len(rest) <= 60 else rest[:57] + "…"
 

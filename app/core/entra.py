@@ -14,8 +14,10 @@ from typing import Any
 from app.core import client as client_mod
 from app.core import errors
 
-FIX = ("Run `az login` (Azure CLI) and try again, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET "
-       "for a service principal, or use 'Sign in with browser'.")
+FIX = (
+    "Run `az login` (Azure CLI) and try again, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET "
+    "for a service principal, or use 'Sign in with browser'."
+)
 
 _VIA = {
     "EnvironmentCredential": "environment variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, …)",
@@ -81,7 +83,9 @@ def token_identity(token: str) -> tuple[str, str]:
         return "", ""
     if not isinstance(claims, dict):
         return "", ""
-    account = next((str(claims[k]) for k in ("upn", "preferred_username", "unique_name", "email") if claims.get(k)), "")
+    account = next(
+        (str(claims[k]) for k in ("upn", "preferred_username", "unique_name", "email") if claims.get(k)), ""
+    )
     if not account and claims.get("appid" if "appid" in claims else "azp"):
         name = claims.get("app_displayname")
         app_id = claims.get("appid") or claims.get("azp")
@@ -95,16 +99,26 @@ def sign_in_problem(exc: BaseException) -> errors.Problem:
     tried = _attempts(text)
     if tried:
         listed = "".join(f"\n• {_VIA.get(name, name)}: {reason}" for name, reason in tried)
-        return errors.Problem(errors.Kind.AUTH, "No Entra ID credential worked",
-                              f"DefaultAzureCredential tried each way to sign in; none worked:{listed}", FIX)
+        return errors.Problem(
+            errors.Kind.AUTH,
+            "No Entra ID credential worked",
+            f"DefaultAzureCredential tried each way to sign in; none worked:{listed}",
+            FIX,
+        )
     name = type(exc).__name__
     if name == "CredentialUnavailableError":
-        return errors.Problem(errors.Kind.AUTH, "No Entra ID credential available",
-                              _first_sentence(text) or "No credential is available on this computer.", FIX)
+        return errors.Problem(
+            errors.Kind.AUTH,
+            "No Entra ID credential available",
+            _first_sentence(text) or "No credential is available on this computer.",
+            FIX,
+        )
     code = re.search(r"AADSTS\d+", text)
     detail = _first_sentence(text) or name
-    action = ("Check that you signed in to the tenant that holds the Azure OpenAI resource, then try again "
-              "(`az login --tenant <tenant id>`).")
+    action = (
+        "Check that you signed in to the tenant that holds the Azure OpenAI resource, then try again "
+        "(`az login --tenant <tenant id>`)."
+    )
     if code:
         action += f" Azure's error code {code.group(0)} is explained at https://login.microsoftonline.com/error?code={code.group(0)[6:]}."
     return errors.Problem(errors.Kind.AUTH, "Microsoft Entra ID sign-in failed", detail, action)

@@ -91,9 +91,18 @@ def problem_from_json(data: dict[str, Any]) -> Problem:
     except ValueError:
         kind = Kind.OTHER
     verdict = filters.Verdict.from_json(data["verdict"]) if isinstance(data.get("verdict"), dict) else None
-    return Problem(kind, str(data.get("title", "")), str(data.get("detail", "")), str(data.get("action", "")),
-                   data.get("status"), data.get("code"), data.get("request_id"), data.get("retry_after"), verdict,
-                   data.get("revised_prompt"))
+    return Problem(
+        kind,
+        str(data.get("title", "")),
+        str(data.get("detail", "")),
+        str(data.get("action", "")),
+        data.get("status"),
+        data.get("code"),
+        data.get("request_id"),
+        data.get("retry_after"),
+        verdict,
+        data.get("revised_prompt"),
+    )
 
 
 class ParleyError(Exception):
@@ -108,7 +117,9 @@ class ParleyError(Exception):
 class Context:
     """What the failing call was doing, so the fix text can name it."""
 
-    operation: str = "request"  # "chat", "speech", "transcription", "images", "embeddings", "completions", ...
+    operation: str = (
+        "request"  # "chat", "speech", "transcription", "images", "embeddings", "completions", ...
+    )
     deployment: str | None = None
     api_version: str | None = None
     endpoint: str | None = None
@@ -159,8 +170,9 @@ def _request_id(exc: Any) -> str | None:
     return None
 
 
-def from_status(status: int, body: Any, headers: Any = None, request_id: str | None = None,
-                ctx: Context = Context()) -> Problem:
+def from_status(
+    status: int, body: Any, headers: Any = None, request_id: str | None = None, ctx: Context = Context()
+) -> Problem:
     """Map an HTTP error response (status, parsed JSON body) to a Problem."""
     err = _error_member(body)
     code = str(err.get("code")) if err.get("code") is not None else None
@@ -187,7 +199,13 @@ def from_status(status: int, body: Any, headers: Any = None, request_id: str | N
             action = "Sign in again with Microsoft Entra ID in Settings, or check that your account has the 'Cognitive Services OpenAI User' role."
         else:
             action = "Check the API key for this resource in Settings (Keys and Endpoint in the Azure portal); keys rotate."
-        return Problem(Kind.AUTH, "Not authorised", message or "Access denied: the key or token was not accepted.", action, **common)
+        return Problem(
+            Kind.AUTH,
+            "Not authorised",
+            message or "Access denied: the key or token was not accepted.",
+            action,
+            **common,
+        )
     if status == 403:
         return Problem(
             Kind.PERMISSION,
@@ -207,20 +225,37 @@ def from_status(status: int, body: Any, headers: Any = None, request_id: str | N
     if status == 404:
         version = ctx.api_version or "(none)"
         if ctx.operation == "speech":
-            action = "Text to speech needs a preview api-version such as 2024-10-01-preview; set it in Settings."
+            action = (
+                "Text to speech needs a preview api-version such as 2024-10-01-preview; set it in Settings."
+            )
         else:
             action = f"Check the endpoint URL and the api-version ({version}) in Settings; try 2024-10-21 (GA) or 2024-10-01-preview."
         return Problem(
             Kind.API_VERSION,
             "Resource not found",
-            f"The endpoint does not serve {what} at api-version {version}." if message.lower().startswith("resource not found") or not message else message,
+            f"The endpoint does not serve {what} at api-version {version}."
+            if message.lower().startswith("resource not found") or not message
+            else message,
             action,
             **common,
         )
     if status == 408:
-        return Problem(Kind.TIMEOUT, "Request timed out", message or "Azure took too long to answer.", "Try again; the request was not completed.", retryable=True, **common)
+        return Problem(
+            Kind.TIMEOUT,
+            "Request timed out",
+            message or "Azure took too long to answer.",
+            "Try again; the request was not completed.",
+            retryable=True,
+            **common,
+        )
     if status == 413:
-        return Problem(Kind.BAD_REQUEST, "File too large", message or "The upload is larger than Azure accepts (25 MB).", "Use a shorter recording or a smaller file.", **common)
+        return Problem(
+            Kind.BAD_REQUEST,
+            "File too large",
+            message or "The upload is larger than Azure accepts (25 MB).",
+            "Use a shorter recording or a smaller file.",
+            **common,
+        )
     if status == 429:
         wait = f" Azure asked to wait {format_seconds(retry_after)}." if retry_after else ""
         return Problem(
@@ -241,7 +276,13 @@ def from_status(status: int, body: Any, headers: Any = None, request_id: str | N
             **common,
         )
     if status == 422:
-        return Problem(Kind.BAD_REQUEST, "Request not understood", message or "Azure could not process this request.", "Check the options you chose and retry.", **common)
+        return Problem(
+            Kind.BAD_REQUEST,
+            "Request not understood",
+            message or "Azure could not process this request.",
+            "Check the options you chose and retry.",
+            **common,
+        )
     return Problem(
         Kind.BAD_REQUEST,
         "Azure rejected the request",
@@ -282,8 +323,17 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
     if openai is not None:
         if isinstance(exc, openai.APIStatusError):
             response = exc.response
-            return from_status(exc.status_code, exc.body if isinstance(exc.body, dict) and "error" in exc.body else {"error": exc.body} if exc.body else None,
-                               getattr(response, "headers", None), _request_id(exc), ctx)
+            return from_status(
+                exc.status_code,
+                exc.body
+                if isinstance(exc.body, dict) and "error" in exc.body
+                else {"error": exc.body}
+                if exc.body
+                else None,
+                getattr(response, "headers", None),
+                _request_id(exc),
+                ctx,
+            )
         if isinstance(exc, openai.APITimeoutError):
             return Problem(
                 Kind.TIMEOUT,
@@ -303,14 +353,27 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
                 retryable=True,
             )
         if isinstance(exc, openai.APIResponseValidationError):
-            return Problem(Kind.OTHER, "Unexpected answer", "Azure's answer was not in the expected shape.", "Retry; if it persists, report it with the request id.",
-                           request_id=_request_id(exc))
+            return Problem(
+                Kind.OTHER,
+                "Unexpected answer",
+                "Azure's answer was not in the expected shape.",
+                "Retry; if it persists, report it with the request id.",
+                request_id=_request_id(exc),
+            )
         if isinstance(exc, openai.OpenAIError) and "credential" in str(exc).lower():
-            return Problem(Kind.CONFIG, "No credentials", str(exc), "Add an API key or sign in with Microsoft Entra ID in Settings.")
+            return Problem(
+                Kind.CONFIG,
+                "No credentials",
+                str(exc),
+                "Add an API key or sign in with Microsoft Entra ID in Settings.",
+            )
 
     name = type(exc).__name__
     module = type(exc).__module__ or ""
-    if module.startswith("azure.identity") or name in ("ClientAuthenticationError", "CredentialUnavailableError"):
+    if module.startswith("azure.identity") or name in (
+        "ClientAuthenticationError",
+        "CredentialUnavailableError",
+    ):
         return Problem(
             Kind.AUTH,
             "Microsoft Entra ID sign-in failed",
@@ -325,25 +388,57 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
             "Unlock your keyring (or install one), or choose 'use for this session only' in Settings.",
         )
     if isinstance(exc, TimeoutError):
-        return Problem(Kind.TIMEOUT, "Timed out", str(exc) or "The operation took too long.", "Try again.", retryable=True)
-    if isinstance(exc, ConnectionError | OSError) and not isinstance(exc, FileNotFoundError | PermissionError):
-        return Problem(Kind.NETWORK, "Connection lost", _connection_reason(exc, ctx), "Check your network, then retry.", retryable=True)
-    return Problem(Kind.OTHER, "Something went wrong", f"{name}: {_first_lines(str(exc))}", "Try again; if it persists, copy the report from Help.")
+        return Problem(
+            Kind.TIMEOUT,
+            "Timed out",
+            str(exc) or "The operation took too long.",
+            "Try again.",
+            retryable=True,
+        )
+    if isinstance(exc, ConnectionError | OSError) and not isinstance(
+        exc, FileNotFoundError | PermissionError
+    ):
+        return Problem(
+            Kind.NETWORK,
+            "Connection lost",
+            _connection_reason(exc, ctx),
+            "Check your network, then retry.",
+            retryable=True,
+        )
+    return Problem(
+        Kind.OTHER,
+        "Something went wrong",
+        f"{name}: {_first_lines(str(exc))}",
+        "Try again; if it persists, copy the report from Help.",
+    )
 
 
 def _connection_reason(cause: BaseException | None, ctx: Context) -> str:
     text = str(cause or "")
     low = text.lower()
     where = f" {ctx.endpoint}" if ctx.endpoint else ""
-    if "name or service not known" in low or "nodename nor servname" in low or "getaddrinfo" in low or "name resolution" in low:
+    if (
+        "name or service not known" in low
+        or "nodename nor servname" in low
+        or "getaddrinfo" in low
+        or "name resolution" in low
+    ):
         return f"The endpoint's host name{where} could not be found."
     if "connection refused" in low:
         return f"Nothing answered at{where or ' the endpoint'} (connection refused)."
     if "certificate" in low or "ssl" in low:
         return f"The secure connection to{where or ' the endpoint'} failed: {_first_lines(text)}"
-    if "incomplete" in low or "peer closed" in low or "reset" in low or "remoteprotocol" in low or "disconnect" in low:
+    if (
+        "incomplete" in low
+        or "peer closed" in low
+        or "reset" in low
+        or "remoteprotocol" in low
+        or "disconnect" in low
+    ):
         return "The connection dropped before the answer was complete."
-    return f"The connection to{where or ' the endpoint'} failed" + (f": {_first_lines(text)}" if text else ".")
+    return f"The connection to{where or ' the endpoint'} failed" + (
+        f": {_first_lines(text)}" if text else "."
+    )
 
 
 def _first_lines(text: str, n: int = 3) -> str:

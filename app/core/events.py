@@ -20,7 +20,11 @@ class Usage:
         if usage is None:
             return None
         get = usage.get if isinstance(usage, dict) else lambda k, d=0: getattr(usage, k, d)
-        return cls(int(get("prompt_tokens", 0) or 0), int(get("completion_tokens", 0) or 0), int(get("total_tokens", 0) or 0))
+        return cls(
+            int(get("prompt_tokens", 0) or 0),
+            int(get("completion_tokens", 0) or 0),
+            int(get("total_tokens", 0) or 0),
+        )
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,13 @@ def to_json(event: Event) -> dict[str, Any]:
                 "finish_reason": fr,
                 "request_id": rid,
                 "model": model,
-                "usage": None if u is None else {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.total_tokens},
+                "usage": None
+                if u is None
+                else {
+                    "prompt_tokens": u.prompt_tokens,
+                    "completion_tokens": u.completion_tokens,
+                    "total_tokens": u.total_tokens,
+                },
             }
         case Failed(problem=p):
             return {"type": "problem", **p.to_json()}

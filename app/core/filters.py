@@ -15,7 +15,13 @@ class Source(StrEnum):
 
 # Harm categories carry a severity; the others are detections (a model flag or a blocklist match).
 SEVERITY_CATEGORIES = ("hate", "sexual", "violence", "self_harm")
-DETECTION_CATEGORIES = ("jailbreak", "indirect_attack", "protected_material_text", "protected_material_code", "profanity")
+DETECTION_CATEGORIES = (
+    "jailbreak",
+    "indirect_attack",
+    "protected_material_text",
+    "protected_material_code",
+    "profanity",
+)
 LABELS = {
     "hate": "Hate",
     "sexual": "Sexual",
@@ -107,9 +113,15 @@ class Verdict:
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
         """The inverse of `to_json` (history stores verdicts this way)."""
         categories = tuple(
-            Category(str(c.get("name", "")), bool(c.get("filtered")), c.get("severity"), c.get("detected"),
-                     tuple((str(k), str(v)) for k, v in (c.get("details") or {}).items()))
-            for c in data.get("categories", []) if isinstance(c, Mapping)
+            Category(
+                str(c.get("name", "")),
+                bool(c.get("filtered")),
+                c.get("severity"),
+                c.get("detected"),
+                tuple((str(k), str(v)) for k, v in (c.get("details") or {}).items()),
+            )
+            for c in data.get("categories", [])
+            if isinstance(c, Mapping)
         )
         source = Source.PROMPT if data.get("source") == "prompt" else Source.COMPLETION
         return cls(source, categories, int(data.get("index", 0) or 0), data.get("error"))
@@ -176,7 +188,13 @@ def _parse_blocklists(value: Any) -> list[Category]:
     if isinstance(value, Mapping):
         items = value.get("details") or []
         if not items:
-            return [Category("custom_blocklists", bool(value.get("filtered", False)), detected=bool(value.get("filtered")))]
+            return [
+                Category(
+                    "custom_blocklists",
+                    bool(value.get("filtered", False)),
+                    detected=bool(value.get("filtered")),
+                )
+            ]
     elif isinstance(value, list):
         items = value
     else:

@@ -292,7 +292,9 @@ class History:
 
     # ---- conversations -------------------------------------------------------------------------------------
 
-    def create_conversation(self, title: str = DEFAULT_TITLE, system_prompt: str = "", deployment: str = "") -> Conversation:
+    def create_conversation(
+        self, title: str = DEFAULT_TITLE, system_prompt: str = "", deployment: str = ""
+    ) -> Conversation:
         now = time.time()
         with self._tx() as conn:
             cur = conn.execute(
@@ -308,14 +310,18 @@ class History:
 
     def list_conversations(self, include_deleted: bool = False) -> list[Conversation]:
         where = "" if include_deleted else "WHERE deleted_at IS NULL"
-        rows = self._query(f"SELECT * FROM conversations {where} ORDER BY pinned DESC, updated_at DESC, id DESC")
+        rows = self._query(
+            f"SELECT * FROM conversations {where} ORDER BY pinned DESC, updated_at DESC, id DESC"
+        )
         return [_conversation(r) for r in rows]
 
     def _set(self, conversation_id: int, column: str, value: Any, touch: bool = False) -> None:
         with self._tx() as conn:
             if touch:
-                conn.execute(f"UPDATE conversations SET {column} = ?, updated_at = ? WHERE id = ?",
-                             (value, time.time(), conversation_id))
+                conn.execute(
+                    f"UPDATE conversations SET {column} = ?, updated_at = ? WHERE id = ?",
+                    (value, time.time(), conversation_id),
+                )
             else:
                 conn.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", (value, conversation_id))
 
@@ -342,13 +348,22 @@ class History:
         """Really delete conversations (and their messages) soft-deleted at least this long ago; returns how many."""
         cutoff = time.time() - older_than_seconds
         with self._tx() as conn:
-            cur = conn.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?", (cutoff,))
+            cur = conn.execute(
+                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?", (cutoff,)
+            )
             return cur.rowcount
 
     # ---- messages ------------------------------------------------------------------------------------------
 
-    def add_message(self, conversation_id: int, role: str, text: str, *, status: str = "complete",
-                    attachments: Iterable[Any] = ()) -> StoredMessage:
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        text: str,
+        *,
+        status: str = "complete",
+        attachments: Iterable[Any] = (),
+    ) -> StoredMessage:
         """Store a message now (a message is saved when it is sent). Attachments: `Attachment`, `chat.ImagePart`,
         or dicts with mime/name/data/path."""
         _check_status(status)
@@ -357,18 +372,29 @@ class History:
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, text, created_at, status, writer_pid) VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, text or "", now, status, os.getpid() if status == "streaming" else None),
+                (
+                    conversation_id,
+                    role,
+                    text or "",
+                    now,
+                    status,
+                    os.getpid() if status == "streaming" else None,
+                ),
             )
             mid = int(cur.lastrowid or 0)
             for att in attachments:
                 mime, name, data, path = _attachment_fields(att)
-                acur = conn.execute("INSERT INTO attachments (message_id, mime, name, data, path) VALUES (?, ?, ?, ?, ?)",
-                                    (mid, mime, name, data, path))
+                acur = conn.execute(
+                    "INSERT INTO attachments (message_id, mime, name, data, path) VALUES (?, ?, ?, ?, ?)",
+                    (mid, mime, name, data, path),
+                )
                 stored.append(Attachment(int(acur.lastrowid or 0), mid, mime, name, data, path))
             row = conn.execute("SELECT title FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
             if row is not None and role == "user" and row["title"] == DEFAULT_TITLE and auto_title(text):
-                conn.execute("UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?",
-                             (auto_title(text), now, conversation_id))
+                conn.execute(
+                    "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?",
+                    (auto_title(text), now, conversation_id),
+                )
             else:
                 conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
         return StoredMessage(mid, conversation_id, role, text or "", now, status, attachments=tuple(stored))
@@ -380,17 +406,31 @@ class History:
     def update_streaming(self, message_id: int, text: str) -> None:
         """Rewrite a streaming reply's text so far (cheap; call it about once a second and on every stop)."""
         with self._tx() as conn:
-            conn.execute("UPDATE messages SET text = ? WHERE id = ? AND status = 'streaming'", (text, message_id))
+            conn.execute(
+                "UPDATE messages SET text = ? WHERE id = ? AND status = 'streaming'", (text, message_id)
+            )
 
     def resume_streaming(self, message_id: int) -> None:
         """Mark a finished reply as streaming again (Continue after a dropped connection appends to it)."""
         with self._tx() as conn:
-            conn.execute("UPDATE messages SET status = 'streaming', finish_reason = NULL, problem_json = NULL, "
-                         "writer_pid = ? WHERE id = ?", (os.getpid(), message_id))
+            conn.execute(
+                "UPDATE messages SET status = 'streaming', finish_reason = NULL, problem_json = NULL, "
+                "writer_pid = ? WHERE id = ?",
+                (os.getpid(), message_id),
+            )
 
-    def finish_message(self, message_id: int, text: str, status: str, *, finish_reason: str | None = None,
-                       request_id: str | None = None, usage: Any = None, filters: Iterable[Any] | None = None,
-                       problem: Any = None) -> None:
+    def finish_message(
+        self,
+        message_id: int,
+        text: str,
+        status: str,
+        *,
+        finish_reason: str | None = None,
+        request_id: str | None = None,
+        usage: Any = None,
+        filters: Iterable[Any] | None = None,
+        problem: Any = None,
+    ) -> None:
         """Final text and outcome of a message (also a user message whose prompt was filtered or failed).
 
         `usage`: `events.Usage` or dict; `filters`: `filters.Verdict`s or their dicts (replaces the stored list;
@@ -415,14 +455,19 @@ class History:
                 args.append(problem_json)
             args.append(message_id)
             conn.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", args)
-            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = "
-                         "(SELECT conversation_id FROM messages WHERE id = ?)", (time.time(), message_id))
+            conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = "
+                "(SELECT conversation_id FROM messages WHERE id = ?)",
+                (time.time(), message_id),
+            )
 
     def set_filters(self, message_id: int, filters: Iterable[Any]) -> None:
         """Replace a message's verdicts (a late, asynchronous verdict can arrive after the text)."""
         with self._tx() as conn:
-            conn.execute("UPDATE messages SET filter_json = ? WHERE id = ?",
-                         (_dumps([_to_json(v) for v in filters]), message_id))
+            conn.execute(
+                "UPDATE messages SET filter_json = ? WHERE id = ?",
+                (_dumps([_to_json(v) for v in filters]), message_id),
+            )
 
     def update_message_text(self, message_id: int, text: str) -> None:
         """Edit a message's text (edit and resend); clears a previous problem on it."""
@@ -432,7 +477,9 @@ class History:
     def delete_messages_after(self, conversation_id: int, message_id: int) -> int:
         """Delete every message after `message_id` in the conversation (regenerate, edit and resend)."""
         with self._tx() as conn:
-            cur = conn.execute("DELETE FROM messages WHERE conversation_id = ? AND id > ?", (conversation_id, message_id))
+            cur = conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id > ?", (conversation_id, message_id)
+            )
             return cur.rowcount
 
     def delete_message(self, message_id: int) -> None:
@@ -449,10 +496,14 @@ class History:
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         """The conversation's messages in order, with their attachments."""
         with self._lock:
-            rows = self._query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+            rows = self._query(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            )
             att_rows = self._query(
                 "SELECT a.* FROM attachments a JOIN messages m ON m.id = a.message_id "
-                "WHERE m.conversation_id = ? ORDER BY a.id", (conversation_id,))
+                "WHERE m.conversation_id = ? ORDER BY a.id",
+                (conversation_id,),
+            )
         by_message: dict[int, list[Attachment]] = {}
         for a in att_rows:
             by_message.setdefault(a["message_id"], []).append(_attachment(a))
@@ -469,8 +520,13 @@ class History:
         if not match:
             return []
         with self._lock:
-            many = self._query("SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
-                               (match, RANK_ALL_LIMIT + 1))[0][0] > RANK_ALL_LIMIT
+            many = (
+                self._query(
+                    "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                    (match, RANK_ALL_LIMIT + 1),
+                )[0][0]
+                > RANK_ALL_LIMIT
+            )
             rows = self._query(
                 f"""
                 SELECT f.rowid AS message_id, m.conversation_id, c.title, m.role,
@@ -484,8 +540,12 @@ class History:
                 """,
                 (match, int(limit)),
             )
-        return [SearchHit(r["message_id"], r["conversation_id"], r["title"], r["role"], r["snippet"], float(r["rank"]))
-                for r in rows]
+        return [
+            SearchHit(
+                r["message_id"], r["conversation_id"], r["title"], r["role"], r["snippet"], float(r["rank"])
+            )
+            for r in rows
+        ]
 
     # ---- export --------------------------------------------------------------------------------------------
 
@@ -498,7 +558,11 @@ class History:
             "format": "parley-conversation",
             "schema_version": SCHEMA_VERSION,
             "exported_at": _iso(time.time()),
-            "conversation": {**dataclasses.asdict(conv), "created": _iso(conv.created_at), "updated": _iso(conv.updated_at)},
+            "conversation": {
+                **dataclasses.asdict(conv),
+                "created": _iso(conv.created_at),
+                "updated": _iso(conv.updated_at),
+            },
             "messages": [
                 {
                     "id": m.id,
@@ -518,7 +582,9 @@ class History:
                             "mime": a.mime,
                             "name": a.name,
                             "path": a.path,
-                            "data_base64": base64.b64encode(a.data).decode("ascii") if a.data is not None else None,
+                            "data_base64": base64.b64encode(a.data).decode("ascii")
+                            if a.data is not None
+                            else None,
                         }
                         for a in m.attachments
                     ],
@@ -560,17 +626,31 @@ class History:
             if m.problem_json:
                 p = m.problem_json
                 rid = f" (request id {p['request_id']})" if p.get("request_id") else ""
-                out += [f"> **{p.get('title', 'Problem')}**: {p.get('detail', '')} {p.get('action', '')}".rstrip() + rid, ""]
+                out += [
+                    f"> **{p.get('title', 'Problem')}**: {p.get('detail', '')} {p.get('action', '')}".rstrip()
+                    + rid,
+                    "",
+                ]
             if m.usage_json:
                 u = m.usage_json
-                out += [f"_Tokens: {u.get('prompt_tokens', 0)} prompt, {u.get('completion_tokens', 0)} completion, "
-                        f"{u.get('total_tokens', 0)} total_", ""]
+                out += [
+                    f"_Tokens: {u.get('prompt_tokens', 0)} prompt, {u.get('completion_tokens', 0)} completion, "
+                    f"{u.get('total_tokens', 0)} total_",
+                    "",
+                ]
         return "\n".join(out).rstrip() + "\n"
 
     # ---- images gallery ------------------------------------------------------------------------------------
 
-    def add_image(self, *, path: str | Path, prompt: str, revised_prompt: str | None = None,
-                  options: dict[str, Any] | None = None, deployment: str = "") -> ImageRecord:
+    def add_image(
+        self,
+        *,
+        path: str | Path,
+        prompt: str,
+        revised_prompt: str | None = None,
+        options: dict[str, Any] | None = None,
+        deployment: str = "",
+    ) -> ImageRecord:
         now = time.time()
         options_json = _dumps(options or {})
         with self._tx() as conn:
@@ -584,7 +664,9 @@ class History:
     def list_images(self, include_deleted: bool = False) -> list[ImageRecord]:
         """Newest first."""
         where = "" if include_deleted else "WHERE deleted_at IS NULL"
-        return [_image(r) for r in self._query(f"SELECT * FROM images {where} ORDER BY created_at DESC, id DESC")]
+        return [
+            _image(r) for r in self._query(f"SELECT * FROM images {where} ORDER BY created_at DESC, id DESC")
+        ]
 
     def delete_image(self, image_id: int) -> None:
         with self._tx() as conn:
@@ -598,7 +680,9 @@ class History:
         """Forget images soft-deleted at least this long ago; returns their file paths (the caller removes files)."""
         cutoff = time.time() - older_than_seconds
         with self._tx() as conn:
-            rows = conn.execute("SELECT path FROM images WHERE deleted_at IS NOT NULL AND deleted_at <= ?", (cutoff,)).fetchall()
+            rows = conn.execute(
+                "SELECT path FROM images WHERE deleted_at IS NOT NULL AND deleted_at <= ?", (cutoff,)
+            ).fetchall()
             conn.execute("DELETE FROM images WHERE deleted_at IS NOT NULL AND deleted_at <= ?", (cutoff,))
         return [r["path"] for r in rows]
 
@@ -614,7 +698,10 @@ class History:
             blob = bytes(vector)
             rows.append((int(message_id), model, len(blob) // 4, blob))
         with self._tx() as conn:
-            conn.executemany("INSERT OR REPLACE INTO message_vectors (message_id, model, dim, vector) VALUES (?, ?, ?, ?)", rows)
+            conn.executemany(
+                "INSERT OR REPLACE INTO message_vectors (message_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+                rows,
+            )
             self.vectors_generation += 1
         return len(rows)
 
@@ -622,13 +709,16 @@ class History:
         """Message ids and their float32 vectors concatenated in the same order (messages of deleted conversations
         left out unless `include_deleted`): `numpy.frombuffer(matrix, '<f4').reshape(len(ids), -1)`."""
         if include_deleted:  # no joins: the cheapest read, for a cache that checks deletion per hit
-            rows = self._query("SELECT message_id, vector FROM message_vectors WHERE model = ? ORDER BY message_id",
-                               (model,))
+            rows = self._query(
+                "SELECT message_id, vector FROM message_vectors WHERE model = ? ORDER BY message_id", (model,)
+            )
         else:
             rows = self._query(
                 "SELECT v.message_id, v.vector FROM message_vectors v JOIN messages m ON m.id = v.message_id "
                 "JOIN conversations c ON c.id = m.conversation_id WHERE v.model = ? AND c.deleted_at IS NULL "
-                "ORDER BY v.message_id", (model,))
+                "ORDER BY v.message_id",
+                (model,),
+            )
         return [r[0] for r in rows], b"".join(r[1] for r in rows)
 
     def vectors_signature(self, model: str) -> tuple[int, int]:
@@ -640,16 +730,24 @@ class History:
 
     def vector_count(self, model: str) -> int:
         """How many messages of conversations not deleted have a vector for `model` (0: meaning search has nothing)."""
-        return int(self._query(
-            "SELECT count(*) FROM message_vectors v JOIN messages m ON m.id = v.message_id "
-            "JOIN conversations c ON c.id = m.conversation_id WHERE v.model = ? AND c.deleted_at IS NULL", (model,))[0][0])
+        return int(
+            self._query(
+                "SELECT count(*) FROM message_vectors v JOIN messages m ON m.id = v.message_id "
+                "JOIN conversations c ON c.id = m.conversation_id WHERE v.model = ? AND c.deleted_at IS NULL",
+                (model,),
+            )[0][0]
+        )
 
     def count_without_vectors(self, model: str) -> int:
         """How many messages `messages_without_vectors` would still return (what is left to index)."""
-        return int(self._query(
-            "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE c.deleted_at IS NULL AND m.status != 'streaming' AND m.text != '' AND NOT EXISTS "
-            "(SELECT 1 FROM message_vectors v WHERE v.message_id = m.id AND v.model = ?)", (model,))[0][0])
+        return int(
+            self._query(
+                "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE c.deleted_at IS NULL AND m.status != 'streaming' AND m.text != '' AND NOT EXISTS "
+                "(SELECT 1 FROM message_vectors v WHERE v.message_id = m.id AND v.model = ?)",
+                (model,),
+            )[0][0]
+        )
 
     def messages_without_vectors(self, model: str, limit: int = 256) -> list[tuple[int, str]]:
         """(message_id, text) of finished, non-empty messages that have no vector for `model` yet, oldest first."""
@@ -657,7 +755,8 @@ class History:
             "SELECT m.id, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
             "WHERE c.deleted_at IS NULL AND m.status != 'streaming' AND m.text != '' AND NOT EXISTS "
             "(SELECT 1 FROM message_vectors v WHERE v.message_id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
-            (model, int(limit)))
+            (model, int(limit)),
+        )
         return [(r[0], r[1]) for r in rows]
 
 
@@ -673,7 +772,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _prepare(conn: sqlite3.Connection, check: bool) -> None:
     """Pragmas, integrity check and migrations; raises _Unreadable for a file we must not touch."""
     conn.execute("PRAGMA busy_timeout = 10000")
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])  # a file that is not a database fails here
+    version = int(
+        conn.execute("PRAGMA user_version").fetchone()[0]
+    )  # a file that is not a database fails here
     if version > SCHEMA_VERSION:
         raise _Unreadable("newer")  # before any write, so the newer file is moved aside untouched
     conn.execute("PRAGMA journal_mode = WAL").fetchone()
@@ -701,7 +802,9 @@ def migrate(conn: sqlite3.Connection, from_version: int) -> int:
 
 def _open_checked(path: Path, check: bool) -> tuple[sqlite3.Connection, str | None]:
     paths.ensure(path.parent)
-    kind = "corrupt" if _not_sqlite(path) else ""  # checked before SQLite opens it (and might tidy its -wal away)
+    kind = (
+        "corrupt" if _not_sqlite(path) else ""
+    )  # checked before SQLite opens it (and might tidy its -wal away)
     if not kind:
         conn = _connect(path)
         try:
@@ -714,8 +817,10 @@ def _open_checked(path: Path, check: bool) -> tuple[sqlite3.Connection, str | No
             kind = exc.kind if isinstance(exc, _Unreadable) else "corrupt"
     moved = _move_aside(path, kind)
     if kind == "newer":
-        note = (f"Your history file was written by a newer version of Parley and could not be read; it was moved to "
-                f"{moved}. Parley started a new one.")
+        note = (
+            f"Your history file was written by a newer version of Parley and could not be read; it was moved to "
+            f"{moved}. Parley started a new one."
+        )
     else:
         note = f"Your history file could not be read; it was moved to {moved}. Parley started a new one."
     conn = _connect(path)
@@ -774,8 +879,11 @@ def _recover_streaming(conn: sqlite3.Connection) -> int:
     dead = [r["id"] for r in rows if r["writer_pid"] is None or not _pid_alive(int(r["writer_pid"]))]
     if dead:
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("UPDATE messages SET status = 'stopped', finish_reason = 'interrupted', writer_pid = NULL "
-                         "WHERE id = ?", [(i,) for i in dead])
+        conn.executemany(
+            "UPDATE messages SET status = 'stopped', finish_reason = 'interrupted', writer_pid = NULL "
+            "WHERE id = ?",
+            [(i,) for i in dead],
+        )
         conn.execute("COMMIT")
     return len(dead)
 
@@ -808,7 +916,9 @@ def auto_title(text: str) -> str:
     title = " ".join(words[:TITLE_WORDS])
     if len(title) > TITLE_MAX_CHARS:
         title = title[: TITLE_MAX_CHARS - 1].rstrip()
-    return title + ("…" if len(words) > TITLE_WORDS or len(" ".join(words[:TITLE_WORDS])) > TITLE_MAX_CHARS else "")
+    return title + (
+        "…" if len(words) > TITLE_WORDS or len(" ".join(words[:TITLE_WORDS])) > TITLE_MAX_CHARS else ""
+    )
 
 
 def _check_status(status: str) -> None:
@@ -849,17 +959,31 @@ def _attachment_fields(att: Any) -> tuple[str, str, bytes | None, str | None]:
     if isinstance(att, dict):
         get = att.get
     else:
+
         def get(key: str, default: Any = None) -> Any:
             return getattr(att, key, default)
+
     data = get("data")
     path = get("path")
-    return str(get("mime", "") or ""), str(get("name", "") or ""), bytes(data) if data is not None else None, \
-        str(path) if path is not None else None
+    return (
+        str(get("mime", "") or ""),
+        str(get("name", "") or ""),
+        bytes(data) if data is not None else None,
+        str(path) if path is not None else None,
+    )
 
 
 def _conversation(r: sqlite3.Row) -> Conversation:
-    return Conversation(r["id"], r["title"], r["created_at"], r["updated_at"], bool(r["pinned"]), r["system_prompt"],
-                        r["deployment"], r["deleted_at"])
+    return Conversation(
+        r["id"],
+        r["title"],
+        r["created_at"],
+        r["updated_at"],
+        bool(r["pinned"]),
+        r["system_prompt"],
+        r["deployment"],
+        r["deleted_at"],
+    )
 
 
 def _attachment(r: sqlite3.Row) -> Attachment:
@@ -868,15 +992,32 @@ def _attachment(r: sqlite3.Row) -> Attachment:
 
 def _message(r: sqlite3.Row, attachments: tuple[Attachment, ...]) -> StoredMessage:
     return StoredMessage(
-        r["id"], r["conversation_id"], r["role"], r["text"], r["created_at"], r["status"], r["finish_reason"],
-        r["request_id"], _loads(r["usage_json"], None), _loads(r["filter_json"], []), _loads(r["problem_json"], None),
+        r["id"],
+        r["conversation_id"],
+        r["role"],
+        r["text"],
+        r["created_at"],
+        r["status"],
+        r["finish_reason"],
+        r["request_id"],
+        _loads(r["usage_json"], None),
+        _loads(r["filter_json"], []),
+        _loads(r["problem_json"], None),
         attachments,
     )
 
 
 def _image(r: sqlite3.Row) -> ImageRecord:
-    return ImageRecord(r["id"], r["path"], r["prompt"], r["revised_prompt"], r["options_json"], r["deployment"],
-                       r["created_at"], r["deleted_at"])
+    return ImageRecord(
+        r["id"],
+        r["path"],
+        r["prompt"],
+        r["revised_prompt"],
+        r["options_json"],
+        r["deployment"],
+        r["created_at"],
+        r["deleted_at"],
+    )
 
 
 def _iso(ts: float) -> str:

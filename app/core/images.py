@@ -67,40 +67,70 @@ def _config(title: str, detail: str, action: str) -> errors.ParleyError:
 def validate(request: ImageRequest) -> None:
     """Raise `ParleyError` CONFIG when the request cannot be sent to DALL-E 3 as it is."""
     if not (request.deployment or "").strip():
-        raise _config("No images deployment", "No DALL-E deployment is set for this profile.",
-                      "Enter the images deployment name (e.g. dall-e-3) in Settings.")
+        raise _config(
+            "No images deployment",
+            "No DALL-E deployment is set for this profile.",
+            "Enter the images deployment name (e.g. dall-e-3) in Settings.",
+        )
     if not (request.prompt or "").strip():
-        raise _config("Nothing to draw", "The image prompt is empty.", "Type a description of the image first.")
+        raise _config(
+            "Nothing to draw", "The image prompt is empty.", "Type a description of the image first."
+        )
     if len(request.prompt) > MAX_PROMPT_CHARS:
-        raise _config("Prompt too long", f"The prompt has {len(request.prompt)} characters; DALL-E 3 takes at most {MAX_PROMPT_CHARS}.",
-                      "Shorten the description.")
-    for name, value, allowed in (("size", request.size, SIZES), ("quality", request.quality, QUALITIES),
-                                 ("style", request.style, STYLES),
-                                 ("response format", request.response_format, RESPONSE_FORMATS)):
+        raise _config(
+            "Prompt too long",
+            f"The prompt has {len(request.prompt)} characters; DALL-E 3 takes at most {MAX_PROMPT_CHARS}.",
+            "Shorten the description.",
+        )
+    for name, value, allowed in (
+        ("size", request.size, SIZES),
+        ("quality", request.quality, QUALITIES),
+        ("style", request.style, STYLES),
+        ("response format", request.response_format, RESPONSE_FORMATS),
+    ):
         if value not in allowed:
-            raise _config(f"Unsupported image {name}", f"DALL-E 3 does not offer {name} '{value}'.",
-                          f"Choose one of: {', '.join(allowed)}.")
+            raise _config(
+                f"Unsupported image {name}",
+                f"DALL-E 3 does not offer {name} '{value}'.",
+                f"Choose one of: {', '.join(allowed)}.",
+            )
 
 
-def generate(client: Any, request: ImageRequest, *, cancel: CancelToken, ctx: errors.Context = errors.Context("images"),
-             max_retries: int = 2, http_get: Callable[[str], bytes] | None = None) -> Iterator[Any]:
+def generate(
+    client: Any,
+    request: ImageRequest,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("images"),
+    max_retries: int = 2,
+    http_get: Callable[[str], bytes] | None = None,
+) -> Iterator[Any]:
     """Validate now (raises `ParleyError` CONFIG), then return the generator of events for one image."""
     validate(request)
     return _generate(client, request, cancel, ctx, max_retries, http_get)
 
 
-def _generate(client: Any, request: ImageRequest, cancel: CancelToken, ctx: errors.Context, max_retries: int,
-              http_get: Callable[[str], bytes] | None) -> Iterator[Any]:
+def _generate(
+    client: Any,
+    request: ImageRequest,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    max_retries: int,
+    http_get: Callable[[str], bytes] | None,
+) -> Iterator[Any]:
     def call() -> tuple[Any, Any]:
-        return request_parsed(lambda: client.images.with_streaming_response.generate(
-            model=request.deployment,
-            prompt=request.prompt,
-            n=1,
-            size=request.size,
-            quality=request.quality,
-            style=request.style,
-            response_format=request.response_format,
-        ), cancel)
+        return request_parsed(
+            lambda: client.images.with_streaming_response.generate(
+                model=request.deployment,
+                prompt=request.prompt,
+                n=1,
+                size=request.size,
+                quality=request.quality,
+                style=request.style,
+                response_format=request.response_format,
+            ),
+            cancel,
+        )
 
     try:
         yield Started(None)
@@ -108,14 +138,22 @@ def _generate(client: Any, request: ImageRequest, cancel: CancelToken, ctx: erro
         request_id = _header_request_id(headers)
         items = list(getattr(result, "data", None) or [])
         if not items:
-            raise errors.ParleyError(errors.Problem(
-                errors.Kind.OTHER, "No image came back", "Azure answered without an image.",
-                "Try again; if it persists, report it with the request id.", request_id=request_id))
+            raise errors.ParleyError(
+                errors.Problem(
+                    errors.Kind.OTHER,
+                    "No image came back",
+                    "Azure answered without an image.",
+                    "Try again; if it persists, report it with the request id.",
+                    request_id=request_id,
+                )
+            )
         item = items[0]
         extra = _extra(item)
         revised = getattr(item, "revised_prompt", None) or extra.get("revised_prompt")
         content_results = extra.get("content_filter_results")
-        content_verdict = filters.completion_verdict(content_results) if isinstance(content_results, dict) else None
+        content_verdict = (
+            filters.completion_verdict(content_results) if isinstance(content_results, dict) else None
+        )
         prompt_verdicts = filters.prompt_verdicts(extra.get("prompt_filter_results"))
         prompt_verdict = prompt_verdicts[0] if prompt_verdicts else None
         if getattr(item, "b64_json", None):
@@ -126,8 +164,12 @@ def _generate(client: Any, request: ImageRequest, cancel: CancelToken, ctx: erro
         elif getattr(item, "url", None):
             url = str(item.url)
             get = http_get or (lambda u: download(client, u, cancel))
-            png = yield from retrying(lambda: get(url), cancel=cancel, max_retries=max_retries,
-                                      ctx=errors.Context("image download", ctx.deployment, ctx.api_version, ctx.endpoint, ctx.auth))
+            png = yield from retrying(
+                lambda: get(url),
+                cancel=cancel,
+                max_retries=max_retries,
+                ctx=errors.Context("image download", ctx.deployment, ctx.api_version, ctx.endpoint, ctx.auth),
+            )
         else:
             raise _bad_image("the answer held neither image data nor a URL", request_id)
         if not png.startswith(PNG_SIGNATURE):
@@ -146,9 +188,15 @@ def _generate(client: Any, request: ImageRequest, cancel: CancelToken, ctx: erro
 
 
 def _bad_image(detail: str, request_id: str | None) -> errors.ParleyError:
-    return errors.ParleyError(errors.Problem(
-        errors.Kind.OTHER, "Unexpected image", f"Azure's answer could not be used: {detail}.",
-        "Try again; if it persists, report it with the request id.", request_id=request_id))
+    return errors.ParleyError(
+        errors.Problem(
+            errors.Kind.OTHER,
+            "Unexpected image",
+            f"Azure's answer could not be used: {detail}.",
+            "Try again; if it persists, report it with the request id.",
+            request_id=request_id,
+        )
+    )
 
 
 def _extra(item: Any) -> dict[str, Any]:
@@ -218,6 +266,7 @@ def guard_response(response: Any, cancel: CancelToken) -> Callable[[], None]:
 def request_parsed(open_response: Callable[[], Any], cancel: CancelToken) -> tuple[Any, Any]:
     """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
     for headers (the helper thread is abandoned) and while reading the body (the socket is shut down)."""
+
     def run() -> tuple[Any, Any]:
         with open_response() as response:
             release = guard_response(response, cancel)
@@ -262,10 +311,15 @@ def _download_error(status: int, headers: Any) -> errors.ParleyError:
     if status >= 500 or status in (408, 429):
         problem = errors.from_status(status, None, headers, None, errors.Context("image download"))
         return errors.ParleyError(problem)
-    return errors.ParleyError(errors.Problem(
-        errors.Kind.NOT_FOUND if status in (403, 404) else errors.Kind.BAD_REQUEST,
-        "Image download failed", f"The image link answered {status}; Azure keeps generated images for 24 hours.",
-        "Generate the image again (choose b64_json to receive it directly).", status=status))
+    return errors.ParleyError(
+        errors.Problem(
+            errors.Kind.NOT_FOUND if status in (403, 404) else errors.Kind.BAD_REQUEST,
+            "Image download failed",
+            f"The image link answered {status}; Azure keeps generated images for 24 hours.",
+            "Generate the image again (choose b64_json to receive it directly).",
+            status=status,
+        )
+    )
 
 
 def _urllib_get(url: str) -> bytes:  # pragma: no cover - the openai client always has a transport
@@ -305,5 +359,11 @@ def save_png(image: GeneratedImage, folder: str | Path, *, now: float | None = N
             return path
         except FileExistsError:
             continue
-    raise errors.ParleyError(errors.Problem(errors.Kind.OTHER, "Could not save the image",
-                                            f"Too many images named {base} in {folder}.", "Choose another folder."))
+    raise errors.ParleyError(
+        errors.Problem(
+            errors.Kind.OTHER,
+            "Could not save the image",
+            f"Too many images named {base} in {folder}.",
+            "Choose another folder.",
+        )
+    )

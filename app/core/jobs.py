@@ -85,7 +85,9 @@ class LineError:
 
 
 # -- calls ----------------------------------------------------------------------------------------------------
-def _run(call: Callable[[], T], ctx: errors.Context | None, cancel: CancelToken | None, max_retries: int) -> T:
+def _run(
+    call: Callable[[], T], ctx: errors.Context | None, cancel: CancelToken | None, max_retries: int
+) -> T:
     """`call` inside our retries (their waits are not shown: these are short calls); failures raise ParleyError."""
     gen = retrying(call, cancel=cancel or CancelToken(), max_retries=max_retries, ctx=ctx or _JOBS)
     try:
@@ -125,8 +127,12 @@ def fine_tune_job(obj: Any) -> FineTuneJob:
 
 
 def job_event(obj: Any) -> JobEvent:
-    return JobEvent(str(_get(obj, "id", "")), _get(obj, "created_at"), str(_get(obj, "level", "") or ""),
-                    str(_get(obj, "message", "") or ""))
+    return JobEvent(
+        str(_get(obj, "id", "")),
+        _get(obj, "created_at"),
+        str(_get(obj, "level", "") or ""),
+        str(_get(obj, "message", "") or ""),
+    )
 
 
 def batch_job(obj: Any) -> BatchJob:
@@ -143,8 +149,13 @@ def batch_job(obj: Any) -> BatchJob:
         status=str(_get(obj, "status", "") or ""),
         endpoint=str(_get(obj, "endpoint", "") or ""),
         created_at=_get(obj, "created_at"),
-        request_counts=RequestCounts(int(_get(counts, "total", 0) or 0), int(_get(counts, "completed", 0) or 0),
-                                     int(_get(counts, "failed", 0) or 0)) if counts is not None else RequestCounts(),
+        request_counts=RequestCounts(
+            int(_get(counts, "total", 0) or 0),
+            int(_get(counts, "completed", 0) or 0),
+            int(_get(counts, "failed", 0) or 0),
+        )
+        if counts is not None
+        else RequestCounts(),
         errors=tuple(messages),
         input_file_id=_get(obj, "input_file_id"),
         output_file_id=_get(obj, "output_file_id"),
@@ -152,92 +163,191 @@ def batch_job(obj: Any) -> BatchJob:
 
 
 def uploaded_file(obj: Any) -> UploadedFile:
-    return UploadedFile(str(_get(obj, "id", "")), str(_get(obj, "filename", "") or ""), str(_get(obj, "purpose", "") or ""),
-                        int(_get(obj, "bytes", 0) or 0), _get(obj, "status"), _get(obj, "created_at"))
+    return UploadedFile(
+        str(_get(obj, "id", "")),
+        str(_get(obj, "filename", "") or ""),
+        str(_get(obj, "purpose", "") or ""),
+        int(_get(obj, "bytes", 0) or 0),
+        _get(obj, "status"),
+        _get(obj, "created_at"),
+    )
 
 
-def list_fine_tuning_jobs(client: Any, *, limit: int = 50, ctx: errors.Context | None = None,
-                          cancel: CancelToken | None = None, max_retries: int = 2) -> list[FineTuneJob]:
+def list_fine_tuning_jobs(
+    client: Any,
+    *,
+    limit: int = 50,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+    max_retries: int = 2,
+) -> list[FineTuneJob]:
     page = _run(lambda: client.fine_tuning.jobs.list(limit=limit), ctx, cancel, max_retries)
     return [fine_tune_job(j) for j in (getattr(page, "data", None) or [])]
 
 
-def get_fine_tuning_job(client: Any, job_id: str, *, ctx: errors.Context | None = None,
-                        cancel: CancelToken | None = None, max_retries: int = 2) -> FineTuneJob:
+def get_fine_tuning_job(
+    client: Any,
+    job_id: str,
+    *,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+    max_retries: int = 2,
+) -> FineTuneJob:
     return fine_tune_job(_run(lambda: client.fine_tuning.jobs.retrieve(job_id), ctx, cancel, max_retries))
 
 
-def fine_tuning_events(client: Any, job_id: str, *, limit: int = 50, ctx: errors.Context | None = None,
-                       cancel: CancelToken | None = None, max_retries: int = 2) -> list[JobEvent]:
+def fine_tuning_events(
+    client: Any,
+    job_id: str,
+    *,
+    limit: int = 50,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+    max_retries: int = 2,
+) -> list[JobEvent]:
     page = _run(lambda: client.fine_tuning.jobs.list_events(job_id, limit=limit), ctx, cancel, max_retries)
     return [job_event(e) for e in (getattr(page, "data", None) or [])]
 
 
-def cancel_fine_tuning_job(client: Any, job_id: str, *, ctx: errors.Context | None = None,
-                           cancel: CancelToken | None = None, max_retries: int = 0) -> FineTuneJob:
+def cancel_fine_tuning_job(
+    client: Any,
+    job_id: str,
+    *,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+    max_retries: int = 0,
+) -> FineTuneJob:
     return fine_tune_job(_run(lambda: client.fine_tuning.jobs.cancel(job_id), ctx, cancel, max_retries))
 
 
-def create_fine_tuning_job(client: Any, training_file: str, model: str, *, validation_file: str | None = None,
-                           suffix: str | None = None, ctx: errors.Context | None = None,
-                           cancel: CancelToken | None = None) -> FineTuneJob:
+def create_fine_tuning_job(
+    client: Any,
+    training_file: str,
+    model: str,
+    *,
+    validation_file: str | None = None,
+    suffix: str | None = None,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+) -> FineTuneJob:
     options: dict[str, Any] = {}
     if validation_file:
         options["validation_file"] = validation_file
     if suffix:
         options["suffix"] = suffix
-    return fine_tune_job(_run(lambda: client.fine_tuning.jobs.create(training_file=training_file, model=model, **options),
-                              ctx, cancel, 0))
+    return fine_tune_job(
+        _run(
+            lambda: client.fine_tuning.jobs.create(training_file=training_file, model=model, **options),
+            ctx,
+            cancel,
+            0,
+        )
+    )
 
 
-def list_batches(client: Any, *, limit: int = 50, ctx: errors.Context | None = None,
-                 cancel: CancelToken | None = None, max_retries: int = 2) -> list[BatchJob]:
+def list_batches(
+    client: Any,
+    *,
+    limit: int = 50,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+    max_retries: int = 2,
+) -> list[BatchJob]:
     page = _run(lambda: client.batches.list(limit=limit), ctx, cancel, max_retries)
     return [batch_job(b) for b in (getattr(page, "data", None) or [])]
 
 
-def get_batch(client: Any, batch_id: str, *, ctx: errors.Context | None = None,
-              cancel: CancelToken | None = None, max_retries: int = 2) -> BatchJob:
+def get_batch(
+    client: Any,
+    batch_id: str,
+    *,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+    max_retries: int = 2,
+) -> BatchJob:
     return batch_job(_run(lambda: client.batches.retrieve(batch_id), ctx, cancel, max_retries))
 
 
-def create_batch(client: Any, input_file_id: str, *, endpoint: str = BATCH_URL, completion_window: str = "24h",
-                 ctx: errors.Context | None = None, cancel: CancelToken | None = None) -> BatchJob:
-    return batch_job(_run(lambda: client.batches.create(input_file_id=input_file_id, endpoint=endpoint,
-                                                        completion_window=completion_window), ctx, cancel, 0))
+def create_batch(
+    client: Any,
+    input_file_id: str,
+    *,
+    endpoint: str = BATCH_URL,
+    completion_window: str = "24h",
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+) -> BatchJob:
+    return batch_job(
+        _run(
+            lambda: client.batches.create(
+                input_file_id=input_file_id, endpoint=endpoint, completion_window=completion_window
+            ),
+            ctx,
+            cancel,
+            0,
+        )
+    )
 
 
-def cancel_batch(client: Any, batch_id: str, *, ctx: errors.Context | None = None,
-                 cancel: CancelToken | None = None) -> BatchJob:
+def cancel_batch(
+    client: Any, batch_id: str, *, ctx: errors.Context | None = None, cancel: CancelToken | None = None
+) -> BatchJob:
     return batch_job(_run(lambda: client.batches.cancel(batch_id), ctx, cancel, 0))
 
 
-def upload_file(client: Any, path: str | Path, purpose: str, *, ctx: errors.Context | None = None,
-                cancel: CancelToken | None = None, max_retries: int = 0) -> UploadedFile:
+def upload_file(
+    client: Any,
+    path: str | Path,
+    purpose: str,
+    *,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
+    max_retries: int = 0,
+) -> UploadedFile:
     """Check the JSONL (purpose "fine-tune" or "batch"), then upload it. A bad file raises `ParleyError` BAD_REQUEST
     whose detail lists up to five `line N: ...` problems; nothing is sent."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise errors.ParleyError(errors.Problem(errors.Kind.CONFIG, "Cannot read the file", f"{path}: {exc.strerror or exc}",
-                                                "Choose another file.")) from exc
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "Cannot read the file",
+                f"{path}: {exc.strerror or exc}",
+                "Choose another file.",
+            )
+        ) from exc
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise errors.ParleyError(errors.Problem(errors.Kind.BAD_REQUEST, "Not a UTF-8 text file",
-                                                f"{path.name} is not UTF-8 text (byte {exc.start}).",
-                                                "Save the file as UTF-8 JSON Lines.")) from exc
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.BAD_REQUEST,
+                "Not a UTF-8 text file",
+                f"{path.name} is not UTF-8 text (byte {exc.start}).",
+                "Save the file as UTF-8 JSON Lines.",
+            )
+        ) from exc
     kind = "fine-tune" if purpose.startswith("fine-tune") else "batch"
     problems = validate_jsonl(text, kind)
     if problems:
         shown = "; ".join(str(p) for p in problems[:MAX_LISTED_ERRORS])
         more = f" (and {len(problems) - MAX_LISTED_ERRORS} more)" if len(problems) > MAX_LISTED_ERRORS else ""
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.BAD_REQUEST, f"{path.name} has {len(problems)} problem{'s' if len(problems) != 1 else ''}",
-            shown + more, "Fix these lines and upload again; nothing was sent."))
-    result = _run(lambda: client.files.create(file=(path.name, data, "application/jsonl"), purpose=purpose),
-                  ctx, cancel, max_retries)
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.BAD_REQUEST,
+                f"{path.name} has {len(problems)} problem{'s' if len(problems) != 1 else ''}",
+                shown + more,
+                "Fix these lines and upload again; nothing was sent.",
+            )
+        )
+    result = _run(
+        lambda: client.files.create(file=(path.name, data, "application/jsonl"), purpose=purpose),
+        ctx,
+        cancel,
+        max_retries,
+    )
     return uploaded_file(result)
 
 
@@ -271,7 +381,9 @@ def validate_jsonl(text: str, kind: str) -> list[LineError]:
 
 
 def _json_type(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
+    return {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number"
+    )
 
 
 def _check_fine_tune(obj: dict[str, Any]) -> str | None:

@@ -36,11 +36,21 @@ _secret_re: re.Pattern[str] | None = None
 _VALUE = r"[^\s\"',;}&)\]]+"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: Bearer xyz / "authorization": "Basic xyz" / authorization=xyz
-    (re.compile(r"(\bauthorization[\"']?\s*[:=]\s*[\"']?)(?:(bearer|basic|token)\s+)?(?!«)" + _VALUE, re.I),
-     "AUTH"),
+    (
+        re.compile(
+            r"(\bauthorization[\"']?\s*[:=]\s*[\"']?)(?:(bearer|basic|token)\s+)?(?!«)" + _VALUE, re.I
+        ),
+        "AUTH",
+    ),
     # api-key: xyz / "api-key": "xyz" / api_key='xyz' / ?api-key=xyz / Ocp-Apim-Subscription-Key: xyz
-    (re.compile(r"(\b(?:[a-z]+[-_])*(?:api[-_]?key|subscription[-_]key|access[-_]token|client[-_]secret)"
-                r"[\"']?\s*[:=]\s*[\"']?)(?!«)" + _VALUE, re.I), r"\1" + REDACTED),
+    (
+        re.compile(
+            r"(\b(?:[a-z]+[-_])*(?:api[-_]?key|subscription[-_]key|access[-_]token|client[-_]secret)"
+            r"[\"']?\s*[:=]\s*[\"']?)(?!«)" + _VALUE,
+            re.I,
+        ),
+        r"\1" + REDACTED,
+    ),
     # Bearer <token> anywhere else
     (re.compile(r"(\bbearer\s+)[A-Za-z0-9\-._~+/=]{8,}", re.I), r"\1" + REDACTED),
     # OpenAI-style keys: sk-..., sk-proj-...
@@ -145,7 +155,10 @@ class JsonFormatter(logging.Formatter):
 
 
 _RECORD_FIELDS = frozenset(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None).__dict__) | {
-    "message", "asctime", "taskName"}
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 class _ConsoleFormatter(logging.Formatter):
@@ -194,8 +207,9 @@ def setup_logging(level: str | int = "INFO", *, console: bool = False) -> Path:
     handler: logging.Handler
     try:
         paths.ensure(path.parent)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",
-                                                       delay=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+        )
     except OSError as exc:  # an unwritable log folder must not stop the app
         sys.stderr.write(f"parley: cannot write the log in {path.parent} ({exc}); logging to stderr.\n")
         handler = logging.StreamHandler(sys.stderr)

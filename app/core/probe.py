@@ -56,8 +56,14 @@ class ProbeResult:
         return LABELS.get(self.capability, self.capability)
 
 
-def probe_profile(profile: Profile, *, cancel: CancelToken, typed_key: str = "", stored_name: str | None = None,
-                  secrets: Any = None) -> Iterator[ProbeResult]:
+def probe_profile(
+    profile: Profile,
+    *,
+    cancel: CancelToken,
+    typed_key: str = "",
+    stored_name: str | None = None,
+    secrets: Any = None,
+) -> Iterator[ProbeResult]:
     """Credentials first (a typed key wins; else the key stored for `stored_name`; Entra ID for ENTRA), then `probe`."""
     api_key: str | None = None
     provider: Callable[[], str] | None = None
@@ -70,20 +76,35 @@ def probe_profile(profile: Profile, *, cancel: CancelToken, typed_key: str = "",
 
             api_key = (secrets or SecretStore()).get(stored_name)
         if not api_key:
-            raise errors.ParleyError(errors.Problem(
-                errors.Kind.CONFIG, "No API key", "There is no API key to test with.",
-                "Paste the key from the Azure portal (Keys and Endpoint), or choose Microsoft Entra ID."))
+            raise errors.ParleyError(
+                errors.Problem(
+                    errors.Kind.CONFIG,
+                    "No API key",
+                    "There is no API key to test with.",
+                    "Paste the key from the Azure portal (Keys and Endpoint), or choose Microsoft Entra ID.",
+                )
+            )
     yield from probe(profile, cancel=cancel, api_key=api_key, token_provider=provider)
 
 
-def probe(profile: Profile, *, cancel: CancelToken, api_key: str | None = None,
-          token_provider: Callable[[], str] | None = None) -> Iterator[ProbeResult]:
+def probe(
+    profile: Profile,
+    *,
+    cancel: CancelToken,
+    api_key: str | None = None,
+    token_provider: Callable[[], str] | None = None,
+) -> Iterator[ProbeResult]:
     todo = [(c, profile.deployments.for_capability(c).strip()) for c in profiles.CAPABILITIES]
     todo = [(c, d) for c, d in todo if d]
     if not todo:
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.CONFIG, "Nothing to test", "No deployment name is filled in.",
-            "Enter at least the chat deployment's name (Azure AI Foundry → Deployments)."))
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "Nothing to test",
+                "No deployment name is filled in.",
+                "Enter at least the chat deployment's name (Azure AI Foundry → Deployments).",
+            )
+        )
     if api_key:
         _register_secret(api_key)
     quick = profile.with_changes(timeout=min(profile.timeout, PROBE_TIMEOUT))
@@ -95,8 +116,13 @@ def probe(profile: Profile, *, cancel: CancelToken, api_key: str | None = None,
             if cancel.cancelled:
                 return
             if stop is not None:
-                yield ProbeResult(capability, deployment, False, skipped=True,
-                                  note=f"Not tried: {stop.label.lower()} failed with '{stop.problem.title}' first.")  # type: ignore[union-attr]
+                yield ProbeResult(
+                    capability,
+                    deployment,
+                    False,
+                    skipped=True,
+                    note=f"Not tried: {stop.label.lower()} failed with '{stop.problem.title}' first.",
+                )  # type: ignore[union-attr]
                 continue
             ctx = errors.Context(capability, deployment, profile.api_version, profile.endpoint, auth)
             result = _one(client, capability, deployment, ctx, cancel)
@@ -107,7 +133,9 @@ def probe(profile: Profile, *, cancel: CancelToken, api_key: str | None = None,
         client.close()
 
 
-def _one(client: Any, capability: str, deployment: str, ctx: errors.Context, cancel: CancelToken) -> ProbeResult:
+def _one(
+    client: Any, capability: str, deployment: str, ctx: errors.Context, cancel: CancelToken
+) -> ProbeResult:
     start = time.perf_counter()
     try:
         with netio.cancellable(cancel):
@@ -118,10 +146,20 @@ def _one(client: Any, capability: str, deployment: str, ctx: errors.Context, can
             raise
         problem = _refine(_problem(exc, ctx), capability, deployment)
         if _reached_deployment(problem):
-            return ProbeResult(capability, deployment, True, seconds, request_id=problem.request_id,
-                               note="Reached the deployment (checked without generating an image).")
-        return ProbeResult(capability, deployment, False, seconds, problem=problem, request_id=problem.request_id)
-    return ProbeResult(capability, deployment, True, time.perf_counter() - start, request_id=_request_id(response))
+            return ProbeResult(
+                capability,
+                deployment,
+                True,
+                seconds,
+                request_id=problem.request_id,
+                note="Reached the deployment (checked without generating an image).",
+            )
+        return ProbeResult(
+            capability, deployment, False, seconds, problem=problem, request_id=problem.request_id
+        )
+    return ProbeResult(
+        capability, deployment, True, time.perf_counter() - start, request_id=_request_id(response)
+    )
 
 
 def _problem(exc: BaseException, ctx: errors.Context) -> errors.Problem:
@@ -134,16 +172,23 @@ def _problem(exc: BaseException, ctx: errors.Context) -> errors.Problem:
 
 def _reached_deployment(problem: errors.Problem) -> bool:
     """The images probe asks for a size Azure refuses: that refusal proves key, api-version and deployment."""
-    return problem.status == 400 and (problem.code or "") in ("invalid_size", "invalid_value") and "size" in problem.detail.lower()
+    return (
+        problem.status == 400
+        and (problem.code or "") in ("invalid_size", "invalid_value")
+        and "size" in problem.detail.lower()
+    )
 
 
 def _refine(problem: errors.Problem, capability: str, deployment: str) -> errors.Problem:
     if problem.code == "OperationNotSupported":
         from dataclasses import replace
 
-        return replace(problem, title=f"'{deployment}' does not do {_WORK[capability]}",
-                       action=f"Enter the name of a deployment that does {_WORK[capability]} in the "
-                              f"{LABELS[capability]} field, or leave it blank.")
+        return replace(
+            problem,
+            title=f"'{deployment}' does not do {_WORK[capability]}",
+            action=f"Enter the name of a deployment that does {_WORK[capability]} in the "
+            f"{LABELS[capability]} field, or leave it blank.",
+        )
     return problem
 
 
@@ -173,10 +218,14 @@ def _register_secret(value: str) -> None:
 
 
 _CALLS: dict[str, Callable[[Any, str], Any]] = {
-    "chat": lambda c, d: c.chat.completions.create(model=d, messages=[{"role": "user", "content": "ping"}], max_tokens=1),
+    "chat": lambda c, d: c.chat.completions.create(
+        model=d, messages=[{"role": "user", "content": "ping"}], max_tokens=1
+    ),
     "completions": lambda c, d: c.completions.create(model=d, prompt="ping", max_tokens=1),
     "embeddings": lambda c, d: c.embeddings.create(model=d, input="ping"),
     "speech": lambda c, d: c.audio.speech.create(model=d, voice="alloy", input="OK", response_format="pcm"),
-    "transcription": lambda c, d: c.audio.transcriptions.create(model=d, file=("ping.wav", _silence_wav(), "audio/wav")),
+    "transcription": lambda c, d: c.audio.transcriptions.create(
+        model=d, file=("ping.wav", _silence_wav(), "audio/wav")
+    ),
     "images": lambda c, d: c.images.generate(model=d, prompt="A test of the connection", size="1x1"),  # type: ignore[arg-type]
 }

@@ -25,13 +25,17 @@ class KeyState:
 
     @property
     def keyring_usable(self) -> bool:
-        return self.backend != "none" and (self.problem is None or self.problem.title != "No keyring available")
+        return self.backend != "none" and (
+            self.problem is None or self.problem.title != "No keyring available"
+        )
 
 
 @dataclass(frozen=True)
 class SaveOutcome:
     profile: Profile
-    key_where: str  # "keyring", "session", "kept" (blank field: the stored key is untouched) or "none" (Entra ID)
+    key_where: (
+        str  # "keyring", "session", "kept" (blank field: the stored key is untouched) or "none" (Entra ID)
+    )
     problem: errors.Problem | None = None  # why the key could not go into the keyring
 
 
@@ -64,15 +68,24 @@ def load_key(name: str | None, secrets: SecretStore | None = None) -> KeyState:
     return KeyState("session" if session else ("keyring" if key else "none"), backend, key)
 
 
-def save_profile(profile: Profile, *, key: str = "", remember: bool = True, old_name: str | None = None,
-                 secrets: SecretStore | None = None, store: ProfileStore | None = None) -> SaveOutcome:
+def save_profile(
+    profile: Profile,
+    *,
+    key: str = "",
+    remember: bool = True,
+    old_name: str | None = None,
+    secrets: SecretStore | None = None,
+    store: ProfileStore | None = None,
+) -> SaveOutcome:
     """Write the profile to profiles.json and its key to the keyring (or to this session's memory when asked, or
     when the keyring is missing or locked: never to a file). A rename moves the stored key to the new name."""
     secrets = secrets or SecretStore()
     store = store if store is not None else ProfileStore.load()
     problem = name_problem(profile.name, [p.name for p in store.profiles], old_name)
     if problem:
-        raise errors.ParleyError(errors.Problem(errors.Kind.CONFIG, "Profile name", problem, "Choose another name."))
+        raise errors.ParleyError(
+            errors.Problem(errors.Kind.CONFIG, "Profile name", problem, "Choose another name.")
+        )
     renamed = old_name is not None and old_name != profile.name
     key = key.strip()
     if profile.auth == AuthMode.KEY and not key and renamed:
@@ -112,7 +125,9 @@ def duplicate_profile(name: str, secrets: SecretStore | None = None) -> Profile:
     store = ProfileStore.load()
     original = store.get(name)
     if original is None:
-        raise errors.ParleyError(errors.Problem(errors.Kind.CONFIG, "No such profile", f"There is no profile '{name}'.", ""))
+        raise errors.ParleyError(
+            errors.Problem(errors.Kind.CONFIG, "No such profile", f"There is no profile '{name}'.", "")
+        )
     names = {p.name.casefold() for p in store.profiles}
     new_name, n = f"{name} copy", 2
     while new_name.casefold() in names:
@@ -136,7 +151,9 @@ def duplicate_profile(name: str, secrets: SecretStore | None = None) -> Profile:
 def set_active(name: str) -> None:
     store = ProfileStore.load()
     if store.get(name) is None:
-        raise errors.ParleyError(errors.Problem(errors.Kind.CONFIG, "No such profile", f"There is no profile '{name}'.", ""))
+        raise errors.ParleyError(
+            errors.Problem(errors.Kind.CONFIG, "No such profile", f"There is no profile '{name}'.", "")
+        )
     store.active = name
     store.save()
 
@@ -149,7 +166,9 @@ def set_voice(name: str, voice: str, speed: float) -> bool:
     if profile is None:
         return False
     if (profile.tts_voice, profile.tts_speed) != (voice, speed):
-        store.profiles = [p.with_changes(tts_voice=voice, tts_speed=speed) if p.name == name else p for p in store.profiles]
+        store.profiles = [
+            p.with_changes(tts_voice=voice, tts_speed=speed) if p.name == name else p for p in store.profiles
+        ]
         store.save()
     return True
 
@@ -171,9 +190,14 @@ def import_profiles(path: Path) -> list[str]:
             raise ValueError("no 'profiles' list")
         incoming = [Profile.from_json(p) for p in data["profiles"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise errors.ParleyError(errors.Problem(
-            errors.Kind.CONFIG, "Not a profiles file", f"{Path(path).name} could not be imported ({exc}).",
-            "Choose a file made with Export profiles.")) from exc
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "Not a profiles file",
+                f"{Path(path).name} could not be imported ({exc}).",
+                "Choose a file made with Export profiles.",
+            )
+        ) from exc
     store = ProfileStore.load()
     names: list[str] = []
     for profile in incoming:

@@ -67,7 +67,9 @@ class Profile:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Profile:
-        deployments = Deployments(**{k: str(v or "") for k, v in (data.get("deployments") or {}).items() if k in CAPABILITIES})
+        deployments = Deployments(
+            **{k: str(v or "") for k, v in (data.get("deployments") or {}).items() if k in CAPABILITIES}
+        )
         return cls(
             name=str(data["name"]),
             endpoint=str(data.get("endpoint", "")),
@@ -174,4 +176,3 @@ class ProfileStore:
     def export_json(self) -> str:
         """Profiles for sharing: endpoints and deployments, never a key (keys live only in the keyring)."""
         return json.dumps({"parley_profiles": 1, "profiles": [p.to_json() for p in self.profiles]}, indent=2)
-

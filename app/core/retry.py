@@ -19,8 +19,9 @@ def backoff(attempt: int, retry_after: float | None) -> float:
     return min(8.0, 0.5 * 2 ** (attempt - 1))
 
 
-def retrying(call: Callable[[], T], *, cancel: CancelToken, max_retries: int,
-             ctx: errors.Context = errors.Context()) -> Generator[Retrying, None, T]:
+def retrying(
+    call: Callable[[], T], *, cancel: CancelToken, max_retries: int, ctx: errors.Context = errors.Context()
+) -> Generator[Retrying, None, T]:
     """Run `call`; on a retryable failure yield a `Retrying` event, wait (cancellably) and try again.
 
     Use as `result = yield from retrying(...)`. Raises `ParleyError` when retries are exhausted or the failure is not

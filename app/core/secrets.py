@@ -25,21 +25,26 @@ _HUMAN_NAMES = {
 
 
 def _no_keyring(detail: str) -> errors.ParleyError:
-    return errors.ParleyError(errors.Problem(
-        errors.Kind.KEYRING,
-        "No keyring available",
-        detail or "This system has no keyring (Secret Service, KWallet, Keychain or Credential Manager) Parley can use.",
-        "Install and start a keyring such as GNOME Keyring, or choose 'use for this session only' in Settings.",
-    ))
+    return errors.ParleyError(
+        errors.Problem(
+            errors.Kind.KEYRING,
+            "No keyring available",
+            detail
+            or "This system has no keyring (Secret Service, KWallet, Keychain or Credential Manager) Parley can use.",
+            "Install and start a keyring such as GNOME Keyring, or choose 'use for this session only' in Settings.",
+        )
+    )
 
 
 def _locked(detail: str) -> errors.ParleyError:
-    return errors.ParleyError(errors.Problem(
-        errors.Kind.KEYRING,
-        "The keyring is locked",
-        "The keyring is locked or the unlock prompt was dismissed" + (f" ({detail})." if detail else "."),
-        "Unlock your keyring (log in again or open your keyring manager) and retry, or choose 'use for this session only' in Settings.",
-    ))
+    return errors.ParleyError(
+        errors.Problem(
+            errors.Kind.KEYRING,
+            "The keyring is locked",
+            "The keyring is locked or the unlock prompt was dismissed" + (f" ({detail})." if detail else "."),
+            "Unlock your keyring (log in again or open your keyring manager) and retry, or choose 'use for this session only' in Settings.",
+        )
+    )
 
 
 def _is_locked_error(exc: BaseException) -> bool:
@@ -68,12 +73,14 @@ def map_keyring_error(exc: BaseException) -> errors.ParleyError:
         return _no_keyring("")
     if _is_locked_error(exc):
         return _locked(errors._first_lines(str(exc), 1))
-    return errors.ParleyError(errors.Problem(
-        errors.Kind.KEYRING,
-        "The keyring failed",
-        f"{type(exc).__name__}: {errors._first_lines(str(exc), 2)}",
-        "Retry; if it persists, choose 'use for this session only' in Settings.",
-    ))
+    return errors.ParleyError(
+        errors.Problem(
+            errors.Kind.KEYRING,
+            "The keyring failed",
+            f"{type(exc).__name__}: {errors._first_lines(str(exc), 2)}",
+            "Retry; if it persists, choose 'use for this session only' in Settings.",
+        )
+    )
 
 
 class SecretStore:

@@ -11,7 +11,9 @@ from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Failed, Retrying
 
-DEFAULT_DIMENSIONS = 256  # text-embedding-3 models shorten vectors on request; 256 keeps 100k messages ~100 MB
+DEFAULT_DIMENSIONS = (
+    256  # text-embedding-3 models shorten vectors on request; 256 keeps 100k messages ~100 MB
+)
 MIN_SCORE = 0.25
 
 
@@ -47,8 +49,10 @@ def model_key(deployment: str, dimensions: int | None) -> str:
 def dimensions_for(history: Any, deployment: str) -> int | None:
     """DEFAULT_DIMENSIONS, unless this deployment's index holds only full-size vectors (a model that cannot shorten
     them, such as text-embedding-ada-002)."""
-    if (history.vector_count(model_key(deployment, DEFAULT_DIMENSIONS)) == 0
-            and history.vector_count(model_key(deployment, None)) > 0):
+    if (
+        history.vector_count(model_key(deployment, DEFAULT_DIMENSIONS)) == 0
+        and history.vector_count(model_key(deployment, None)) > 0
+    ):
         return None
     return DEFAULT_DIMENSIONS
 
@@ -61,12 +65,23 @@ def index_state(history: Any, deployment: str) -> IndexState:
 
 def rejects_dimensions(problem: errors.Problem) -> bool:
     """Azure's 400 for `dimensions` sent to a model that has a fixed size: index with full-size vectors instead."""
-    return problem.kind == errors.Kind.BAD_REQUEST and "dimensions" in f"{problem.detail} {problem.code or ''}".lower()
+    return (
+        problem.kind == errors.Kind.BAD_REQUEST
+        and "dimensions" in f"{problem.detail} {problem.code or ''}".lower()
+    )
 
 
-def index_pending(history: Any, client: Any, *, cancel: CancelToken, ctx: errors.Context, deployment: str,
-                  dimensions: int | None = DEFAULT_DIMENSIONS, batch_size: int = 64,
-                  max_retries: int = 2) -> Iterator[IndexProgress | Retrying | Failed]:
+def index_pending(
+    history: Any,
+    client: Any,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    deployment: str,
+    dimensions: int | None = DEFAULT_DIMENSIONS,
+    batch_size: int = 64,
+    max_retries: int = 2,
+) -> Iterator[IndexProgress | Retrying | Failed]:
     """Embed every message that has no vector yet. Stops (and can resume later) on cancel or failure."""
     from app.core import embeddings
 
@@ -77,8 +92,16 @@ def index_pending(history: Any, client: Any, *, cancel: CancelToken, ctx: errors
         if not todo:
             break
         texts = [text[:8000] or " " for _, text in todo]  # embeddings reject empty input and very long text
-        for event in embeddings.embed(client, texts, cancel=cancel, ctx=ctx, deployment=deployment,
-                                      dimensions=dimensions, batch_size=batch_size, max_retries=max_retries):
+        for event in embeddings.embed(
+            client,
+            texts,
+            cancel=cancel,
+            ctx=ctx,
+            deployment=deployment,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            max_retries=max_retries,
+        ):
             if isinstance(event, embeddings.EmbeddingBatch):
                 ids = [mid for mid, _ in todo[event.start : event.start + len(event.vectors)]]
                 history.store_vectors((mid, key, vec) for mid, vec in zip(ids, event.vectors, strict=True))
@@ -92,8 +115,18 @@ def index_pending(history: Any, client: Any, *, cancel: CancelToken, ctx: errors
     yield IndexProgress(done, 0)
 
 
-def search(history: Any, client: Any, query: str, *, cancel: CancelToken, ctx: errors.Context, deployment: str | None,
-           dimensions: int | None = DEFAULT_DIMENSIONS, limit: int = 30, mode: str = "both") -> list[Hit]:
+def search(
+    history: Any,
+    client: Any,
+    query: str,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    deployment: str | None,
+    dimensions: int | None = DEFAULT_DIMENSIONS,
+    limit: int = 30,
+    mode: str = "both",
+) -> list[Hit]:
     """'exact' (FTS5 words), 'meaning' (cosine), or 'both' merged: exact hits first, then the closest in meaning."""
     import numpy as np
 
@@ -102,14 +135,23 @@ def search(history: Any, client: Any, query: str, *, cancel: CancelToken, ctx: e
     hits: dict[int, Hit] = {}
     if mode in ("exact", "both"):
         for h in history.search(query, limit=limit):
-            hits[h.message_id] = Hit(h.message_id, h.conversation_id, h.conversation_title, h.role, h.snippet, True, 1.0)
+            hits[h.message_id] = Hit(
+                h.message_id, h.conversation_id, h.conversation_title, h.role, h.snippet, True, 1.0
+            )
     if mode in ("meaning", "both") and deployment and query.strip():
         key = model_key(deployment, dimensions)
         ids, matrix = vector_matrix(history, key)
         if ids:
             vector = None
-            for event in embeddings.embed(client, [query], cancel=cancel, ctx=ctx, deployment=deployment,
-                                          dimensions=dimensions, batch_size=1):
+            for event in embeddings.embed(
+                client,
+                [query],
+                cancel=cancel,
+                ctx=ctx,
+                deployment=deployment,
+                dimensions=dimensions,
+                batch_size=1,
+            ):
                 if isinstance(event, embeddings.EmbeddingBatch):
                     vector = event.vectors[0]
                 elif isinstance(event, Failed):
@@ -132,14 +174,23 @@ def search(history: Any, client: Any, query: str, *, cancel: CancelToken, ctx: e
                     conversation = history.get_conversation(message.conversation_id)
                     if conversation is None or conversation.deleted_at:
                         continue
-                    hits[mid] = Hit(mid, message.conversation_id, conversation.title, message.role,
-                                    _snippet(message.text), False, score)
+                    hits[mid] = Hit(
+                        mid,
+                        message.conversation_id,
+                        conversation.title,
+                        message.role,
+                        _snippet(message.text),
+                        False,
+                        score,
+                    )
     exact = [h for h in hits.values() if h.exact]
     meaning = sorted((h for h in hits.values() if not h.exact), key=lambda h: -h.score)
     return (exact + meaning)[:limit]
 
 
-_matrices: dict[str, tuple[tuple[int, int, int], list[int], Any]] = {}  # history file + model -> (signature, ids, matrix)
+_matrices: dict[
+    str, tuple[tuple[int, int, int], list[int], Any]
+] = {}  # history file + model -> (signature, ids, matrix)
 _matrices_lock = threading.Lock()
 
 
@@ -156,7 +207,9 @@ def vector_matrix(history: Any, model: str) -> tuple[list[int], Any]:
         if cached is not None and cached[0] == signature:
             return cached[1], cached[2]
     ids, blob = history.vectors(model, include_deleted=True)
-    matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 0), np.float32)
+    matrix = (
+        np.frombuffer(blob, dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 0), np.float32)
+    )
     with _matrices_lock:
         for other in [k for k in _matrices if k.startswith(f"{getattr(history, 'path', '')}\0")]:
             del _matrices[other]  # one model per history file: the one being searched

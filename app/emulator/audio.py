@@ -46,7 +46,11 @@ def synthesize(text: str, voice: str = "alloy", speed: float = 1.0) -> bytes:
                 f = f0 * harmonic
                 if f > 4000:
                     break
-                gain = 1.0 / harmonic + 1.2 * math.exp(-((f - f1) / 150.0) ** 2) + 0.8 * math.exp(-((f - f2) / 200.0) ** 2)
+                gain = (
+                    1.0 / harmonic
+                    + 1.2 * math.exp(-(((f - f1) / 150.0) ** 2))
+                    + 0.8 * math.exp(-(((f - f2) / 200.0) ** 2))
+                )
                 wave += gain * np.sin(2 * np.pi * f * t + harmonic)
             pieces.append(wave * env)
         pieces.append(np.zeros(int(0.03 * RATE / speed), np.float32))
@@ -60,9 +64,15 @@ def synthesize(text: str, voice: str = "alloy", speed: float = 1.0) -> bytes:
 
 def wav_header(data_len: int, rate: int = RATE, channels: int = 1, bits: int = 16) -> bytes:
     block = channels * bits // 8
-    return (b"RIFF" + struct.pack("<I", 36 + data_len) + b"WAVE"
-            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, bits)
-            + b"data" + struct.pack("<I", data_len))
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_len)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, bits)
+        + b"data"
+        + struct.pack("<I", data_len)
+    )
 
 
 def parse_wav(data: bytes):
@@ -73,8 +83,8 @@ def parse_wav(data: bytes):
         return None
     pos, fmt, frames, comment = 12, None, None, None
     while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        body = data[pos + 8:pos + 8 + size]
+        cid, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        body = data[pos + 8 : pos + 8 + size]
         if cid == b"fmt " and len(body) >= 16:
             fmt = struct.unpack("<HHIIHH", body[:16])
         elif cid == b"data":
@@ -82,9 +92,14 @@ def parse_wav(data: bytes):
         elif cid == b"LIST" and body[:4] == b"INFO":
             sub = 4
             while sub + 8 <= len(body):
-                sid, ssize = body[sub:sub + 4], struct.unpack("<I", body[sub + 4:sub + 8])[0]
+                sid, ssize = body[sub : sub + 4], struct.unpack("<I", body[sub + 4 : sub + 8])[0]
                 if sid == b"ICMT":
-                    comment = body[sub + 8:sub + 8 + ssize].split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
+                    comment = (
+                        body[sub + 8 : sub + 8 + ssize]
+                        .split(b"\x00", 1)[0]
+                        .decode("utf-8", "replace")
+                        .strip()
+                    )
                 sub += 8 + ssize + (ssize & 1)
         pos += 8 + size + (size & 1)
     if fmt is None or frames is None:
@@ -135,7 +150,9 @@ def activity(samples, rate: int, threshold: float = 0.01, frame_s: float = 0.03)
     return [(round(s, 2), round(e, 2)) for s, e in merged]
 
 
-def transcribe(data: bytes, heard: Callable[[], str | None] | None = None) -> tuple[str, float, list[tuple[float, float]]]:
+def transcribe(
+    data: bytes, heard: Callable[[], str | None] | None = None
+) -> tuple[str, float, list[tuple[float, float]]]:
     """(text, duration seconds, speech segments). Silence gives ''. An ICMT comment is the transcript; else, for
     audio with speech in it, `heard()` (what a test said into a microphone, which carries no comment) if it gives
     one, else a sentence naming the duration."""
@@ -164,7 +181,7 @@ def split_sentences(text: str, count: int) -> list[str]:
         return [text]
     words = text.split()
     per = max(1, math.ceil(len(words) / count))
-    out = [" ".join(words[i * per:(i + 1) * per]) for i in range(count)]
+    out = [" ".join(words[i * per : (i + 1) * per]) for i in range(count)]
     return out
 
 

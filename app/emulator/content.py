@@ -37,7 +37,9 @@ DEMO_HEADERS: dict[str, str] = {
 _FAULT_RE = re.compile(r"fault:(429once|429|500once|500|cut|hang|slow(?:=(\d+(?:\.\d+)?))?)", re.I)
 _FILTER_RE = re.compile(r"filter:(prompt|jailbreak|answer|async|image)", re.I)
 _LEN_RE = re.compile(r"len:(\d+)", re.I)
-_HEADER_FAULT_RE = re.compile(r"^\s*(429once|429|500once|500|cut|hang|slow)(?:\s*=\s*(\d+(?:\.\d+)?))?\s*$", re.I)
+_HEADER_FAULT_RE = re.compile(
+    r"^\s*(429once|429|500once|500|cut|hang|slow)(?:\s*=\s*(\d+(?:\.\d+)?))?\s*$", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ _EXTRA = (
 
 def topic_words(question: str) -> list[str]:
     cleaned = _DEMO_TOKEN_RE.sub(" ", question)
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9'-]*", cleaned) if w.lower() not in _STOP and len(w) > 1]
+    words = [
+        w for w in re.findall(r"[A-Za-z][A-Za-z0-9'-]*", cleaned) if w.lower() not in _STOP and len(w) > 1
+    ]
     return words[:3]
 
 
@@ -221,15 +225,27 @@ def revised_prompt(prompt: str) -> str:
     h = stable_hash(prompt)
     base = _DEMO_TOKEN_RE.sub(" ", prompt).strip().rstrip(".!?") or "an abstract composition"
     base = base[0].lower() + base[1:] if base else base
-    settings = ("set against a soft pastel sky", "in a sunlit meadow", "in a cosy, warmly lit room",
-                "on a quiet city street at dusk", "beside a calm lake at sunrise")
-    details = ("rich textures and gentle shadows", "vivid colours and crisp detail",
-               "a shallow depth of field", "playful, whimsical touches")
-    return (f"A detailed illustration of {base}, {settings[h % len(settings)]}, "
-            f"rendered with {details[(h >> 8) % len(details)]}.")
+    settings = (
+        "set against a soft pastel sky",
+        "in a sunlit meadow",
+        "in a cosy, warmly lit room",
+        "on a quiet city street at dusk",
+        "beside a calm lake at sunrise",
+    )
+    details = (
+        "rich textures and gentle shadows",
+        "vivid colours and crisp detail",
+        "a shallow depth of field",
+        "playful, whimsical touches",
+    )
+    return (
+        f"A detailed illustration of {base}, {settings[h % len(settings)]}, "
+        f"rendered with {details[(h >> 8) % len(details)]}."
+    )
 
 
 # -- content-filter results ---------------------------------------------------------------------------------------
+
 
 def _sev(severity: str = "safe", filtered: bool = False) -> dict:
     return {"filtered": filtered, "severity": severity}
@@ -253,10 +269,21 @@ def prompt_filter_results(images: int = 0) -> list[dict]:
     jailbreak check of the text and one further index per image carries the harm categories (as the seed shows)."""
     if not images:
         return [{"prompt_index": 0, "content_filter_results": prompt_results()}]
-    out = [{"prompt_index": 0, "content_filter_results": {"jailbreak": {"filtered": False, "detected": False}}}]
+    out = [
+        {"prompt_index": 0, "content_filter_results": {"jailbreak": {"filtered": False, "detected": False}}}
+    ]
     for i in range(images):
-        out.append({"prompt_index": i + 1, "content_filter_results": {
-            "sexual": _sev(), "violence": _sev(), "hate": _sev(), "self_harm": _sev()}})
+        out.append(
+            {
+                "prompt_index": i + 1,
+                "content_filter_results": {
+                    "sexual": _sev(),
+                    "violence": _sev(),
+                    "hate": _sev(),
+                    "self_harm": _sev(),
+                },
+            }
+        )
     return out
 
 
@@ -287,10 +314,20 @@ def async_annotation_results() -> dict:
 
 
 def image_prompt_results() -> dict:
-    return {"hate": _sev(), "profanity": {"detected": False, "filtered": False}, "self_harm": _sev(),
-            "sexual": _sev(), "violence": _sev()}
+    return {
+        "hate": _sev(),
+        "profanity": {"detected": False, "filtered": False},
+        "self_harm": _sev(),
+        "sexual": _sev(),
+        "violence": _sev(),
+    }
 
 
 def image_blocked_results() -> dict:
-    return {"hate": _sev(), "jailbreak": {"detected": False, "filtered": False}, "self_harm": _sev(),
-            "sexual": _sev("medium", True), "violence": _sev("medium", True)}
+    return {
+        "hate": _sev(),
+        "jailbreak": {"detected": False, "filtered": False},
+        "self_harm": _sev(),
+        "sexual": _sev("medium", True),
+        "violence": _sev("medium", True),
+    }

@@ -46,7 +46,7 @@ def _features(text: str) -> dict[str, float]:
         if concept:
             out["c:" + concept] = out.get("c:" + concept, 0.0) + 1.5
         padded = f"#{word}#"
-        grams = [padded[i:i + 3] for i in range(len(padded) - 2)]
+        grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
         for g in grams:
             out["g:" + g] = out.get("g:" + g, 0.0) + 0.6 / len(grams) ** 0.5
     return out
@@ -60,7 +60,7 @@ def embed(text: str, dims: int):
     for feature, weight in _features(text).items():
         digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=16).digest()
         for k in range(4):  # each feature spreads over 4 signed positions
-            idx = int.from_bytes(digest[k * 4:k * 4 + 3], "little") % dims
+            idx = int.from_bytes(digest[k * 4 : k * 4 + 3], "little") % dims
             sign = 1.0 if digest[k * 4 + 3] & 1 else -1.0
             vec[idx] += sign * weight
     norm = float(np.linalg.norm(vec))

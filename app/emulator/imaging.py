@@ -9,7 +9,9 @@ from app.emulator.content import stable_hash
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def png(width: int, height: int, seed_text: str) -> bytes:
@@ -23,7 +25,9 @@ def png(width: int, height: int, seed_text: str) -> bytes:
     img = np.empty((height, width, 3), np.float32)
     for c in range(3):
         fx, fy, ph = rnd.uniform(1.0, 6.0), rnd.uniform(1.0, 6.0), rnd.uniform(0, 6.28)
-        img[:, :, c] = 0.5 + 0.35 * (np.cos(fy * 6.28 * y + ph * 0.5) * np.sin(fx * 6.28 * x + ph))  # separable
+        img[:, :, c] = 0.5 + 0.35 * (
+            np.cos(fy * 6.28 * y + ph * 0.5) * np.sin(fx * 6.28 * x + ph)
+        )  # separable
     small = max(2, min(width, height) // 256)  # discs on a coarser grid keep this fast
     gy = np.linspace(0.0, 1.0, height // small + 1, dtype=np.float32)[:, None]
     gx = np.linspace(0.0, 1.0, width // small + 1, dtype=np.float32)[None, :]
@@ -39,10 +43,16 @@ def png(width: int, height: int, seed_text: str) -> bytes:
     img = np.clip(img * 0.7 + up, 0.0, 1.0)
     raw = np.empty((height, width * 3 + 1), np.uint8)
     raw[:, 0] = 0
-    raw[:, 1:] = ((img * 255).astype(np.uint8) & 0xFC).reshape(height, width * 3)  # fewer levels: smaller, faster
+    raw[:, 1:] = ((img * 255).astype(np.uint8) & 0xFC).reshape(
+        height, width * 3
+    )  # fewer levels: smaller, faster
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw.tobytes(), 1))
-            + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(raw.tobytes(), 1))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def image_info(data: bytes) -> tuple[str, int, int] | None:
@@ -56,7 +66,11 @@ def image_info(data: bytes) -> tuple[str, int, int] | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
         kind = data[12:16]
         if kind == b"VP8X":
-            return "WebP", int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+            return (
+                "WebP",
+                int.from_bytes(data[24:27], "little") + 1,
+                int.from_bytes(data[27:30], "little") + 1,
+            )
         if kind == b"VP8 ":
             w, h = struct.unpack("<HH", data[26:30])
             return "WebP", w & 0x3FFF, h & 0x3FFF
@@ -73,9 +87,9 @@ def image_info(data: bytes) -> tuple[str, int, int] | None:
             if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
                 i += 2
                 continue
-            length = struct.unpack(">H", data[i + 2:i + 4])[0]
+            length = struct.unpack(">H", data[i + 2 : i + 4])[0]
             if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-                h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                h, w = struct.unpack(">HH", data[i + 5 : i + 9])
                 return "JPEG", w, h
             i += 2 + length
     return None

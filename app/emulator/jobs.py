@@ -30,8 +30,16 @@ class StoredFile:
     created_at: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "object": "file", "bytes": len(self.data), "created_at": self.created_at,
-                "filename": self.filename, "purpose": self.purpose, "status": "processed", "status_details": None}
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.data),
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+            "status_details": None,
+        }
 
 
 @dataclass
@@ -73,13 +81,23 @@ class Store:
     def list_files(self, purpose: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             files = list(self.files.values())
-        return [f.to_json() for f in sorted(files, key=lambda f: f.created_at) if not purpose or f.purpose == purpose]
+        return [
+            f.to_json()
+            for f in sorted(files, key=lambda f: f.created_at)
+            if not purpose or f.purpose == purpose
+        ]
 
     # -- jobs ---------------------------------------------------------------------------------------------------
 
     def create(self, kind: str, body: dict[str, Any], total: int = 0) -> Job:
-        job = Job(kind, _id("ftjob-" if kind == "ft" else "batch_"), int(time.time()), time.monotonic(), body,
-                  total=total)
+        job = Job(
+            kind,
+            _id("ftjob-" if kind == "ft" else "batch_"),
+            int(time.time()),
+            time.monotonic(),
+            body,
+            total=total,
+        )
         with self._lock:
             self.jobs[job.id] = job
         return job
@@ -119,17 +137,30 @@ class Store:
         done = status == "succeeded"
         hp = job.body.get("hyperparameters") or {}
         return {
-            "id": job.id, "object": "fine_tuning.job", "created_at": job.created_at,
+            "id": job.id,
+            "object": "fine_tuning.job",
+            "created_at": job.created_at,
             "error": None,
             "fine_tuned_model": f"{model}.ft-{job.id[-12:]}" if done else None,
-            "finished_at": self._at(job, 1.0) if done else (job.cancelled_at if status == "cancelled" else None),
-            "hyperparameters": {"n_epochs": hp.get("n_epochs", 3), "batch_size": hp.get("batch_size", 1),
-                                "learning_rate_multiplier": hp.get("learning_rate_multiplier", 1.0)},
-            "model": model, "organization_id": "org-emulator", "result_files": [], "seed": job.body.get("seed", 42),
-            "status": status, "trained_tokens": 4096 if done else None,
-            "training_file": job.body.get("training_file"), "validation_file": job.body.get("validation_file"),
+            "finished_at": self._at(job, 1.0)
+            if done
+            else (job.cancelled_at if status == "cancelled" else None),
+            "hyperparameters": {
+                "n_epochs": hp.get("n_epochs", 3),
+                "batch_size": hp.get("batch_size", 1),
+                "learning_rate_multiplier": hp.get("learning_rate_multiplier", 1.0),
+            },
+            "model": model,
+            "organization_id": "org-emulator",
+            "result_files": [],
+            "seed": job.body.get("seed", 42),
+            "status": status,
+            "trained_tokens": 4096 if done else None,
+            "training_file": job.body.get("training_file"),
+            "validation_file": job.body.get("validation_file"),
             "estimated_finish": None if done or status == "cancelled" else self._at(job, 1.0),
-            "integrations": None, "suffix": job.body.get("suffix"),
+            "integrations": None,
+            "suffix": job.body.get("suffix"),
         }
 
     def ft_events(self, job: Job) -> list[dict[str, Any]]:
@@ -150,9 +181,17 @@ class Store:
             messages.append((frac, "Fine-tuning job cancelled"))
         out = []
         for i, (at, msg) in enumerate(messages):
-            out.append({"id": f"ftevent-{job.id[-8:]}{i:04d}", "object": "fine_tuning.job.event",
-                        "created_at": self._at(job, at), "level": "info", "message": msg, "data": {},
-                        "type": "message"})
+            out.append(
+                {
+                    "id": f"ftevent-{job.id[-8:]}{i:04d}",
+                    "object": "fine_tuning.job.event",
+                    "created_at": self._at(job, at),
+                    "level": "info",
+                    "message": msg,
+                    "data": {},
+                    "type": "message",
+                }
+            )
         return list(reversed(out))
 
     def batch_json(self, job: Job) -> dict[str, Any]:
@@ -163,25 +202,36 @@ class Store:
         progressed = 1.0 if step >= 2 else max(0.0, (frac - 0.15) / 0.7) if step == 1 else 0.0
         completed = total if step >= 2 else int(total * progressed)
         return {
-            "id": job.id, "object": "batch", "endpoint": job.body.get("endpoint", "/chat/completions"),
-            "errors": None, "input_file_id": job.body.get("input_file_id"),
-            "completion_window": job.body.get("completion_window", "24h"), "status": status,
-            "output_file_id": job.output_file_id if status == "completed" else None, "error_file_id": None,
+            "id": job.id,
+            "object": "batch",
+            "endpoint": job.body.get("endpoint", "/chat/completions"),
+            "errors": None,
+            "input_file_id": job.body.get("input_file_id"),
+            "completion_window": job.body.get("completion_window", "24h"),
+            "status": status,
+            "output_file_id": job.output_file_id if status == "completed" else None,
+            "error_file_id": None,
             "created_at": job.created_at,
             "in_progress_at": self._at(job, 0.15) if step >= 1 else None,
             "expires_at": job.created_at + 24 * 3600,
             "finalizing_at": self._at(job, 0.85) if step >= 2 else None,
             "completed_at": self._at(job, 1.0) if status == "completed" else None,
-            "failed_at": None, "expired_at": None,
-            "cancelling_at": job.cancelled_at, "cancelled_at": job.cancelled_at,
-            "request_counts": {"total": total, "completed": completed if status != "cancelled" else 0, "failed": 0},
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": job.cancelled_at,
+            "cancelled_at": job.cancelled_at,
+            "request_counts": {
+                "total": total,
+                "completed": completed if status != "cancelled" else 0,
+                "failed": 0,
+            },
             "metadata": job.body.get("metadata"),
         }
 
     def _batch_output(self, job: Job) -> StoredFile:
         source = self.get_file(str(job.body.get("input_file_id")))
         lines = []
-        for raw in (source.data.decode("utf-8", "replace").splitlines() if source else []):
+        for raw in source.data.decode("utf-8", "replace").splitlines() if source else []:
             try:
                 item = json.loads(raw)
             except ValueError:
@@ -192,17 +242,38 @@ class Store:
             messages = body.get("messages") or [{}]
             question = str(messages[-1].get("content", "")) if isinstance(messages[-1], dict) else ""
             answer = content.answer_markdown(question)
-            lines.append(json.dumps({
-                "custom_id": item.get("custom_id"), "error": None,
-                "response": {"status_code": 200, "request_id": secrets.token_hex(16), "body": {
-                    "id": _id("chatcmpl-"), "object": "chat.completion", "created": int(time.time()),
-                    "model": body.get("model"),
-                    "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                 "message": {"role": "assistant", "content": answer},
-                                 "content_filter_results": content.safe_results()}],
-                    "usage": {"prompt_tokens": content.count_tokens(question) + 7,
-                              "completion_tokens": content.count_tokens(answer),
-                              "total_tokens": content.count_tokens(question) + 7 + content.count_tokens(answer)},
-                }},
-            }))
+            lines.append(
+                json.dumps(
+                    {
+                        "custom_id": item.get("custom_id"),
+                        "error": None,
+                        "response": {
+                            "status_code": 200,
+                            "request_id": secrets.token_hex(16),
+                            "body": {
+                                "id": _id("chatcmpl-"),
+                                "object": "chat.completion",
+                                "created": int(time.time()),
+                                "model": body.get("model"),
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "finish_reason": "stop",
+                                        "logprobs": None,
+                                        "message": {"role": "assistant", "content": answer},
+                                        "content_filter_results": content.safe_results(),
+                                    }
+                                ],
+                                "usage": {
+                                    "prompt_tokens": content.count_tokens(question) + 7,
+                                    "completion_tokens": content.count_tokens(answer),
+                                    "total_tokens": content.count_tokens(question)
+                                    + 7
+                                    + content.count_tokens(answer),
+                                },
+                            },
+                        },
+                    }
+                )
+            )
         return self.add_file(f"{job.id}_output.jsonl", "batch_output", ("\n".join(lines) + "\n").encode())

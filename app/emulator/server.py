@@ -23,10 +23,25 @@ from app.emulator.content import Directives
 from app.emulator.jobs import Store
 
 API_VERSIONS = (
-    "2022-12-01", "2023-05-15", "2023-06-01-preview", "2023-12-01-preview", "2024-02-01", "2024-02-15-preview",
-    "2024-03-01-preview", "2024-04-01-preview", "2024-05-01-preview", "2024-06-01", "2024-07-01-preview",
-    "2024-08-01-preview", "2024-09-01-preview", "2024-10-01-preview", "2024-10-21", "2024-12-01-preview",
-    "2025-01-01-preview", "2025-03-01-preview", "2025-04-01-preview",
+    "2022-12-01",
+    "2023-05-15",
+    "2023-06-01-preview",
+    "2023-12-01-preview",
+    "2024-02-01",
+    "2024-02-15-preview",
+    "2024-03-01-preview",
+    "2024-04-01-preview",
+    "2024-05-01-preview",
+    "2024-06-01",
+    "2024-07-01-preview",
+    "2024-08-01-preview",
+    "2024-09-01-preview",
+    "2024-10-01-preview",
+    "2024-10-21",
+    "2024-12-01-preview",
+    "2025-01-01-preview",
+    "2025-03-01-preview",
+    "2025-04-01-preview",
 )
 
 # deployment -> (operation kind, model name in responses, embedding dimensions)
@@ -60,20 +75,32 @@ _OPERATIONS = {
     "audio/translations": ("transcription", "audioTranslation", "AudioTranslations_Create"),
     "images/generations": ("images", "imageGeneration", "ImageGenerations_Create"),
 }
-_DEPLOYMENT_RE = re.compile(r"^/openai/deployments/([^/]+)/(chat/completions|completions|embeddings|audio/speech|"
-                            r"audio/transcriptions|audio/translations|images/generations)/?$")
+_DEPLOYMENT_RE = re.compile(
+    r"^/openai/deployments/([^/]+)/(chat/completions|completions|embeddings|audio/speech|"
+    r"audio/transcriptions|audio/translations|images/generations)/?$"
+)
 
-MSG_MISSING_KEY = ("Access denied due to missing subscription key. Make sure to include subscription key when "
-                   "making requests to an API.")
-MSG_INVALID_KEY = ("Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
-                   "valid key for an active subscription and use a correct regional API endpoint for your resource.")
-MSG_DEPLOYMENT = ("The API deployment for this resource does not exist. If you created the deployment within the "
-                  "last 5 minutes, please wait a moment and try again.")
-MSG_PROMPT_FILTER = ("The response was filtered due to the prompt triggering Azure OpenAI's content management "
-                     "policy. Please modify your prompt and retry. To learn more about our content filtering "
-                     "policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766")
-MSG_IMAGE_FILTER = ("Your request was rejected as a result of our safety system. Your prompt may contain text that "
-                    "is not allowed by our safety system.")
+MSG_MISSING_KEY = (
+    "Access denied due to missing subscription key. Make sure to include subscription key when "
+    "making requests to an API."
+)
+MSG_INVALID_KEY = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
+    "valid key for an active subscription and use a correct regional API endpoint for your resource."
+)
+MSG_DEPLOYMENT = (
+    "The API deployment for this resource does not exist. If you created the deployment within the "
+    "last 5 minutes, please wait a moment and try again."
+)
+MSG_PROMPT_FILTER = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management "
+    "policy. Please modify your prompt and retry. To learn more about our content filtering "
+    "policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+MSG_IMAGE_FILTER = (
+    "Your request was rejected as a result of our safety system. Your prompt may contain text that "
+    "is not allowed by our safety system."
+)
 MSG_500 = "The server had an error while processing your request. Sorry about that!"
 
 
@@ -187,11 +214,21 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _base_headers(self) -> list[tuple[str, str]]:
-        return [("x-request-id", self.request_id), ("apim-request-id", self.apim_id),
-                ("x-ms-region", "Emulator"), ("x-content-type-options", "nosniff")]
+        return [
+            ("x-request-id", self.request_id),
+            ("apim-request-id", self.apim_id),
+            ("x-ms-region", "Emulator"),
+            ("x-content-type-options", "nosniff"),
+        ]
 
-    def _send(self, status: int, body: bytes, ctype: str, headers: list[tuple[str, str]] | None = None,
-              cut: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str,
+        headers: list[tuple[str, str]] | None = None,
+        cut: bool = False,
+    ) -> None:
         self.send_response(status)
         for k, v in self._base_headers() + (headers or []):
             self.send_header(k, v)
@@ -205,7 +242,9 @@ class Handler(BaseHTTPRequestHandler):
             self._cut()
         self.wfile.write(body)
 
-    def _json(self, status: int, obj: Any, headers: list[tuple[str, str]] | None = None, cut: bool = False) -> None:
+    def _json(
+        self, status: int, obj: Any, headers: list[tuple[str, str]] | None = None, cut: bool = False
+    ) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json", headers, cut)
 
     def _error(self, status: int, err: dict[str, Any], headers: list[tuple[str, str]] | None = None) -> None:
@@ -315,14 +354,33 @@ class Handler(BaseHTTPRequestHandler):
         length = int(headers.get("content-length") or 0)
 
         def record(js: Any = None, size: int = 0, form: dict | None = None) -> None:
-            self.emu._record(RecordedRequest(method, path, query, shown, js, size, form, bool(api_key), scheme,
-                                             _digest(credential) if credential else None))
+            self.emu._record(
+                RecordedRequest(
+                    method,
+                    path,
+                    query,
+                    shown,
+                    js,
+                    size,
+                    form,
+                    bool(api_key),
+                    scheme,
+                    _digest(credential) if credential else None,
+                )
+            )
 
         if length > MAX_UPLOAD:  # decided before reading the body, as Azure's gateway does
             record(None, length)
             self.close_connection = True
-            self._error(413, {"message": f"Maximum content size limit ({MAX_UPLOAD}) exceeded ({length} bytes read)",
-                              "type": "server_error", "param": None, "code": None})
+            self._error(
+                413,
+                {
+                    "message": f"Maximum content size limit ({MAX_UPLOAD}) exceeded ({length} bytes read)",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                },
+            )
             self._drain(length)
             return
         body = self._read_body()
@@ -357,19 +415,30 @@ class Handler(BaseHTTPRequestHandler):
         if m and method == "POST":
             deployment, op = m.group(1), m.group(2)
             kind, op_word, rl_name = _OPERATIONS[op]
-            if op == "audio/speech" and not (version.endswith("-preview") and version >= "2024-02-15-preview"):
+            if op == "audio/speech" and not (
+                version.endswith("-preview") and version >= "2024-02-15-preview"
+            ):
                 return self._error(404, {"code": "404", "message": "Resource not found"})
             if deployment not in DEPLOYMENTS:
                 return self._error(404, {"code": "DeploymentNotFound", "message": MSG_DEPLOYMENT})
             dep_kind, model, dims = DEPLOYMENTS[deployment]
             if dep_kind != kind:
-                return self._error(400, {"code": "OperationNotSupported", "message": (
-                    f"The {op_word} operation does not work with the specified model, {deployment}. Please choose "
-                    "different model and try again. You can learn more about which models can be used with each "
-                    "operation here: https://go.microsoft.com/fwlink/?linkid=2197993.")})
+                return self._error(
+                    400,
+                    {
+                        "code": "OperationNotSupported",
+                        "message": (
+                            f"The {op_word} operation does not work with the specified model, {deployment}. Please choose "
+                            "different model and try again. You can learn more about which models can be used with each "
+                            "operation here: https://go.microsoft.com/fwlink/?linkid=2197993."
+                        ),
+                    },
+                )
             if bad_json:
-                return self._invalid("We could not parse the JSON body of your request. (HINT: This likely means "
-                                     "you aren't using your HTTP library correctly.)")
+                return self._invalid(
+                    "We could not parse the JSON body of your request. (HINT: This likely means "
+                    "you aren't using your HTTP library correctly.)"
+                )
             if kind not in ("transcription",) and not isinstance(js, dict):
                 return self._invalid("The request body must be a JSON object.")
             text = _prompt_text(kind, js, form)
@@ -393,12 +462,24 @@ class Handler(BaseHTTPRequestHandler):
                 return
             fault = fault[:3]
         if fault == "429":
-            self._error(429, {"code": "429", "message": (
-                f"Requests to the {operation} Operation under Azure OpenAI API version {self.api_version} have "
-                "exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after 1 second. "
-                "Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default "
-                "rate limit.")}, [("retry-after-ms", "300"), ("retry-after", "1"),
-                                  ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-remaining-tokens", "0")])
+            self._error(
+                429,
+                {
+                    "code": "429",
+                    "message": (
+                        f"Requests to the {operation} Operation under Azure OpenAI API version {self.api_version} have "
+                        "exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after 1 second. "
+                        "Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default "
+                        "rate limit."
+                    ),
+                },
+                [
+                    ("retry-after-ms", "300"),
+                    ("retry-after", "1"),
+                    ("x-ratelimit-remaining-requests", "0"),
+                    ("x-ratelimit-remaining-tokens", "0"),
+                ],
+            )
             raise _Abort()
         if fault == "500":
             self._error(500, {"code": "InternalServerError", "message": MSG_500})
@@ -417,12 +498,23 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- chat and completions -----------------------------------------------------------------------------------
 
-    def _op_chat(self, deployment: str, model: str, dims: int, js: dict, form: dict, files: dict,
-                 d: Directives, op: str) -> None:
+    def _op_chat(
+        self,
+        deployment: str,
+        model: str,
+        dims: int,
+        js: dict,
+        form: dict,
+        files: dict,
+        d: Directives,
+        op: str,
+    ) -> None:
         messages = js.get("messages")
         if not isinstance(messages, list) or not messages:
-            return self._invalid("'messages' is a required property" if messages is None else
-                                 "[] is too short - 'messages'", "messages")
+            return self._invalid(
+                "'messages' is a required property" if messages is None else "[] is too short - 'messages'",
+                "messages",
+            )
         question, images, prompt_tokens = "", [], 0
         for msg in messages:
             if not isinstance(msg, dict):
@@ -443,8 +535,15 @@ class Handler(BaseHTTPRequestHandler):
                         url = str((part.get("image_url") or {}).get("url", ""))
                         note, tokens = _describe_image(url)
                         if note is None:
-                            return self._error(400, {"code": "BadRequest", "message": "Invalid image data.",
-                                                     "param": None, "type": None})
+                            return self._error(
+                                400,
+                                {
+                                    "code": "BadRequest",
+                                    "message": "Invalid image data.",
+                                    "param": None,
+                                    "type": None,
+                                },
+                            )
                         msg_images.append(note)
                         prompt_tokens += tokens
             joined = " ".join(texts)
@@ -459,8 +558,17 @@ class Handler(BaseHTTPRequestHandler):
         pfr = content.prompt_filter_results(len(images))
         self._respond_text("chat", model, answer, limit, prompt_tokens, pfr, js, d)
 
-    def _op_completions(self, deployment: str, model: str, dims: int, js: dict, form: dict, files: dict,
-                        d: Directives, op: str) -> None:
+    def _op_completions(
+        self,
+        deployment: str,
+        model: str,
+        dims: int,
+        js: dict,
+        form: dict,
+        files: dict,
+        d: Directives,
+        op: str,
+    ) -> None:
         prompt = js.get("prompt")
         if isinstance(prompt, list):
             prompt = " ".join(str(p) for p in prompt)
@@ -475,12 +583,32 @@ class Handler(BaseHTTPRequestHandler):
         self._respond_text("completions", model, answer, limit, content.count_tokens(prompt), pfr, js, d)
 
     def _content_filter_error(self, kind: str) -> None:
-        self._error(400, {"message": MSG_PROMPT_FILTER, "type": None, "param": "prompt", "code": "content_filter",
-                          "status": 400, "innererror": {"code": "ResponsibleAIPolicyViolation",
-                                                        "content_filter_result": content.blocked_prompt_result(kind)}})
+        self._error(
+            400,
+            {
+                "message": MSG_PROMPT_FILTER,
+                "type": None,
+                "param": "prompt",
+                "code": "content_filter",
+                "status": 400,
+                "innererror": {
+                    "code": "ResponsibleAIPolicyViolation",
+                    "content_filter_result": content.blocked_prompt_result(kind),
+                },
+            },
+        )
 
-    def _respond_text(self, kind: str, model: str, answer: str, limit: Any, prompt_tokens: int,
-                      pfr: list, js: dict, d: Directives) -> None:
+    def _respond_text(
+        self,
+        kind: str,
+        model: str,
+        answer: str,
+        limit: Any,
+        prompt_tokens: int,
+        pfr: list,
+        js: dict,
+        d: Directives,
+    ) -> None:
         pieces = content.tokenize(answer)
         finish = "stop"
         if isinstance(limit, int) and 0 < limit < len(pieces):
@@ -488,8 +616,11 @@ class Handler(BaseHTTPRequestHandler):
         if d.filter == "answer":
             pieces, finish = pieces[: max(1, int(len(pieces) * 0.4))], "content_filter"
         completion_tokens = len(pieces)
-        usage = {"completion_tokens": completion_tokens, "prompt_tokens": prompt_tokens,
-                 "total_tokens": completion_tokens + prompt_tokens}
+        usage = {
+            "completion_tokens": completion_tokens,
+            "prompt_tokens": prompt_tokens,
+            "total_tokens": completion_tokens + prompt_tokens,
+        }
         chat = kind == "chat"
         prefix = "chatcmpl-" if chat else "cmpl-"
         cid = prefix + base64.b32encode(uuid.uuid4().bytes).decode().rstrip("=")[:29]
@@ -503,45 +634,79 @@ class Handler(BaseHTTPRequestHandler):
         if not js.get("stream"):
             text = "".join(pieces)
             if chat:
-                choice = {"finish_reason": finish, "index": 0, "logprobs": None,
-                          "message": {"content": text, "refusal": None, "role": "assistant"},
-                          "content_filter_results": final_results}
+                choice = {
+                    "finish_reason": finish,
+                    "index": 0,
+                    "logprobs": None,
+                    "message": {"content": text, "refusal": None, "role": "assistant"},
+                    "content_filter_results": final_results,
+                }
                 obj = "chat.completion"
             else:
-                choice = {"finish_reason": finish, "index": 0, "logprobs": None, "text": text,
-                          "content_filter_results": final_results}
+                choice = {
+                    "finish_reason": finish,
+                    "index": 0,
+                    "logprobs": None,
+                    "text": text,
+                    "content_filter_results": final_results,
+                }
                 obj = "text_completion"
-            body = {"id": cid, "choices": [choice], "created": created, "model": model, "object": obj,
-                    "system_fingerprint": fingerprint,
-                    "usage": dict(usage, completion_tokens_details=None, prompt_tokens_details=None),
-                    "prompt_filter_results": pfr}
+            body = {
+                "id": cid,
+                "choices": [choice],
+                "created": created,
+                "model": model,
+                "object": obj,
+                "system_fingerprint": fingerprint,
+                "usage": dict(usage, completion_tokens_details=None, prompt_tokens_details=None),
+                "prompt_filter_results": pfr,
+            }
             return self._json(200, body, cut=d.fault == "cut")
 
         include_usage = bool((js.get("stream_options") or {}).get("include_usage"))
         rate = self._rate(d)
-        head = {"id": cid, "created": created, "model": model,
-                "object": "chat.completion.chunk" if chat else "text_completion", "system_fingerprint": fingerprint}
+        head = {
+            "id": cid,
+            "created": created,
+            "model": model,
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "system_fingerprint": fingerprint,
+        }
         if include_usage:
             head["usage"] = None
         if not chat:
             head.pop("system_fingerprint")
 
-        def chunk(text: str | None, cfr: dict | None, finish_reason: str | None = None, role: bool = False) -> dict:
+        def chunk(
+            text: str | None, cfr: dict | None, finish_reason: str | None = None, role: bool = False
+        ) -> dict:
             if chat:
                 delta: dict[str, Any] = {}
                 if role:
                     delta = {"content": "", "refusal": None, "role": "assistant"}
                 elif text is not None:
                     delta = {"content": text}
-                choice = {"content_filter_results": cfr if cfr is not None else {}, "delta": delta,
-                          "finish_reason": finish_reason, "index": 0, "logprobs": None}
+                choice = {
+                    "content_filter_results": cfr if cfr is not None else {},
+                    "delta": delta,
+                    "finish_reason": finish_reason,
+                    "index": 0,
+                    "logprobs": None,
+                }
             else:
-                choice = {"text": text or "", "index": 0, "finish_reason": finish_reason, "logprobs": None,
-                          "content_filter_results": cfr if cfr is not None else {}}
+                choice = {
+                    "text": text or "",
+                    "index": 0,
+                    "finish_reason": finish_reason,
+                    "logprobs": None,
+                    "content_filter_results": cfr if cfr is not None else {},
+                }
             return dict(head, choices=[choice])
 
         self._start_stream("text/event-stream; charset=utf-8", [("Cache-Control", "no-cache")])
-        self._sse({"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": pfr})
+        self._sse(
+            {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": pfr}
+        )
         if chat:
             self._sse(chunk(None, {}, role=True))
         start = time.monotonic()
@@ -557,12 +722,30 @@ class Handler(BaseHTTPRequestHandler):
             self._cut()
         if async_mode:  # late annotations: what the asynchronous filter found, with the offsets it covers
             n = len("".join(pieces))
-            for start_off, end_off, cfr in ((0, n // 2, content.safe_results()),
-                                            (n // 2, n, content.async_annotation_results())):
-                self._sse({"id": "", "object": "", "created": 0, "model": "", "choices": [{
-                    "index": 0, "finish_reason": None, "content_filter_results": cfr,
-                    "content_filter_offsets": {"check_offset": end_off, "start_offset": start_off,
-                                               "end_offset": end_off}}]})
+            for start_off, end_off, cfr in (
+                (0, n // 2, content.safe_results()),
+                (n // 2, n, content.async_annotation_results()),
+            ):
+                self._sse(
+                    {
+                        "id": "",
+                        "object": "",
+                        "created": 0,
+                        "model": "",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": None,
+                                "content_filter_results": cfr,
+                                "content_filter_offsets": {
+                                    "check_offset": end_off,
+                                    "start_offset": start_off,
+                                    "end_offset": end_off,
+                                },
+                            }
+                        ],
+                    }
+                )
         if finish == "content_filter":
             self._sse(chunk(None, final_results, "content_filter"))
         else:
@@ -574,8 +757,17 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- embeddings ---------------------------------------------------------------------------------------------
 
-    def _op_embeddings(self, deployment: str, model: str, dims: int, js: dict, form: dict, files: dict,
-                       d: Directives, op: str) -> None:
+    def _op_embeddings(
+        self,
+        deployment: str,
+        model: str,
+        dims: int,
+        js: dict,
+        form: dict,
+        files: dict,
+        d: Directives,
+        op: str,
+    ) -> None:
         raw = js.get("input")
         if raw is None:
             return self._invalid("'input' is a required property", "input")
@@ -586,61 +778,106 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(raw, list) and raw:
             texts = [x if isinstance(x, str) else " ".join(map(str, x)) for x in raw]
         else:
-            return self._invalid("'$.input' is invalid. Please check the API reference: "
-                                 "https://platform.openai.com/docs/api-reference.", "input")
+            return self._invalid(
+                "'$.input' is invalid. Please check the API reference: "
+                "https://platform.openai.com/docs/api-reference.",
+                "input",
+            )
         if len(texts) > 2048:
             return self._invalid("Too many inputs. The max number of inputs is 2048.", "input")
         if any(t == "" for t in texts):
-            return self._invalid("'$.input' is invalid. Please check the API reference: "
-                                 "https://platform.openai.com/docs/api-reference.", "input")
+            return self._invalid(
+                "'$.input' is invalid. Please check the API reference: "
+                "https://platform.openai.com/docs/api-reference.",
+                "input",
+            )
         want = js.get("dimensions")
         if want is not None:
             if not deployment.startswith("text-embedding-3"):
                 return self._invalid("This model does not support specifying dimensions.", "dimensions")
             if not isinstance(want, int) or not 1 <= want <= dims:
-                return self._invalid(f"Invalid value for 'dimensions': must be between 1 and {dims}.",
-                                     "dimensions")
+                return self._invalid(
+                    f"Invalid value for 'dimensions': must be between 1 and {dims}.", "dimensions"
+                )
             dims = want
         fmt = js.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):
-            return self._invalid(f"'{fmt}' is not one of ['float', 'base64'] - 'encoding_format'",
-                                 "encoding_format")
+            return self._invalid(
+                f"'{fmt}' is not one of ['float', 'base64'] - 'encoding_format'", "encoding_format"
+            )
         data = []
         for i, text in enumerate(texts):
             vec = embeddings.embed(text, dims)
-            value: Any = base64.b64encode(vec.astype("<f4").tobytes()).decode() if fmt == "base64" else [
-                round(float(x), 8) for x in vec.tolist()]
+            value: Any = (
+                base64.b64encode(vec.astype("<f4").tobytes()).decode()
+                if fmt == "base64"
+                else [round(float(x), 8) for x in vec.tolist()]
+            )
             data.append({"object": "embedding", "index": i, "embedding": value})
         tokens = sum(content.count_tokens(t) for t in texts)
-        self._json(200, {"object": "list", "data": data, "model": model,
-                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}, cut=d.fault == "cut")
+        self._json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+            cut=d.fault == "cut",
+        )
 
     # -- speech and transcription -------------------------------------------------------------------------------
 
-    def _op_speech(self, deployment: str, model: str, dims: int, js: dict, form: dict, files: dict,
-                   d: Directives, op: str) -> None:
+    def _op_speech(
+        self,
+        deployment: str,
+        model: str,
+        dims: int,
+        js: dict,
+        form: dict,
+        files: dict,
+        d: Directives,
+        op: str,
+    ) -> None:
         text = js.get("input")
         if not isinstance(text, str) or not text.strip():
             return self._invalid("'input' is a required property", "input")
         if len(text) > MAX_SPEECH_CHARS:
-            return self._invalid(f"string too long. Expected a string with maximum length {MAX_SPEECH_CHARS}, but "
-                                 f"got a string with length {len(text)} instead.", "input", "string_above_max_length")
+            return self._invalid(
+                f"string too long. Expected a string with maximum length {MAX_SPEECH_CHARS}, but "
+                f"got a string with length {len(text)} instead.",
+                "input",
+                "string_above_max_length",
+            )
         voice = js.get("voice")
         if voice not in audio.VOICES:
-            return self._invalid(f"Input should be {', '.join(repr(v) for v in audio.VOICES[:-1])} or "
-                                 f"'{audio.VOICES[-1]}' - 'voice'", "voice", "invalid_value")
+            return self._invalid(
+                f"Input should be {', '.join(repr(v) for v in audio.VOICES[:-1])} or "
+                f"'{audio.VOICES[-1]}' - 'voice'",
+                "voice",
+                "invalid_value",
+            )
         speed = js.get("speed", 1.0)
         if not isinstance(speed, (int, float)) or not 0.25 <= float(speed) <= 4.0:
-            return self._invalid("Input should be less than or equal to 4 and greater than or equal to 0.25 - "
-                                 "'speed'", "speed", "invalid_value")
+            return self._invalid(
+                "Input should be less than or equal to 4 and greater than or equal to 0.25 - 'speed'",
+                "speed",
+                "invalid_value",
+            )
         fmt = js.get("response_format") or "mp3"
         if fmt not in ("wav", "pcm"):
             if fmt in ("mp3", "opus", "aac", "flac"):
-                return self._invalid(f"response_format '{fmt}': the Parley emulator produces wav and pcm only; "
-                                     "ask for response_format='wav' or 'pcm'.", "response_format",
-                                     "unsupported_value")
-            return self._invalid("Input should be 'mp3', 'opus', 'aac', 'flac', 'wav' or 'pcm' - "
-                                 "'response_format'", "response_format", "invalid_value")
+                return self._invalid(
+                    f"response_format '{fmt}': the Parley emulator produces wav and pcm only; "
+                    "ask for response_format='wav' or 'pcm'.",
+                    "response_format",
+                    "unsupported_value",
+                )
+            return self._invalid(
+                "Input should be 'mp3', 'opus', 'aac', 'flac', 'wav' or 'pcm' - 'response_format'",
+                "response_format",
+                "invalid_value",
+            )
         pcm = audio.synthesize(text, voice, float(speed))
         body = (audio.wav_header(len(pcm)) + pcm) if fmt == "wav" else pcm
         if d.rate is not None:
@@ -657,21 +894,33 @@ class Handler(BaseHTTPRequestHandler):
                 self._cut()
             if per_chunk and i:
                 self._sleep(start + i * per_chunk - time.monotonic())
-            self._chunk(body[i * SPEECH_CHUNK:(i + 1) * SPEECH_CHUNK])
+            self._chunk(body[i * SPEECH_CHUNK : (i + 1) * SPEECH_CHUNK])
         self._end_stream()
 
-    def _op_transcription(self, deployment: str, model: str, dims: int, js: dict, form: dict, files: dict,
-                          d: Directives, op: str) -> None:
+    def _op_transcription(
+        self,
+        deployment: str,
+        model: str,
+        dims: int,
+        js: dict,
+        form: dict,
+        files: dict,
+        d: Directives,
+        op: str,
+    ) -> None:
         if "file" not in files:
             return self._invalid("'file' is a required property", "file")
         filename, data = files["file"]
         if not data:
-            return self._invalid("The audio file could not be decoded or its format is not supported.", "file",
-                                 "invalid_value")
+            return self._invalid(
+                "The audio file could not be decoded or its format is not supported.", "file", "invalid_value"
+            )
         fmt = str(form.get("response_format") or "json")
         if fmt not in ("json", "text", "srt", "verbose_json", "vtt"):
-            return self._invalid(f"'{fmt}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt'] - "
-                                 "'response_format'", "response_format")
+            return self._invalid(
+                f"'{fmt}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt'] - 'response_format'",
+                "response_format",
+            )
         text, duration, segments = audio.transcribe(data, self.emu._take_heard)
         self.emu._record_transcript(text, duration)
         language = str(form.get("language") or "en")
@@ -681,53 +930,112 @@ class Handler(BaseHTTPRequestHandler):
         if fmt == "text":
             return self._send(200, (text + "\n").encode(), "text/plain; charset=utf-8", cut=cut)
         if fmt in ("srt", "vtt"):
-            return self._send(200, audio.subtitles(text, segments, fmt).encode(), "text/plain; charset=utf-8",
-                              cut=cut)
+            return self._send(
+                200, audio.subtitles(text, segments, fmt).encode(), "text/plain; charset=utf-8", cut=cut
+            )
         lines = audio.split_sentences(text, len(segments)) if text else []
-        segs = [{"id": i, "seek": 0, "start": s, "end": e, "text": " " + line,
-                 "tokens": list(range(50364, 50364 + content.count_tokens(line))), "temperature": 0.0,
-                 "avg_logprob": -0.25, "compression_ratio": 1.2, "no_speech_prob": 0.01}
-                for i, ((s, e), line) in enumerate(zip(segments, lines, strict=False))]
-        names = {"en": "english", "de": "german", "fr": "french", "es": "spanish", "it": "italian",
-                 "nl": "dutch", "pt": "portuguese", "ja": "japanese", "zh": "chinese"}
+        segs = [
+            {
+                "id": i,
+                "seek": 0,
+                "start": s,
+                "end": e,
+                "text": " " + line,
+                "tokens": list(range(50364, 50364 + content.count_tokens(line))),
+                "temperature": 0.0,
+                "avg_logprob": -0.25,
+                "compression_ratio": 1.2,
+                "no_speech_prob": 0.01,
+            }
+            for i, ((s, e), line) in enumerate(zip(segments, lines, strict=False))
+        ]
+        names = {
+            "en": "english",
+            "de": "german",
+            "fr": "french",
+            "es": "spanish",
+            "it": "italian",
+            "nl": "dutch",
+            "pt": "portuguese",
+            "ja": "japanese",
+            "zh": "chinese",
+        }
         task = "translate" if op.endswith("translations") else "transcribe"
-        self._json(200, {"task": task, "language": names.get(language, language), "duration": round(duration, 2),
-                         "text": text, "segments": segs}, cut=cut)
+        self._json(
+            200,
+            {
+                "task": task,
+                "language": names.get(language, language),
+                "duration": round(duration, 2),
+                "text": text,
+                "segments": segs,
+            },
+            cut=cut,
+        )
 
     # -- images -------------------------------------------------------------------------------------------------
 
-    def _op_images(self, deployment: str, model: str, dims: int, js: dict, form: dict, files: dict,
-                   d: Directives, op: str) -> None:
+    def _op_images(
+        self,
+        deployment: str,
+        model: str,
+        dims: int,
+        js: dict,
+        form: dict,
+        files: dict,
+        d: Directives,
+        op: str,
+    ) -> None:
         prompt = js.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             return self._invalid("'prompt' is a required property", "prompt")
         if len(prompt) > 4000:
-            return self._invalid("The prompt is too long. The maximum length is 4000 characters.", "prompt",
-                                 "invalid_prompt")
+            return self._invalid(
+                "The prompt is too long. The maximum length is 4000 characters.", "prompt", "invalid_prompt"
+            )
         n = js.get("n", 1)
         if n != 1:
             return self._invalid("You must provide n=1 for this model.", "n", "invalid_value")
         size = js.get("size") or "1024x1024"
         if size not in DALLE_SIZES:
-            return self._invalid("The size is not supported by this model. Supported sizes are 1024x1024, "
-                                 "1792x1024 and 1024x1792.", "size", "invalid_size")
+            return self._invalid(
+                "The size is not supported by this model. Supported sizes are 1024x1024, "
+                "1792x1024 and 1024x1792.",
+                "size",
+                "invalid_size",
+            )
         quality = js.get("quality") or "standard"
         if quality not in ("standard", "hd"):
-            return self._invalid(f"'{quality}' is not one of ['standard', 'hd'] - 'quality'", "quality",
-                                 "invalid_value")
+            return self._invalid(
+                f"'{quality}' is not one of ['standard', 'hd'] - 'quality'", "quality", "invalid_value"
+            )
         style = js.get("style") or "vivid"
         if style not in ("vivid", "natural"):
-            return self._invalid(f"'{style}' is not one of ['vivid', 'natural'] - 'style'", "style",
-                                 "invalid_value")
+            return self._invalid(
+                f"'{style}' is not one of ['vivid', 'natural'] - 'style'", "style", "invalid_value"
+            )
         fmt = js.get("response_format") or "url"
         if fmt not in ("url", "b64_json"):
-            return self._invalid(f"'{fmt}' is not one of ['url', 'b64_json'] - 'response_format'",
-                                 "response_format", "invalid_value")
+            return self._invalid(
+                f"'{fmt}' is not one of ['url', 'b64_json'] - 'response_format'",
+                "response_format",
+                "invalid_value",
+            )
         revised = content.revised_prompt(prompt)
         if d.filter == "image":
-            return self._error(400, {"code": "content_policy_violation", "inner_error": {
-                "code": "ResponsibleAIPolicyViolation", "content_filter_results": content.image_blocked_results(),
-                "revised_prompt": revised}, "message": MSG_IMAGE_FILTER, "type": "invalid_request_error"})
+            return self._error(
+                400,
+                {
+                    "code": "content_policy_violation",
+                    "inner_error": {
+                        "code": "ResponsibleAIPolicyViolation",
+                        "content_filter_results": content.image_blocked_results(),
+                        "revised_prompt": revised,
+                    },
+                    "message": MSG_IMAGE_FILTER,
+                    "type": "invalid_request_error",
+                },
+            )
         width, height = (int(v) for v in size.split("x"))
         png = imaging.png(width, height, f"{prompt}|{quality}|{style}")
         item: dict[str, Any] = {"b64_json": None, "revised_prompt": revised, "url": None}
@@ -744,19 +1052,36 @@ class Handler(BaseHTTPRequestHandler):
         m = re.match(r"^/openai/emulator/images/([A-Za-z0-9_-]+)\.png$", path)
         png = self.emu._image(m.group(1)) if m else None
         if png is None:
-            return self._send(404, b"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>BlobNotFound</Code>"
-                                   b"<Message>The specified blob does not exist.</Message></Error>",
-                              "application/xml")
+            return self._send(
+                404,
+                b'<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code>'
+                b"<Message>The specified blob does not exist.</Message></Error>",
+                "application/xml",
+            )
         self._send(200, png, "image/png")
 
     # -- files, fine-tuning, batches ----------------------------------------------------------------------------
 
     def _not_found(self, what: str, ident: str) -> None:
-        self._error(404, {"code": "NotFound", "message": f"{what} with id '{ident}' not found.", "param": None,
-                          "type": "invalid_request_error"})
+        self._error(
+            404,
+            {
+                "code": "NotFound",
+                "message": f"{what} with id '{ident}' not found.",
+                "param": None,
+                "type": "invalid_request_error",
+            },
+        )
 
-    def _jobs_route(self, method: str, path: str, query: dict, js: Any, form: dict | None,
-                    files: dict[str, tuple[str, bytes]]) -> None:
+    def _jobs_route(
+        self,
+        method: str,
+        path: str,
+        query: dict,
+        js: Any,
+        form: dict | None,
+        files: dict[str, tuple[str, bytes]],
+    ) -> None:
         store: Store = self.emu._store
         store.seconds = float(self.emu.job_seconds)
         parts = [p for p in path.split("/") if p]
@@ -766,14 +1091,17 @@ class Handler(BaseHTTPRequestHandler):
         js = js if isinstance(js, dict) else {}
         if parts[:1] == ["files"]:
             if len(parts) == 1 and method == "GET":
-                return self._json(200, {"object": "list", "data": store.list_files(query.get("purpose")),
-                                        "has_more": False})
+                return self._json(
+                    200, {"object": "list", "data": store.list_files(query.get("purpose")), "has_more": False}
+                )
             if len(parts) == 1 and method == "POST":
                 purpose = (form or {}).get("purpose")
                 if "file" not in files:
                     return self._invalid("'file' is a required property", "file")
                 if purpose not in ("fine-tune", "batch", "assistants", "vision", "user_data", "evals"):
-                    return self._invalid(f"Invalid value for purpose: {purpose!r}.", "purpose", "invalidPayload")
+                    return self._invalid(
+                        f"Invalid value for purpose: {purpose!r}.", "purpose", "invalidPayload"
+                    )
                 filename, data = files["file"]
                 return self._json(200, store.add_file(filename, str(purpose), data).to_json())
             f = store.get_file(parts[1]) if len(parts) >= 2 else None
@@ -792,8 +1120,11 @@ class Handler(BaseHTTPRequestHandler):
                 if not js.get("model") or not js.get("training_file"):
                     return self._invalid("'model' and 'training_file' are required.", "training_file")
                 if store.get_file(str(js["training_file"])) is None:
-                    return self._invalid(f"The training file '{js['training_file']}' was not found.",
-                                         "training_file", "invalidPayload")
+                    return self._invalid(
+                        f"The training file '{js['training_file']}' was not found.",
+                        "training_file",
+                        "invalidPayload",
+                    )
                 return self._json(200, store.ft_json(store.create("ft", js)))
             if not rest and method == "GET":
                 return self._page([store.ft_json(j) for j in store.all("ft")], query)
@@ -815,10 +1146,16 @@ class Handler(BaseHTTPRequestHandler):
                 file_id = str(js.get("input_file_id") or "")
                 source = store.get_file(file_id)
                 if source is None:
-                    return self._invalid(f"The input file '{file_id}' was not found.", "input_file_id",
-                                         "invalidPayload")
+                    return self._invalid(
+                        f"The input file '{file_id}' was not found.", "input_file_id", "invalidPayload"
+                    )
                 endpoint = js.get("endpoint") or "/chat/completions"
-                if endpoint not in ("/chat/completions", "/v1/chat/completions", "/embeddings", "/completions"):
+                if endpoint not in (
+                    "/chat/completions",
+                    "/v1/chat/completions",
+                    "/embeddings",
+                    "/completions",
+                ):
                     return self._invalid(f"Unsupported endpoint '{endpoint}'.", "endpoint", "invalidPayload")
                 total = sum(1 for line in source.data.splitlines() if line.strip())
                 return self._json(200, store.batch_json(store.create("batch", js, total)))
@@ -833,15 +1170,23 @@ class Handler(BaseHTTPRequestHandler):
                 store.cancel(job)
                 return self._json(200, store.batch_json(job))
         elif parts == ["models"] and method == "GET":
-            return self._json(200, {"object": "list", "data": [
-                {"id": name, "object": "model", "created": 0, "owned_by": "system"} for name in DEPLOYMENTS]})
+            return self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": name, "object": "model", "created": 0, "owned_by": "system"}
+                        for name in DEPLOYMENTS
+                    ],
+                },
+            )
         return self._error(404, {"code": "404", "message": "Resource not found"})
 
     def _page(self, items: list[dict], query: dict) -> None:
         after = query.get("after")
         if after:
             ids = [i["id"] for i in items]
-            items = items[ids.index(after) + 1:] if after in ids else []
+            items = items[ids.index(after) + 1 :] if after in ids else []
         try:
             limit = max(1, min(100, int(query.get("limit") or 20)))
         except ValueError:
@@ -850,6 +1195,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
+
 
 def _prompt_text(kind: str, js: Any, form: dict | None) -> str:
     """The text demo words are looked for in: the last user message, the prompt, or the speech input."""
@@ -862,7 +1208,9 @@ def _prompt_text(kind: str, js: Any, form: dict | None) -> str:
                 if isinstance(c, str):
                     return c
                 if isinstance(c, list):
-                    return " ".join(str(p.get("text", "")) for p in c if isinstance(p, dict) and p.get("type") == "text")
+                    return " ".join(
+                        str(p.get("text", "")) for p in c if isinstance(p, dict) and p.get("type") == "text"
+                    )
         return ""
     if kind in ("completions", "images"):
         p = js.get("prompt")
@@ -912,7 +1260,7 @@ def _parse_multipart(body: bytes, ctype: str) -> tuple[dict[str, Any], dict[str,
         head, _, data = part.partition(b"\r\n\r\n")
         if data.endswith(b"\r\n"):
             data = data[:-2]
-        disp = re.search(rb'content-disposition:[^\r\n]*', head, re.I)
+        disp = re.search(rb"content-disposition:[^\r\n]*", head, re.I)
         if not disp:
             continue
         name = re.search(rb'\bname="([^"]*)"', disp.group(0))
@@ -958,8 +1306,12 @@ class Emulator:
         self._server = _Server(("127.0.0.1", self.port), Handler, self)
         self.port = self._server.server_address[1]
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="parley-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="parley-emulator",
+            daemon=True,
+        )
         self._thread.start()
         return self.endpoint
 

@@ -140,8 +140,14 @@ class _SendOnConnect(QObject):
             self.window.tab("chat").send_text(text, new_chat=True)  # type: ignore[attr-defined]
 
 
-def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | None = None,
-            profile: str | None = None, send: str | None = None) -> int:
+def run_gui(
+    *,
+    demo: bool = False,
+    screenshot: str | None = None,
+    tab: str | None = None,
+    profile: str | None = None,
+    send: str | None = None,
+) -> int:
     QApplication.setApplicationName("Parley")
     QApplication.setOrganizationName("Parley")
     QApplication.setApplicationVersion(app.__version__)
@@ -182,7 +188,9 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, tab: str | Non
     # delay the window.
     window.first_painted.connect(services.reconnect)
     window.first_painted.connect(freeze_startup_objects)
-    services.connection_changed.connect(freeze_startup_objects)  # connecting imported openai and azure.identity
+    services.connection_changed.connect(
+        freeze_startup_objects
+    )  # connecting imported openai and azure.identity
     log.info("window shown", extra={"event": "ready"})
     try:
         return qapp.exec()

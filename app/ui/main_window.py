@@ -98,7 +98,9 @@ class Banner(QFrame):
         self.button.setAccessibleName(button_text)
         self.setProperty("kind", kind)
         colour = {"demo": "#2f6fde", "problem": "#c0392b"}.get(kind, "#888")
-        self.setStyleSheet(f"QFrame#banner {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}")
+        self.setStyleSheet(
+            f"QFrame#banner {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}"
+        )
         self.show()
 
 
@@ -141,7 +143,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.profile_label)
         self.profile_switcher: QWidget | None = None
         self.indexer: QObject | None = None
-        self.first_painted.connect(self._build_status_bar)  # connected first: tabs built after it find the indexer
+        self.first_painted.connect(
+            self._build_status_bar
+        )  # connected first: tabs built after it find the indexer
 
         self._build_menus()
         services.connecting.connect(self._on_connecting)
@@ -284,14 +288,20 @@ class MainWindow(QMainWindow):
         else:
             host = urlparse(profile.endpoint).hostname or profile.endpoint
             auth = "Entra ID" if str(profile.auth) == "entra" else "API key"
-            self.profile_label.setText(f"Connected to {host} ({auth})")  # the switcher beside it names the profile
-            self.profile_label.setToolTip(f"Profile {profile.name}: {profile.endpoint}, api-version {profile.api_version}")
+            self.profile_label.setText(
+                f"Connected to {host} ({auth})"
+            )  # the switcher beside it names the profile
+            self.profile_label.setToolTip(
+                f"Profile {profile.name}: {profile.endpoint}, api-version {profile.api_version}"
+            )
             self.banner.hide()
 
     @Slot(object)
     def _on_connection_failed(self, problem: errors.Problem) -> None:
         self.profile_label.setText("Not connected")
-        self.banner.show_message(f"<b>{problem.title}</b> — {problem.detail} {problem.action}", "Open Settings", "problem")
+        self.banner.show_message(
+            f"<b>{problem.title}</b> — {problem.detail} {problem.action}", "Open Settings", "problem"
+        )
 
     @Slot()
     def _on_banner_button(self) -> None:

@@ -27,7 +27,9 @@ TRANSCRIBE_RATE = 16000
 MIN_TURN_S = 0.3
 SILENT_DB = -50.0  # a turn quieter than this overall is not sent to transcription
 PREROLL_S = 0.6  # audio kept from before the VAD's decision, so a turn keeps its first syllable
-ECHO_TAIL_S = 0.4  # after Parley's last sample has played, the mic stays deaf this long (plus its own latency)
+ECHO_TAIL_S = (
+    0.4  # after Parley's last sample has played, the mic stays deaf this long (plus its own latency)
+)
 DEAD_MIC_AFTER_S = 3.0  # hands-free: this long of digital silence from the mic gets a notice
 DEAD_MIC_DB = -90.0  # quieter than any real microphone's own noise: muted, or not the device you think
 VOICE_SYSTEM_PROMPT = (
@@ -274,8 +276,10 @@ class VoiceSession:
             block = recorder.read(0.03)
             if block is not None:
                 if cfg.hands_free and dead_mic.feed(block, rate):
-                    yield Notice(self._no_speech_text("Nothing is sent to Azure until Parley hears you."),
-                                 "Is the microphone on?")
+                    yield Notice(
+                        self._no_speech_text("Nothing is sent to Azure until Parley hears you."),
+                        "Is the microphone on?",
+                    )
                 if cfg.hands_free:
                     events = vad.feed(block)
                     self.threshold_db = vad.threshold_db
@@ -290,7 +294,9 @@ class VoiceSession:
                     preroll.add(block)
             if ended and turn is not None:
                 decided_at = time.monotonic()
-                audio = resample(_concat(turn), rate, TRANSCRIBE_RATE)  # low-passed: a 48 kHz mic does not alias
+                audio = resample(
+                    _concat(turn), rate, TRANSCRIBE_RATE
+                )  # low-passed: a 48 kHz mic does not alias
                 turn = None
                 preroll.clear()
                 barge = yield from self._turn(audio, decided_at, recorder, cancel)
@@ -299,9 +305,13 @@ class VoiceSession:
                     turn = barge
                     vad.feed(_concat(barge))  # ... already under way, so the VAD's silence will end it
                 elif barge is None:
-                    self._stay_deaf(recorder, cancel)  # what the mic heard while Parley spoke is never transcribed
+                    self._stay_deaf(
+                        recorder, cancel
+                    )  # what the mic heard while Parley spoke is never transcribed
                 if not cancel.cancelled:
-                    yield self._set(VoiceState.LISTENING if cfg.hands_free or turn is not None else VoiceState.IDLE)
+                    yield self._set(
+                        VoiceState.LISTENING if cfg.hands_free or turn is not None else VoiceState.IDLE
+                    )
 
     def _no_speech_text(self, after: str) -> str:
         return f"No speech heard — check the microphone ({self.config.input_name}). {after}"
@@ -341,8 +351,11 @@ class VoiceSession:
         if cancel.cancelled:
             return None
         if not (text or "").strip():
-            yield Notice("The transcription came back empty: no words were recognised. Try again a little closer to "
-                         "the microphone.", "No words recognised")
+            yield Notice(
+                "The transcription came back empty: no words were recognised. Try again a little closer to "
+                "the microphone.",
+                "No words recognised",
+            )
             return None
         yield UserSaid(text.strip(), seconds)
         return (yield from self._answer(text.strip(), decided_at, recorder, cancel))
@@ -391,7 +404,9 @@ class VoiceSession:
                         break
                     if ev is None:
                         chat_open = False
-                        yield Timing("chat_start_to_answer_complete", (time.monotonic() - chat_started) * 1000)
+                        yield Timing(
+                            "chat_start_to_answer_complete", (time.monotonic() - chat_started) * 1000
+                        )
                         for s in splitter.flush():
                             speaker.say(s)
                         speaker.close()
@@ -415,9 +430,16 @@ class VoiceSession:
                     failed = failed or speaker.problems.get()
                 if player.first_audio_at is not None and self.state is not VoiceState.SPEAKING:
                     yield self._set(VoiceState.SPEAKING)
-                if not reported_audio and player.first_audio_at is not None and speaker.first_byte_at is not None:
+                if (
+                    not reported_audio
+                    and player.first_audio_at is not None
+                    and speaker.first_byte_at is not None
+                ):
                     reported_audio = True
-                    yield Timing("first_tts_byte_to_device", max(0.0, player.first_audio_at - speaker.first_byte_at) * 1000)
+                    yield Timing(
+                        "first_tts_byte_to_device",
+                        max(0.0, player.first_audio_at - speaker.first_byte_at) * 1000,
+                    )
                     yield Timing("speech_end_to_first_audio", (player.first_audio_at - decided_at) * 1000)
                     yield Timing("chat_start_to_first_audio", (player.first_audio_at - chat_started) * 1000)
                     yield Timing("answer_complete_before_first_audio", 0.0 if chat_open else 1.0)
@@ -452,11 +474,25 @@ class VoiceSession:
             text_out = "".join(reply)
             if cancel.cancelled and finish is None:
                 finish = "cancelled"
-            status = "failed" if failed else ("filtered" if finish == "content_filter" else
-                                             "stopped" if finish in ("cancelled", "interrupted", "stopped") else "complete")
+            status = (
+                "failed"
+                if failed
+                else (
+                    "filtered"
+                    if finish == "content_filter"
+                    else "stopped"
+                    if finish in ("cancelled", "interrupted", "stopped")
+                    else "complete"
+                )
+            )
             if stored is not None:
-                history.finish_message(stored.id, text_out, status, finish_reason=finish,
-                                       problem=failed.to_json() if failed else None)
+                history.finish_message(
+                    stored.id,
+                    text_out,
+                    status,
+                    finish_reason=finish,
+                    problem=failed.to_json() if failed else None,
+                )
             self.messages.append(("assistant", text_out))
         if failed is not None:
             yield VoiceFailed(failed)
@@ -520,7 +556,9 @@ class _NullPlayer:
     def stop(self) -> None: ...
 
 
-def backend_for(connection: Any, config: VoiceConfig, *, history: Any = None, conversation_id: int | None = None) -> Backend:
+def backend_for(
+    connection: Any, config: VoiceConfig, *, history: Any = None, conversation_id: int | None = None
+) -> Backend:
     """The real backend: the profile's transcription, chat and speech deployments, sounddevice in and out."""
     from app.audio.player import Player
     from app.audio.recorder import Recorder
@@ -536,18 +574,39 @@ def backend_for(connection: Any, config: VoiceConfig, *, history: Any = None, co
     speech = connection.deployment("speech")
 
     def transcribe(wav: bytes, cancel: CancelToken) -> Iterator[Any]:
-        return audio_api.transcribe(client, wav, cancel=cancel, ctx=connection.context("transcription"),
-                                    deployment=transcription, filename="speech.wav", language=config.language,
-                                    max_retries=retries)
+        return audio_api.transcribe(
+            client,
+            wav,
+            cancel=cancel,
+            ctx=connection.context("transcription"),
+            deployment=transcription,
+            filename="speech.wav",
+            language=config.language,
+            max_retries=retries,
+        )
 
     def answer(messages: list[tuple[str, str]], cancel: CancelToken) -> Iterator[Any]:
-        request = chat.ChatRequest(deployment=chat_deployment, messages=tuple(chat.Message(r, t) for r, t in messages),
-                                   system=config.system_prompt)
-        return chat.stream_chat(client, request, cancel=cancel, ctx=connection.context("chat"), max_retries=retries)
+        request = chat.ChatRequest(
+            deployment=chat_deployment,
+            messages=tuple(chat.Message(r, t) for r, t in messages),
+            system=config.system_prompt,
+        )
+        return chat.stream_chat(
+            client, request, cancel=cancel, ctx=connection.context("chat"), max_retries=retries
+        )
 
     def synthesize(text: str, cancel: CancelToken) -> Iterator[Any]:
-        return audio_api.synthesize(client, text, cancel=cancel, ctx=connection.context("speech"), deployment=speech,
-                                    voice=config.voice, speed=config.speed, response_format="pcm", max_retries=retries)
+        return audio_api.synthesize(
+            client,
+            text,
+            cancel=cancel,
+            ctx=connection.context("speech"),
+            deployment=speech,
+            voice=config.voice,
+            speed=config.speed,
+            response_format="pcm",
+            max_retries=retries,
+        )
 
     return Backend(
         transcribe=transcribe,

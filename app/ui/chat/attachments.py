@@ -41,12 +41,19 @@ def _encode(image: QImage, fmt: str) -> bytes:
 
 
 def _bad(name: str, why: str) -> errors.ParleyError:
-    return errors.ParleyError(errors.Problem(errors.Kind.BAD_REQUEST, "Image not attached", f"{name}: {why}",
-                                             "Attach a PNG, JPEG, GIF or WebP image."))
+    return errors.ParleyError(
+        errors.Problem(
+            errors.Kind.BAD_REQUEST,
+            "Image not attached",
+            f"{name}: {why}",
+            "Attach a PNG, JPEG, GIF or WebP image.",
+        )
+    )
 
 
-def prepare(data: bytes | None = None, name: str = "image", *, path: str | None = None,
-            image: QImage | None = None) -> PendingImage:
+def prepare(
+    data: bytes | None = None, name: str = "image", *, path: str | None = None, image: QImage | None = None
+) -> PendingImage:
     """Bytes, a file, or a pasted QImage, made ready to send. Raises ParleyError with a clear text."""
     if path is not None:
         name = Path(path).name
@@ -70,17 +77,25 @@ def prepare(data: bytes | None = None, name: str = "image", *, path: str | None 
     w, h = decoded.width(), decoded.height()
     if max(w, h) > chat.MAX_SIDE or len(data) > chat.MAX_IMAGE_BYTES:
         tw, th = chat.fit_size(w, h)
-        scaled = decoded.scaled(tw, th, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        scaled = decoded.scaled(
+            tw, th, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         fmt = "PNG" if mime in ("image/png", "image/gif") and scaled.hasAlphaChannel() else "JPEG"
         data, mime = _encode(scaled, fmt), f"image/{fmt.lower()}"
-        note = (f"{name} was scaled from {w}×{h} to {scaled.width()}×{scaled.height()} before sending "
-                f"(the model looks at no more than {chat.MAX_SIDE} px).")
+        note = (
+            f"{name} was scaled from {w}×{h} to {scaled.width()}×{scaled.height()} before sending "
+            f"(the model looks at no more than {chat.MAX_SIDE} px)."
+        )
     part, size_note = chat.prepare_image(data, mime, name)
-    thumb = decoded.scaled(THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    thumb = decoded.scaled(
+        THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
     return PendingImage(part.data, part.mime, name, note or size_note, thumb)
 
 
-def prepare_many(sources: list[tuple[str, object]], cancel: CancelToken) -> list[PendingImage | errors.Problem]:
+def prepare_many(
+    sources: list[tuple[str, object]], cancel: CancelToken
+) -> list[PendingImage | errors.Problem]:
     """For a Job: ("path", str) / ("bytes", (data, name)) / ("image", QImage) each prepared, problems kept."""
     out: list[PendingImage | errors.Problem] = []
     for kind, value in sources:

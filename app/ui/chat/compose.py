@@ -59,7 +59,9 @@ class ComposeEdit(QPlainTextEdit):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
             shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-            if (self.send_key == "enter" and not shift and not ctrl) or (self.send_key == "ctrl+enter" and ctrl):
+            if (self.send_key == "enter" and not shift and not ctrl) or (
+                self.send_key == "ctrl+enter" and ctrl
+            ):
                 self.submit.emit()
                 return
             if self.send_key == "enter" and shift:
@@ -111,7 +113,9 @@ class ComposeBox(QWidget):
         self._jobs: list[Job] = []
         self.busy = False
         self.edit = ComposeEdit()
-        self.edit.setPlaceholderText("Message the assistant — Enter sends, Shift+Enter for a new line, Esc stops")
+        self.edit.setPlaceholderText(
+            "Message the assistant — Enter sends, Shift+Enter for a new line, Esc stops"
+        )
         self.edit.setAccessibleName("Message")
         self.edit.setTabChangesFocus(True)
         self.edit.textChanged.connect(self._fit_height)
@@ -157,7 +161,12 @@ class ComposeBox(QWidget):
         line = self.edit.fontMetrics().lineSpacing()
         lines = max(3, min(10, self.edit.document().lineCount()))
         margins = self.edit.contentsMargins()
-        frame = int(self.edit.document().documentMargin() * 2) + margins.top() + margins.bottom() + 2 * self.edit.frameWidth()
+        frame = (
+            int(self.edit.document().documentMargin() * 2)
+            + margins.top()
+            + margins.bottom()
+            + 2 * self.edit.frameWidth()
+        )
         self.edit.setFixedHeight(lines * line + frame)
 
     # -- text -------------------------------------------------------------------------------------------------

@@ -47,9 +47,16 @@ def _index(connection: Any, deployment: str, batch_size: int, cancel: CancelToke
     dimensions, pending, before, last = state.dimensions, state.pending, 0, 0
     while True:
         failed = None
-        for event in semantic.index_pending(history, client, cancel=cancel, ctx=ctx, deployment=deployment,
-                                            dimensions=dimensions, batch_size=batch_size,
-                                            max_retries=connection.profile.max_retries):
+        for event in semantic.index_pending(
+            history,
+            client,
+            cancel=cancel,
+            ctx=ctx,
+            deployment=deployment,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            max_retries=connection.profile.max_retries,
+        ):
             if cancel.cancelled:
                 return
             if isinstance(event, IndexProgress):
@@ -85,8 +92,15 @@ class SemanticIndexer(QObject):
     status = Signal(str)
     idle = Signal()
 
-    def __init__(self, services: AppServices, parent: QObject | None = None, *, delay_ms: int = SCHEDULE_DELAY_MS,
-                 failure_pause_ms: int = FAILURE_PAUSE_MS, batch_size: int = 64):
+    def __init__(
+        self,
+        services: AppServices,
+        parent: QObject | None = None,
+        *,
+        delay_ms: int = SCHEDULE_DELAY_MS,
+        failure_pause_ms: int = FAILURE_PAUSE_MS,
+        batch_size: int = 64,
+    ):
         super().__init__(parent)
         self.services = services
         self.batch_size = batch_size
@@ -169,7 +183,9 @@ class SemanticIndexer(QObject):
         if connection is None or deployment is None:
             self._set_status("")
             return
-        self._job = Job(partial(_index, connection, deployment, self.batch_size), name="semantic-index", parent=self)
+        self._job = Job(
+            partial(_index, connection, deployment, self.batch_size), name="semantic-index", parent=self
+        )
         self._job.event.connect(self._on_event)
         self._job.finished.connect(self._on_finished)
         self._job.start()
@@ -181,11 +197,15 @@ class SemanticIndexer(QObject):
         if isinstance(event, IndexProgress):
             self.remaining = event.remaining
             self.progress.emit(event.indexed, event.remaining)
-            self._set_status(f"Indexing for meaning search: {event.remaining} left" if event.remaining else "")
+            self._set_status(
+                f"Indexing for meaning search: {event.remaining} left" if event.remaining else ""
+            )
         elif isinstance(event, Retrying):
             left = f"{self.remaining} left — " if self.remaining else ""
-            self._set_status(f"Indexing for meaning search: {left}{event.problem.title.lower()}, "
-                             f"retrying in {errors.format_seconds(event.wait)}")
+            self._set_status(
+                f"Indexing for meaning search: {left}{event.problem.title.lower()}, "
+                f"retrying in {errors.format_seconds(event.wait)}"
+            )
         elif isinstance(event, Failed):
             self._fail(event.problem)
 
@@ -206,7 +226,10 @@ class SemanticIndexer(QObject):
     def _fail(self, problem: errors.Problem) -> None:
         self.problem = problem
         self._failed_at = time.monotonic()
-        if self._logged != (problem.kind, problem.title):  # once per kind of failure, not once per message saved
+        if self._logged != (
+            problem.kind,
+            problem.title,
+        ):  # once per kind of failure, not once per message saved
             self._logged = (problem.kind, problem.title)
             log.warning("semantic indexing stopped: %s", problem.one_line())
         self._set_status(f"Meaning search indexing stopped: {problem.title} — {problem.action}")

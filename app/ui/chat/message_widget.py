@@ -70,8 +70,12 @@ class MarkdownBody(QTextBrowser):
         self.viewport().setAutoFillBackground(False)
         palette = self.palette()
         palette.setColor(QPalette.ColorRole.Base, Qt.GlobalColor.transparent)
-        self.setPalette(palette)  # a palette, not a style sheet: style sheets make every message slow to build
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.setPalette(
+            palette
+        )  # a palette, not a style sheet: style sheets make every message slow to build
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
         self.document().setDocumentMargin(0)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self.setFixedHeight(0)
@@ -107,7 +111,7 @@ class MarkdownBody(QTextBrowser):
         cut = stable_prefix(text, self._committed)
         cursor = QTextCursor(self.document())
         if cut > self._committed:
-            frozen = self._html(render_blocks(text[self._committed:cut], dark))
+            frozen = self._html(render_blocks(text[self._committed : cut], dark))
             self._replace_from(cursor, self._tail_pos, frozen)
             cursor.movePosition(QTextCursor.MoveOperation.End)
             if frozen:
@@ -115,7 +119,7 @@ class MarkdownBody(QTextBrowser):
             self._tail_pos = cursor.position()
             self._committed = cut
             self._tail_html = ""
-        tail = text[self._committed:]
+        tail = text[self._committed :]
         tail_html = self._html(render_blocks(tail, dark), tail=True) if tail.strip() else ""
         if tail_html != self._tail_html:
             self._replace_from(cursor, self._tail_pos, tail_html)
@@ -140,10 +144,15 @@ class MarkdownBody(QTextBrowser):
             if cursor.currentTable() is None:
                 fmt = QTextBlockFormat()
                 in_list = block.textList() is not None
-                heading = block.blockFormat().headingLevel() > 0 or (block.charFormat().fontWeight() >= 600 and not in_list
-                                                                        and block.charFormat().fontPointSize() > self.font().pointSizeF())
+                heading = block.blockFormat().headingLevel() > 0 or (
+                    block.charFormat().fontWeight() >= 600
+                    and not in_list
+                    and block.charFormat().fontPointSize() > self.font().pointSizeF()
+                )
                 fmt.setTopMargin(8 if heading else 0)
-                last_in_list = in_list and (not block.next().isValid() or block.next().textList() is not block.textList())
+                last_in_list = in_list and (
+                    not block.next().isValid() or block.next().textList() is not block.textList()
+                )
                 fmt.setBottomMargin(2 if in_list and not last_in_list else 8)
                 cursor.mergeBlockFormat(fmt)
             block = block.next()
@@ -169,10 +178,12 @@ class MarkdownBody(QTextBrowser):
         border = palette.color(QPalette.ColorRole.Mid).name()
         muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
         language = html.escape(block.language or "code")
-        return (f'<table width="100%" cellspacing="0" cellpadding="6" border="1" style="border-collapse: collapse; '
-                f'border-color: {border}; background-color: {background};"><tr><td>'
-                f'<span style="color: {muted};">{language}</span>&nbsp;&nbsp;<a href="copy:{index}">Copy</a>'
-                f"{block.html}</td></tr></table>")
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="6" border="1" style="border-collapse: collapse; '
+            f'border-color: {border}; background-color: {background};"><tr><td>'
+            f'<span style="color: {muted};">{language}</span>&nbsp;&nbsp;<a href="copy:{index}">Copy</a>'
+            f"{block.html}</td></tr></table>"
+        )
 
     def code_at(self, index: int) -> str:
         if index < len(self.codes):
@@ -210,7 +221,9 @@ def thumbnail(data: bytes, size: int = THUMB) -> QImage:
     image = QImage.fromData(data)
     if image.isNull():
         return image
-    return image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return image.scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
 
 
 class MessageWidget(QFrame):
@@ -218,7 +231,15 @@ class MessageWidget(QFrame):
 
     action = Signal(str, int)
 
-    def __init__(self, role: str, text: str = "", *, message_id: int = 0, model: str = "", parent: QWidget | None = None):
+    def __init__(
+        self,
+        role: str,
+        text: str = "",
+        *,
+        message_id: int = 0,
+        model: str = "",
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.role = role
         self.message_id = message_id
@@ -227,7 +248,10 @@ class MessageWidget(QFrame):
         self.verdicts: list[filters.Verdict] = []
         self.setObjectName("user" if role == "user" else "assistant")
         self._unflash()
-        self.who = QLabel(f"<b>{'You' if role == 'user' else 'Assistant'}</b>" + (f" · {html.escape(model)}" if model else ""))
+        self.who = QLabel(
+            f"<b>{'You' if role == 'user' else 'Assistant'}</b>"
+            + (f" · {html.escape(model)}" if model else "")
+        )
         self.state = QLabel()
         _mute(self.state)
         self.filter_button = QToolButton()
@@ -245,7 +269,9 @@ class MessageWidget(QFrame):
             button = QToolButton()
             button.setText(label)
             button.setAutoRaise(True)
-            button.setAccessibleName(f"{label} this message" if what != "regenerate" else "Regenerate this answer")
+            button.setAccessibleName(
+                f"{label} this message" if what != "regenerate" else "Regenerate this answer"
+            )
             button.setProperty("what", what)
             button.clicked.connect(self._on_button)
             head.addWidget(button)
@@ -260,7 +286,9 @@ class MessageWidget(QFrame):
         self.body = MarkdownBody()
         self.plain = QLabel()
         self.plain.setWordWrap(True)
-        self.plain.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.plain.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
         self.plain.setTextFormat(Qt.TextFormat.PlainText)
         self.usage = QLabel()
         _mute(self.usage, small=True)
@@ -321,7 +349,9 @@ class MessageWidget(QFrame):
         self.status, self.finish_reason = status, finish_reason
         words = {
             "streaming": "writing…",
-            "stopped": "interrupted — Parley closed before it finished" if finish_reason == "interrupted" else "stopped",
+            "stopped": "interrupted — Parley closed before it finished"
+            if finish_reason == "interrupted"
+            else "stopped",
             "failed": "incomplete" if self.role == "assistant" else "not sent",
             "filtered": "filtered",
         }.get(status, "cut off at the token limit" if finish_reason == "length" else "")
@@ -368,8 +398,12 @@ class MessageWidget(QFrame):
         """Your messages sit on the alternate background; answers on the window's own."""
         palette = self.palette()
         app_palette = QGuiApplication.palette()
-        palette.setColor(QPalette.ColorRole.Window, app_palette.color(
-            QPalette.ColorRole.AlternateBase if self.role == "user" else QPalette.ColorRole.Window))
+        palette.setColor(
+            QPalette.ColorRole.Window,
+            app_palette.color(
+                QPalette.ColorRole.AlternateBase if self.role == "user" else QPalette.ColorRole.Window
+            ),
+        )
         self.setPalette(palette)
         self.setAutoFillBackground(self.role == "user")
 

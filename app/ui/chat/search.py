@@ -58,7 +58,7 @@ def snippet_html(snippet: str, exact: bool) -> str:
         return html.escape(text)
     out, pos = [], 0
     for m in _MARK.finditer(text):
-        out.append(html.escape(text[pos:m.start()]))
+        out.append(html.escape(text[pos : m.start()]))
         out.append(f"<b>{html.escape(m.group(1))}</b>")
         pos = m.end()
     out.append(html.escape(text[pos:]))
@@ -73,8 +73,10 @@ def snippet_plain(snippet: str, exact: bool) -> str:
 def result_html(hit: Any, muted: str) -> str:
     role = _ROLES.get(hit.role, hit.role.capitalize())
     how = "" if hit.exact else " · similar in meaning"
-    return (f"<b>{html.escape(hit.conversation_title)}</b> <span style='color:{muted}'>· {html.escape(role)}{how}</span>"
-            f"<br>{snippet_html(hit.snippet, hit.exact)}")
+    return (
+        f"<b>{html.escape(hit.conversation_title)}</b> <span style='color:{muted}'>· {html.escape(role)}{how}</span>"
+        f"<br>{snippet_html(hit.snippet, hit.exact)}"
+    )
 
 
 def result_text(hit: Any) -> str:
@@ -90,24 +92,47 @@ class SearchOutcome:
     problem: errors.Problem | None = None  # meaning search failed; `hits` are the exact ones (mode "both")
 
 
-def _search(connection: Any, deployment: str | None, query: str, mode: str, cancel: CancelToken) -> SearchOutcome:
+def _search(
+    connection: Any, deployment: str | None, query: str, mode: str, cancel: CancelToken
+) -> SearchOutcome:
     from app.core import semantic
     from app.core.history import History
 
     history = History.open()
     if mode == "exact" or not deployment or connection is None:
-        return SearchOutcome(semantic.search(history, None, query, cancel=cancel, ctx=errors.Context("search"),
-                                             deployment=None, mode="exact", limit=RESULT_LIMIT))
+        return SearchOutcome(
+            semantic.search(
+                history,
+                None,
+                query,
+                cancel=cancel,
+                ctx=errors.Context("search"),
+                deployment=None,
+                mode="exact",
+                limit=RESULT_LIMIT,
+            )
+        )
     ctx = replace(connection.context("embeddings"), deployment=deployment)
     try:
-        return SearchOutcome(semantic.search(history, connection.client(), query, cancel=cancel, ctx=ctx,
-                                             deployment=deployment, mode=mode, limit=RESULT_LIMIT,
-                                             dimensions=semantic.dimensions_for(history, deployment)))
+        return SearchOutcome(
+            semantic.search(
+                history,
+                connection.client(),
+                query,
+                cancel=cancel,
+                ctx=ctx,
+                deployment=deployment,
+                mode=mode,
+                limit=RESULT_LIMIT,
+                dimensions=semantic.dimensions_for(history, deployment),
+            )
+        )
     except errors.ParleyError as exc:
         if mode != "both" or cancel.cancelled:
             raise
-        exact = semantic.search(history, None, query, cancel=cancel, ctx=ctx, deployment=None, mode="exact",
-                                limit=RESULT_LIMIT)
+        exact = semantic.search(
+            history, None, query, cancel=cancel, ctx=ctx, deployment=None, mode="exact", limit=RESULT_LIMIT
+        )
         return SearchOutcome(exact, exc.problem)
 
 
@@ -131,7 +156,9 @@ class _ResultDelegate(QStyledItemDelegate):
     def forget(self) -> None:
         self._documents.clear()
 
-    def _document(self, option: QStyleOptionViewItem, index: Any, width: int, selected: bool = False) -> QTextDocument:
+    def _document(
+        self, option: QStyleOptionViewItem, index: Any, width: int, selected: bool = False
+    ) -> QTextDocument:
         hit = index.data(HIT_ROLE)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
         muted = option.palette.color(role).name()
@@ -185,7 +212,9 @@ class HistorySearch(QWidget):
         super().__init__(parent)
         self.services = services
         self.indexer: Any = None
-        self.meaning_reason: str | None = NOT_CONNECTED  # why Meaning/Both are off; None when they are available
+        self.meaning_reason: str | None = (
+            NOT_CONNECTED  # why Meaning/Both are off; None when they are available
+        )
         self._deployment: str | None = None
         self._job: Job | None = None
         self._count_job: Job | None = None
@@ -201,8 +230,13 @@ class HistorySearch(QWidget):
         self.mode_buttons: dict[str, QRadioButton] = {}
         modes = QHBoxLayout()
         modes.setContentsMargins(0, 0, 0, 0)
-        for i, (mode, label, name) in enumerate((("exact", "Exact", "Exact words"), ("meaning", "Meaning", "By meaning"),
-                                                 ("both", "Both", "Exact words and by meaning"))):
+        for i, (mode, label, name) in enumerate(
+            (
+                ("exact", "Exact", "Exact words"),
+                ("meaning", "Meaning", "By meaning"),
+                ("both", "Both", "Exact words and by meaning"),
+            )
+        ):
             button = QRadioButton(label)
             button.setAccessibleName(f"Search mode: {name}")
             self.buttons.addButton(button, i)
@@ -214,7 +248,9 @@ class HistorySearch(QWidget):
         self.results.setWordWrap(True)
         self.results.setResizeMode(QListView.ResizeMode.Adjust)
         self.results.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-        self.results.setLayoutMode(QListView.LayoutMode.Batched)  # results appear in steps, never one long stall
+        self.results.setLayoutMode(
+            QListView.LayoutMode.Batched
+        )  # results appear in steps, never one long stall
         self.results.setBatchSize(8)
         self.delegate = _ResultDelegate(self.results)
         self.results.setItemDelegate(self.delegate)
@@ -312,7 +348,9 @@ class HistorySearch(QWidget):
             return
         mode = self.mode
         connection = self.services.connection
-        self._job = Job(partial(_search, connection, self._deployment, text, mode), name="history-search", parent=self)
+        self._job = Job(
+            partial(_search, connection, self._deployment, text, mode), name="history-search", parent=self
+        )
         self._job.finished.connect(self._on_found)
         self._job.start()
         self._busy.start()
@@ -354,7 +392,9 @@ class HistorySearch(QWidget):
 
     def _idle_status(self) -> None:
         if self.meaning_reason == NO_DEPLOYMENT and self.preferred_mode != "exact":
-            self.status.setText(html.escape(NO_DEPLOYMENT.removesuffix("Settings")) + "<a href='settings'>Settings</a>")
+            self.status.setText(
+                html.escape(NO_DEPLOYMENT.removesuffix("Settings")) + "<a href='settings'>Settings</a>"
+            )
         else:
             self.status.setText("")
 
@@ -372,7 +412,11 @@ class HistorySearch(QWidget):
         now = time.monotonic()
         last = self._last_open
         # A double-click (or a style that activates on click) reports click and activation: open once.
-        if last and last[:2] == (hit.conversation_id, hit.message_id) and now - last[2] < QApplication.doubleClickInterval() / 1000:
+        if (
+            last
+            and last[:2] == (hit.conversation_id, hit.message_id)
+            and now - last[2] < QApplication.doubleClickInterval() / 1000
+        ):
             return
         self._open(hit)
 
@@ -414,9 +458,11 @@ class HistorySearch(QWidget):
     def _apply_meaning(self, reason: str | None) -> None:
         changed = reason != self.meaning_reason or self.buttons.checkedId() < 0
         self.meaning_reason = reason
-        tips = {"exact": "Messages containing these words",
-                "meaning": "Messages close in meaning, even without the same words",
-                "both": "Messages with these words first, then those close in meaning"}
+        tips = {
+            "exact": "Messages containing these words",
+            "meaning": "Messages close in meaning, even without the same words",
+            "both": "Messages with these words first, then those close in meaning",
+        }
         for mode, button in self.mode_buttons.items():
             available = mode == "exact" or reason is None
             button.setEnabled(available)

@@ -110,9 +110,14 @@ class ChatSidebar(QWidget):
 
     def _describe(self, item: QListWidgetItem, conversation: Conversation) -> None:
         item.setText(("📌 " if conversation.pinned else "") + conversation.title)
-        item.setToolTip(f"{conversation.title}\nLast message {when(conversation.updated_at)}"
-                        + ("\nPinned" if conversation.pinned else ""))
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, conversation.title + (", pinned" if conversation.pinned else ""))
+        item.setToolTip(
+            f"{conversation.title}\nLast message {when(conversation.updated_at)}"
+            + ("\nPinned" if conversation.pinned else "")
+        )
+        item.setData(
+            Qt.ItemDataRole.AccessibleTextRole,
+            conversation.title + (", pinned" if conversation.pinned else ""),
+        )
 
     def select(self, conversation_id: int | None) -> None:
         for row in range(self.list.count()):

@@ -116,7 +116,9 @@ class ChatTab(QWidget):
         self.system_toggle.setAccessibleName("Show the system prompt")
         self.system_toggle.toggled.connect(self._toggle_system)
         self.system_edit = QPlainTextEdit()
-        self.system_edit.setPlaceholderText("Instructions for the assistant in this conversation, e.g. “Answer in French.”")
+        self.system_edit.setPlaceholderText(
+            "Instructions for the assistant in this conversation, e.g. “Answer in French.”"
+        )
         self.system_edit.setAccessibleName("System prompt")
         self.system_edit.setMaximumHeight(90)
         self.system_edit.setTabChangesFocus(True)
@@ -167,7 +169,11 @@ class ChatTab(QWidget):
         self.search = HistorySearch(self.services, indexer=self.services.indexer)
         self.search.open_message.connect(self.open_message)
         self.sidebar.set_search_widget(self.search)
-        for keys, slot in (("Ctrl+N", self.new_chat), ("F2", self.sidebar.start_rename), ("Ctrl+F", self.search.focus_search)):
+        for keys, slot in (
+            ("Ctrl+N", self.new_chat),
+            ("F2", self.sidebar.start_rename),
+            ("Ctrl+F", self.search.focus_search),
+        ):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -254,9 +260,17 @@ class ChatTab(QWidget):
         names: list[str] = []
         if self.connection is not None and self.connection.profile.deployments.chat:
             names.append(self.connection.profile.deployments.chat)
-        if self.conversation is not None and self.conversation.deployment and self.conversation.deployment not in names:
+        if (
+            self.conversation is not None
+            and self.conversation.deployment
+            and self.conversation.deployment not in names
+        ):
             names.append(self.conversation.deployment)
-        current = self.conversation.deployment if self.conversation is not None and self.conversation.deployment else (names[0] if names else "")
+        current = (
+            self.conversation.deployment
+            if self.conversation is not None and self.conversation.deployment
+            else (names[0] if names else "")
+        )
         self.deployment.clear()
         self.deployment.addItems(names)
         self.deployment.setCurrentText(current)
@@ -286,7 +300,9 @@ class ChatTab(QWidget):
     def _on_list(self, result: JobResult) -> None:
         if result.ok:
             self.sidebar.show_conversations(result.value, self.conversation_id)
-            self.conversation = self.sidebar.conversation(self.conversation_id) if self.conversation_id else self.conversation
+            self.conversation = (
+                self.sidebar.conversation(self.conversation_id) if self.conversation_id else self.conversation
+            )
             if self.conversation is not None:
                 self.title.setText(self.conversation.title)
 
@@ -313,9 +329,15 @@ class ChatTab(QWidget):
         self._end_edit()
         if self._jump_to is not None:
             self.view.scroll_to_message(self._jump_to)
-        log.info("conversation shown", extra={"event": "chat.shown", "conversation": conversation.id,
-                                               "messages": len(messages),
-                                               "statuses": ",".join(m.status for m in messages[-4:])})
+        log.info(
+            "conversation shown",
+            extra={
+                "event": "chat.shown",
+                "conversation": conversation.id,
+                "messages": len(messages),
+                "statuses": ",".join(m.status for m in messages[-4:]),
+            },
+        )
         self.conversation_shown.emit(conversation.id)
 
     @Slot(int, int)
@@ -356,7 +378,12 @@ class ChatTab(QWidget):
         self._drain_queue()
 
     def _drain_queue(self) -> None:
-        if self._queued and self.history is not None and self.connection is not None and not self.turns.running:
+        if (
+            self._queued
+            and self.history is not None
+            and self.connection is not None
+            and not self.turns.running
+        ):
             text, _ = self._queued.pop(0)
             self.compose.set_text(text)
             self.send()
@@ -379,7 +406,9 @@ class ChatTab(QWidget):
             return
         problem = self._not_ready()
         if problem is not None:
-            self.notice.show_problem(problem, (("settings", "Open Settings"),) if problem.kind == errors.Kind.CONFIG else ())
+            self.notice.show_problem(
+                problem, (("settings", "Open Settings"),) if problem.kind == errors.Kind.CONFIG else ()
+            )
             return
         deployment = self._chat_deployment()
         text, images = self.compose.take()
@@ -390,7 +419,14 @@ class ChatTab(QWidget):
             return
         self.notice.clear()
         last = self.view.last()
-        replace = last.message_id if last is not None and last.role == "user" and last.status in ("failed", "filtered") and last.message_id else None
+        replace = (
+            last.message_id
+            if last is not None
+            and last.role == "user"
+            and last.status in ("failed", "filtered")
+            and last.message_id
+            else None
+        )
         if replace is not None:
             self.view.remove(last)  # the unanswered question is replaced by this one, here and in history
         user = MessageWidget("user", text)
@@ -398,21 +434,35 @@ class ChatTab(QWidget):
             user.set_images([(i.thumb, i.name) for i in images])
         self.view.add(user)
         answer = self.view.add(MessageWidget("assistant", model=deployment))
-        turn = Turn(self.conversation_id or 0, deployment, text, tuple(i.part() for i in images),
-                    replace_id=replace, system_prompt=self.system_edit.toPlainText().strip())
+        turn = Turn(
+            self.conversation_id or 0,
+            deployment,
+            text,
+            tuple(i.part() for i in images),
+            replace_id=replace,
+            system_prompt=self.system_edit.toPlainText().strip(),
+        )
         self.turns.sent_text, self.turns.sent_images = text, images
         self._start(turn, user, answer)
 
     def _not_ready(self) -> errors.Problem | None:
         if self.history is None:
-            return errors.Problem(errors.Kind.OTHER, "History not open yet", "Parley is still opening your chat history.",
-                                  "Send again in a moment.")
+            return errors.Problem(
+                errors.Kind.OTHER,
+                "History not open yet",
+                "Parley is still opening your chat history.",
+                "Send again in a moment.",
+            )
         if self.connection is None:
             last = self.services.last_problem
             if last is not None:
                 return last
-            return errors.Problem(errors.Kind.CONFIG, "Not connected yet", "Parley is still connecting to Azure OpenAI.",
-                                  "Send again in a moment, or check the connection in Settings.")
+            return errors.Problem(
+                errors.Kind.CONFIG,
+                "Not connected yet",
+                "Parley is still connecting to Azure OpenAI.",
+                "Send again in a moment, or check the connection in Settings.",
+            )
         try:
             self._chat_deployment()
         except errors.ParleyError as exc:
@@ -461,8 +511,12 @@ class ChatTab(QWidget):
         elif what == "edit":
             self._editing = message_id
             self.compose.set_text(widget.text)
-            self.edit_bar.show_message("info", "Editing your message",
-                                       "Send replaces it and everything after it with a new answer.", (("cancel", "Cancel edit"),))
+            self.edit_bar.show_message(
+                "info",
+                "Editing your message",
+                "Send replaces it and everything after it with a new answer.",
+                (("cancel", "Cancel edit"),),
+            )
             self.compose.edit.setFocus()
         elif what in ("regenerate", "retry") and widget.role == "assistant":
             question = self._question_before(widget)
@@ -500,7 +554,14 @@ class ChatTab(QWidget):
         verdicts: list[tuple[str, Any]] = []
         if widget.role == "assistant":
             question = self._question_before(widget)
-            verdicts += [(f"Prompt {v.index + 1}" if len(question.verdicts) > 1 else "Prompt", v) for v in question.verdicts] if question else []
+            verdicts += (
+                [
+                    (f"Prompt {v.index + 1}" if len(question.verdicts) > 1 else "Prompt", v)
+                    for v in question.verdicts
+                ]
+                if question
+                else []
+            )
             verdicts += [("Answer", v) for v in widget.verdicts]
         else:
             verdicts += [("Prompt", v) for v in widget.verdicts]
@@ -583,15 +644,27 @@ class ChatTab(QWidget):
     @Slot(int, str)
     def _choose_export(self, cid: int, fmt: str) -> None:
         conversation = self.sidebar.conversation(cid)
-        stem = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in (conversation.title if conversation else "chat")).strip() or "chat"
+        stem = (
+            "".join(
+                ch if ch.isalnum() or ch in " -_" else "_"
+                for ch in (conversation.title if conversation else "chat")
+            ).strip()
+            or "chat"
+        )
         suffix, label = (".md", "Markdown (*.md)") if fmt == "markdown" else (".json", "JSON (*.json)")
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"{stem}{suffix}"), label)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export conversation", str(Path.home() / f"{stem}{suffix}"), label
+        )
         if path:
             self.export_to(cid, fmt, path)
 
     def export_to(self, cid: int, fmt: str, path: str) -> None:
         def write(h: History) -> str:
-            data = h.export_markdown(cid) if fmt == "markdown" else json.dumps(h.export_json(cid), indent=2, ensure_ascii=False)
+            data = (
+                h.export_markdown(cid)
+                if fmt == "markdown"
+                else json.dumps(h.export_json(cid), indent=2, ensure_ascii=False)
+            )
             Path(path).write_text(data, encoding="utf-8")
             return path
 

@@ -27,11 +27,15 @@ def _run(connection: Any, history: Any, turn: Turn, cancel: CancelToken):
     """The job: the client is built here, off the GUI thread (the first call imports openai)."""
     client = connection.client()
     ctx = replace(connection.context("chat"), deployment=turn.deployment)
-    yield from run_turn(history, client, turn, cancel=cancel, ctx=ctx, max_retries=connection.profile.max_retries)
+    yield from run_turn(
+        history, client, turn, cancel=cancel, ctx=ctx, max_retries=connection.profile.max_retries
+    )
 
 
 class TurnRunner(QObject):
-    conversation_known = Signal(int)  # the turn's conversation id (new chats get one when the question is stored)
+    conversation_known = Signal(
+        int
+    )  # the turn's conversation id (new chats get one when the question is stored)
     ended = Signal(object)  # TurnEnded, or None when the job failed before storing anything
 
     def __init__(self, view: ChatView, parent: QObject | None = None):
@@ -51,7 +55,9 @@ class TurnRunner(QObject):
     def running(self) -> bool:
         return self.job is not None and self.job.running
 
-    def start(self, connection: Any, history: Any, turn: Turn, user: MessageWidget, answer: MessageWidget) -> None:
+    def start(
+        self, connection: Any, history: Any, turn: Turn, user: MessageWidget, answer: MessageWidget
+    ) -> None:
         from functools import partial
 
         self.user, self.answer = user, answer
@@ -94,7 +100,9 @@ class TurnRunner(QObject):
         elif isinstance(event, FilterResult):
             verdict = event.verdict
             if verdict.source == filters.Source.PROMPT:
-                self._prompt_verdicts = [v for v in self._prompt_verdicts if v.index != verdict.index] + [verdict]
+                self._prompt_verdicts = [v for v in self._prompt_verdicts if v.index != verdict.index] + [
+                    verdict
+                ]
                 user.set_verdicts(self._prompt_verdicts)
             else:
                 answer.set_verdicts([verdict])

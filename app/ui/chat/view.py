@@ -19,8 +19,10 @@ from app.ui.chat.message_widget import MessageWidget
 PAGE = 40  # messages with widgets after opening; older ones on request
 FIRST = 8  # built at once when a conversation opens (a screenful); the rest of the page follows in batches
 BATCH = 4
-EMPTY_TEXT = ("<h3>Start a conversation</h3><p>Type below and press Enter. Shift+Enter adds a line; Esc stops an "
-              "answer. Paste or drop images to ask about them.</p>")
+EMPTY_TEXT = (
+    "<h3>Start a conversation</h3><p>Type below and press Enter. Shift+Enter adds a line; Esc stops an "
+    "answer. Paste or drop images to ask about them.</p>"
+)
 
 
 def verdicts_of(message: StoredMessage) -> list[filters.Verdict]:
@@ -39,14 +41,25 @@ def card_actions(role: str, problem: errors.Problem) -> tuple[tuple[str, str], .
     if role == "assistant" and problem.kind in (errors.Kind.NETWORK, errors.Kind.TIMEOUT, errors.Kind.SERVER):
         actions.append(("continue", "Continue"))
     actions.append(("retry", "Retry"))
-    if problem.kind in (errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.DEPLOYMENT_NOT_FOUND, errors.Kind.API_VERSION,
-                        errors.Kind.CONFIG, errors.Kind.NOT_FOUND, errors.Kind.KEYRING):
+    if problem.kind in (
+        errors.Kind.AUTH,
+        errors.Kind.PERMISSION,
+        errors.Kind.DEPLOYMENT_NOT_FOUND,
+        errors.Kind.API_VERSION,
+        errors.Kind.CONFIG,
+        errors.Kind.NOT_FOUND,
+        errors.Kind.KEYRING,
+    ):
         actions.append(("settings", "Open Settings"))
     return tuple(actions)
 
 
-def widget_for_stored(message: StoredMessage, model: str = "", thumbs: dict[int, Any] | None = None) -> MessageWidget:
-    widget = MessageWidget(message.role, message.text, message_id=message.id, model=model if message.role == "assistant" else "")
+def widget_for_stored(
+    message: StoredMessage, model: str = "", thumbs: dict[int, Any] | None = None
+) -> MessageWidget:
+    widget = MessageWidget(
+        message.role, message.text, message_id=message.id, model=model if message.role == "assistant" else ""
+    )
     images = [(thumbs[a.id], a.name) for a in message.attachments if a.data and thumbs and a.id in thumbs]
     if images:
         widget.set_images(images)
@@ -62,10 +75,17 @@ def widget_for_stored(message: StoredMessage, model: str = "", thumbs: dict[int,
 
 
 def show_filtered_answer(widget: MessageWidget) -> None:
-    summary = "; ".join(v.summary() for v in widget.verdicts if v.filtered) or "a category above the allowed severity"
-    widget.card.show_message("refusal", "Azure's content filter stopped this answer",
-                             f"The text above is what arrived before the filter stopped it ({summary}). "
-                             "Rephrase your question, or regenerate.", (("retry", "Regenerate"),))
+    summary = (
+        "; ".join(v.summary() for v in widget.verdicts if v.filtered)
+        or "a category above the allowed severity"
+    )
+    widget.card.show_message(
+        "refusal",
+        "Azure's content filter stopped this answer",
+        f"The text above is what arrived before the filter stopped it ({summary}). "
+        "Rephrase your question, or regenerate.",
+        (("retry", "Regenerate"),),
+    )
 
 
 class ChatView(QScrollArea):
@@ -115,7 +135,9 @@ class ChatView(QScrollArea):
         self.empty.show()
         self._stick = True
 
-    def show_conversation(self, messages: list[StoredMessage], model: str = "", thumbs: dict[int, Any] | None = None) -> None:
+    def show_conversation(
+        self, messages: list[StoredMessage], model: str = "", thumbs: dict[int, Any] | None = None
+    ) -> None:
         """The newest messages at once, the rest of the page in small batches so the window never stalls."""
         self.setUpdatesEnabled(False)
         try:
@@ -135,7 +157,7 @@ class ChatView(QScrollArea):
 
     def _build_older(self, count: int) -> None:
         start = max(0, self._first_shown - count)
-        for i, message in enumerate(self._stored[start:self._first_shown]):
+        for i, message in enumerate(self._stored[start : self._first_shown]):
             self._insert(i, widget_for_stored(message, self.model, self._thumbs))
         self._first_shown = start
         self._update_earlier()
@@ -166,7 +188,7 @@ class ChatView(QScrollArea):
     def remove_after(self, widget: MessageWidget) -> None:
         """Drop every message shown below `widget` (regenerate, edit and resend)."""
         index = self.widgets.index(widget)
-        for later in self.widgets[index + 1:]:
+        for later in self.widgets[index + 1 :]:
             self.column.removeWidget(later)
             later.deleteLater()
         self.widgets = self.widgets[: index + 1]

@@ -29,7 +29,9 @@ from app.core import paths
 log = logging.getLogger("parley.crash")
 
 
-def build_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, thread: str) -> str:
+def build_report(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, thread: str
+) -> str:
     """The text a user may paste into a bug report: versions, the traceback, recent log lines; secrets redacted."""
     from PySide6 import __version__ as pyside_version
 
@@ -125,8 +127,12 @@ class CrashHandler(QObject):
         self._report(exc_type, exc, tb, threading.current_thread().name)
 
     def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
-        self._report(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback,
-                     args.thread.name if args.thread else "?")
+        self._report(
+            args.exc_type,
+            args.exc_value or args.exc_type(),
+            args.exc_traceback,
+            args.thread.name if args.thread else "?",
+        )
 
     def _report(self, exc_type, exc, tb, thread: str) -> None:
         try:

@@ -110,7 +110,12 @@ def stable_prefix(text: str, start: int = 0) -> int:
         line = text[pos:end]
         fence = _FENCE.match(line)
         if in_fence is not None:
-            if fence and fence.group(1)[0] == in_fence[0] and len(fence.group(1)) >= len(in_fence) and not line.strip().strip(in_fence[0]):
+            if (
+                fence
+                and fence.group(1)[0] == in_fence[0]
+                and len(fence.group(1)) >= len(in_fence)
+                and not line.strip().strip(in_fence[0])
+            ):
                 in_fence = None
                 boundary = end + 1
         elif fence:
@@ -121,8 +126,9 @@ def stable_prefix(text: str, start: int = 0) -> int:
     return boundary
 
 
-
 def warm_up(cancel: object = None) -> None:
     """Import markdown-it and Pygments and load the common lexers, off the GUI thread, before the first answer."""
     for language in ("python", "javascript", "bash", "json", "sql", "text"):
-        render_blocks(f"# Title\n\n- item **bold**\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```{language}\nx = 1\n```\n")
+        render_blocks(
+            f"# Title\n\n- item **bold**\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```{language}\nx = 1\n```\n"
+        )

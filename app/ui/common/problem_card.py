@@ -27,8 +27,14 @@ from PySide6.QtWidgets import (
 
 from app.core import errors, filters
 
-COLOURS = {"problem": "#c0392b", "refusal": "#d35400", "info": "#2f6fde", "waiting": "#7f8c8d", "ok": "#1e8449",
-           "warning": "#b9770e"}
+COLOURS = {
+    "problem": "#c0392b",
+    "refusal": "#d35400",
+    "info": "#2f6fde",
+    "waiting": "#7f8c8d",
+    "ok": "#1e8449",
+    "warning": "#b9770e",
+}
 
 Action = tuple[str, str]  # (id emitted by `Card.action`, button text)
 
@@ -90,27 +96,49 @@ class Card(QFrame):
         """The problem in words, what to do next, its request id; filter refusals name the categories."""
         self.problem = problem
         detail = problem.detail
-        if problem.verdict is not None and (problem.verdict.triggered or problem.verdict.notable) \
-                and verdict_text(problem.verdict) not in detail:
+        if (
+            problem.verdict is not None
+            and (problem.verdict.triggered or problem.verdict.notable)
+            and verdict_text(problem.verdict) not in detail
+        ):
             detail = f"{detail} Categories: {verdict_text(problem.verdict)}."
         if problem.revised_prompt:
             detail += f" Azure's revised prompt was: “{problem.revised_prompt}”."
         kind = "refusal" if problem.kind == errors.Kind.FILTERED else "problem"
-        self._show(kind, problem.title, f"{_html(detail)}<br><b>{_html(problem.action)}</b>",
-                   problem.request_id, actions)
+        self._show(
+            kind,
+            problem.title,
+            f"{_html(detail)}<br><b>{_html(problem.action)}</b>",
+            problem.request_id,
+            actions,
+        )
 
-    def show_message(self, kind: str, title: str, text: str, actions: tuple[Action, ...] = (),
-                     request_id: str | None = None) -> None:
+    def show_message(
+        self,
+        kind: str,
+        title: str,
+        text: str,
+        actions: tuple[Action, ...] = (),
+        request_id: str | None = None,
+    ) -> None:
         """A card that is not a Problem (a filtered answer, a note). `text` is plain text."""
         self.problem = None
         self._show(kind, title, _html(text), request_id, actions)
 
-    def show_countdown(self, problem: errors.Problem, wait: float, attempt: int, max_attempts: int,
-                       actions: tuple[Action, ...] = ()) -> None:
+    def show_countdown(
+        self,
+        problem: errors.Problem,
+        wait: float,
+        attempt: int,
+        max_attempts: int,
+        actions: tuple[Action, ...] = (),
+    ) -> None:
         """Azure asked us to wait (429) or failed transiently: count the wait down while the client retries."""
         self.problem = problem
         self._deadline = time.monotonic() + max(0.0, wait)
-        self._waiting_text = f"{html.escape(problem.detail)} Trying again (attempt {attempt} of {max_attempts})"
+        self._waiting_text = (
+            f"{html.escape(problem.detail)} Trying again (attempt {attempt} of {max_attempts})"
+        )
         self._show("waiting", problem.title, self._countdown_text(), problem.request_id, actions)
         self._countdown.start()
 
@@ -121,11 +149,15 @@ class Card(QFrame):
         self.hide()
 
     # -- internals --------------------------------------------------------------------------------------------
-    def _show(self, kind: str, title: str, text_html: str, request_id: str | None, actions: tuple[Action, ...]) -> None:
+    def _show(
+        self, kind: str, title: str, text_html: str, request_id: str | None, actions: tuple[Action, ...]
+    ) -> None:
         self._countdown.stop()
         self.kind = kind
         colour = COLOURS.get(kind, COLOURS["info"])
-        self.setStyleSheet(f"QFrame#card {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}")
+        self.setStyleSheet(
+            f"QFrame#card {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}"
+        )
         self.title.setText(f'<b style="color: {colour}">{html.escape(title)}</b>')
         self.text.setText(text_html)
         self.request_id.setText(f"Request id: {request_id}" if request_id else "")
@@ -164,7 +196,11 @@ class Card(QFrame):
 
     def _countdown_text(self) -> str:
         left = self.seconds_left()
-        return f"{self._waiting_text} in {errors.format_seconds(left)}…" if left > 0 else f"{self._waiting_text} now…"
+        return (
+            f"{self._waiting_text} in {errors.format_seconds(left)}…"
+            if left > 0
+            else f"{self._waiting_text} now…"
+        )
 
     @Slot()
     def _tick(self) -> None:
@@ -203,9 +239,11 @@ class VerdictDialog(QDialog):
                 self._add_row(source, None, verdict.error)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
-        note = QLabel("Severity levels: safe, low, medium, high. “Filtered” means Azure blocked the content. "
-                      "<a href='https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter'>"
-                      "About content filtering</a>")
+        note = QLabel(
+            "Severity levels: safe, low, medium, high. “Filtered” means Azure blocked the content. "
+            "<a href='https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter'>"
+            "About content filtering</a>"
+        )
         note.setWordWrap(True)
         note.setOpenExternalLinks(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -60,7 +60,9 @@ class AppServices(QObject):
         self.settings = QSettings(str(paths.config_dir() / "ui.ini"), QSettings.Format.IniFormat)
 
     # -- connection ---------------------------------------------------------------------------------
-    def reconnect(self, profile_name: str | None = None, *, demo: bool | None = None, remember: bool = False) -> None:
+    def reconnect(
+        self, profile_name: str | None = None, *, demo: bool | None = None, remember: bool = False
+    ) -> None:
         """(Re)connect off the GUI thread; `connection_changed` or `connection_failed` follows. With `remember`,
         the profile also becomes the active one in profiles.json (the status bar switcher does that)."""
         if profile_name is not None:
@@ -70,7 +72,9 @@ class AppServices(QObject):
         if self._job is not None and self._job.running:
             self._job.cancel()
         self.connecting.emit()
-        self._job = Job(partial(_connect, self.profile_name, self.demo_requested, remember), name="connect", parent=self)
+        self._job = Job(
+            partial(_connect, self.profile_name, self.demo_requested, remember), name="connect", parent=self
+        )
         self._job.finished.connect(self._on_connected)
         self._job.start()
 
@@ -95,7 +99,11 @@ class AppServices(QObject):
         """Build the connection's client (importing openai, ~1 s) on a worker now, because a request is coming:
         the user started typing. Idle, Parley never pays its ~25 MB."""
         connection = self.connection
-        if connection is None or getattr(connection, "_client", None) is not None or self._warming is connection:
+        if (
+            connection is None
+            or getattr(connection, "_client", None) is not None
+            or self._warming is connection
+        ):
             return
         self._warming = connection
         job = Job(partial(_build_client, connection), name="client-warm-up", parent=self)
@@ -104,7 +112,9 @@ class AppServices(QObject):
 
     @Slot(object)
     def _on_warmed(self, result: JobResult) -> None:
-        self._warming = None  # a problem (bad endpoint...) shows when the request is made, where the user looks
+        self._warming = (
+            None  # a problem (bad endpoint...) shows when the request is made, where the user looks
+        )
 
     @property
     def is_demo(self) -> bool:

@@ -71,7 +71,9 @@ class _Worker(QObject):
                 value = None
             else:
                 value = result
-            outcome = JobResult(value=value, cancelled=self._token.cancelled, seconds=time.perf_counter() - start)
+            outcome = JobResult(
+                value=value, cancelled=self._token.cancelled, seconds=time.perf_counter() - start
+            )
         except Cancelled:
             outcome = JobResult(cancelled=True, seconds=time.perf_counter() - start)
         except Exception as exc:  # noqa: BLE001 - errors cross the boundary as values
@@ -94,7 +96,9 @@ class Job(QObject):
     event = Signal(object)  # each value the job function yields
     finished = Signal(object)  # JobResult
 
-    def __init__(self, fn: JobFunction, *, name: str = "job", parent: QObject | None = None, drain: bool = False):
+    def __init__(
+        self, fn: JobFunction, *, name: str = "job", parent: QObject | None = None, drain: bool = False
+    ):
         """`drain=True`: after a cancel the generator is still run to its end (it must stop promptly by itself, as
         core generators do), so its last events, such as saving what was stopped, are not cut off."""
         super().__init__(parent)
@@ -150,9 +154,14 @@ class Job(QObject):
         _alive.discard(self)
 
 
-def run_in_background(fn: JobFunction, *, on_event: Callable[[Any], None] | None = None,
-                      on_done: Callable[[JobResult], None] | None = None, name: str = "job",
-                      parent: QObject | None = None) -> Job:
+def run_in_background(
+    fn: JobFunction,
+    *,
+    on_event: Callable[[Any], None] | None = None,
+    on_done: Callable[[JobResult], None] | None = None,
+    name: str = "job",
+    parent: QObject | None = None,
+) -> Job:
     """Start `fn` off the GUI thread. Callbacks must be bound methods of GUI-thread objects."""
     job = Job(fn, name=name, parent=parent)
     if on_event is not None:

@@ -51,7 +51,9 @@ def make_thumbnail(image_path: str) -> QImage | None:
     img = QImage(image_path)
     if img.isNull():
         return None
-    thumb = img.scaled(THUMB * 2, THUMB * 2, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    thumb = img.scaled(
+        THUMB * 2, THUMB * 2, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
     paths.ensure(cached.parent)
     thumb.save(str(cached), "PNG")
     return thumb
@@ -70,8 +72,14 @@ def _record(row: Any) -> GalleryImage:
     if options is None:
         raw = getattr(row, "options_json", None) or "{}"
         options = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    return GalleryImage(int(row.id), str(row.path), str(row.prompt), getattr(row, "revised_prompt", None),
-                        float(getattr(row, "created_at", 0) or 0), options)
+    return GalleryImage(
+        int(row.id),
+        str(row.path),
+        str(row.prompt),
+        getattr(row, "revised_prompt", None),
+        float(getattr(row, "created_at", 0) or 0),
+        options,
+    )
 
 
 def _load_thumbs(items: list[tuple[int, str]], cancel: CancelToken):
@@ -222,8 +230,13 @@ class Gallery(QListView):
             return
         rec = index.data(ROLE_RECORD)
         menu = QMenu(self)
-        actions = {"&Open": self.open_requested, "&Copy image": self.copy_requested, "&Save as…": self.save_requested,
-                   "Send to c&hat": self.send_to_chat_requested, "&Delete": self.delete_requested}
+        actions = {
+            "&Open": self.open_requested,
+            "&Copy image": self.copy_requested,
+            "&Save as…": self.save_requested,
+            "Send to c&hat": self.send_to_chat_requested,
+            "&Delete": self.delete_requested,
+        }
         for text in actions:
             menu.addAction(text).setData(text)
         chosen = menu.exec(self.viewport().mapToGlobal(pos))

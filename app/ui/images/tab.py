@@ -54,8 +54,14 @@ class Generated:
 def _load_image(path: str, cancel: CancelToken) -> QImage:
     image = QImage(path)
     if image.isNull():
-        raise errors.ParleyError(errors.Problem(errors.Kind.OTHER, "Image missing", f"{path} could not be read.",
-                                                "It may have been moved or deleted; remove it from the gallery."))
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.OTHER,
+                "Image missing",
+                f"{path} could not be read.",
+                "It may have been moved or deleted; remove it from the gallery.",
+            )
+        )
     return image
 
 
@@ -71,16 +77,36 @@ def _generate(connection: Any, request: Any, cancel: CancelToken):
     from app.core.history import History
 
     client = connection.client()
-    for event in images.generate(client, request, cancel=cancel, ctx=connection.context("images"),
-                                 max_retries=connection.profile.max_retries):
+    for event in images.generate(
+        client,
+        request,
+        cancel=cancel,
+        ctx=connection.context("images"),
+        max_retries=connection.profile.max_retries,
+    ):
         if isinstance(event, images.GeneratedImage):
             path = images.save_png(event, paths.ensure(paths.data_dir() / "images"))
-            options = {"size": request.size, "quality": request.quality, "style": request.style,
-                       "response_format": request.response_format}
-            row = History.open().add_image(path=str(path), prompt=request.prompt, revised_prompt=event.revised_prompt,
-                                           options=options, deployment=request.deployment)
-            record = GalleryImage(int(getattr(row, "id", row)), str(path), request.prompt, event.revised_prompt,
-                                  time.time(), options)
+            options = {
+                "size": request.size,
+                "quality": request.quality,
+                "style": request.style,
+                "response_format": request.response_format,
+            }
+            row = History.open().add_image(
+                path=str(path),
+                prompt=request.prompt,
+                revised_prompt=event.revised_prompt,
+                options=options,
+                deployment=request.deployment,
+            )
+            record = GalleryImage(
+                int(getattr(row, "id", row)),
+                str(path),
+                request.prompt,
+                event.revised_prompt,
+                time.time(),
+                options,
+            )
             yield Generated(event, record, make_thumbnail(str(path)), QImage.fromData(event.png, "PNG"))
         else:
             yield event
@@ -131,7 +157,9 @@ class ImageView(QLabel):
             return
         dpr = self.devicePixelRatioF()
         target = self.size() * dpr
-        scaled = self._image.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        scaled = self._image.scaled(
+            target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         pix = QPixmap.fromImage(scaled)
         pix.setDevicePixelRatio(dpr)
         self.setPixmap(pix)
@@ -183,8 +211,12 @@ class ImagesTab(QWidget):
         self.progress.hide()
 
         options = QHBoxLayout()
-        for label, combo in (("Si&ze:", self.size_combo), ("&Quality:", self.quality_combo),
-                             ("St&yle:", self.style_combo), ("&Format:", self.format_combo)):
+        for label, combo in (
+            ("Si&ze:", self.size_combo),
+            ("&Quality:", self.quality_combo),
+            ("St&yle:", self.style_combo),
+            ("&Format:", self.format_combo),
+        ):
             lab = QLabel(label)
             lab.setBuddy(combo)
             options.addWidget(lab)
@@ -314,7 +346,9 @@ class ImagesTab(QWidget):
             self.prompt.setFocus()
             return
         if not request.deployment:
-            self.show_card("No images deployment", "Add the DALL-E deployment name in Settings.", kind="problem")
+            self.show_card(
+                "No images deployment", "Add the DALL-E deployment name in Settings.", kind="problem"
+            )
             return
         self.card.clear()
         self._job = Job(partial(_generate, connection, request), name="image", parent=self)
@@ -364,7 +398,9 @@ class ImagesTab(QWidget):
         verdicts = [v for v in (image.prompt_verdict, image.content_verdict) if v is not None]
         if verdicts:
             parts = [f"{'Prompt' if str(v.source) == 'prompt' else 'Image'}: {v.summary()}" for v in verdicts]
-            self.filters_label.setText("<small>Content filter — " + html.escape("; ".join(parts)) + "</small>")
+            self.filters_label.setText(
+                "<small>Content filter — " + html.escape("; ".join(parts)) + "</small>"
+            )
         else:
             self.filters_label.clear()
         for b in (self.copy_button, self.save_button, self.chat_button):
@@ -388,8 +424,13 @@ class ImagesTab(QWidget):
     def show_problem(self, problem: errors.Problem) -> None:
         """The shared inline card: refusals name the categories and keep the prompt; others say what to do."""
         actions: tuple[tuple[str, str], ...] = ()
-        if problem.kind in (errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.DEPLOYMENT_NOT_FOUND,
-                            errors.Kind.API_VERSION, errors.Kind.CONFIG):
+        if problem.kind in (
+            errors.Kind.AUTH,
+            errors.Kind.PERMISSION,
+            errors.Kind.DEPLOYMENT_NOT_FOUND,
+            errors.Kind.API_VERSION,
+            errors.Kind.CONFIG,
+        ):
             actions = (("settings", "Open Settings"),)
         elif problem.kind != errors.Kind.FILTERED:
             actions = (("retry", "Try again"),)
@@ -473,7 +514,12 @@ class ImagesTab(QWidget):
     def _copy_record(self, record: GalleryImage) -> None:
         """Copy the image: the one on show is already decoded; another is read on a worker first."""
         shown = self.view.image()
-        if self.current is not None and record.id == self.current.id and shown is not None and not shown.isNull():
+        if (
+            self.current is not None
+            and record.id == self.current.id
+            and shown is not None
+            and not shown.isNull()
+        ):
             QGuiApplication.clipboard().setImage(shown)
             return
         job = Job(partial(_load_image, record.path), name="image-copy", parent=self)
@@ -496,9 +542,13 @@ class ImagesTab(QWidget):
 
     @Slot(object)
     def _save_record(self, record: GalleryImage) -> None:
-        target, _ = QFileDialog.getSaveFileName(self, "Save image", str(Path.home() / Path(record.path).name), "PNG image (*.png)")
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Save image", str(Path.home() / Path(record.path).name), "PNG image (*.png)"
+        )
         if target:
-            self._run_side(partial(_copy_file, record.path, target))  # the PNG as it is, copied off the GUI thread
+            self._run_side(
+                partial(_copy_file, record.path, target)
+            )  # the PNG as it is, copied off the GUI thread
 
     @Slot()
     def _send_current(self) -> None:

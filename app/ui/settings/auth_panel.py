@@ -27,8 +27,10 @@ from app.core.profiles import AuthMode
 from app.ui.common.problem_card import Card
 from app.ui.common.workers import Job, JobResult
 
-NO_KEYRING = ("No keyring is available on this computer, so the key will be kept for this session only "
-              "(in memory, never written to disk). You will be asked for it again next time.")
+NO_KEYRING = (
+    "No keyring is available on this computer, so the key will be kept for this session only "
+    "(in memory, never written to disk). You will be asked for it again next time."
+)
 
 
 class AuthPanel(QWidget):
@@ -90,17 +92,21 @@ class AuthPanel(QWidget):
 
     def _entra_page(self) -> QWidget:
         page = QWidget()
-        note = QLabel("Parley asks DefaultAzureCredential for a token: environment variables, managed identity, "
-                      "Azure CLI (<code>az login</code>), … Your account needs the <i>Cognitive Services OpenAI "
-                      "User</i> role on the resource.")
+        note = QLabel(
+            "Parley asks DefaultAzureCredential for a token: environment variables, managed identity, "
+            "Azure CLI (<code>az login</code>), … Your account needs the <i>Cognitive Services OpenAI "
+            "User</i> role on the resource."
+        )
         note.setWordWrap(True)
         self.sign_in_button = QPushButton("&Sign in with Microsoft Entra ID")
         self.sign_in_button.setAccessibleName("Sign in with Microsoft Entra ID")
         self.sign_in_button.clicked.connect(self._on_sign_in)
         self.browser_button = QPushButton("Sign in with &browser")
         self.browser_button.setAccessibleName("Sign in with browser")
-        self.browser_button.setToolTip("Opens your browser to sign in when no other credential works; with no "
-                                       "browser here, shows a code to enter on another device")
+        self.browser_button.setToolTip(
+            "Opens your browser to sign in when no other credential works; with no "
+            "browser here, shows a code to enter on another device"
+        )
         self.browser_button.clicked.connect(self._on_browser)
         buttons = QHBoxLayout()
         buttons.addWidget(self.sign_in_button)
@@ -158,8 +164,10 @@ class AuthPanel(QWidget):
             self.remember.setEnabled(False)
             self.key_note.setText(NO_KEYRING)
         elif state.problem is not None:
-            self.key_note.setText(f"{state.problem.title}: {state.problem.detail} Type the key again, or keep it "
-                                  "for this session only.")
+            self.key_note.setText(
+                f"{state.problem.title}: {state.problem.detail} Type the key again, or keep it "
+                "for this session only."
+            )
         else:
             self._on_remember()
 
@@ -170,7 +178,11 @@ class AuthPanel(QWidget):
         if not self.remember.isEnabled():
             self.key_note.setText(NO_KEYRING)
         elif self.remember.isChecked():
-            stored = " A key is stored there for this profile." if state is not None and state.where == "keyring" else ""
+            stored = (
+                " A key is stored there for this profile."
+                if state is not None and state.where == "keyring"
+                else ""
+            )
             self.key_note.setText(f"Kept in {backend}, never in Parley's files.{stored}")
         else:
             self.key_note.setText("Kept for this session only (in memory, never written to disk).")
@@ -208,16 +220,22 @@ class AuthPanel(QWidget):
         # No browser on this machine (SSH, a server, a kiosk): sign in on another device with a code.
         self.sign_in_button.setEnabled(False)
         self.browser_button.setEnabled(False)
-        self.entra_card.show_message("info", "Signing in with a code…", "Asking Microsoft Entra ID for a sign-in code.")
+        self.entra_card.show_message(
+            "info", "Signing in with a code…", "Asking Microsoft Entra ID for a sign-in code."
+        )
         self._code_bridge = _CodeBridge(self)
         self._code_bridge.code.connect(self._show_code)
-        self._start(Job(partial(_sign_in_with_code, self._code_bridge), name="entra-device-code"), self._on_signed_in)
+        self._start(
+            Job(partial(_sign_in_with_code, self._code_bridge), name="entra-device-code"), self._on_signed_in
+        )
 
     @Slot(str, str)
     def _show_code(self, uri: str, code: str) -> None:
         self.entra_card.show_message(
-            "info", "Finish signing in on another device",
-            f"Open {uri} in a browser on any device and enter the code {code}. Parley waits here until you are done.")
+            "info",
+            "Finish signing in on another device",
+            f"Open {uri} in a browser on any device and enter the code {code}. Parley waits here until you are done.",
+        )
         self.entra_card.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
 
     def _sign_in(self, *, interactive: bool) -> None:

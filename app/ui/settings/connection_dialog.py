@@ -45,8 +45,14 @@ def _note() -> QLabel:
 class ConnectionDialog(QDialog):
     saved = Signal(object)  # SaveOutcome
 
-    def __init__(self, services: AppServices, profile: Profile | None = None, *, existing: list[str] | None = None,
-                 parent: QWidget | None = None):
+    def __init__(
+        self,
+        services: AppServices,
+        profile: Profile | None = None,
+        *,
+        existing: list[str] | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.services = services
         self.old_name = profile.name if profile is not None else None
@@ -88,7 +94,9 @@ class ConnectionDialog(QDialog):
 
         self.probe = ProbePanel(self.probe_request)
         self.save_card = Card()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setAccessibleName("Save profile")
         self.buttons.accepted.connect(self._on_save)
@@ -126,13 +134,15 @@ class ConnectionDialog(QDialog):
     # -- values ------------------------------------------------------------------------------------------------
     def profile(self) -> Profile:
         check = endpoints.check_endpoint(self.endpoint_edit.text())
-        return self.requests.apply(Profile(
-            name=self.name_edit.text().strip(),
-            endpoint=check.url or self.endpoint_edit.text().strip(),
-            api_version=self.version_combo.currentText().strip() or profiles.PREVIEW_API_VERSION,
-            auth=self.auth.auth(),
-            deployments=self.deployments.values(),
-        ))
+        return self.requests.apply(
+            Profile(
+                name=self.name_edit.text().strip(),
+                endpoint=check.url or self.endpoint_edit.text().strip(),
+                api_version=self.version_combo.currentText().strip() or profiles.PREVIEW_API_VERSION,
+                auth=self.auth.auth(),
+                deployments=self.deployments.values(),
+            )
+        )
 
     def problems(self) -> list[tuple[QWidget, str]]:
         """What stops a save (or a test), each with the field to focus; also shown under the fields."""
@@ -163,7 +173,9 @@ class ConnectionDialog(QDialog):
     @Slot(str)
     def _on_name_edited(self, text: str) -> None:
         self._name_typed = bool(text.strip())
-        self._show(self.name_note, name_problem(text, self.existing, self.old_name) if text.strip() else "", "error")
+        self._show(
+            self.name_note, name_problem(text, self.existing, self.old_name) if text.strip() else "", "error"
+        )
 
     @Slot(str)
     def _on_endpoint_changed(self, text: str) -> None:
@@ -202,8 +214,16 @@ class ConnectionDialog(QDialog):
             text = "An api-version looks like 2024-10-21 or 2024-10-01-preview."
             self._show(self.version_note, text, "error")
             return text
-        if self.deployment_edits.get("speech") and self.deployment_edits["speech"].text().strip() and not version.endswith("-preview"):
-            self._show(self.version_note, "Text to speech needs a preview api-version (e.g. 2024-10-01-preview).", "warning")
+        if (
+            self.deployment_edits.get("speech")
+            and self.deployment_edits["speech"].text().strip()
+            and not version.endswith("-preview")
+        ):
+            self._show(
+                self.version_note,
+                "Text to speech needs a preview api-version (e.g. 2024-10-01-preview).",
+                "warning",
+            )
         else:
             self._show(self.version_note, "", "")
         return text
@@ -238,9 +258,12 @@ class ConnectionDialog(QDialog):
 
     def _confirm_failures(self, count: int) -> bool:
         answer = QMessageBox.question(
-            self, "Save with failures?",
+            self,
+            "Save with failures?",
             f"The connection test found {count} problem(s). Save this profile anyway?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
         return answer == QMessageBox.StandardButton.Save
 
     @Slot(object)
@@ -257,9 +280,11 @@ class ConnectionDialog(QDialog):
         self.saved.emit(outcome)
         if outcome.problem is not None:
             self.save_card.show_message(
-                "warning", "Saved — the key is kept for this session only",
+                "warning",
+                "Saved — the key is kept for this session only",
                 f"{outcome.problem.detail}\nNothing is lost: Parley uses the key until you quit. To store it, "
-                "unlock or install a keyring, then edit the profile and save again.")
+                "unlock or install a keyring, then edit the profile and save again.",
+            )
             self.auth.kept_for_session(outcome.problem.title.rstrip(".") + ".")
             self.save_button.hide()
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
@@ -270,7 +295,12 @@ class ConnectionDialog(QDialog):
         """A new profile, the current one, or any profile while in demo mode or not connected: connect to it."""
         conn = self.services.connection
         current = None if conn is None or conn.demo else conn.profile.name
-        if old_name is None or self.services.last_problem is not None or current is None or current in (name, old_name):
+        if (
+            old_name is None
+            or self.services.last_problem is not None
+            or current is None
+            or current in (name, old_name)
+        ):
             self.services.reconnect(name, demo=False, remember=True)
 
     def done(self, result: int) -> None:
@@ -282,4 +312,3 @@ def _save(profile: Profile, key: str, remember: bool, old_name: str | None, canc
     from app.core import profile_ops
 
     return profile_ops.save_profile(profile, key=key, remember=remember, old_name=old_name)
-

@@ -158,7 +158,9 @@ class ProbePanel(QWidget):
         bad = len(self.failures)
         tested = len(self.results)
         ok = bad == 0 and tested > 0
-        self.status.setText(f"All {tested} deployments answered." if ok else f"{bad} of {tested} did not work; see below.")
+        self.status.setText(
+            f"All {tested} deployments answered." if ok else f"{bad} of {tested} did not work; see below."
+        )
         self.finished.emit(ok)
 
 

@@ -94,5 +94,9 @@ class RequestFields(QGroupBox):
         self.speed.setValue(profile.tts_speed)
 
     def apply(self, profile: Profile) -> Profile:
-        return profile.with_changes(max_retries=self.retries.value(), timeout=float(self.timeout.value()),
-                                    tts_voice=self.voice.currentText(), tts_speed=self.speed.value())
+        return profile.with_changes(
+            max_retries=self.retries.value(),
+            timeout=float(self.timeout.value()),
+            tts_voice=self.voice.currentText(),
+            tts_speed=self.speed.value(),
+        )

@@ -54,21 +54,32 @@ class ProfilesPanel(QGroupBox):
         self.list.itemDoubleClicked.connect(self._on_double_click)
         self.list.currentItemChanged.connect(self._update_buttons)
         self.list.setMinimumHeight(120)
-        self.empty = QLabel("No profiles yet. <b>Add…</b> connects your Azure OpenAI resource; until then Parley "
-                            "runs on its built-in emulator.")
+        self.empty = QLabel(
+            "No profiles yet. <b>Add…</b> connects your Azure OpenAI resource; until then Parley "
+            "runs on its built-in emulator."
+        )
         self.empty.setWordWrap(True)
-        self.hint = QLabel("Endpoint, key or Entra ID, api-version, deployments, retries, timeout and the default "
-                           "voice belong to each profile: select one and choose Edit.")
+        self.hint = QLabel(
+            "Endpoint, key or Entra ID, api-version, deployments, retries, timeout and the default "
+            "voice belong to each profile: select one and choose Edit."
+        )
         self.hint.setWordWrap(True)
         self.buttons: dict[str, QPushButton] = {}
         column = QVBoxLayout()
-        specs = (("add", "&Add…", self.open_add), ("edit", "&Edit…", self.open_edit),
-                 ("duplicate", "D&uplicate", self.duplicate), ("delete", "&Delete…", self.delete),
-                 ("activate", "Make &active", self.make_active), ("import", "&Import…", self.choose_import),
-                 ("export", "E&xport…", self.choose_export))
+        specs = (
+            ("add", "&Add…", self.open_add),
+            ("edit", "&Edit…", self.open_edit),
+            ("duplicate", "D&uplicate", self.duplicate),
+            ("delete", "&Delete…", self.delete),
+            ("activate", "Make &active", self.make_active),
+            ("import", "&Import…", self.choose_import),
+            ("export", "E&xport…", self.choose_export),
+        )
         for key, text, slot in specs:
             button = QPushButton(text)
-            button.setAccessibleName(text.replace("&", "").rstrip("…") + (" profiles" if key in ("import", "export") else ""))
+            button.setAccessibleName(
+                text.replace("&", "").rstrip("…") + (" profiles" if key in ("import", "export") else "")
+            )
             button.clicked.connect(slot)
             self.buttons[key] = button
             column.addWidget(button)
@@ -103,8 +114,12 @@ class ProfilesPanel(QGroupBox):
         for p in self.profiles:
             host = urlparse(p.endpoint).hostname or p.endpoint
             auth = "Entra ID" if p.auth == AuthMode.ENTRA else "API key"
-            marks = [m for m, on in (("active", p.name == store.active), ("connected", p.name == current)) if on]
-            item = QListWidgetItem(f"{p.name} — {host} ({auth})" + (f"  · {', '.join(marks)}" if marks else ""))
+            marks = [
+                m for m, on in (("active", p.name == store.active), ("connected", p.name == current)) if on
+            ]
+            item = QListWidgetItem(
+                f"{p.name} — {host} ({auth})" + (f"  · {', '.join(marks)}" if marks else "")
+            )
             item.setData(NAME_ROLE, p.name)
             self.list.addItem(item)
             if p.name == (keep or current or store.active):
@@ -155,7 +170,9 @@ class ProfilesPanel(QGroupBox):
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
-        self.dialog = ConnectionDialog(self.services, profile, existing=[p.name for p in self.profiles], parent=self)
+        self.dialog = ConnectionDialog(
+            self.services, profile, existing=[p.name for p in self.profiles], parent=self
+        )
         self.dialog.saved.connect(self._on_saved)
         self.dialog.open()
         return self.dialog
@@ -165,9 +182,13 @@ class ProfilesPanel(QGroupBox):
         self.refresh()
         self.select(outcome.profile.name)
         if outcome.key_where == "session":
-            self.card.show_message("warning", f"Profile '{outcome.profile.name}' saved",
-                                   "Its key is kept for this session only (in memory, never on disk): "
-                                   + (outcome.problem.title if outcome.problem else "no keyring is in use") + ".")
+            self.card.show_message(
+                "warning",
+                f"Profile '{outcome.profile.name}' saved",
+                "Its key is kept for this session only (in memory, never on disk): "
+                + (outcome.problem.title if outcome.problem else "no keyring is in use")
+                + ".",
+            )
         else:
             self.card.show_message("ok", f"Profile '{outcome.profile.name}' saved", _where(outcome))
 
@@ -176,7 +197,9 @@ class ProfilesPanel(QGroupBox):
     def duplicate(self) -> None:
         name = self.selected_name()
         if name:
-            self._run(partial(_call, profile_ops.duplicate_profile, name), self._on_duplicated, "duplicate-profile")
+            self._run(
+                partial(_call, profile_ops.duplicate_profile, name), self._on_duplicated, "duplicate-profile"
+            )
 
     @Slot(object)
     def _on_duplicated(self, result: JobResult) -> None:
@@ -184,13 +207,19 @@ class ProfilesPanel(QGroupBox):
             return
         self.services.profiles_changed.emit()
         self.select(result.value.name)
-        self.card.show_message("ok", f"Duplicated as '{result.value.name}'", "Edit it to change what differs.")
+        self.card.show_message(
+            "ok", f"Duplicated as '{result.value.name}'", "Edit it to change what differs."
+        )
 
     @Slot()
     def delete(self) -> None:
         name = self.selected_name()
-        if not name or not confirm(self, "Delete profile?", f"Delete the profile '{name}' and its API key from the "
-                                   "keyring? This cannot be undone.", "Delete"):
+        if not name or not confirm(
+            self,
+            "Delete profile?",
+            f"Delete the profile '{name}' and its API key from the keyring? This cannot be undone.",
+            "Delete",
+        ):
             return
         self._deleting = name
         self._run(partial(_call, profile_ops.delete_profile, name), self._on_deleted, "delete-profile")
@@ -201,7 +230,9 @@ class ProfilesPanel(QGroupBox):
             return
         name = self._deleting
         conn = self.services.connection
-        if (conn is not None and not conn.demo and conn.profile.name == name) or self.services.profile_name == name:
+        if (
+            conn is not None and not conn.demo and conn.profile.name == name
+        ) or self.services.profile_name == name:
             self.services.profile_name = None
             self.services.reconnect(result.value, demo=result.value is None)
         self.services.profiles_changed.emit()
@@ -216,14 +247,17 @@ class ProfilesPanel(QGroupBox):
 
     @Slot()
     def choose_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import profiles", str(Path.home()), "Parley profiles (*.json)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import profiles", str(Path.home()), "Parley profiles (*.json)"
+        )
         if path:
             self.import_from(Path(path))
 
     @Slot()
     def choose_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export profiles", str(Path.home() / "parley-profiles.json"),
-                                              "Parley profiles (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export profiles", str(Path.home() / "parley-profiles.json"), "Parley profiles (*.json)"
+        )
         if path:
             self.export_to(Path(path))
 
@@ -240,15 +274,21 @@ class ProfilesPanel(QGroupBox):
             return
         self.services.profiles_changed.emit()
         names = ", ".join(result.value) or "none"
-        self.card.show_message("ok", f"Imported {len(result.value)} profile(s)",
-                               f"{names}. Keys are never in a profiles file: use Edit to add each key.")
+        self.card.show_message(
+            "ok",
+            f"Imported {len(result.value)} profile(s)",
+            f"{names}. Keys are never in a profiles file: use Edit to add each key.",
+        )
 
     @Slot(object)
     def _on_exported(self, result: JobResult) -> None:
         if self._show_problem(result):
             return
-        self.card.show_message("ok", f"Exported {result.value} profile(s)",
-                               f"Saved to {self._export_path}. The file holds no API keys.")
+        self.card.show_message(
+            "ok",
+            f"Exported {result.value} profile(s)",
+            f"Saved to {self._export_path}. The file holds no API keys.",
+        )
 
     def _run(self, fn: Any, slot: Any, name: str) -> None:
         self._jobs = [j for j in self._jobs if j.running]
@@ -269,5 +309,8 @@ def _call(fn: Any, arg: Any, cancel: Any) -> Any:
 
 
 def _where(outcome: SaveOutcome) -> str:
-    return {"keyring": "Its key is in the OS keyring.", "kept": "Its stored key was kept.",
-            "none": "It signs in with Microsoft Entra ID."}.get(outcome.key_where, "")
+    return {
+        "keyring": "Its key is in the OS keyring.",
+        "kept": "Its stored key was kept.",
+        "none": "It signs in with Microsoft Entra ID.",
+    }.get(outcome.key_where, "")

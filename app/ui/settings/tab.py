@@ -27,8 +27,10 @@ from app.ui.common.workers import Job, JobResult
 from app.ui.settings.profiles_panel import ProfilesPanel, confirm
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
-SEND_KEYS = (("enter", "&Enter sends (Shift+Enter starts a new line)"),
-             ("ctrl+enter", "&Ctrl+Enter sends (Enter starts a new line)"))
+SEND_KEYS = (
+    ("enter", "&Enter sends (Shift+Enter starts a new line)"),
+    ("ctrl+enter", "&Ctrl+Enter sends (Enter starts a new line)"),
+)
 DEFAULT_FONT_SIZE = 11
 
 
@@ -125,7 +127,9 @@ class SettingsTab(QScrollArea):
         conn = self.services.connection
         if self.services.last_problem is None and (conn is None or conn.demo):
             return self.profiles.open_add()
-        name = self.services.profile_name or (conn.profile.name if conn is not None and not conn.demo else None)
+        name = self.services.profile_name or (
+            conn.profile.name if conn is not None and not conn.demo else None
+        )
         dialog = self.profiles.open_edit(name) if name else None
         if dialog is None:
             from app.core.profiles import ProfileStore
@@ -170,8 +174,12 @@ class SettingsTab(QScrollArea):
     def _on_clear_history(self) -> None:
         if self._clear_job is not None and self._clear_job.running:
             return
-        if not confirm(self, "Clear chat history?", "Delete every conversation and its messages? Generated images "
-                       "are kept. This cannot be undone.", "Delete all conversations"):
+        if not confirm(
+            self,
+            "Clear chat history?",
+            "Delete every conversation and its messages? Generated images are kept. This cannot be undone.",
+            "Delete all conversations",
+        ):
             return
         self.clear_history.setEnabled(False)
         self._clear_job = Job(_clear_history, name="clear-history", parent=self)

@@ -28,16 +28,23 @@ from app.ui.common.services import AppServices
 from app.ui.common.workers import Job, JobResult
 
 
-def _complete(connection: Any, deployment: str, prompt: str, max_tokens: int, temperature: float, cancel: CancelToken):
+def _complete(
+    connection: Any, deployment: str, prompt: str, max_tokens: int, temperature: float, cancel: CancelToken
+):
     from dataclasses import replace
 
     from app.core import completions
 
-    request = completions.CompletionRequest(deployment=deployment, prompt=prompt, max_tokens=max_tokens,
-                                            temperature=temperature, stream=True)
-    yield from completions.stream_completion(connection.client(), request, cancel=cancel,
-                                             ctx=replace(connection.context("completions"), deployment=deployment),
-                                             max_retries=connection.profile.max_retries)
+    request = completions.CompletionRequest(
+        deployment=deployment, prompt=prompt, max_tokens=max_tokens, temperature=temperature, stream=True
+    )
+    yield from completions.stream_completion(
+        connection.client(),
+        request,
+        cancel=cancel,
+        ctx=replace(connection.context("completions"), deployment=deployment),
+        max_retries=connection.profile.max_retries,
+    )
 
 
 class CompletionsTab(QWidget):
@@ -74,8 +81,11 @@ class CompletionsTab(QWidget):
         self.card.action.connect(self._on_card_action)
 
         options = QHBoxLayout()
-        for text, widget in (("&Deployment:", self.deployment), ("&Max tokens:", self.max_tokens),
-                             ("&Temperature:", self.temperature)):
+        for text, widget in (
+            ("&Deployment:", self.deployment),
+            ("&Max tokens:", self.max_tokens),
+            ("&Temperature:", self.temperature),
+        ):
             label = QLabel(text)
             label.setBuddy(widget)
             options.addWidget(label)
@@ -121,8 +131,13 @@ class CompletionsTab(QWidget):
         self.verdicts = []
         self.card.clear()
         self.status.setText("Running…")
-        self._job = Job(partial(_complete, connection, deployment, prompt, self.max_tokens.value(), self.temperature.value()),
-                        name="completion", parent=self)
+        self._job = Job(
+            partial(
+                _complete, connection, deployment, prompt, self.max_tokens.value(), self.temperature.value()
+            ),
+            name="completion",
+            parent=self,
+        )
         self._job.event.connect(self._on_event)
         self._job.finished.connect(self._on_finished)
         self._job.start()
@@ -142,15 +157,21 @@ class CompletionsTab(QWidget):
         elif isinstance(event, FilterResult):
             self.verdicts.append(event.verdict)
             if event.verdict.filtered or event.verdict.notable:
-                self.status.setText(f"Content filter ({event.verdict.source}): {html.escape(event.verdict.summary())}")
+                self.status.setText(
+                    f"Content filter ({event.verdict.source}): {html.escape(event.verdict.summary())}"
+                )
         elif isinstance(event, Retrying):
             self.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
         elif isinstance(event, Done):
             if self.card.kind == "waiting":
                 self.card.clear()
             usage = f" · {event.usage.total_tokens} tokens" if event.usage else ""
-            reason = {"stop": "Done", "length": "Stopped at max tokens", "content_filter": "Stopped by Azure's content filter",
-                      "cancelled": "Stopped"}.get(event.finish_reason or "", event.finish_reason or "Done")
+            reason = {
+                "stop": "Done",
+                "length": "Stopped at max tokens",
+                "content_filter": "Stopped by Azure's content filter",
+                "cancelled": "Stopped",
+            }.get(event.finish_reason or "", event.finish_reason or "Done")
             rid = f" · request id {event.request_id}" if event.request_id else ""
             extra = ""
             if event.finish_reason == "content_filter":
@@ -165,9 +186,16 @@ class CompletionsTab(QWidget):
     def show_problem(self, problem: errors.Problem) -> None:
         """The shared inline card; the text received so far stays in the output."""
         self.status.clear()
-        settings = problem.kind in (errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.DEPLOYMENT_NOT_FOUND,
-                                    errors.Kind.API_VERSION, errors.Kind.CONFIG)
-        self.card.show_problem(problem, (("settings", "Open Settings"),) if settings else (("retry", "Run again"),))
+        settings = problem.kind in (
+            errors.Kind.AUTH,
+            errors.Kind.PERMISSION,
+            errors.Kind.DEPLOYMENT_NOT_FOUND,
+            errors.Kind.API_VERSION,
+            errors.Kind.CONFIG,
+        )
+        self.card.show_problem(
+            problem, (("settings", "Open Settings"),) if settings else (("retry", "Run again"),)
+        )
 
     @Slot(str)
     def _on_card_action(self, what: str) -> None:

@@ -58,7 +58,11 @@ def _cancel(connection: Any, kind: str, job_id: str, cancel: CancelToken) -> Any
     from app.core import jobs
 
     client = connection.client()
-    return jobs.cancel_fine_tuning_job(client, job_id) if kind == "fine-tune" else jobs.cancel_batch(client, job_id)
+    return (
+        jobs.cancel_fine_tuning_job(client, job_id)
+        if kind == "fine-tune"
+        else jobs.cancel_batch(client, job_id)
+    )
 
 
 def _validate(path: str, kind: str, cancel: CancelToken) -> list:
@@ -194,10 +198,22 @@ class JobsTab(QWidget):
         self.table.setRowCount(len(self.rows))
         for r, job in enumerate(self.rows):
             counts = _field(job, "request_counts", None)
-            progress = (f"{_field(counts, 'completed', 0)}/{_field(counts, 'total', 0)} requests"
-                        if counts is not None else (f"{_field(job, 'trained_tokens', '') or ''} tokens" if _field(job, "trained_tokens", None) else ""))
-            values = [_field(job, "id"), _field(job, "status"),
-                      _field(job, "model", "") or _field(job, "endpoint", ""), _when(_field(job, "created_at", None)), progress]
+            progress = (
+                f"{_field(counts, 'completed', 0)}/{_field(counts, 'total', 0)} requests"
+                if counts is not None
+                else (
+                    f"{_field(job, 'trained_tokens', '') or ''} tokens"
+                    if _field(job, "trained_tokens", None)
+                    else ""
+                )
+            )
+            values = [
+                _field(job, "id"),
+                _field(job, "status"),
+                _field(job, "model", "") or _field(job, "endpoint", ""),
+                _when(_field(job, "created_at", None)),
+                progress,
+            ]
             for c, value in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(str(value)))
             if _field(job, "id") == selected:
@@ -219,7 +235,11 @@ class JobsTab(QWidget):
         row = next((j for j in self.rows if _field(j, "id") == job_id), None)
         self.cancel_button.setEnabled(row is not None and str(_field(row, "status")) not in TERMINAL)
         if job_id:
-            self._start(partial(_detail, self.services.connection, self.current_kind, job_id), self._on_detail, "job-detail")
+            self._start(
+                partial(_detail, self.services.connection, self.current_kind, job_id),
+                self._on_detail,
+                "job-detail",
+            )
 
     @Slot(object)
     def _on_detail(self, result: JobResult) -> None:
@@ -228,18 +248,30 @@ class JobsTab(QWidget):
             return
         job, events = result.value
         fields = getattr(job, "__dataclass_fields__", {})
-        lines = [f"{name}: {getattr(job, name)}" for name in fields if getattr(job, name) not in (None, "", ())]
+        lines = [
+            f"{name}: {getattr(job, name)}" for name in fields if getattr(job, name) not in (None, "", ())
+        ]
         if events:
-            lines += ["", "Events:"] + [f"  {_when(_field(e, 'created_at', None))}  {_field(e, 'level', '')}  {_field(e, 'message', '')}"
-                                        for e in events]
+            lines += ["", "Events:"] + [
+                f"  {_when(_field(e, 'created_at', None))}  {_field(e, 'level', '')}  {_field(e, 'message', '')}"
+                for e in events
+            ]
         self.detail.setPlainText("\n".join(lines))
 
     # -- actions --------------------------------------------------------------------------------------
     @Slot()
     def _on_cancel(self) -> None:
         job_id = self._selected_id()
-        if job_id and QMessageBox.question(self, "Cancel job", f"Cancel {job_id}?") == QMessageBox.StandardButton.Yes:
-            self._start(partial(_cancel, self.services.connection, self.current_kind, job_id), self._on_changed, "job-cancel")
+        if (
+            job_id
+            and QMessageBox.question(self, "Cancel job", f"Cancel {job_id}?")
+            == QMessageBox.StandardButton.Yes
+        ):
+            self._start(
+                partial(_cancel, self.services.connection, self.current_kind, job_id),
+                self._on_changed,
+                "job-cancel",
+            )
 
     @Slot()
     def _on_upload(self) -> None:
@@ -251,7 +283,9 @@ class JobsTab(QWidget):
         self._pick_and_upload(create_batch=True)
 
     def _pick_and_upload(self, create_batch: bool) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a JSONL file", "", "JSON Lines (*.jsonl);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a JSONL file", "", "JSON Lines (*.jsonl);;All files (*)"
+        )
         if path:
             self.upload(path, create_batch=create_batch)
 
@@ -271,10 +305,16 @@ class JobsTab(QWidget):
         if line_errors:
             shown = "".join(f"<li>line {e.line}: {html.escape(e.message)}</li>" for e in line_errors[:10])
             more = f"<p>…and {len(line_errors) - 10} more.</p>" if len(line_errors) > 10 else ""
-            self.message.setText(f"<b>{html.escape(Path(path).name)} was not uploaded</b> — fix these lines:<ul>{shown}</ul>{more}")
+            self.message.setText(
+                f"<b>{html.escape(Path(path).name)} was not uploaded</b> — fix these lines:<ul>{shown}</ul>{more}"
+            )
             return
         self.message.setText("Uploading…")
-        self._start(partial(_upload, self.services.connection, self.current_kind, path, create_batch), self._on_changed, "jsonl-upload")
+        self._start(
+            partial(_upload, self.services.connection, self.current_kind, path, create_batch),
+            self._on_changed,
+            "jsonl-upload",
+        )
 
     @Slot(object)
     def _on_changed(self, result: JobResult) -> None:
@@ -282,13 +322,21 @@ class JobsTab(QWidget):
             self.show_problem(result.problem)
             return
         value = result.value
-        self.message.setText(f"Done: {html.escape(str(_field(value, 'id', '')))} ({html.escape(str(_field(value, 'status', '') or 'uploaded'))}). " + DOCS)
+        self.message.setText(
+            f"Done: {html.escape(str(_field(value, 'id', '')))} ({html.escape(str(_field(value, 'status', '') or 'uploaded'))}). "
+            + DOCS
+        )
         self.refresh()
 
     def show_problem(self, problem: errors.Problem) -> None:
         """The shared inline card (what happened, what to do, the request id)."""
-        settings = problem.kind in (errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.DEPLOYMENT_NOT_FOUND,
-                                    errors.Kind.API_VERSION, errors.Kind.CONFIG)
+        settings = problem.kind in (
+            errors.Kind.AUTH,
+            errors.Kind.PERMISSION,
+            errors.Kind.DEPLOYMENT_NOT_FOUND,
+            errors.Kind.API_VERSION,
+            errors.Kind.CONFIG,
+        )
         self.card.show_problem(problem, (("settings", "Open Settings"),) if settings else ())
 
     @Slot(str)

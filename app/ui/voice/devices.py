@@ -140,7 +140,9 @@ class DevicePanel(QGroupBox):
         if self._devices_job is not None and self._devices_job.running:
             return
         busy = self.session_busy or (self._test_job is not None and self._test_job.running)
-        self._devices_job = Job(partial(_list_devices, rescan and not busy), name="audio-devices", parent=self)
+        self._devices_job = Job(
+            partial(_list_devices, rescan and not busy), name="audio-devices", parent=self
+        )
         self._devices_job.finished.connect(self._on_devices)
         self._devices_job.start()
 
@@ -162,8 +164,10 @@ class DevicePanel(QGroupBox):
             return
         self.devices = result.value or []
         notes = []
-        for combo, kind, pref in ((self.input_combo, "input", "voice/input"),
-                                  (self.output_combo, "output", "voice/output")):
+        for combo, kind, pref in (
+            (self.input_combo, "input", "voice/input"),
+            (self.output_combo, "output", "voice/output"),
+        ):
             choice = devmod.choose(self.devices, self.services.pref(pref), kind=kind)
             combo.blockSignals(True)  # filling the list is not the user choosing a device
             combo.clear()
@@ -202,8 +206,11 @@ class DevicePanel(QGroupBox):
             self._test_job.cancel()
             return
         self._test_holder = []
-        self._test_job = Job(partial(_mic_test, self.input_device(), self.output_device(), self._test_holder),
-                             name="mic-test", parent=self)
+        self._test_job = Job(
+            partial(_mic_test, self.input_device(), self.output_device(), self._test_holder),
+            name="mic-test",
+            parent=self,
+        )
         self._test_job.event.connect(self._on_test_event)
         self._test_job.finished.connect(self._on_test_done)
         self.test_button.setText("Stop test")
@@ -217,10 +224,14 @@ class DevicePanel(QGroupBox):
         elif event == "playing":
             self.status.emit("Playing back what the microphone heard…")
         elif isinstance(event, tuple) and event[0] == "peak" and event[1] < HEARD_NOTHING_PEAK:
-            self.problem.emit(errors.Problem(
-                errors.Kind.AUDIO, "No speech heard",
-                f"The test recording from '{self.input_name()}' was silent.",
-                "Check that the microphone is connected and not muted, or choose another one."))
+            self.problem.emit(
+                errors.Problem(
+                    errors.Kind.AUDIO,
+                    "No speech heard",
+                    f"The test recording from '{self.input_name()}' was silent.",
+                    "Check that the microphone is connected and not muted, or choose another one.",
+                )
+            )
 
     @Slot(object)
     def _on_test_done(self, result: JobResult) -> None:

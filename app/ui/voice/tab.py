@@ -61,11 +61,17 @@ def _voice_job(connection: Any, config: VoiceConfig, controls: Controls, holder:
     from app.ui.common.markdown_render import render_blocks
     from app.voice.session import VoiceSession, backend_for
 
-    render_blocks("*warm-up*\n\n```python\nx = 1\n```\n")  # markdown-it and Pygments load here, not in the GUI
+    render_blocks(
+        "*warm-up*\n\n```python\nx = 1\n```\n"
+    )  # markdown-it and Pygments load here, not in the GUI
     history = History.open()
-    conversation = history.create_conversation(title="Voice conversation", deployment=connection.profile.deployments.chat)
+    conversation = history.create_conversation(
+        title="Voice conversation", deployment=connection.profile.deployments.chat
+    )
     yield ("conversation", conversation.id)
-    session = VoiceSession(backend_for(connection, config, history=history, conversation_id=conversation.id), config, controls)
+    session = VoiceSession(
+        backend_for(connection, config, history=history, conversation_id=conversation.id), config, controls
+    )
     holder.append(session)
     yield from session.run(cancel)
 
@@ -215,7 +221,10 @@ class VoiceTab(QWidget):
     def _on_connection(self, connection: Any) -> None:
         profile = connection.profile
         voice, speed = profile.tts_voice, profile.tts_speed
-        if connection.source not in ("profile", "store"):  # demo or environment: the choice lives in preferences
+        if connection.source not in (
+            "profile",
+            "store",
+        ):  # demo or environment: the choice lives in preferences
             voice = str(self.services.pref("voice/voice", voice))
             speed = float(self.services.pref("voice/speed", speed, float))
         index = self.voice_combo.findText(voice)
@@ -233,7 +242,11 @@ class VoiceTab(QWidget):
         if connection.source in ("profile", "store"):
             from app.core import profile_ops
 
-            job = Job(lambda cancel: profile_ops.set_voice(connection.profile.name, voice, speed), name="save-voice", parent=self)
+            job = Job(
+                lambda cancel: profile_ops.set_voice(connection.profile.name, voice, speed),
+                name="save-voice",
+                parent=self,
+            )
             job.finished.connect(self._on_voice_saved)
             self._voice_job = job
             job.start()
@@ -281,10 +294,14 @@ class VoiceTab(QWidget):
             return
         for capability in ("transcription", "chat", "speech"):
             if not connection.profile.deployments.for_capability(capability).strip():
-                self.show_problem(errors.Problem(
-                    errors.Kind.CONFIG, f"No {capability} deployment",
-                    f"Voice needs a {capability} deployment and this profile has none.",
-                    f"Add the {capability} deployment name in Settings."))
+                self.show_problem(
+                    errors.Problem(
+                        errors.Kind.CONFIG,
+                        f"No {capability} deployment",
+                        f"Voice needs a {capability} deployment and this profile has none.",
+                        f"Add the {capability} deployment name in Settings.",
+                    )
+                )
                 return
         self.card.clear()
         self.show_status("")
@@ -295,8 +312,11 @@ class VoiceTab(QWidget):
         self._turns, self._html_cache = [], {}  # a new session is a new conversation
         self._frozen = self._tail_pos = 0
         self.transcript.clear()
-        self._job = Job(partial(_voice_job, connection, self.config(), self.controls, self._session_holder),
-                        name="voice", parent=self)
+        self._job = Job(
+            partial(_voice_job, connection, self.config(), self.controls, self._session_holder),
+            name="voice",
+            parent=self,
+        )
         self._job.event.connect(self._on_voice_event)
         self._job.finished.connect(self._on_voice_done)
         self._job.start()
@@ -377,7 +397,11 @@ class VoiceTab(QWidget):
             if index:
                 cursor.insertBlock()
             cursor.insertHtml(self._turn_html(index))
-            streaming = index == len(self._turns) - 1 and self._turns[index][0] == "assistant" and self._assistant_open
+            streaming = (
+                index == len(self._turns) - 1
+                and self._turns[index][0] == "assistant"
+                and self._assistant_open
+            )
             if index == self._frozen and not streaming:
                 self._frozen, self._tail_pos = index + 1, cursor.position()
                 self._html_cache.pop(index, None)
@@ -442,10 +466,17 @@ class VoiceTab(QWidget):
             (app.installEventFilter if watching else app.removeEventFilter)(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
-        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(event, QKeyEvent) \
-                and event.key() == Qt.Key.Key_Space and self.running and not self.hands_free.isChecked() \
-                and self.isVisible() and isinstance(obj, QWidget) and self.isAncestorOf(obj) \
-                and not isinstance(obj, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)):
+        if (
+            event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Space
+            and self.running
+            and not self.hands_free.isChecked()
+            and self.isVisible()
+            and isinstance(obj, QWidget)
+            and self.isAncestorOf(obj)
+            and not isinstance(obj, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox))
+        ):
             if not event.isAutoRepeat():
                 (self._press if event.type() == QEvent.Type.KeyPress else self._release)()
             return True
