@@ -3,9 +3,10 @@
 # session: its own HOME, D-Bus + GNOME Keyring, PulseAudio with a virtual mic and speaker, and Xvfb.
 # As root (or CI=true with password-less sudo) it apt-installs the missing Debian packages; otherwise it names
 # them and the tests that need them skip. Under CI=true a part of the session that does not work is an error.
-# Exit code: pytest's, or 1 when a benchmark is past its ceiling or the frozen bundle fails. After a green suite
-# the benchmarks run (unless PARLEY_NO_BENCHMARKS=1), then the bundle is built and smoke-tested (unless
-# PARLEY_NO_PACKAGING=1).
+# Before the session: ruff, ruff format --check and mypy (scripts/lib/mypy_check.py, against mypy-baseline.txt).
+# Exit code: pytest's, or 1 when a check fails, a benchmark is past its ceiling or the frozen bundle fails.
+# After a green suite the benchmarks run (unless PARLEY_NO_BENCHMARKS=1), then the bundle is built and
+# smoke-tested (unless PARLEY_NO_PACKAGING=1).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -52,6 +53,13 @@ else
 fi
 ensure_venv
 pip_install_project test
+
+# Seconds, and before any daemon starts: a lint or type error fails the run here, with the offending lines.
+# (PARLEY_NO_CHECKS=1 skips them while iterating on one test; CI always runs them.)
+if [ "${PARLEY_NO_CHECKS:-}" != 1 ] || [ "${CI:-}" = true ]; then
+    section "checks: ruff, ruff format, mypy"
+    run_checks || die "the checks above failed: fix them first (the same as .pre-commit-config.yaml runs)"
+fi
 
 section "starting private audio/keyring/display"
 trap session_stop EXIT

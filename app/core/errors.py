@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from app.core import filters
 
@@ -170,6 +170,15 @@ def _request_id(exc: Any) -> str | None:
     return None
 
 
+class _Common(TypedDict):
+    """The fields every HTTP Problem carries, whatever its kind."""
+
+    status: int
+    code: str | None
+    request_id: str | None
+    retry_after: float | None
+
+
 def from_status(
     status: int, body: Any, headers: Any = None, request_id: str | None = None, ctx: Context = Context()
 ) -> Problem:
@@ -180,7 +189,7 @@ def from_status(
     retry_after = _retry_after(headers)
     what = _CAPABILITY_WORDS.get(ctx.operation, ctx.operation)
     dep = f"'{ctx.deployment}'" if ctx.deployment else "the deployment"
-    common = dict(status=status, code=code, request_id=request_id, retry_after=retry_after)
+    common = _Common(status=status, code=code, request_id=request_id, retry_after=retry_after)
 
     if status == 400 and code in ("content_filter", "content_policy_violation"):
         verdict = filters.verdict_from_error_body(body)

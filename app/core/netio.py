@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 from app.core.cancel import CancelToken
@@ -129,7 +130,7 @@ def cancellable(cancel: CancelToken) -> Iterator[None]:
 
 def _socket_from_frames() -> socket.socket | None:
     """The socket of the httpcore2 connection whose `handle_request` is running (the trace callback's caller)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(8):
         if frame is None:
             return None

@@ -110,24 +110,20 @@ def probe(
     quick = profile.with_changes(timeout=min(profile.timeout, PROBE_TIMEOUT))
     client = client_mod.build_client(quick, api_key=api_key, token_provider=token_provider)
     auth = "key" if api_key else "entra"
-    stop: ProbeResult | None = None
+    stop: str | None = None  # why the rest are not tried: "<capability> failed with '<title>'"
     try:
         for capability, deployment in todo:
             if cancel.cancelled:
                 return
             if stop is not None:
                 yield ProbeResult(
-                    capability,
-                    deployment,
-                    False,
-                    skipped=True,
-                    note=f"Not tried: {stop.label.lower()} failed with '{stop.problem.title}' first.",
-                )  # type: ignore[union-attr]
+                    capability, deployment, False, skipped=True, note=f"Not tried: {stop} first."
+                )
                 continue
             ctx = errors.Context(capability, deployment, profile.api_version, profile.endpoint, auth)
             result = _one(client, capability, deployment, ctx, cancel)
             if result.problem is not None and result.problem.kind in _STOP_KINDS:
-                stop = result
+                stop = f"{result.label.lower()} failed with '{result.problem.title}'"
             yield result
     finally:
         client.close()
@@ -227,5 +223,5 @@ _CALLS: dict[str, Callable[[Any, str], Any]] = {
     "transcription": lambda c, d: c.audio.transcriptions.create(
         model=d, file=("ping.wav", _silence_wav(), "audio/wav")
     ),
-    "images": lambda c, d: c.images.generate(model=d, prompt="A test of the connection", size="1x1"),  # type: ignore[arg-type]
+    "images": lambda c, d: c.images.generate(model=d, prompt="A test of the connection", size="1x1"),
 }

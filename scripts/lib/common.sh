@@ -85,3 +85,28 @@ pip_install_project() {
     # An install with extras is also the plain install.
     if [ -n "$extra" ]; then printf '%s\n' "$want" >.venv/.parley-install-base; fi
 }
+
+# The Python trees ruff checks and formats (docs/ is left out: its snippets are aligned by hand).
+LINT_PATHS=(app tests benchmarks scripts packaging)
+
+# run_checks: ruff check, ruff format --check and mypy against its baseline, with .venv's tools; all three run
+# so one run shows every problem. Returns non-zero if any failed.
+run_checks() {
+    local rc=0
+    say "ruff check ${LINT_PATHS[*]}"
+    .venv/bin/python -m ruff check --quiet "${LINT_PATHS[@]}" || {
+        warn "ruff check failed: '.venv/bin/ruff check --fix ${LINT_PATHS[*]}' fixes most"
+        rc=1
+    }
+    say "ruff format --check ${LINT_PATHS[*]}"
+    .venv/bin/python -m ruff format --check --quiet "${LINT_PATHS[@]}" || {
+        warn "files need formatting: '.venv/bin/ruff format ${LINT_PATHS[*]}'"
+        rc=1
+    }
+    say "mypy (new errors only; scripts/lib/mypy_check.py, mypy-baseline.txt)"
+    .venv/bin/python scripts/lib/mypy_check.py || {
+        warn "mypy found errors that mypy-baseline.txt does not list (above)"
+        rc=1
+    }
+    return "$rc"
+}
