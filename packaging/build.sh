@@ -5,10 +5,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=scripts/lib/common.sh
+. scripts/lib/common.sh
+ensure_venv
 py=.venv/bin/python
-[ -x "$py" ] || { python3 -m venv .venv; py=.venv/bin/python; }
-echo "== packaging: installing PyInstaller"
-"$py" -m pip install -q -e '.[package]' 2>&1 | grep -v '^WARNING: Location' || true
+echo "== packaging: installing PyInstaller (pinned in requirements/package.txt)"
+pip_install_project package
 if ! ldconfig -p 2>/dev/null | grep -q libportaudio.so.2; then
   if [ "$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libportaudio2 >/dev/null; fi
 fi

@@ -48,42 +48,67 @@ ensure_venv() {
     fi
 }
 
-# What an install depends on: pyproject.toml, the repository's path (editable installs point at it) and the
-# venv's python. A stamp in .venv remembers the last one, so a second run skips pip entirely.
+# lock_file [EXTRA]: the lock file for EXTRA (requirements/base.txt without one) when this venv is what the
+# locks pin for (Linux x86_64, CPython 3.11); nothing elsewhere, and the install then uses pyproject's ranges.
+lock_file() {
+    local f=requirements/${1:-base}.txt
+    [ -f "$f" ] || return 0
+    [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] || return 0
+    .venv/bin/python -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || return 0
+    printf '%s\n' "$f"
+}
+
+# What an install depends on: pyproject.toml, the lock file, the repository's path (editable installs point at
+# it) and the venv's python. A stamp in .venv remembers the last one, so a second run skips pip entirely.
 install_fingerprint() {
     {
         cat pyproject.toml
+        if [ -n "${1:-}" ]; then cat "$1"; fi
         pwd
         .venv/bin/python -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
 }
 
-# pip_install_project [EXTRA]: `pip install -e .[EXTRA]` into .venv, only when the fingerprint changed.
+# _pip ARGS...: pip into .venv, quiet; its output only when it failed (a machine's pip.conf may add a warning
+# per package otherwise).
+_pip() {
+    local log rc=0
+    log=$(mktemp)
+    .venv/bin/python -m pip install --disable-pip-version-check -q "$@" >"$log" 2>&1 || rc=$?
+    if [ "$rc" != 0 ]; then
+        cat "$log" >&2
+        rm -f "$log"
+        die "pip install $* failed (exit $rc)"
+    fi
+    rm -f "$log"
+}
+
+# pip_install_project [EXTRA]: the pinned dependencies from requirements/EXTRA.txt (hash-checked), then Parley
+# itself with `pip install --no-deps -e .`; only when the fingerprint changed (pyproject.toml or the lock).
+# Where no lock fits (another OS, CPU or Python) it is `pip install -e .[EXTRA]` from pyproject's ranges.
 pip_install_project() {
-    local extra=${1:-} spec=. stamp=.venv/.parley-install-base
+    local extra=${1:-} spec=. stamp=.venv/.parley-install-base lock
     if [ -n "$extra" ]; then
         spec=".[$extra]"
         stamp=.venv/.parley-install-$extra
     fi
+    lock=$(lock_file "$extra")
     local want
-    want=$(install_fingerprint)
+    want=$(install_fingerprint "$lock")
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/parley ]; then
         return 0
     fi
-    say "pip install -e '$spec' (first run or pyproject.toml changed; a minute or two on a new machine)"
-    local log rc=0
-    log=$(mktemp)
-    .venv/bin/python -m pip install --disable-pip-version-check -q -e "$spec" >"$log" 2>&1 || rc=$?
-    # pip's output only when it failed: a machine's pip.conf may add a warning per package otherwise.
-    if [ "$rc" != 0 ]; then
-        cat "$log" >&2
-        rm -f "$log"
-        die "pip install -e '$spec' failed (exit $rc)"
+    if [ -n "$lock" ]; then
+        say "pip install -r $lock, then -e . (first run or the lock changed; a minute or two on a new machine)"
+        _pip --require-hashes -r "$lock"
+        _pip --no-deps -e .
+    else
+        say "pip install -e '$spec' (no lock for $(uname -s)-$(uname -m) with this Python: pyproject's ranges)"
+        _pip -e "$spec"
     fi
-    rm -f "$log"
     printf '%s\n' "$want" >"$stamp"
     # An install with extras is also the plain install.
-    if [ -n "$extra" ]; then printf '%s\n' "$want" >.venv/.parley-install-base; fi
+    if [ -n "$extra" ]; then printf '%s\n' "$(install_fingerprint "$(lock_file)")" >.venv/.parley-install-base; fi
 }
 
 # The Python trees ruff checks and formats (docs/ is left out: its snippets are aligned by hand).
