@@ -41,6 +41,7 @@ def answer_row(db):
     return rows
 
 
+@pytest.mark.e2e
 def test_kill_mid_answer_then_restart_shows_question_and_partial_answer(parley_home, tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PARLEY_HOME=str(parley_home))
     db = parley_home / "data" / "history.sqlite3"

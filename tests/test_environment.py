@@ -208,6 +208,7 @@ print(app.platformName(), size.width(), size.height(), label.isVisible(), label.
 """
 
 
+@pytest.mark.e2e
 def test_a_qt_window_opens_on_the_xvfb_display():
     _require("PARLEY_TEST_XVFB", "Xvfb display")
     env = dict(os.environ, DISPLAY=os.environ["PARLEY_TEST_DISPLAY"], QT_QPA_PLATFORM="xcb")

@@ -39,6 +39,7 @@ def mic_delivering(tab: VoiceTab) -> bool:
     return session is not None and session.recorder is not None and session.recorder.frames > 8000
 
 
+@pytest.mark.audio
 def test_hands_free_conversation_in_the_tab(qtbot, tab, services, tmp_path):
     question = spoken_wav(WORDS, tmp_path / "question.wav")
     emulator = services.connection.emulator
@@ -93,6 +94,7 @@ def test_hands_free_conversation_in_the_tab(qtbot, tab, services, tmp_path):
     assert messages[0].text == WORDS and "ask a follow-up question" in messages[1].text
 
 
+@pytest.mark.audio
 def test_a_silent_microphone_is_named_in_the_tab_and_nothing_is_sent(qtbot, tab, services, tmp_path):
     tab.hands_free.setChecked(True)
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
@@ -168,6 +170,7 @@ def test_no_microphone_at_all_is_a_message_in_the_tab(tmp_path):
     assert (start_enabled, inputs, buttons) == ("False", "0", "['refresh']")
 
 
+@pytest.mark.audio
 def test_push_to_talk_with_space_and_esc_stops_parley_mid_sentence(qtbot, tab, services, tmp_path):
     question = spoken_wav(WORDS, tmp_path / "question.wav")
     emulator = services.connection.emulator
@@ -203,6 +206,7 @@ def test_push_to_talk_with_space_and_esc_stops_parley_mid_sentence(qtbot, tab, s
     assert answer.role == "assistant" and answer.status == "stopped" and answer.text  # kept, marked stopped
 
 
+@pytest.mark.audio
 def test_microphone_test_plays_back_what_it_heard(qtbot, tab, tmp_path):
     question = spoken_wav(WORDS, tmp_path / "question.wav")
     with SpeakerTap() as speaker:
