@@ -9,17 +9,15 @@ Ceilings (CI fails past them): stall 150 ms, ratio 4, open 1,500 ms.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchmarks._report import report
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(
-    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
-)  # stall_probe
 
 TOKENS, RATE = 5000, 500
 TARGETS = {"longest_stall_ms": 16.0, "cost_ratio": 2.0, "open_5000_ms": 200.0}
@@ -63,7 +61,7 @@ def stream(tab) -> dict:
 
     message_widget.MarkdownBody.render_now = timed_render
     message_widget.MarkdownBody.append = timed_append
-    from stall_probe import StallProbe
+    from devtools.stall_probe import StallProbe
 
     probe = StallProbe(interval_ms=5)
     try:
@@ -173,16 +171,11 @@ def run() -> dict:
     finally:
         emulator.terminate()
         emulator.wait(10)
-    result = {"benchmark": "chat_stream", **result, "targets": TARGETS, "ceilings": CEILINGS}
-    result["within_target"] = all(result[k] <= v for k, v in TARGETS.items())
-    result["within_ceiling"] = all(result[k] <= v for k, v in CEILINGS.items())
     return result
 
 
 def main() -> int:
-    result = run()
-    print(json.dumps(result), flush=True)
-    return 0 if result["within_ceiling"] else 1
+    return report("chat_stream", run(), targets=TARGETS, ceilings=CEILINGS)
 
 
 if __name__ == "__main__":

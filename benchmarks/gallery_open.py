@@ -3,12 +3,13 @@ while thumbnails are made and cached off the GUI thread. Target: open <= 300 ms;
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks._report import report
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -85,19 +86,20 @@ def run() -> dict:
             assert gallery.model_.rowCount() == N_IMAGES
             gallery.close()
         shutdown()
-    result = {"benchmark": "gallery_open", "images": N_IMAGES, **results, "target_open_ms": TARGET_MS}
-    result["within_ceiling"] = (
-        results["cold_open_ms"] <= CEILING_MS
-        and results["warm_open_ms"] <= CEILING_MS
-        and results["warm_longest_stall_ms"] <= STALL_CEILING_MS
-    )
-    return result
+    return {"images": N_IMAGES, **results}
 
 
 def main() -> int:
-    result = run()
-    print(json.dumps(result), flush=True)
-    return 0 if result["within_ceiling"] else 1
+    return report(
+        "gallery_open",
+        run(),
+        targets={"cold_open_ms": TARGET_MS, "warm_open_ms": TARGET_MS},
+        ceilings={
+            "cold_open_ms": CEILING_MS,
+            "warm_open_ms": CEILING_MS,
+            "warm_longest_stall_ms": STALL_CEILING_MS,
+        },
+    )
 
 
 if __name__ == "__main__":

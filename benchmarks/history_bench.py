@@ -9,7 +9,6 @@ Prints one JSON line; exits non-zero only past generous ceilings (5x the targets
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import sys
@@ -17,11 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: python benchmarks/history_bench.py
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app.core import history as history_mod  # noqa: E402
-from app.core.history import History  # noqa: E402
+from app.core import history as history_mod
+from app.core.history import History
+from benchmarks._report import report
 
 MESSAGES = 100_000
 CONVERSATIONS = 1_000
@@ -159,28 +156,23 @@ def run() -> dict:
 
     open_ms, search_ms = statistics.median(open_times), statistics.median(search_times)
     figures.update(
-        benchmark="history",
         messages=MESSAGES,
         conversations=CONVERSATIONS,
         open_5000_median_ms=round(open_ms, 1),
-        open_5000_target_ms=TARGET_OPEN_MS,
         search_median_ms=round(search_ms, 2),
         search_max_ms=round(max(search_times), 2),
-        search_target_ms=TARGET_SEARCH_MS,
         search_queries=len(QUERIES),
         search_hits_min=min(hits),
-        ceiling_factor=CEILING_FACTOR,
-        within_targets=open_ms <= TARGET_OPEN_MS and search_ms <= TARGET_SEARCH_MS,
-        within_ceilings=open_ms <= TARGET_OPEN_MS * CEILING_FACTOR
-        and search_ms <= TARGET_SEARCH_MS * CEILING_FACTOR,
     )
     return figures
 
 
+TARGETS = {"open_5000_median_ms": TARGET_OPEN_MS, "search_median_ms": TARGET_SEARCH_MS}
+CEILINGS = {name: limit * CEILING_FACTOR for name, limit in TARGETS.items()}
+
+
 def main() -> int:
-    figures = run()
-    print(json.dumps(figures), flush=True)
-    return 0 if figures["within_ceilings"] else 1
+    return report("history_bench", run(), targets=TARGETS, ceilings=CEILINGS)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._report import report
+
 RUNS = 5
 TARGET_RATIO, CEILING_RATIO = 1.5, 3.0
 TARGET_RSS_MB, CEILING_RSS_MB = 100.0, 250.0
@@ -88,25 +90,21 @@ def run() -> dict:
             parley.append(t)
             if r is not None:
                 rss.append(r)
-    result = {
-        "benchmark": "startup",
+    return {
         "bare_first_paint_ms": round(statistics.median(bare) * 1000, 1),
         "parley_first_paint_ms": round(statistics.median(parley) * 1000, 1),
         "ratio": round(statistics.median(parley) / statistics.median(bare), 2),
-        "idle_rss_mb": round(statistics.median(rss), 1) if rss else None,
-        "target_ratio": TARGET_RATIO,
-        "target_rss_mb": TARGET_RSS_MB,
+        "idle_rss_mb": round(statistics.median(rss), 1) if rss else None,  # None: no /proc here
     }
-    result["within_ceiling"] = (
-        result["ratio"] <= CEILING_RATIO and (result["idle_rss_mb"] or 0) <= CEILING_RSS_MB
-    )
-    return result
 
 
 def main() -> int:
-    result = run()
-    print(json.dumps(result), flush=True)
-    return 0 if result["within_ceiling"] else 1
+    return report(
+        "startup",
+        run(),
+        targets={"ratio": TARGET_RATIO, "idle_rss_mb": TARGET_RSS_MB},
+        ceilings={"ratio": CEILING_RATIO, "idle_rss_mb": CEILING_RSS_MB},
+    )
 
 
 if __name__ == "__main__":

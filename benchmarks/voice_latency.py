@@ -17,7 +17,6 @@ Without PARLEY_TEST_AUDIO=1 (no virtual microphone) it prints why and exits 0.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -25,8 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._report import report, skipped
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 TURNS = 3
 WORDS = "What is the capital of France?"
@@ -63,14 +63,14 @@ def _wait(app, condition, timeout: float, what: str) -> None:
 
 
 def run() -> dict:
-    from audio_rig import SpeakerTap, say_into_mic, spoken_wav
     from PySide6.QtWidgets import QApplication
-    from stall_probe import StallProbe
 
     from app.ui.common import workers
     from app.ui.common.services import AppServices
     from app.ui.voice.tab import VoiceTab
     from app.voice.session import VoiceState
+    from devtools.audio_rig import SpeakerTap, say_into_mic, spoken_wav
+    from devtools.stall_probe import StallProbe
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,7 +141,7 @@ def run() -> dict:
         workers.shutdown()
         services.shutdown()
         transcripts = [text for text, _ in emulator.transcripts]
-    result: dict = {"benchmark": "voice_latency", "turns": TURNS, "target_ms": TARGET_MS}
+    result: dict = {"turns": TURNS}
     for key in turns[0]:
         values = [turn[key] for turn in turns]
         if isinstance(values[0], bool):
@@ -150,24 +150,24 @@ def run() -> dict:
             result[key] = round(statistics.median(values), 1)
             result[f"{key}_max"] = round(max(values), 1)
     result["transcripts_ok"] = transcripts == [WORDS] * TURNS
-    result["within_ceiling"] = (
-        result["transcripts_ok"]
-        and result["first_audio_before_answer_complete"]
-        and all(result[f"{key}_max"] <= limit for key, limit in CEILINGS_MS.items())
-    )
     return result
 
 
 def main() -> int:
-    from audio_rig import missing
+    from devtools.audio_rig import missing
 
     reason = missing()
     if reason is not None:
-        print(json.dumps({"benchmark": "voice_latency", "skipped": reason}), flush=True)
-        return 0
+        return skipped("voice_latency", reason)
     result = run()
-    print(json.dumps(result), flush=True)
-    return 0 if result["within_ceiling"] else 1
+    checks = {k: result.pop(k) for k in ("transcripts_ok", "first_audio_before_answer_complete")}
+    return report(
+        "voice_latency",
+        result,
+        targets={"vad_end_to_transcription_request_ms": TARGET_MS, "first_tts_byte_to_device_ms": TARGET_MS},
+        ceilings={f"{key}_max": limit for key, limit in CEILINGS_MS.items()},
+        checks=checks,
+    )
 
 
 if __name__ == "__main__":

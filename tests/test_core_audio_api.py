@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import signals
 
 from app.audio import wav
 from app.core import audio_api, errors
@@ -56,7 +57,7 @@ def test_speech_streams_chunks_of_non_silent_24khz_audio(emulator):
     assert all(c.sample_rate == 24000 and c.fmt == "pcm" and len(c.data) % 2 == 0 for c in chunks)
     samples = wav.pcm16_to_float(b"".join(c.data for c in chunks))
     assert len(samples) / 24000 > 0.5
-    assert wav.dbfs(samples) > -40
+    assert signals.dbfs(samples) > -40
     sent = [r for r in emulator.requests if r.path.endswith("/audio/speech")][-1]
     assert "/openai/deployments/tts-hd/audio/speech" in sent.path
     assert (
@@ -182,7 +183,7 @@ def _transcribe(client, audio, **kw):
 
 def test_transcription_of_a_wav_with_a_comment(emulator):
     audio = wav.with_comment(
-        wav.encode_wav(wav.tone(220, 1.0, 16000), 16000), "Testing, testing, one, two, three."
+        wav.encode_wav(signals.tone(220, 1.0, 16000), 16000), "Testing, testing, one, two, three."
     )
     events = _transcribe(_client(emulator), audio, language="en")
     transcript = next(e for e in events if isinstance(e, Transcript))
@@ -228,7 +229,7 @@ def test_speak_to_file_writes_one_wav_from_several_pieces(emulator, tmp_path):
     assert sum(isinstance(e, Started) for e in events) == 1
     samples, rate = wav.decode_wav(path.read_bytes())
     assert rate == 24000 and len(samples) / rate == pytest.approx(saved.seconds)
-    assert wav.dbfs(samples) > -40
+    assert signals.dbfs(samples) > -40
     assert len([r for r in emulator.requests if r.path.endswith("/audio/speech")]) == 3
     assert not list(path.parent.glob("*.part"))
 

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import pytest
-from audio_rig import Echo, SpeakerTap, require_audio, say_into_mic, spoken_wav
 
 from app.audio.recorder import Recorder
 from app.core import profiles
@@ -33,6 +32,7 @@ from app.voice.session import (
     VoiceState,
     backend_for,
 )
+from devtools.audio_rig import Echo, SpeakerTap, require_audio, say_into_mic, spoken_wav
 
 WORDS = "What is the capital of France?"
 pytestmark = pytest.mark.audio

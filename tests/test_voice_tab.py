@@ -10,12 +10,12 @@ import sys
 import textwrap
 
 import pytest
-from audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
 from PySide6.QtCore import Qt
-from stall_probe import StallProbe
 
 from app.ui.voice.tab import VoiceTab
 from app.voice.session import VoiceState
+from devtools.audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
+from devtools.stall_probe import StallProbe
 
 WORDS = "What is the capital of France?"
 STALL_CEILING_MS = 250.0  # generous: two shared CPU cores; a blocking device or HTTP call would be seconds

@@ -7,6 +7,7 @@ import wave
 
 import numpy as np
 import pytest
+import signals
 
 from app.audio import wav
 
@@ -17,7 +18,7 @@ def _peak_hz(samples: np.ndarray, rate: int) -> float:
 
 
 def test_float_round_trip_through_wav():
-    samples = wav.tone(440, 0.5, 16000, amplitude=0.8)
+    samples = signals.tone(440, 0.5, 16000, amplitude=0.8)
     data = wav.encode_wav(samples, 16000)
     assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
     back, rate = wav.decode_wav(data)
@@ -70,11 +71,11 @@ def test_pcm16_bytes_round_trip():
 
 
 def test_resample_48k_to_16k_keeps_440hz():
-    tone = wav.tone(440, 1.0, 48000)
+    tone = signals.tone(440, 1.0, 48000)
     down = wav.resample(tone, 48000, 16000)
     assert len(down) == 16000 and down.dtype == np.float32
     assert _peak_hz(down, 16000) == pytest.approx(440, abs=2)
-    assert wav.rms(down) == pytest.approx(wav.rms(tone), rel=0.02)
+    assert signals.rms(down) == pytest.approx(signals.rms(tone), rel=0.02)
     up = wav.resample(down, 16000, 24000)
     assert len(up) == 24000 and _peak_hz(up, 24000) == pytest.approx(440, abs=2)
     assert wav.resample(tone, 48000, 48000) is not tone
@@ -82,21 +83,21 @@ def test_resample_48k_to_16k_keeps_440hz():
 
 def test_resample_low_passes_before_downsampling():
     # 10 kHz is above 16 kHz's Nyquist: without a low-pass it would alias to 6 kHz at full strength.
-    high = wav.tone(10000, 0.5, 48000)
+    high = signals.tone(10000, 0.5, 48000)
     down = wav.resample(high, 48000, 16000)
-    assert wav.dbfs(down) < wav.dbfs(high) - 30
+    assert signals.dbfs(down) < signals.dbfs(high) - 30
 
 
 def test_rms_and_dbfs():
-    assert wav.rms(np.zeros(100)) == 0.0
-    assert wav.dbfs(np.zeros(100)) == wav.SILENCE_DBFS
-    assert wav.dbfs(np.zeros(0)) == wav.SILENCE_DBFS
-    assert wav.dbfs(wav.tone(1000, 0.1, 16000, amplitude=1.0)) == pytest.approx(-3.01, abs=0.05)
-    assert wav.dbfs(np.ones(10)) == pytest.approx(0.0)
+    assert signals.rms(np.zeros(100)) == 0.0
+    assert signals.dbfs(np.zeros(100)) == signals.SILENCE_DBFS
+    assert signals.dbfs(np.zeros(0)) == signals.SILENCE_DBFS
+    assert signals.dbfs(signals.tone(1000, 0.1, 16000, amplitude=1.0)) == pytest.approx(-3.01, abs=0.05)
+    assert signals.dbfs(np.ones(10)) == pytest.approx(0.0)
 
 
 def test_comment_chunk_keeps_the_file_readable():
-    data = wav.with_comment(wav.encode_wav(wav.tone(300, 0.1, 16000), 16000), "hello there")
+    data = wav.with_comment(wav.encode_wav(signals.tone(300, 0.1, 16000), 16000), "hello there")
     assert b"LIST" in data and b"ICMThello there" not in data  # size field sits between id and text
     assert b"hello there\x00" in data
     samples, rate = wav.decode_wav(data)

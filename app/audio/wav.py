@@ -1,4 +1,4 @@
-"""WAV and PCM helpers without Qt or scipy: encode/decode WAV, s16le <-> float32, resampling, loudness.
+"""WAV and PCM helpers without Qt or scipy: encode/decode WAV, s16le <-> float32, resampling.
 
 numpy is imported inside the functions so importing this module costs nothing at startup.
 """
@@ -9,8 +9,6 @@ import io
 import math
 import wave
 from typing import Any
-
-SILENCE_DBFS = -120.0  # what `dbfs` answers for digital silence (log of zero)
 
 
 def pcm16_to_float(data: bytes) -> Any:
@@ -128,32 +126,6 @@ def _lowpass(cutoff: float, ntaps: int) -> Any:
     n = np.arange(ntaps) - (ntaps - 1) / 2
     h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.blackman(ntaps)
     return (h / h.sum()).astype(np.float32)
-
-
-def rms(samples: Any) -> float:
-    """Root mean square of float samples (0.0 for none)."""
-    import numpy as np
-
-    x = np.asarray(samples, dtype=np.float64)
-    if x.size == 0:
-        return 0.0
-    return float(np.sqrt(np.mean(x * x)))
-
-
-def dbfs(samples: Any) -> float:
-    """Loudness in dB relative to full scale (a full-scale sine is about -3 dBFS); SILENCE_DBFS for silence."""
-    value = rms(samples)
-    if value <= 0.0:
-        return SILENCE_DBFS
-    return max(SILENCE_DBFS, 20.0 * math.log10(value))
-
-
-def tone(freq: float, seconds: float, rate: int, amplitude: float = 0.5) -> Any:
-    """A sine test tone (float32)."""
-    import numpy as np
-
-    t = np.arange(int(round(seconds * rate)), dtype=np.float64) / rate
-    return (amplitude * np.sin(2 * math.pi * freq * t)).astype(np.float32)
 
 
 def with_comment(wav: bytes, comment: str) -> bytes:

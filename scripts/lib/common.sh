@@ -112,7 +112,7 @@ pip_install_project() {
 }
 
 # The Python trees ruff checks and formats (docs/ is left out: its snippets are aligned by hand).
-LINT_PATHS=(app tests benchmarks scripts packaging)
+LINT_PATHS=(app tests benchmarks devtools scripts packaging)
 
 # run_checks: ruff check, ruff format --check and mypy against its baseline, with .venv's tools; all three run
 # so one run shows every problem. Returns non-zero if any failed.
