@@ -8,10 +8,14 @@ from __future__ import annotations
 import io
 import math
 import wave
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # types only: numpy is imported inside the functions
+    import numpy as np
+    import numpy.typing as npt
 
 
-def pcm16_to_float(data: bytes) -> Any:
+def pcm16_to_float(data: bytes) -> npt.NDArray[np.float32]:
     """Little-endian signed 16-bit PCM bytes -> float32 samples in [-1, 1). A trailing odd byte is ignored."""
     import numpy as np
 
@@ -19,7 +23,7 @@ def pcm16_to_float(data: bytes) -> Any:
     return np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) / 32768.0
 
 
-def float_to_pcm16(samples: Any) -> bytes:
+def float_to_pcm16(samples: npt.ArrayLike) -> bytes:
     """float samples in [-1, 1] (clipped) or int16 samples -> little-endian signed 16-bit PCM bytes."""
     import numpy as np
 
@@ -30,7 +34,7 @@ def float_to_pcm16(samples: Any) -> bytes:
     return np.round(scaled).astype("<i2").tobytes()
 
 
-def encode_wav(samples: Any, rate: int, *, channels: int | None = None) -> bytes:
+def encode_wav(samples: npt.ArrayLike, rate: int, *, channels: int | None = None) -> bytes:
     """A 16-bit PCM WAV file from float32 ([-1, 1]) or int16 samples; shape (n,) mono or (n, channels)."""
     import numpy as np
 
@@ -61,7 +65,7 @@ def pcm16_to_wav(pcm: bytes, rate: int, *, channels: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def decode_wav(data: bytes, *, mono: bool = True) -> tuple[Any, int]:
+def decode_wav(data: bytes, *, mono: bool = True) -> tuple[npt.NDArray[np.float32], int]:
     """WAV bytes (8/16/24/32-bit integer PCM) -> (float32 samples, rate). Multi-channel is averaged when `mono`,
     else returned as shape (n, channels). Raises ValueError for a file that is not PCM WAV."""
     import numpy as np
@@ -98,7 +102,7 @@ def wav_info(data: bytes) -> tuple[int, int, int, float]:
     return rate, nch, width, (n / rate if rate else 0.0)
 
 
-def resample(samples: Any, rate: int, target: int) -> Any:
+def resample(samples: npt.ArrayLike, rate: int, target: int) -> npt.NDArray[np.float32]:
     """Resample mono float samples from `rate` to `target` Hz.
 
     Downsampling low-pass filters first (a windowed-sinc FIR at 0.45 x the target rate) so a 48 kHz microphone
@@ -120,7 +124,7 @@ def resample(samples: Any, rate: int, target: int) -> Any:
     return np.interp(t_out, np.arange(len(x), dtype=np.float64), x).astype(np.float32)
 
 
-def _lowpass(cutoff: float, ntaps: int) -> Any:
+def _lowpass(cutoff: float, ntaps: int) -> npt.NDArray[np.float32]:
     import numpy as np
 
     n = np.arange(ntaps) - (ntaps - 1) / 2

@@ -18,13 +18,16 @@ import base64
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started, Usage
 from app.core.netio import cancellable, close_on_cancel
 from app.core.retry import retrying
+
+if TYPE_CHECKING:  # types only: importing them costs start-up time
+    from openai import AzureOpenAI
 
 SUPPORTED_MIME = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # Azure's limit per image
@@ -469,7 +472,7 @@ def _message_text(choice: Any) -> str | None:
 
 
 def stream_chat(
-    client: Any,
+    client: AzureOpenAI,
     request: ChatRequest,
     *,
     cancel: CancelToken,

@@ -14,7 +14,13 @@ from app.core import errors
 from app.core.profiles import Profile
 
 if TYPE_CHECKING:  # pragma: no cover
+    from datetime import datetime
+
+    from azure.core.credentials import TokenCredential
     from openai import AzureOpenAI
+
+    # What a device-code sign-in calls with (verification_uri, user_code, expires_on).
+    DeviceCodePrompt = Callable[[str, str, datetime], None]
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 
@@ -63,10 +69,12 @@ def check_credentials(
         )
 
 
-_signed_in: Any = None  # the credential a sign-in from Settings proved, reused by every later connection
+_signed_in: TokenCredential | None = (
+    None  # the credential a sign-in from Settings proved, reused by every later connection
+)
 
 
-def default_credential(*, interactive: bool = False) -> Any:
+def default_credential(*, interactive: bool = False) -> TokenCredential:
     """`DefaultAzureCredential` (env, workload/managed identity, Azure CLI, ...); with `interactive`, a browser
     sign-in ends the chain. Tests replace this function with one returning a fake credential."""
     return _identity().DefaultAzureCredential(exclude_interactive_browser_credential=not interactive)
@@ -89,13 +97,13 @@ def browser_available() -> bool:
     return True
 
 
-def device_code_credential(prompt: Callable[[str, str, Any], None]) -> Any:
+def device_code_credential(prompt: DeviceCodePrompt) -> TokenCredential:
     """Entra ID sign-in on another device: `prompt(verification_uri, user_code, expires_on)` is called (on the
     calling thread) with what the user must type at the address; `get_token` then waits for them to finish."""
     return _identity().DeviceCodeCredential(prompt_callback=prompt)
 
 
-def remember_credential(credential: Any) -> None:
+def remember_credential(credential: TokenCredential | None) -> None:
     """Keep a credential that just signed in (e.g. through the browser) for the connections made after it."""
     global _signed_in
     _signed_in = credential
@@ -105,7 +113,7 @@ def forget_credential() -> None:
     remember_credential(None)
 
 
-def entra_token_provider(credential: Any = None) -> Callable[[], str]:
+def entra_token_provider(credential: TokenCredential | None = None) -> Callable[[], str]:
     """A bearer-token provider for the Cognitive Services scope: `credential`, else the one signed in from
     Settings, else `DefaultAzureCredential()`."""
     get_bearer_token_provider = _identity().get_bearer_token_provider

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.chat import run_stream, run_whole
 from app.core.events import Event
+
+if TYPE_CHECKING:  # types only: importing them costs start-up time
+    from openai import AzureOpenAI
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def _text(choice: Any) -> str | None:
 
 
 def stream_completion(
-    client: Any,
+    client: AzureOpenAI,
     request: CompletionRequest,
     *,
     cancel: CancelToken,

@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core import errors
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Usage
 from app.core.images import request_parsed
 from app.core.retry import retrying
+
+if TYPE_CHECKING:  # types only: importing them costs start-up time
+    import numpy as np
+    import numpy.typing as npt
+    from openai import AzureOpenAI
 
 MAX_BATCH = 2048  # Azure's limit of inputs per request
 DEFAULT_BATCH = 64
@@ -22,13 +27,13 @@ class EmbeddingBatch:
     """Vectors for `texts[start : start + len(vectors)]`, in order; `vectors` is float32 of shape [n, dim]."""
 
     start: int
-    vectors: Any  # numpy.ndarray
+    vectors: npt.NDArray[np.float32]
     usage: Usage | None = None
     request_id: str | None = None
 
 
 def embed(
-    client: Any,
+    client: AzureOpenAI,
     texts: Sequence[str],
     *,
     cancel: CancelToken,
@@ -68,7 +73,7 @@ def embed(
 
 
 def _embed(
-    client: Any,
+    client: AzureOpenAI,
     texts: list[str],
     cancel: CancelToken,
     ctx: errors.Context,
@@ -130,7 +135,7 @@ def _embed(
         yield Done("cancelled") if cancel.cancelled else Failed(errors.from_exception(exc, ctx))
 
 
-def _vector(embedding: Any) -> Any:
+def _vector(embedding: str | list[float]) -> npt.NDArray[np.float32]:
     import numpy as np
 
     if isinstance(embedding, str):
@@ -139,7 +144,7 @@ def _vector(embedding: Any) -> Any:
 
 
 def embed_all(
-    client: Any,
+    client: AzureOpenAI,
     texts: Sequence[str],
     *,
     cancel: CancelToken,
@@ -148,7 +153,7 @@ def embed_all(
     dimensions: int | None = None,
     batch_size: int = DEFAULT_BATCH,
     max_retries: int = 2,
-) -> Any:
+) -> npt.NDArray[np.float32]:
     """All vectors as one float32 array [len(texts), dim]; raises `ParleyError` (or `Cancelled`) instead of events."""
     import numpy as np
 
@@ -172,7 +177,7 @@ def embed_all(
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
 
-def cosine(a: Any, b: Any) -> float:
+def cosine(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Cosine similarity of two vectors (0.0 when either is all zeros)."""
     import numpy as np
 
@@ -184,7 +189,7 @@ def cosine(a: Any, b: Any) -> float:
     return float(np.dot(x, y) / denom) if denom > 0 else 0.0
 
 
-def cosine_matrix(query: Any, matrix: Any) -> Any:
+def cosine_matrix(query: npt.ArrayLike, matrix: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """Cosine similarity of `query` [dim] with every row of `matrix` [n, dim] -> float32 [n] (0 for zero rows)."""
     import numpy as np
 
@@ -203,7 +208,7 @@ def cosine_matrix(query: Any, matrix: Any) -> Any:
     return scores.astype(np.float32)
 
 
-def top_k(query: Any, matrix: Any, k: int = 10) -> list[tuple[int, float]]:
+def top_k(query: npt.ArrayLike, matrix: npt.ArrayLike, k: int = 10) -> list[tuple[int, float]]:
     """(row index, score) of the `k` rows most similar to `query`, best first."""
     import numpy as np
 

@@ -9,10 +9,15 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.core import client as client_mod
 from app.core import errors
+
+if TYPE_CHECKING:  # types only: azure.identity is imported when signing in
+    from azure.core.credentials import TokenCredential
+
+    from app.core.client import DeviceCodePrompt
 
 FIX = (
     "Run `az login` (Azure CLI) and try again, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET "
@@ -50,7 +55,7 @@ class SignIn:
         return f"Signed in as {who}{tenant} via {self.via}; the token is valid for {minutes} more minutes."
 
 
-def sign_in(*, interactive: bool = False, credential: Any = None) -> SignIn:
+def sign_in(*, interactive: bool = False, credential: TokenCredential | None = None) -> SignIn:
     """A token for `client.SCOPE` from `credential` (else `DefaultAzureCredential`, with a browser sign-in at the
     end of the chain when `interactive`). An interactive credential (browser, device code) is remembered for the
     connections that follow. Raises `ParleyError` (AUTH) naming what was tried and the fix."""
@@ -69,7 +74,7 @@ def sign_in(*, interactive: bool = False, credential: Any = None) -> SignIn:
     return SignIn(account, tenant, _VIA.get(name, name), int(token.expires_on))
 
 
-def sign_in_with_code(prompt: Any) -> SignIn:
+def sign_in_with_code(prompt: DeviceCodePrompt) -> SignIn:
     """Device-code sign-in (no browser here): `prompt(uri, code, expires_on)` shows the code to the user."""
     return sign_in(interactive=True, credential=client_mod.device_code_credential(prompt))
 

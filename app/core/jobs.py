@@ -10,11 +10,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.retry import retrying
+
+if TYPE_CHECKING:  # types only: importing them costs start-up time
+    from openai import AzureOpenAI
 
 T = TypeVar("T")
 
@@ -174,7 +177,7 @@ def uploaded_file(obj: Any) -> UploadedFile:
 
 
 def list_fine_tuning_jobs(
-    client: Any,
+    client: AzureOpenAI,
     *,
     limit: int = 50,
     ctx: errors.Context | None = None,
@@ -186,7 +189,7 @@ def list_fine_tuning_jobs(
 
 
 def get_fine_tuning_job(
-    client: Any,
+    client: AzureOpenAI,
     job_id: str,
     *,
     ctx: errors.Context | None = None,
@@ -197,7 +200,7 @@ def get_fine_tuning_job(
 
 
 def fine_tuning_events(
-    client: Any,
+    client: AzureOpenAI,
     job_id: str,
     *,
     limit: int = 50,
@@ -210,7 +213,7 @@ def fine_tuning_events(
 
 
 def cancel_fine_tuning_job(
-    client: Any,
+    client: AzureOpenAI,
     job_id: str,
     *,
     ctx: errors.Context | None = None,
@@ -221,7 +224,7 @@ def cancel_fine_tuning_job(
 
 
 def create_fine_tuning_job(
-    client: Any,
+    client: AzureOpenAI,
     training_file: str,
     model: str,
     *,
@@ -246,7 +249,7 @@ def create_fine_tuning_job(
 
 
 def list_batches(
-    client: Any,
+    client: AzureOpenAI,
     *,
     limit: int = 50,
     ctx: errors.Context | None = None,
@@ -258,7 +261,7 @@ def list_batches(
 
 
 def get_batch(
-    client: Any,
+    client: AzureOpenAI,
     batch_id: str,
     *,
     ctx: errors.Context | None = None,
@@ -269,18 +272,21 @@ def get_batch(
 
 
 def create_batch(
-    client: Any,
+    client: AzureOpenAI,
     input_file_id: str,
     *,
     endpoint: str = BATCH_URL,
-    completion_window: str = "24h",
+    completion_window: Literal["24h"] = "24h",
     ctx: errors.Context | None = None,
     cancel: CancelToken | None = None,
 ) -> BatchJob:
     return batch_job(
         _run(
             lambda: client.batches.create(
-                input_file_id=input_file_id, endpoint=endpoint, completion_window=completion_window
+                # Azure's paths have no /v1 prefix ("/chat/completions"), which openai's Literal does not list.
+                input_file_id=input_file_id,
+                endpoint=endpoint,  # type: ignore[arg-type]
+                completion_window=completion_window,
             ),
             ctx,
             cancel,
@@ -290,15 +296,19 @@ def create_batch(
 
 
 def cancel_batch(
-    client: Any, batch_id: str, *, ctx: errors.Context | None = None, cancel: CancelToken | None = None
+    client: AzureOpenAI,
+    batch_id: str,
+    *,
+    ctx: errors.Context | None = None,
+    cancel: CancelToken | None = None,
 ) -> BatchJob:
     return batch_job(_run(lambda: client.batches.cancel(batch_id), ctx, cancel, 0))
 
 
 def upload_file(
-    client: Any,
+    client: AzureOpenAI,
     path: str | Path,
-    purpose: str,
+    purpose: Literal["fine-tune", "batch"],
     *,
     ctx: errors.Context | None = None,
     cancel: CancelToken | None = None,

@@ -13,12 +13,15 @@ import time
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core import client as client_mod
 from app.core import errors, netio, profiles
 from app.core.cancel import CancelToken
 from app.core.profiles import AuthMode, Profile
+
+if TYPE_CHECKING:  # types only: importing them costs start-up time
+    from openai import AzureOpenAI
 
 PROBE_TIMEOUT = 20.0  # seconds per call: a test should not hang for the profile's full timeout
 LABELS = {
@@ -130,7 +133,7 @@ def probe(
 
 
 def _one(
-    client: Any, capability: str, deployment: str, ctx: errors.Context, cancel: CancelToken
+    client: AzureOpenAI, capability: str, deployment: str, ctx: errors.Context, cancel: CancelToken
 ) -> ProbeResult:
     start = time.perf_counter()
     try:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Failed, Retrying
+
+if TYPE_CHECKING:  # types only: importing them costs start-up time
+    import numpy as np
+    import numpy.typing as npt
+    from openai import AzureOpenAI
+
+    from app.core.history import History
 
 DEFAULT_DIMENSIONS = (
     256  # text-embedding-3 models shorten vectors on request; 256 keeps 100k messages ~100 MB
@@ -46,7 +53,7 @@ def model_key(deployment: str, dimensions: int | None) -> str:
     return f"{deployment}:{dimensions or 'full'}"
 
 
-def dimensions_for(history: Any, deployment: str) -> int | None:
+def dimensions_for(history: History, deployment: str) -> int | None:
     """DEFAULT_DIMENSIONS, unless this deployment's index holds only full-size vectors (a model that cannot shorten
     them, such as text-embedding-ada-002)."""
     if (
@@ -57,7 +64,7 @@ def dimensions_for(history: Any, deployment: str) -> int | None:
     return DEFAULT_DIMENSIONS
 
 
-def index_state(history: Any, deployment: str) -> IndexState:
+def index_state(history: History, deployment: str) -> IndexState:
     dimensions = dimensions_for(history, deployment)
     key = model_key(deployment, dimensions)
     return IndexState(dimensions, history.vector_count(key), history.count_without_vectors(key))
@@ -72,8 +79,8 @@ def rejects_dimensions(problem: errors.Problem) -> bool:
 
 
 def index_pending(
-    history: Any,
-    client: Any,
+    history: History,
+    client: AzureOpenAI,
     *,
     cancel: CancelToken,
     ctx: errors.Context,
@@ -116,8 +123,8 @@ def index_pending(
 
 
 def search(
-    history: Any,
-    client: Any,
+    history: History,
+    client: AzureOpenAI | None,
     query: str,
     *,
     cancel: CancelToken,
@@ -127,7 +134,8 @@ def search(
     limit: int = 30,
     mode: str = "both",
 ) -> list[Hit]:
-    """'exact' (FTS5 words), 'meaning' (cosine), or 'both' merged: exact hits first, then the closest in meaning."""
+    """'exact' (FTS5 words), 'meaning' (cosine), or 'both' merged: exact hits first, then the closest in meaning.
+    `client` may be None only when no `deployment` is given (an exact search needs no connection)."""
     import numpy as np
 
     from app.core import embeddings
@@ -142,6 +150,7 @@ def search(
         key = model_key(deployment, dimensions)
         ids, matrix = vector_matrix(history, key)
         if ids:
+            assert client is not None, "a search by meaning needs a client"
             vector = None
             for event in embeddings.embed(
                 client,
@@ -189,12 +198,12 @@ def search(
 
 
 _matrices: dict[
-    str, tuple[tuple[int, int, int], list[int], Any]
+    str, tuple[tuple[int, int, int], list[int], npt.NDArray[np.float32]]
 ] = {}  # history file + model -> (signature, ids, matrix)
 _matrices_lock = threading.Lock()
 
 
-def vector_matrix(history: Any, model: str) -> tuple[list[int], Any]:
+def vector_matrix(history: History, model: str) -> tuple[list[int], npt.NDArray[np.float32]]:
     """Message ids and their vectors as a float32 matrix [n, dim], kept in memory between searches and read again
     only when the history's vectors changed (reading 10,000 of them costs about 100 ms; a search should not).
     Includes messages of deleted conversations: `search` checks each hit."""
