@@ -7,9 +7,12 @@ session only (in memory, class-wide, never written anywhere) when the keyring ca
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from app.core import errors
+
+if TYPE_CHECKING:  # types only: keyring is imported when a key is first read or stored
+    from keyring.backend import KeyringBackend
 
 SERVICE = "parley"
 
@@ -88,18 +91,18 @@ class SecretStore:
 
     _session: ClassVar[dict[tuple[str, str], str]] = {}
 
-    def __init__(self, service: str = SERVICE, backend: Any = None):
+    def __init__(self, service: str = SERVICE, backend: KeyringBackend | None = None):
         self.service = service
         self._backend = backend  # a keyring backend for tests; else keyring's chosen one
 
-    def _keyring(self) -> Any:
+    def _keyring(self) -> KeyringBackend:
         if self._backend is not None:
             return self._backend
         import keyring
 
         return keyring.get_keyring()
 
-    def _usable(self) -> Any:
+    def _usable(self) -> KeyringBackend:
         kr = self._keyring()
         module = type(kr).__module__ or ""
         if module.endswith((".fail", ".null")):
@@ -165,7 +168,7 @@ class SecretStore:
         return _human_name(kr)
 
 
-def _human_name(kr: Any) -> str:
+def _human_name(kr: KeyringBackend) -> str:
     module = type(kr).__module__ or ""
     last = module.rsplit(".", 1)[-1]
     if last == "chainer":
