@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: python benchmarks/history_bench.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import history as history_mod  # noqa: E402
+from app.core.history import schema as history_mod  # noqa: E402
 from app.core.history import History  # noqa: E402
 
 MESSAGES = 100_000

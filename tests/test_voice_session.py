@@ -14,16 +14,10 @@ from app.core import profiles
 from app.core.cancel import CancelToken
 from app.core.connection import Connection
 from app.core.history import History
-from app.voice.session import (
-    Controls,
-    Notice,
-    ReplyDone,
-    UserSaid,
-    VoiceConfig,
-    VoiceSession,
-    VoiceState,
-    backend_for,
-)
+from app.core.turns import FinishReason, MessageStatus
+from app.voice.events import InputLevel, Notice, ReplyDone, UserSaid, VoiceState
+from app.voice.session import Controls, VoiceConfig, VoiceSession, backend_for
+from app.voice.threads import LevelWatch
 
 RATE = 16000
 BLOCK = 480
@@ -150,7 +144,8 @@ class Run:
         backend = dataclasses.replace(
             backend, recorder_factory=lambda: self.mic, player_factory=lambda: self.player
         )
-        self.session = VoiceSession(backend, cfg, Controls())
+        self.levels: list[InputLevel] = []
+        self.session = VoiceSession(backend, cfg, Controls(), on_level=self.levels.append)
         self.cancel = CancelToken()
         self.events: list[Any] = []
         self.error: BaseException | None = None
@@ -203,8 +198,12 @@ def test_a_barged_in_voice_answer_reopens_as_stopped_not_as_a_crash(emulator):
     messages = run.history.messages(run.conversation_id)
     assert [m.role for m in messages][:3] == ["user", "assistant", "user"]
     barged = messages[1]
-    assert barged.text and barged.status == "stopped"
+    assert barged.text and barged.status is MessageStatus.STOPPED
     assert not barged.interrupted, "a barge-in reads as 'Parley closed before it finished'"
+    assert (
+        barged.finish_reason is FinishReason.BARGED_IN
+        and run.of(ReplyDone)[0].finish_reason is FinishReason.BARGED_IN
+    )
     markdown = run.history.export_markdown(run.conversation_id)
     assert "Interrupted: Parley closed" not in markdown and "Stopped before the answer finished." in markdown
 
@@ -218,3 +217,28 @@ def test_a_voice_answer_heard_to_the_end_is_stored_complete(emulator):
     assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "complete")]
     assert messages[0].text == WORDS and messages[1].text == run.of(ReplyDone)[0].text
     assert run.player.written > 0, "nothing was spoken"
+    # The meter's levels came all along, from the level thread, and stopped with the session.
+    levels = list(run.levels)
+    assert len(levels) > 20 and max(lv.rms_db for lv in levels) > -30 and levels[-1].frames > levels[0].frames
+    assert any(lv.threshold_db is not None for lv in levels)
+    time.sleep(0.2)
+    assert len(run.levels) == len(levels), "levels kept coming after the session ended"
+
+
+def test_the_meter_moves_with_levels_from_a_recording_thread(qtbot, services):
+    from app.ui.voice.devices import DevicePanel
+
+    panel = DevicePanel(services)
+    qtbot.addWidget(panel)
+    mic = ScriptedMic(FakePlayer(), talk_over=False)
+    mic.start()
+    reader = threading.Thread(target=lambda: [mic.read(0.1) for _ in range(60)], daemon=True)
+    watch = LevelWatch(mic, panel.level.emit)  # the session's and the mic test's way to the meter
+    reader.start()
+    watch.start()
+    try:
+        qtbot.waitUntil(lambda: panel.meter.level_db > -30, timeout=5000)  # the spoken question
+        assert panel.last_level is not None and panel.last_level.frames > 0
+    finally:
+        watch.stop()
+        reader.join(5)
