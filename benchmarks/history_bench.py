@@ -20,8 +20,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: python benchmarks/history_bench.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.history import schema as history_mod  # noqa: E402
 from app.core.history import History  # noqa: E402
+from app.core.history import schema as history_mod  # noqa: E402
 
 MESSAGES = 100_000
 CONVERSATIONS = 1_000
