@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.core import history as history_mod
 from app.core.history import History
+from app.core.history import schema as history_mod
 from benchmarks._report import report
 
 MESSAGES = 100_000

@@ -68,7 +68,7 @@ def run() -> dict:
     from app.ui.common import workers
     from app.ui.common.services import AppServices
     from app.ui.voice.tab import VoiceTab
-    from app.voice.session import VoiceState
+    from app.voice.events import VoiceState
     from devtools.audio_rig import SpeakerTap, say_into_mic, spoken_wav
     from devtools.stall_probe import StallProbe
 
@@ -95,8 +95,8 @@ def run() -> dict:
             tab.start()
 
             def mic_delivering() -> bool:
-                session = tab._session_holder[0] if tab._session_holder else None
-                return session is not None and session.recorder is not None and session.recorder.frames > 8000
+                level = tab.devices.last_level  # what the meter got: the mic has delivered this much
+                return level is not None and level.frames > 8000
 
             _wait(app, mic_delivering, 15, "the microphone never delivered audio")
             for _ in range(TURNS):

@@ -406,7 +406,7 @@ def test_clearing_history_in_settings_empties_the_chat(qtbot, tab, services):
 
 
 def test_corrupt_history_is_moved_aside_with_a_message(qtbot, services, parley_home):
-    import app.core.history as history_module
+    import app.core.history.schema as history_module
 
     db = parley_home / "data" / "history.sqlite3"
     db.parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ def test_a_turn_stores_question_and_answer_and_sends_the_whole_conversation(emul
     )
     stored = history.messages(cid)
     assert [m.role for m in stored] == ["user", "assistant", "user", "assistant"]
-    assert stored[1].status == "complete" and stored[1].usage_json["completion_tokens"] > 0
+    assert stored[1].status == "complete" and stored[1].usage.completion_tokens > 0
     assert stored[2].attachments[0].data == PNG_1x1
     wire = emulator.requests[-1].json["messages"]
     assert [m["role"] for m in wire] == ["system", "user", "assistant", "user"]
@@ -92,8 +92,8 @@ def test_filtered_prompt_marks_the_question_and_makes_no_answer(emulator, tmp_pa
         and events[-1].answer_message_id is None
     )
     (question,) = history.messages(cid)
-    assert question.status == "filtered" and question.problem_json["kind"] == "filtered"
-    assert any(c["name"] == "violence" and c["filtered"] for c in question.filter_json[0]["categories"])
+    assert question.status == "filtered" and question.problem.kind == errors.Kind.FILTERED
+    assert any(c.name == "violence" and c.filtered for c in question.verdicts[0].categories)
 
 
 def test_filtered_answer_keeps_the_text_and_the_verdict(emulator, tmp_path):
@@ -101,7 +101,7 @@ def test_filtered_answer_keeps_the_text_and_the_verdict(emulator, tmp_path):
     run(history, client, Turn(cid, "gpt-4o", "a fight filter:answer"))
     answer = history.messages(cid)[1]
     assert answer.status == "filtered" and answer.text
-    assert answer.filter_json and answer.filter_json[0]["filtered"]
+    assert answer.verdicts and answer.verdicts[0].filtered
 
 
 def test_cut_connection_keeps_partial_text_and_continue_appends(emulator, tmp_path):
@@ -109,7 +109,7 @@ def test_cut_connection_keeps_partial_text_and_continue_appends(emulator, tmp_pa
     events = run(history, client, Turn(cid, "gpt-4o", "explain fault:cut len:60"))
     assert isinstance(events[-2], Failed) and events[-2].problem.kind == errors.Kind.NETWORK
     partial = history.messages(cid)[1]
-    assert partial.status == "failed" and partial.text and partial.problem_json["title"] == "Connection lost"
+    assert partial.status == "failed" and partial.text and partial.problem.title == "Connection lost"
     events = run(history, client, Turn(cid, "gpt-4o", continue_id=partial.id))
     started = next(e for e in events if isinstance(e, AnswerStarted))
     assert started.message_id == partial.id and started.prefix == partial.text
@@ -119,7 +119,7 @@ def test_cut_connection_keeps_partial_text_and_continue_appends(emulator, tmp_pa
         and after.text.startswith(partial.text)
         and len(after.text) > len(partial.text)
     )
-    assert after.problem_json is None
+    assert after.problem is None
     wire = emulator.requests[-1].json["messages"]
     assert wire[-2] == {"role": "assistant", "content": partial.text} and "Continue" in wire[-1]["content"]
 
@@ -151,7 +151,7 @@ def test_unknown_deployment_fails_on_the_question(emulator, tmp_path):
     failed = next(e for e in events if isinstance(e, Failed))
     assert failed.problem.kind == errors.Kind.DEPLOYMENT_NOT_FOUND
     (question,) = history.messages(cid)
-    assert question.status == "failed" and question.problem_json["request_id"]
+    assert question.status == "failed" and question.problem.request_id
 
 
 def test_cancel_from_another_thread_before_headers(emulator, tmp_path):

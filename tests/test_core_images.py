@@ -175,3 +175,50 @@ def test_save_png_names_by_time_and_prompt(tmp_path):
 
 def _tiny_png() -> str:
     return "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def test_generate_and_store_saves_the_png_and_records_it_in_the_gallery(client, tmp_path):
+    from app.core.history import History
+
+    history = History.open(tmp_path / "h.sqlite3")
+    request = images.ImageRequest("dall-e-3", "A lighthouse at night", size="1024x1792", style="natural")
+    events = list(
+        images.generate_and_store(
+            client, request, history, tmp_path / "pictures", cancel=CancelToken(), ctx=CTX
+        )
+    )
+    assert isinstance(events[0], Started) and isinstance(events[-1], Done)
+    [stored] = [e for e in events if isinstance(e, images.StoredImage)]
+    assert not [e for e in events if isinstance(e, images.GeneratedImage)]  # one way to get the image: stored
+    path = tmp_path / "pictures" / stored.record.path.rsplit("/", 1)[-1]
+    assert path.read_bytes() == stored.image.png and images.png_size(stored.image.png) == (1024, 1792)
+    assert history.list_images() == [stored.record]
+    assert stored.record.prompt == "A lighthouse at night" and stored.record.deployment == "dall-e-3"
+    assert stored.record.options == {
+        "size": "1024x1792",
+        "quality": "standard",
+        "style": "natural",
+        "response_format": "b64_json",
+    }
+    history.close()
+
+
+def test_purge_deleted_removes_the_files_of_images_deleted_long_enough_ago(tmp_path):
+    from app.core.history import History
+
+    history = History.open(tmp_path / "h.sqlite3")
+    files = []
+    for name in ("old", "recent", "kept"):
+        files.append(tmp_path / f"{name}.png")
+        files[-1].write_bytes(base64.b64decode(_tiny_png()))
+    old, recent, kept = (history.add_image(path=f, prompt=f.stem) for f in files)
+    history.delete_image(old.id)
+    time.sleep(0.3)
+    history.delete_image(recent.id)
+    assert images.purge_deleted(history, older_than_seconds=0.2) == [files[0]]
+    assert not files[0].exists() and files[1].exists() and files[2].exists()
+    assert [r.id for r in history.list_images(include_deleted=True)] == [kept.id, recent.id]
+    files[1].unlink()  # a file the user already removed is not an error
+    assert images.purge_deleted(history, older_than_seconds=0) == [files[1]]
+    assert [r.id for r in history.list_images(include_deleted=True)] == [kept.id]
+    history.close()

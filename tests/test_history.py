@@ -18,7 +18,9 @@ from app.core import history as history_mod
 from app.core.errors import Kind, Problem
 from app.core.events import Usage
 from app.core.filters import Category, Source, Verdict
-from app.core.history import SCHEMA_VERSION, Attachment, History
+from app.core.history import SCHEMA_VERSION, Attachment, FinishReason, History, MessageStatus
+from app.core.history import conversations as history_conversations
+from app.core.history import schema as history_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,11 +92,11 @@ def test_failed_migration_rolls_back(tmp_path, monkeypatch):
     path = tmp_path / "h.sqlite3"
     History.open(path).close()
     monkeypatch.setattr(
-        history_mod, "MIGRATIONS", [*history_mod.MIGRATIONS, "CREATE TABLE extra (x); SELECT nonsense("]
+        history_schema, "MIGRATIONS", [*history_schema.MIGRATIONS, "CREATE TABLE extra (x); SELECT nonsense("]
     )
-    monkeypatch.setattr(history_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(history_schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with sqlite3.connect(path, isolation_level=None) as conn, pytest.raises(sqlite3.Error):
-        history_mod.migrate(conn, SCHEMA_VERSION)
+        history_schema.migrate(conn, SCHEMA_VERSION)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert "extra" not in _tables(path)
@@ -232,11 +234,11 @@ def test_streaming_then_finish(db):
     db.finish_message(
         a.id,
         "Once upon a time",
-        "filtered",
-        finish_reason="content_filter",
+        MessageStatus.FILTERED,
+        finish_reason=FinishReason.CONTENT_FILTER,
         request_id="req-1",
         usage=Usage(10, 4, 14),
-        filters=[verdict],
+        verdicts=[verdict],
         problem=problem,
     )
     m = db.messages(c.id)[1]
@@ -246,16 +248,28 @@ def test_streaming_then_finish(db):
         "content_filter",
         "req-1",
     )
-    assert m.usage_json == {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}
-    assert m.filter_json == [verdict.to_json()] and m.problem_json == problem.to_json()
+    assert m.usage == Usage(10, 4, 14)
+    assert m.verdicts == (verdict,) and m.problem == problem
+    assert m.status is MessageStatus.FILTERED and m.finish_reason is FinishReason.CONTENT_FILTER
     db.update_streaming(a.id, "late write is ignored once finished")
     assert db.get_message(a.id).text == "Once upon a time"
     late = Verdict(Source.COMPLETION, (Category("protected_material_text", False, detected=True),))
-    db.set_filters(a.id, [verdict.to_json(), late])
-    assert len(db.get_message(a.id).filter_json) == 2
+    db.set_filters(a.id, [verdict, late])
+    assert db.get_message(a.id).verdicts == (verdict, late)
     assert [x.id for x in db.messages(c.id)] == [u.id, a.id]
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         db.finish_message(a.id, "x", "weird")
+    # Only typed values are stored: a JSON dict where a value belongs is refused, and nothing changes.
+    with pytest.raises(TypeError):
+        db.finish_message(a.id, "x", MessageStatus.FAILED, problem=problem.to_json())
+    with pytest.raises(TypeError):
+        db.finish_message(a.id, "x", MessageStatus.COMPLETE, usage={"prompt_tokens": 1})
+    with pytest.raises(TypeError):
+        db.set_filters(a.id, [verdict.to_json()])
+    assert db.get_message(a.id).text == "Once upon a time" and db.get_message(a.id).verdicts == (
+        verdict,
+        late,
+    )
 
 
 def test_edit_and_truncate_for_resend(db):
@@ -340,11 +354,11 @@ def _filled(db):
     db.finish_message(
         a.id,
         "It looks **healthy**.",
-        "complete",
-        finish_reason="stop",
+        MessageStatus.COMPLETE,
+        finish_reason=FinishReason.STOP,
         request_id="rid-9",
-        usage={"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25},
-        filters=[verdict],
+        usage=Usage(20, 5, 25),
+        verdicts=[verdict],
     )
     return c
 
@@ -431,7 +445,7 @@ def test_two_threads_writing(db):
                 db.add_message(c.id, "user", f"message {i} from thread {n}")
                 a = db.begin_assistant(c.id)
                 db.update_streaming(a.id, "partial")
-                db.finish_message(a.id, f"reply {i}", "complete")
+                db.finish_message(a.id, f"reply {i}", MessageStatus.COMPLETE)
                 if i % 50 == 0:
                     db.search("thread")
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -505,7 +519,7 @@ def test_streaming_of_a_live_other_process_is_left_alone(tmp_path):
         c = h.create_conversation()
         a = h.begin_assistant(c.id)
         h._conn.execute("UPDATE messages SET writer_pid = ? WHERE id = ?", (os.getppid(), a.id))
-    history_mod._checked.clear()
+    history_schema._checked.clear()
     with History.open(path) as h:
         assert h.get_message(a.id).status == "streaming"
 
@@ -522,7 +536,7 @@ def test_damaged_pages_fail_the_check_and_are_moved_aside(tmp_path):
     for start in range(2 * page, len(raw) - page, 3 * page):  # keep the header page, scramble others
         raw[start + 8 : start + 200] = os.urandom(192)
     path.write_bytes(bytes(raw))
-    history_mod._checked.clear()
+    history_schema._checked.clear()
     with History.open(path) as h:
         assert h.recovery_note and "could not be read" in h.recovery_note
         assert h.list_conversations() == []
@@ -530,7 +544,7 @@ def test_damaged_pages_fail_the_check_and_are_moved_aside(tmp_path):
 
 
 def test_search_with_very_many_matches_returns_newest_first(db, monkeypatch):
-    monkeypatch.setattr(history_mod, "RANK_ALL_LIMIT", 5)
+    monkeypatch.setattr(history_conversations, "RANK_ALL_LIMIT", 5)
     c = db.create_conversation()
     ids = [db.add_message(c.id, "user", f"common word number {i}").id for i in range(12)]
     hits = db.search("common", limit=3)

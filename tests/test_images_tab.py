@@ -116,6 +116,38 @@ def test_gallery_survives_restart_and_delete_undo(qtbot, tab, services):
     again.shutdown()
 
 
+def test_a_deleted_image_leaves_the_disk_when_the_gallery_next_opens(qtbot, tab, services, monkeypatch):
+    from pathlib import Path
+
+    from app.core import images
+    from app.core.history import History
+    from app.ui.images.gallery import thumbnail_path
+
+    generate(qtbot, tab, "short-lived picture")
+    victim = tab.gallery.records()[0]
+    assert Path(victim.path).exists()
+    tab.delete_record(victim)
+    qtbot.waitUntil(lambda: History.open().list_images() == [], timeout=5000)
+    qtbot.waitUntil(lambda: thumbnail_path(victim.path).exists(), timeout=5000)
+
+    again = ImagesTab(services)  # within the undo's reach the file stays
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.gallery.loaded, timeout=10000):
+        again.show()
+    assert Path(victim.path).exists()
+    again.shutdown()
+
+    monkeypatch.setattr(images, "PURGE_AFTER_S", 0.0)  # as if the deletion were long past
+    later = ImagesTab(services)
+    qtbot.addWidget(later)
+    with qtbot.waitSignal(later.gallery.loaded, timeout=10000):
+        later.show()
+    assert later.gallery.records() == []
+    assert not Path(victim.path).exists() and not thumbnail_path(victim.path).exists()
+    assert History.open().list_images(include_deleted=True) == []
+    later.shutdown()
+
+
 def test_send_to_chat_hands_over_the_png(qtbot, tab, services):
     generate(qtbot, tab, "a sketch for chat")
     with qtbot.waitSignal(services.send_to_chat, timeout=5000) as blocker:

@@ -17,21 +17,19 @@ from app.audio.recorder import Recorder
 from app.core import profiles
 from app.core.cancel import CancelToken
 from app.core.connection import Connection
+from app.core.turns import FinishReason
 from app.emulator import Emulator
-from app.voice.session import (
-    Controls,
+from app.voice.events import (
     Notice,
     ReplyDelta,
     ReplyDone,
     StateChanged,
     Timing,
     UserSaid,
-    VoiceConfig,
     VoiceFailed,
-    VoiceSession,
     VoiceState,
-    backend_for,
 )
+from app.voice.session import Controls, VoiceConfig, VoiceSession, backend_for
 from devtools.audio_rig import Echo, SpeakerTap, require_audio, say_into_mic, spoken_wav
 
 WORDS = "What is the capital of France?"
@@ -276,7 +274,8 @@ def test_the_user_can_talk_over_parley_when_barge_in_is_on(question, tmp_path):
             interrupted = run.of(ReplyDone)[0]
     finally:
         emu.stop()
-    assert interrupted.finish_reason == "interrupted"
+    # Barged in: stopped by the user, never INTERRUPTED (which history keeps for "Parley closed before it finished").
+    assert interrupted.finish_reason is FinishReason.BARGED_IN
     assert "Stopped to listen." in [n.text for n in run.of(Notice)]
     assert [e.text for e in run.of(UserSaid)] == [WORDS, "Stop, tell me about Spain instead."]
 

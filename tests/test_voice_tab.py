@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.ui.voice.tab import VoiceTab
-from app.voice.session import VoiceState
+from app.voice.events import VoiceState
 from devtools.audio_rig import SpeakerTap, require_audio, say_into_mic, spoken_wav
 from devtools.stall_probe import StallProbe
 
@@ -34,9 +34,10 @@ def tab(qtbot, services):
     qtbot.waitUntil(lambda: not tab.running, timeout=10000)
 
 
-def mic_delivering(tab: VoiceTab) -> bool:
-    session = tab._session_holder[0] if tab._session_holder else None
-    return session is not None and session.recorder is not None and session.recorder.frames > 8000
+def mic_delivering(tab: VoiceTab, frames: int = 8000) -> bool:
+    """The level the meter got says the microphone has delivered this much since the recording began."""
+    level = tab.devices.last_level
+    return level is not None and level.frames > frames
 
 
 @pytest.mark.audio
@@ -212,9 +213,7 @@ def test_microphone_test_plays_back_what_it_heard(qtbot, tab, tmp_path):
     with SpeakerTap() as speaker:
         qtbot.mouseClick(tab.devices.test_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "Recording" in tab.status.text(), timeout=5000)
-        qtbot.waitUntil(
-            lambda: tab.devices._test_holder and tab.devices._test_holder[0].frames > 1600, timeout=5000
-        )
+        qtbot.waitUntil(lambda: mic_delivering(tab, 1600), timeout=5000)
         say_into_mic(question)
         qtbot.waitUntil(lambda: tab.meter.level_db > -40, timeout=5000)  # the meter moves while it records
         qtbot.waitUntil(lambda: "Playing back" in tab.status.text(), timeout=6000)

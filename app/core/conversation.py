@@ -16,6 +16,9 @@ from app.core import chat, errors, filters
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started
 from app.core.history import History, StoredMessage
+from app.core.turns import MessageStatus, TurnWriter, status_for
+
+__all__ = ["AnswerStarted", "Turn", "TurnEnded", "UserSaved", "build_context", "run_turn", "status_for"]
 
 CONTINUE_PROMPT = (
     "Your previous answer was cut off. Continue exactly where it stopped, without repeating "
@@ -63,15 +66,7 @@ class TurnEnded:
 
     user_message_id: int
     answer_message_id: int | None
-    status: str
-
-
-def status_for(finish_reason: str | None) -> str:
-    if finish_reason == "cancelled":
-        return "stopped"
-    if finish_reason == "content_filter":
-        return "filtered"
-    return "complete"
+    status: MessageStatus
 
 
 def build_context(messages: list[StoredMessage], upto_id: int) -> list[chat.Message]:
@@ -119,6 +114,7 @@ def run_turn(
         turn.conversation_id
         or history.create_conversation(system_prompt=turn.system_prompt, deployment=turn.deployment).id
     )
+    writer = TurnWriter(history, cid, save_every=save_every, clock=clock)
     if turn.replace_id is not None:
         history.delete_message(turn.replace_id)
     if turn.continue_id is not None:
@@ -148,10 +144,10 @@ def run_turn(
         new_text = turn.text if turn.text is not None else user.text
         history.update_message_text(user.id, new_text)  # also clears the problem the last try left on it
         history.delete_messages_after(cid, user.id)
-        history.finish_message(user.id, new_text, "complete", filters=[])
+        history.finish_message(user.id, new_text, MessageStatus.COMPLETE, verdicts=[])
         user = history.get_message(user.id) or user
     else:
-        user = history.add_message(cid, "user", turn.text or "", attachments=turn.images)
+        user = writer.begin_user(turn.text or "", turn.images)
     yield UserSaved(user)
 
     conversation = history.get_conversation(cid)
@@ -170,29 +166,17 @@ def run_turn(
     )
 
     answer_id: int | None = None
-    prefix = ""
-    text: list[str] = []
     prompt_verdicts: list[filters.Verdict] = []
     completion: filters.Verdict | None = None
-    last_save = clock()
 
     for event in chat.stream_chat(client, request, cancel=cancel, ctx=ctx, max_retries=max_retries):
         if isinstance(event, Started):
             yield event
-            if turn.continue_id is not None:
-                answer_id = turn.continue_id
-                prefix = history.get_message(answer_id).text if history.get_message(answer_id) else ""
-                history.resume_streaming(answer_id)
-            else:
-                answer_id = history.begin_assistant(cid).id
-            last_save = clock()
-            yield AnswerStarted(answer_id, prefix)
+            answer_id = writer.begin_answer(turn.continue_id)
+            yield AnswerStarted(answer_id, writer.prefix)
             continue
         if isinstance(event, Delta):
-            text.append(event.text)
-            if answer_id is not None and clock() - last_save >= save_every:
-                history.update_streaming(answer_id, prefix + "".join(text))
-                last_save = clock()
+            writer.append(event.text)
         elif isinstance(event, FilterResult):
             if event.verdict.source == filters.Source.PROMPT:
                 prompt_verdicts = [v for v in prompt_verdicts if v.index != event.verdict.index] + [
@@ -203,33 +187,18 @@ def run_turn(
                 completion = event.verdict
         yield event
         if isinstance(event, Done):
-            status = status_for(event.finish_reason)
-            if answer_id is not None:
-                history.finish_message(
-                    answer_id,
-                    prefix + "".join(text),
-                    status,
-                    finish_reason=event.finish_reason,
-                    request_id=event.request_id,
-                    usage=event.usage,
-                    filters=[completion] if completion else None,
-                )
-            yield TurnEnded(user.id, answer_id, status if answer_id is not None else "stopped")
+            if answer_id is None:
+                yield TurnEnded(user.id, None, MessageStatus.STOPPED)
+                return
+            status = writer.finish(
+                event.finish_reason, usage=event.usage, request_id=event.request_id, verdict=completion
+            )
+            yield TurnEnded(user.id, answer_id, status)
             return
         if isinstance(event, Failed):
-            problem = event.problem
             if answer_id is not None:
-                history.finish_message(
-                    answer_id,
-                    prefix + "".join(text),
-                    "failed",
-                    problem=problem,
-                    filters=[completion] if completion else None,
-                )
-                yield TurnEnded(user.id, answer_id, "failed")
+                status = writer.finish(None, problem=event.problem, verdict=completion)
+                yield TurnEnded(user.id, answer_id, status)
             else:
-                status = "filtered" if problem.kind == errors.Kind.FILTERED else "failed"
-                verdicts = [problem.verdict] if problem.verdict is not None else None
-                history.finish_message(user.id, user.text, status, problem=problem, filters=verdicts)
-                yield TurnEnded(user.id, None, status)
+                yield TurnEnded(user.id, None, writer.fail_question(user, event.problem))
             return

@@ -1,5 +1,6 @@
 """DALL-E 3 image generation: options checked before sending, revised prompt and filter verdicts parsed, a PNG
-always returned (url results are downloaded), and saving under a readable file name.
+always returned (url results are downloaded), saved under a readable file name and recorded in the gallery
+(`generate_and_store`), and deleted images' files removed once the undo is long past (`purge_deleted`).
 
 `generate` validates the request when called (raising `ParleyError` CONFIG for an option DALL-E 3 does not take)
 and returns a generator of events: `Started`, `Retrying`, `GeneratedImage`, then `Done`; or `Failed(problem)`; or
@@ -16,12 +17,15 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Started
 from app.core.retry import retrying
+
+if TYPE_CHECKING:
+    from app.core.history import History, ImageRecord
 
 T = TypeVar("T")
 
@@ -33,6 +37,9 @@ MAX_PROMPT_CHARS = 4000  # DALL-E 3's prompt limit
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DOWNLOAD_TIMEOUT = 60.0
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+PURGE_AFTER_S = (
+    600.0  # a deleted image's file stays this long (the undo lasts seconds; a restart loses nothing)
+)
 
 
 @dataclass(frozen=True)
@@ -367,3 +374,67 @@ def save_png(image: GeneratedImage, folder: str | Path, *, now: float | None = N
             "Choose another folder.",
         )
     )
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """A generated image, saved as a PNG and recorded in the gallery (`generate_and_store` yields it in place of
+    the `GeneratedImage`)."""
+
+    image: GeneratedImage
+    record: ImageRecord
+
+
+def generate_and_store(
+    client: Any,
+    request: ImageRequest,
+    history: History,
+    folder: str | Path,
+    *,
+    cancel: CancelToken,
+    ctx: errors.Context = errors.Context("images"),
+    max_retries: int = 2,
+    http_get: Callable[[str], bytes] | None = None,
+) -> Iterator[Any]:
+    """`generate` (validating now), with each image saved into `folder` and added to `history`'s gallery with its
+    options: the events of `generate`, a `StoredImage` where it yields a `GeneratedImage`."""
+    events = generate(client, request, cancel=cancel, ctx=ctx, max_retries=max_retries, http_get=http_get)
+    return _stored(events, request, history, Path(folder))
+
+
+def _stored(events: Iterator[Any], request: ImageRequest, history: History, folder: Path) -> Iterator[Any]:
+    for event in events:
+        if not isinstance(event, GeneratedImage):
+            yield event
+            continue
+        path = save_png(event, folder)
+        record = history.add_image(
+            path=str(path),
+            prompt=request.prompt,
+            revised_prompt=event.revised_prompt,
+            options={
+                "size": request.size,
+                "quality": request.quality,
+                "style": request.style,
+                "response_format": request.response_format,
+            },
+            deployment=request.deployment,
+        )
+        yield StoredImage(event, record)
+
+
+def purge_deleted(history: History, older_than_seconds: float | None = None) -> list[Path]:
+    """Forget gallery images deleted at least `older_than_seconds` (PURGE_AFTER_S) ago and remove their PNGs;
+    returns the paths removed (a file already gone is not an error)."""
+    age = PURGE_AFTER_S if older_than_seconds is None else older_than_seconds
+    removed = []
+    for name in history.purge_deleted_images(age):
+        path = Path(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:  # read-only or in use: the record is gone, the file stays for the user to remove
+            continue
+        removed.append(path)
+    return removed

@@ -8,12 +8,10 @@ being read while Parley thinks and speaks: its audio is thrown away (no self-ech
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
@@ -21,7 +19,20 @@ from app.audio.wav import encode_wav, resample
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
-from app.voice.speech_text import SentenceSplitter, split_long
+from app.core.turns import FinishReason, TurnWriter
+from app.voice.events import (
+    InputLevel,
+    Notice,
+    ReplyDelta,
+    ReplyDone,
+    StateChanged,
+    Timing,
+    UserSaid,
+    VoiceFailed,
+    VoiceState,
+)
+from app.voice.speech_text import SentenceSplitter
+from app.voice.threads import LevelWatch, NullPlayer, Pump, Speaker
 
 TRANSCRIBE_RATE = 16000
 MIN_TURN_S = 0.3
@@ -35,58 +46,6 @@ DEAD_MIC_DB = -90.0  # quieter than any real microphone's own noise: muted, or n
 VOICE_SYSTEM_PROMPT = (
     "You are Parley, a voice assistant. Answer in short, plain spoken sentences; avoid tables and long code."
 )
-
-
-class VoiceState(Enum):
-    IDLE = "Idle"
-    LISTENING = "Listening"
-    TRANSCRIBING = "Transcribing"
-    THINKING = "Thinking"
-    SPEAKING = "Speaking"
-
-
-@dataclass(frozen=True)
-class StateChanged:
-    state: VoiceState
-
-
-@dataclass(frozen=True)
-class UserSaid:
-    text: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class ReplyDelta:
-    text: str
-
-
-@dataclass(frozen=True)
-class ReplyDone:
-    text: str
-    finish_reason: str | None
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the user should read, not an error. With a title it is a warning to act on ('No speech heard —
-    check the microphone (Mic 1).'); without one, a passing note ('Stopped to listen.')."""
-
-    text: str
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class VoiceFailed:
-    problem: errors.Problem
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Latencies Parley itself adds, for the voice benchmark: name → milliseconds."""
-
-    name: str
-    ms: float
 
 
 @dataclass
@@ -147,78 +106,6 @@ class Backend:
     conversation_id: int | None = None
 
 
-class _Pump(threading.Thread):
-    """Runs a generator on its own thread and hands its items over through a queue."""
-
-    def __init__(self, make: Callable[[CancelToken], Iterator[Any]], parent: CancelToken, name: str):
-        super().__init__(name=name, daemon=True)
-        self.items: queue.Queue = queue.Queue()
-        self.cancel = CancelToken()
-        parent.on_cancel(self.cancel.cancel)
-        self._make = make
-        self.done = False
-
-    def run(self) -> None:
-        try:
-            for item in self._make(self.cancel):
-                self.items.put(item)
-                if self.cancel.cancelled:
-                    break
-        except Exception as exc:  # noqa: BLE001 - becomes a value like everywhere else
-            self.items.put(Failed(errors.from_exception(exc)))
-        finally:
-            self.done = True
-            self.items.put(None)
-
-
-class _Speaker(threading.Thread):
-    """Synthesises queued sentences one after another and feeds the player, so speech starts with sentence one."""
-
-    def __init__(self, backend: Backend, player: Any, parent: CancelToken):
-        super().__init__(name="parley-speaker", daemon=True)
-        self.backend = backend
-        self.player = player
-        self.sentences: queue.Queue[str | None] = queue.Queue()
-        self.cancel = CancelToken()
-        parent.on_cancel(self.cancel.cancel)
-        self.problems: queue.Queue[errors.Problem] = queue.Queue()
-        self.first_byte_at: float | None = None
-        self.spoke_text: list[str] = []
-        self.finished = threading.Event()
-
-    def say(self, sentence: str) -> None:
-        for piece in split_long(sentence, 4096):
-            self.sentences.put(piece)
-
-    def close(self) -> None:
-        self.sentences.put(None)
-
-    def run(self) -> None:
-        try:
-            while not self.cancel.cancelled:
-                sentence = self.sentences.get()
-                if sentence is None:
-                    break
-                for event in self.backend.synthesize(sentence, self.cancel):
-                    if self.cancel.cancelled:
-                        break
-                    data = getattr(event, "data", None)
-                    if data:
-                        if self.first_byte_at is None:
-                            self.first_byte_at = time.monotonic()
-                        self.player.write(data)
-                    elif isinstance(event, Failed):
-                        self.problems.put(event.problem)
-                        self.cancel.cancel()
-                self.spoke_text.append(sentence)
-        except Exception as exc:  # noqa: BLE001 - e.g. a CONFIG ParleyError raised when synthesize is called
-            self.problems.put(errors.from_exception(exc))
-            self.cancel.cancel()
-        finally:
-            self.player.finish()
-            self.finished.set()
-
-
 def _concat(blocks: list) -> Any:
     import numpy as np
 
@@ -228,14 +115,23 @@ def _concat(blocks: list) -> Any:
 class VoiceSession:
     """Holds the conversation so far (for chat context) and runs turns. Call `run(cancel)` on a worker."""
 
-    def __init__(self, backend: Backend, config: VoiceConfig, controls: Controls):
+    def __init__(
+        self,
+        backend: Backend,
+        config: VoiceConfig,
+        controls: Controls,
+        on_level: Callable[[InputLevel], Any] | None = None,
+    ):
+        """`on_level` gets the microphone's level 20 times a second from a helper thread (the GUI passes a
+        signal's emit)."""
         self.backend = backend
         self.config = config
         self.controls = controls
+        self.on_level = on_level
         self.messages: list[tuple[str, str]] = []  # (role, text) for the chat context
         self.state = VoiceState.IDLE
-        self.recorder: Any = None
-        self.threshold_db: float | None = None  # the VAD's current threshold, for the GUI's level meter
+        self.recorder: Any = None  # for tests and diagnostics: the GUI's meter gets `on_level` instead
+        self.threshold_db: float | None = None  # the VAD's current threshold, sent along with the level
 
     def _set(self, state: VoiceState) -> StateChanged:
         self.state = state
@@ -243,15 +139,20 @@ class VoiceSession:
 
     def run(self, cancel: CancelToken) -> Iterator[Any]:
         recorder = self.backend.recorder_factory()
-        self.recorder = recorder  # the GUI's meter reads recorder.level (plain floats) on a timer
+        self.recorder = recorder
         try:
             recorder.start()
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
             return
+        watch = LevelWatch(recorder, self.on_level, lambda: self.threshold_db) if self.on_level else None
+        if watch is not None:
+            watch.start()
         try:
             yield from self._listen_loop(recorder, cancel)
         finally:
+            if watch is not None:
+                watch.stop()
             recorder.stop()  # also when the worker closes this generator on cancel: no yield may follow then
         yield self._set(VoiceState.IDLE)
 
@@ -361,10 +262,8 @@ class VoiceSession:
         return (yield from self._answer(text.strip(), decided_at, recorder, cancel))
 
     def _answer(self, text: str, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
-        history = self.backend.history
-        cid = self.backend.conversation_id
-        if history is not None and cid is not None:
-            history.add_message(cid, "user", text)
+        writer = TurnWriter(self.backend.history, self.backend.conversation_id)
+        writer.begin_user(text)
         self.messages.append(("user", text))
         yield self._set(VoiceState.THINKING)
 
@@ -373,16 +272,16 @@ class VoiceSession:
             player.start()  # now, not at the first sentence: opening a device can take a while
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
-            player = _NullPlayer()
+            player = NullPlayer()
         turn_cancel = CancelToken()
         cancel.on_cancel(turn_cancel.cancel)
-        speaker = _Speaker(self.backend, player, turn_cancel)
+        speaker = Speaker(self.backend, player, turn_cancel)
         speaker.start()
         messages = list(self.messages)
         chat_started = time.monotonic()
-        pump = _Pump(lambda tok: self.backend.chat(messages, tok), turn_cancel, "parley-voice-chat")
+        pump = Pump(lambda tok: self.backend.chat(messages, tok), turn_cancel, "parley-voice-chat")
         pump.start()
-        stored = history.begin_assistant(cid) if history is not None and cid is not None else None
+        writer.begin_answer()
         splitter = SentenceSplitter()
         reply: list[str] = []
         finish: str | None = None
@@ -391,7 +290,6 @@ class VoiceSession:
         barge = BargeIn(recorder.samplerate, self.config.vad, margin_db=self.config.barge_in_margin_db)
         heard = _Tail(PREROLL_S * recorder.samplerate)
         barge_audio: list | None = None
-        last_save = time.monotonic()
         reported_audio = False
         chat_open = True
         try:
@@ -413,6 +311,7 @@ class VoiceSession:
                         break
                     if isinstance(ev, Delta):
                         reply.append(ev.text)
+                        writer.append(ev.text)  # stored at most once a second
                         yield ReplyDelta(ev.text)
                         for s in splitter.feed(ev.text):
                             speaker.say(s)
@@ -422,9 +321,6 @@ class VoiceSession:
                         failed = ev.problem
                     elif isinstance(ev, FilterResult | Retrying | Started):
                         yield ev
-                if stored is not None and time.monotonic() - last_save >= 1.0:
-                    history.update_streaming(stored.id, "".join(reply))
-                    last_save = time.monotonic()
                 # 2. the speaker
                 while not speaker.problems.empty():
                     failed = failed or speaker.problems.get()
@@ -451,7 +347,7 @@ class VoiceSession:
                     self.controls.put_back([c for c in commands if c in ("press", "release")])
                     turn_cancel.cancel()
                     player.stop()
-                    finish = finish or "stopped"
+                    finish = finish or FinishReason.CANCELLED  # the user stopped it (Esc)
                     if "press" in commands:
                         barge_audio = []  # the user holds the talk key: listen at once, no echo to wait out
                     break
@@ -465,38 +361,19 @@ class VoiceSession:
                     barge_audio = heard.blocks()
                     turn_cancel.cancel()
                     player.stop()
-                    finish = finish or "interrupted"
+                    finish = finish or FinishReason.BARGED_IN  # not INTERRUPTED: that means Parley crashed
                     yield Notice("Stopped to listen.")
                     break
         finally:
             turn_cancel.cancel()
             player.stop()
-            text_out = "".join(reply)
             if cancel.cancelled and finish is None:
-                finish = "cancelled"
-            status = (
-                "failed"
-                if failed
-                else (
-                    "filtered"
-                    if finish == "content_filter"
-                    else "stopped"
-                    if finish in ("cancelled", "interrupted", "stopped")
-                    else "complete"
-                )
-            )
-            if stored is not None:
-                history.finish_message(
-                    stored.id,
-                    text_out,
-                    status,
-                    finish_reason=finish,
-                    problem=failed.to_json() if failed else None,
-                )
-            self.messages.append(("assistant", text_out))
+                finish = FinishReason.CANCELLED
+            writer.finish(finish, problem=failed)
+            self.messages.append(("assistant", "".join(reply)))
         if failed is not None:
             yield VoiceFailed(failed)
-        yield ReplyDone("".join(reply), finish)
+        yield ReplyDone("".join(reply), FinishReason.parse(finish))
         return barge_audio
 
 
@@ -539,21 +416,6 @@ class _DeadMic:
             self._told = True
             return True
         return False
-
-
-class _NullPlayer:
-    """Stands in when no output device can be opened: the answer still shows as text."""
-
-    first_audio_at = None
-    emptied_at = None
-    drained = True
-    played_out = True
-    latency = 0.0
-
-    def start(self) -> None: ...
-    def write(self, pcm: bytes) -> None: ...
-    def finish(self) -> None: ...
-    def stop(self) -> None: ...
 
 
 def backend_for(

@@ -26,11 +26,11 @@ EMPTY_TEXT = (
 
 
 def verdicts_of(message: StoredMessage) -> list[filters.Verdict]:
-    return [filters.Verdict.from_json(v) for v in message.filter_json if isinstance(v, dict)]
+    return list(message.verdicts)
 
 
 def problem_of(message: StoredMessage) -> errors.Problem | None:
-    return errors.problem_from_json(message.problem_json) if isinstance(message.problem_json, dict) else None
+    return message.problem
 
 
 def card_actions(role: str, problem: errors.Problem) -> tuple[tuple[str, str], ...]:
@@ -64,7 +64,7 @@ def widget_for_stored(
     if images:
         widget.set_images(images)
     widget.set_state(message.status, message.finish_reason)
-    widget.set_usage(message.usage_json)
+    widget.set_usage(message.usage)
     widget.set_verdicts(verdicts_of(message))
     problem = problem_of(message)
     if problem is not None:

@@ -1,9 +1,9 @@
-"""The images gallery: a thumbnail grid fed by the history DB, thumbnails made and cached off the GUI thread."""
+"""The images gallery: a thumbnail grid of history's `ImageRecord`s, thumbnails made and cached off the GUI thread;
+opening it also removes the files of images deleted long enough ago."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from app.core import paths
 from app.core.cancel import CancelToken
+from app.core.history import ImageRecord
 from app.ui.common.workers import Job, JobResult
 
 log = logging.getLogger(__name__)
@@ -21,16 +22,6 @@ THUMB = 160
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
 ROLE_PATH = Qt.ItemDataRole.UserRole + 2
 ROLE_RECORD = Qt.ItemDataRole.UserRole + 3
-
-
-@dataclass(frozen=True)
-class GalleryImage:
-    id: int
-    path: str
-    prompt: str
-    revised_prompt: str | None
-    created_at: float
-    options: dict
 
 
 def thumbs_dir() -> Path:
@@ -59,27 +50,15 @@ def make_thumbnail(image_path: str) -> QImage | None:
     return thumb
 
 
-def _load_records(cancel: CancelToken) -> list[GalleryImage]:
+def _load_records(cancel: CancelToken) -> list[ImageRecord]:
+    """The gallery's images, newest first; first the PNGs (and thumbnails) of images deleted long ago leave the disk."""
+    from app.core import images
     from app.core.history import History
 
-    return [_record(row) for row in History.open().list_images()]
-
-
-def _record(row: Any) -> GalleryImage:
-    import json
-
-    options = getattr(row, "options", None)
-    if options is None:
-        raw = getattr(row, "options_json", None) or "{}"
-        options = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    return GalleryImage(
-        int(row.id),
-        str(row.path),
-        str(row.prompt),
-        getattr(row, "revised_prompt", None),
-        float(getattr(row, "created_at", 0) or 0),
-        options,
-    )
+    history = History.open()
+    for path in images.purge_deleted(history):
+        thumbnail_path(str(path)).unlink(missing_ok=True)
+    return history.list_images()
 
 
 def _load_thumbs(items: list[tuple[int, str]], cancel: CancelToken):
@@ -97,6 +76,28 @@ def _load_thumbs(items: list[tuple[int, str]], cancel: CancelToken):
         yield batch
 
 
+# ---- what the tab's gallery actions run on a worker ----------------------------------------------------------
+
+
+def set_deleted(image_id: int, deleted: bool, cancel: CancelToken) -> int:
+    from app.core.history import History
+
+    history = History.open()
+    (history.delete_image if deleted else history.restore_image)(image_id)
+    return image_id
+
+
+def read_bytes(path: str, cancel: CancelToken) -> bytes:
+    return Path(path).read_bytes()
+
+
+def copy_file(source: str, target: str, cancel: CancelToken) -> str:
+    import shutil
+
+    shutil.copyfile(source, target)
+    return target
+
+
 class GalleryModel(QStandardItemModel):
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt name
         return ["text/uri-list", "image/png"]
@@ -110,7 +111,7 @@ class GalleryModel(QStandardItemModel):
 
 
 class Gallery(QListView):
-    open_requested = Signal(object)  # GalleryImage
+    open_requested = Signal(object)  # ImageRecord
     send_to_chat_requested = Signal(object)
     delete_requested = Signal(object)
     copy_requested = Signal(object)
@@ -160,7 +161,7 @@ class Gallery(QListView):
             return
         self.set_records(result.value or [])
 
-    def set_records(self, records: list[GalleryImage]) -> None:
+    def set_records(self, records: list[ImageRecord]) -> None:
         self.model_.clear()
         self._items.clear()
         self.setUpdatesEnabled(False)
@@ -170,7 +171,7 @@ class Gallery(QListView):
         self.loaded.emit(len(records))
         self._start_thumbs([(r.id, r.path) for r in records])
 
-    def _append(self, rec: GalleryImage, at_top: bool = False) -> QStandardItem:
+    def _append(self, rec: ImageRecord, at_top: bool = False) -> QStandardItem:
         item = QStandardItem(self._placeholder, rec.prompt[:40])
         item.setToolTip(rec.revised_prompt or rec.prompt)
         item.setData(rec.id, ROLE_ID)
@@ -185,7 +186,7 @@ class Gallery(QListView):
             self.model_.appendRow(item)
         return item
 
-    def add(self, rec: GalleryImage, thumb: QImage | None = None) -> None:
+    def add(self, rec: ImageRecord, thumb: QImage | None = None) -> None:
         self._items[rec.id] = self._append(rec, at_top=True)
         if thumb is not None:
             self._items[rec.id].setIcon(QIcon(QPixmap.fromImage(thumb)))
@@ -197,7 +198,7 @@ class Gallery(QListView):
         if item is not None:
             self.model_.removeRow(item.row())
 
-    def records(self) -> list[GalleryImage]:
+    def records(self) -> list[ImageRecord]:
         return [self.model_.item(r).data(ROLE_RECORD) for r in range(self.model_.rowCount())]
 
     def _start_thumbs(self, items: list[tuple[int, str]]) -> None:
@@ -215,7 +216,7 @@ class Gallery(QListView):
             if item is not None:
                 item.setIcon(QIcon(QPixmap.fromImage(img)))
 
-    def current_record(self) -> GalleryImage | None:
+    def current_record(self) -> ImageRecord | None:
         index = self.currentIndex()
         return index.data(ROLE_RECORD) if index.isValid() else None
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import html
 import logging
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QPixmap, QResizeEvent, QShortcut
+from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -29,10 +27,12 @@ from PySide6.QtWidgets import (
 from app.core import errors, paths
 from app.core.cancel import CancelToken
 from app.core.events import Failed, Retrying
+from app.core.history import ImageRecord
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import Job, JobResult
-from app.ui.images.gallery import Gallery, GalleryImage, make_thumbnail
+from app.ui.images.gallery import Gallery, copy_file, make_thumbnail, read_bytes, set_deleted
+from app.ui.images.view import ImageView, load_image
 
 log = logging.getLogger(__name__)
 SIZES = ("1024x1024", "1792x1024", "1024x1792")
@@ -46,123 +46,33 @@ UNDO_MS = 8000
 @dataclass(frozen=True)
 class Generated:
     image: Any  # app.core.images.GeneratedImage
-    record: GalleryImage
+    record: ImageRecord
     thumb: QImage | None
     full: QImage  # decoded on the worker: a 1792x1024 PNG takes tens of ms to decode
-
-
-def _load_image(path: str, cancel: CancelToken) -> QImage:
-    image = QImage(path)
-    if image.isNull():
-        raise errors.ParleyError(
-            errors.Problem(
-                errors.Kind.OTHER,
-                "Image missing",
-                f"{path} could not be read.",
-                "It may have been moved or deleted; remove it from the gallery.",
-            )
-        )
-    return image
-
-
-def _copy_file(source: str, target: str, cancel: CancelToken) -> str:
-    import shutil
-
-    shutil.copyfile(source, target)
-    return target
 
 
 def _generate(connection: Any, request: Any, cancel: CancelToken):
     from app.core import images
     from app.core.history import History
 
-    client = connection.client()
-    for event in images.generate(
-        client,
+    for event in images.generate_and_store(
+        connection.client(),
         request,
+        History.open(),
+        paths.ensure(paths.data_dir() / "images"),
         cancel=cancel,
         ctx=connection.context("images"),
         max_retries=connection.profile.max_retries,
     ):
-        if isinstance(event, images.GeneratedImage):
-            path = images.save_png(event, paths.ensure(paths.data_dir() / "images"))
-            options = {
-                "size": request.size,
-                "quality": request.quality,
-                "style": request.style,
-                "response_format": request.response_format,
-            }
-            row = History.open().add_image(
-                path=str(path),
-                prompt=request.prompt,
-                revised_prompt=event.revised_prompt,
-                options=options,
-                deployment=request.deployment,
+        if isinstance(
+            event, images.StoredImage
+        ):  # saved and in the gallery: decode here, not on the GUI thread
+            png = event.image.png
+            yield Generated(
+                event.image, event.record, make_thumbnail(event.record.path), QImage.fromData(png, "PNG")
             )
-            record = GalleryImage(
-                int(getattr(row, "id", row)),
-                str(path),
-                request.prompt,
-                event.revised_prompt,
-                time.time(),
-                options,
-            )
-            yield Generated(event, record, make_thumbnail(str(path)), QImage.fromData(event.png, "PNG"))
         else:
             yield event
-
-
-def _set_deleted(image_id: int, deleted: bool, cancel: CancelToken) -> int:
-    from app.core.history import History
-
-    history = History.open()
-    (history.delete_image if deleted else history.restore_image)(image_id)
-    return image_id
-
-
-def _read_bytes(path: str, cancel: CancelToken) -> bytes:
-    return Path(path).read_bytes()
-
-
-class ImageView(QLabel):
-    """Shows the image as large as the space allows, rendered at the screen's pixel density (sharp on high-DPI)."""
-
-    PLACEHOLDER = "Your image appears here."
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._image: QImage | None = None
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(200, 200)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.setAccessibleName("Generated image")
-        self.setText(self.PLACEHOLDER)
-
-    def set_image(self, image: QImage | None, description: str = "") -> None:
-        self._image = image
-        self.setAccessibleDescription(description)
-        self._rescale()
-
-    def image(self) -> QImage | None:
-        return self._image
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt name
-        super().resizeEvent(event)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._image is None or self._image.isNull():
-            if self.text() != self.PLACEHOLDER:
-                self.setText(self.PLACEHOLDER)  # setText also drops any old pixmap
-            return
-        dpr = self.devicePixelRatioF()
-        target = self.size() * dpr
-        scaled = self._image.scaled(
-            target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-        pix = QPixmap.fromImage(scaled)
-        pix.setDevicePixelRatio(dpr)
-        self.setPixmap(pix)
 
 
 class ImagesTab(QWidget):
@@ -172,8 +82,8 @@ class ImagesTab(QWidget):
         self._job: Job | None = None
         self._side_jobs: list[Job] = []
         self._open_job: Job | None = None
-        self._deleted: GalleryImage | None = None
-        self.current: GalleryImage | None = None
+        self._deleted: ImageRecord | None = None
+        self.current: ImageRecord | None = None
         self._build()
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
@@ -391,7 +301,7 @@ class ImagesTab(QWidget):
         elif result.cancelled:
             self.show_card("Cancelled", "The image was not generated. Your prompt is kept.", kind="info")
 
-    def _show_generated(self, image: Any, record: GalleryImage, full: QImage) -> None:
+    def _show_generated(self, image: Any, record: ImageRecord, full: QImage) -> None:
         self.current = record
         self.view.set_image(full, record.revised_prompt or record.prompt)
         self._show_revised(record.revised_prompt)
@@ -448,10 +358,10 @@ class ImagesTab(QWidget):
 
     # -- gallery actions ------------------------------------------------------------------------------
     @Slot(object)
-    def open_record(self, record: GalleryImage) -> None:
+    def open_record(self, record: ImageRecord) -> None:
         """Show a gallery image large; the file is read and decoded on a worker."""
         self.current = record
-        job = self._open_job = Job(partial(_load_image, record.path), name="image-open", parent=self)
+        job = self._open_job = Job(partial(load_image, record.path), name="image-open", parent=self)
         job.finished.connect(self._on_opened)
         self._side_jobs.append(job)
         job.start()
@@ -469,8 +379,8 @@ class ImagesTab(QWidget):
             self.view.set_image(result.value, self.current.revised_prompt or self.current.prompt)
 
     @Slot(object)
-    def delete_record(self, record: GalleryImage) -> None:
-        self._run_side(partial(_set_deleted, record.id, True))
+    def delete_record(self, record: ImageRecord) -> None:
+        self._run_side(partial(set_deleted, record.id, True))
         self.gallery.remove(record.id)
         self._deleted = record
         self.undo_label.setText(f"Deleted “{record.prompt[:40]}”.")
@@ -485,7 +395,7 @@ class ImagesTab(QWidget):
         record, self._deleted = self._deleted, None
         self.undo_bar.hide()
         if record is not None:
-            self._run_side(partial(_set_deleted, record.id, False))
+            self._run_side(partial(set_deleted, record.id, False))
             self.gallery.add(record)
 
     @Slot()
@@ -511,7 +421,7 @@ class ImagesTab(QWidget):
             self._copy_record(self.current)
 
     @Slot(object)
-    def _copy_record(self, record: GalleryImage) -> None:
+    def _copy_record(self, record: ImageRecord) -> None:
         """Copy the image: the one on show is already decoded; another is read on a worker first."""
         shown = self.view.image()
         if (
@@ -522,7 +432,7 @@ class ImagesTab(QWidget):
         ):
             QGuiApplication.clipboard().setImage(shown)
             return
-        job = Job(partial(_load_image, record.path), name="image-copy", parent=self)
+        job = Job(partial(load_image, record.path), name="image-copy", parent=self)
         job.finished.connect(self._on_loaded_for_copy)
         self._side_jobs.append(job)
         job.start()
@@ -541,13 +451,13 @@ class ImagesTab(QWidget):
             self._save_record(self.current)
 
     @Slot(object)
-    def _save_record(self, record: GalleryImage) -> None:
+    def _save_record(self, record: ImageRecord) -> None:
         target, _ = QFileDialog.getSaveFileName(
             self, "Save image", str(Path.home() / Path(record.path).name), "PNG image (*.png)"
         )
         if target:
             self._run_side(
-                partial(_copy_file, record.path, target)
+                partial(copy_file, record.path, target)
             )  # the PNG as it is, copied off the GUI thread
 
     @Slot()
@@ -556,8 +466,8 @@ class ImagesTab(QWidget):
             self._send_record(self.current)
 
     @Slot(object)
-    def _send_record(self, record: GalleryImage) -> None:
-        job = Job(partial(_read_bytes, record.path), name="image-to-chat", parent=self)
+    def _send_record(self, record: ImageRecord) -> None:
+        job = Job(partial(read_bytes, record.path), name="image-to-chat", parent=self)
         job.finished.connect(self._on_bytes_for_chat)
         self._pending_chat_text = record.revised_prompt or record.prompt
         self._side_jobs.append(job)

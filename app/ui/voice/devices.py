@@ -3,10 +3,13 @@ the input level meter and the 3-second microphone test."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.core import errors
@@ -14,6 +17,7 @@ from app.core.cancel import CancelToken
 from app.ui.common.services import AppServices
 from app.ui.common.workers import Job, JobResult
 from app.ui.voice.widgets import LevelMeter
+from app.voice.events import InputLevel
 
 MIC_TEST_S = 3.0
 HEARD_NOTHING_PEAK = 0.003  # about -50 dBFS: below any voice at a working microphone
@@ -25,16 +29,32 @@ def _list_devices(rescan: bool, cancel: CancelToken) -> Any:
     return devices.list_devices(rescan=rescan)
 
 
-def _mic_test(input_device: Any, output_device: Any, holder: list, cancel: CancelToken):
+class MicTestStep(StrEnum):
+    RECORDING = "recording"
+    PLAYING = "playing"
+
+
+@dataclass(frozen=True)
+class MicPeak:
+    """The loudest sample the test recorded (0..1)."""
+
+    peak: float
+
+
+def _mic_test(
+    input_device: Any, output_device: Any, on_level: Callable[[InputLevel], Any], cancel: CancelToken
+):
     """Record 3 s, then play it back: the user hears exactly what Parley hears."""
     from app.audio.player import Player
     from app.audio.recorder import Recorder
     from app.audio.wav import float_to_pcm16
+    from app.voice.threads import LevelWatch
 
     rec = Recorder(input_device, 16000)
     rec.start()
-    holder.append(rec)  # the meter reads its level while it records
-    yield "recording"
+    watch = LevelWatch(rec, on_level)  # the meter moves while it records
+    watch.start()
+    yield MicTestStep.RECORDING
     blocks, got = [], 0
     try:
         while got < MIC_TEST_S * rec.samplerate and not cancel.cancelled:
@@ -43,14 +63,15 @@ def _mic_test(input_device: Any, output_device: Any, holder: list, cancel: Cance
                 blocks.append(block)
                 got += len(block)
     finally:
+        watch.stop()
         rec.stop()
     import numpy as np
 
     audio = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-    yield ("peak", float(np.max(np.abs(audio))) if len(audio) else 0.0)
+    yield MicPeak(float(np.max(np.abs(audio))) if len(audio) else 0.0)
     if cancel.cancelled:
         return
-    yield "playing"
+    yield MicTestStep.PLAYING
     player = Player(output_device, rec.samplerate)
     player.start()
     try:
@@ -67,6 +88,7 @@ class DevicePanel(QGroupBox):
     problem = Signal(object)  # errors.Problem: PortAudio missing, no microphone, a device that will not open
     status = Signal(str)  # mic test progress, for the tab's status line
     listed = Signal(bool)  # devices listed; True when there is a microphone to use
+    level = Signal(object)  # InputLevel, emitted from a session's or the mic test's level thread
 
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__("Devices", parent)
@@ -74,7 +96,7 @@ class DevicePanel(QGroupBox):
         self.devices: list = []
         self._devices_job: Job | None = None
         self._test_job: Job | None = None
-        self._test_holder: list = []
+        self.last_level: InputLevel | None = None  # what the meter shows now (None: no recording since reset)
         self.session_busy = False  # the tab says so: no rescans under a running stream
         self.input_combo = QComboBox()
         self.input_combo.setAccessibleName("Microphone")
@@ -109,9 +131,7 @@ class DevicePanel(QGroupBox):
         form.addRow(self.note)
         self.input_combo.currentIndexChanged.connect(self._save)
         self.output_combo.currentIndexChanged.connect(self._save)
-        self._meter_timer = QTimer(self)
-        self._meter_timer.setInterval(50)
-        self._meter_timer.timeout.connect(self._update_test_meter)
+        self.level.connect(self._on_level)
 
     # -- what the session uses ------------------------------------------------------------------------
     def input_device(self) -> Any:
@@ -125,6 +145,8 @@ class DevicePanel(QGroupBox):
 
     def set_busy(self, busy: bool) -> None:
         self.session_busy = busy
+        if busy:
+            self.last_level = None
         for widget in (self.input_combo, self.output_combo, self.refresh_button, self.test_button):
             widget.setEnabled(not busy and (widget is not self.test_button or self._can_test()))
 
@@ -205,9 +227,9 @@ class DevicePanel(QGroupBox):
         if self.testing:
             self._test_job.cancel()
             return
-        self._test_holder = []
+        self.last_level = None
         self._test_job = Job(
-            partial(_mic_test, self.input_device(), self.output_device(), self._test_holder),
+            partial(_mic_test, self.input_device(), self.output_device(), self.level.emit),
             name="mic-test",
             parent=self,
         )
@@ -215,15 +237,14 @@ class DevicePanel(QGroupBox):
         self._test_job.finished.connect(self._on_test_done)
         self.test_button.setText("Stop test")
         self._test_job.start()
-        self._meter_timer.start()
 
     @Slot(object)
     def _on_test_event(self, event: Any) -> None:
-        if event == "recording":
+        if event is MicTestStep.RECORDING:
             self.status.emit("Recording 3 seconds — say something…")
-        elif event == "playing":
+        elif event is MicTestStep.PLAYING:
             self.status.emit("Playing back what the microphone heard…")
-        elif isinstance(event, tuple) and event[0] == "peak" and event[1] < HEARD_NOTHING_PEAK:
+        elif isinstance(event, MicPeak) and event.peak < HEARD_NOTHING_PEAK:
             self.problem.emit(
                 errors.Problem(
                     errors.Kind.AUDIO,
@@ -235,17 +256,16 @@ class DevicePanel(QGroupBox):
 
     @Slot(object)
     def _on_test_done(self, result: JobResult) -> None:
-        self._meter_timer.stop()
         self.meter.set_level(-120.0)
         self.test_button.setText("&Test microphone")
         self.status.emit("")
         if result.problem is not None:
             self.problem.emit(result.problem)
 
-    @Slot()
-    def _update_test_meter(self) -> None:
-        if self._test_holder:
-            self.meter.set_level(self._test_holder[0].level.rms_db)
+    @Slot(object)
+    def _on_level(self, level: InputLevel) -> None:
+        self.last_level = level
+        self.meter.set_level(level.rms_db, level.threshold_db)
 
     def shutdown(self) -> None:
         for job in (self._test_job, self._devices_job):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -38,25 +39,32 @@ from app.ui.common.services import AppServices
 from app.ui.common.workers import Job, JobResult
 from app.ui.voice.devices import DevicePanel
 from app.ui.voice.widgets import StateBadge
-from app.voice.session import (
-    Controls,
+from app.voice.events import (
+    ConversationStarted,
+    InputLevel,
     Notice,
     ReplyDelta,
     ReplyDone,
     StateChanged,
     Timing,
     UserSaid,
-    VoiceConfig,
     VoiceFailed,
     VoiceState,
 )
+from app.voice.session import Controls, VoiceConfig
 
 log = logging.getLogger(__name__)
 VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 RENDER_MS = 100
 
 
-def _voice_job(connection: Any, config: VoiceConfig, controls: Controls, holder: list, cancel: CancelToken):
+def _voice_job(
+    connection: Any,
+    config: VoiceConfig,
+    controls: Controls,
+    on_level: Callable[[InputLevel], Any],
+    cancel: CancelToken,
+):
     from app.core.history import History
     from app.ui.common.markdown_render import render_blocks
     from app.voice.session import VoiceSession, backend_for
@@ -68,12 +76,9 @@ def _voice_job(connection: Any, config: VoiceConfig, controls: Controls, holder:
     conversation = history.create_conversation(
         title="Voice conversation", deployment=connection.profile.deployments.chat
     )
-    yield ("conversation", conversation.id)
-    session = VoiceSession(
-        backend_for(connection, config, history=history, conversation_id=conversation.id), config, controls
-    )
-    holder.append(session)
-    yield from session.run(cancel)
+    yield ConversationStarted(conversation.id)
+    backend = backend_for(connection, config, history=history, conversation_id=conversation.id)
+    yield from VoiceSession(backend, config, controls, on_level).run(cancel)
 
 
 class VoiceTab(QWidget):
@@ -83,7 +88,6 @@ class VoiceTab(QWidget):
         super().__init__(parent)
         self.services = services
         self.controls = Controls()
-        self._session_holder: list = []
         self._job: Job | None = None
         self._assistant_open = False
         self._turns: list[list[str]] = []  # [role, text] of this tab's voice conversation, as shown
@@ -94,9 +98,6 @@ class VoiceTab(QWidget):
         self.timings: dict[str, float] = {}
         self.conversation_id: int | None = None
         self._build()
-        self._meter_timer = QTimer(self)
-        self._meter_timer.setInterval(50)
-        self._meter_timer.timeout.connect(self._update_meter)
         services.connection_changed.connect(self._on_connection)
         if services.connection is not None:
             self._on_connection(services.connection)
@@ -307,13 +308,13 @@ class VoiceTab(QWidget):
         self.show_status("")
         self.controls = Controls()
         self.controls.barge_in = self.barge_in.isChecked()
-        self._session_holder = []
         self._assistant_open = False
         self._turns, self._html_cache = [], {}  # a new session is a new conversation
         self._frozen = self._tail_pos = 0
         self.transcript.clear()
         self._job = Job(
-            partial(_voice_job, connection, self.config(), self.controls, self._session_holder),
+            # The meter's level comes through a signal, emitted from the session's level thread.
+            partial(_voice_job, connection, self.config(), self.controls, self.devices.level.emit),
             name="voice",
             parent=self,
         )
@@ -325,7 +326,6 @@ class VoiceTab(QWidget):
         for widget in (self.hands_free, self.push_to_talk):
             widget.setEnabled(False)
         self.devices.set_busy(True)
-        self._meter_timer.start()
         self._space_owner(True)
 
     @Slot()
@@ -367,8 +367,8 @@ class VoiceTab(QWidget):
         elif isinstance(event, Timing):
             self.timings[event.name] = event.ms
             log.info("voice timing %s=%.1f ms", event.name, event.ms)
-        elif isinstance(event, tuple) and event and event[0] == "conversation":
-            self.conversation_id = event[1]
+        elif isinstance(event, ConversationStarted):
+            self.conversation_id = event.conversation_id
 
     def _set_state(self, state: VoiceState) -> None:
         if state is not self.badge.state:
@@ -429,7 +429,6 @@ class VoiceTab(QWidget):
     @Slot(object)
     def _on_voice_done(self, result: JobResult) -> None:
         self._space_owner(False)
-        self._meter_timer.stop()
         self.meter.set_level(-120.0)
         self._set_state(VoiceState.IDLE)
         self.start_button.setText("Start &conversation")
@@ -439,13 +438,6 @@ class VoiceTab(QWidget):
         self.devices.set_busy(False)
         if result.problem is not None:
             self.show_problem(result.problem)
-
-    @Slot()
-    def _update_meter(self) -> None:
-        session = self._session_holder[0] if self._session_holder else None
-        recorder = getattr(session, "recorder", None)
-        if recorder is not None:
-            self.meter.set_level(recorder.level.rms_db, session.threshold_db)
 
     # -- push-to-talk -------------------------------------------------------------------------------------
     @Slot()

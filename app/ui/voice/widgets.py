@@ -6,7 +6,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.voice.session import VoiceState
+from app.voice.events import VoiceState
 
 STATE_COLOURS = {
     VoiceState.IDLE: "#888888",
