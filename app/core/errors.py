@@ -61,6 +61,14 @@ class Problem:
     revised_prompt: str | None = None  # DALL-E refusals carry one
     retryable: bool = False
 
+    def __post_init__(self) -> None:
+        # Every output (stderr, --json, cards, history, log) starts from these fields: bound them and take out any
+        # key a server echoed back, once, here.
+        from app.core.logs import bounded, redact
+
+        for name in ("title", "detail", "action"):
+            object.__setattr__(self, name, bounded(redact(getattr(self, name))))
+
     @property
     def exit_code(self) -> int:
         return EXIT_CODES.get(self.kind, 1)
