@@ -32,6 +32,7 @@ MAX_SIDE = 2048  # the model fits images into 2048 x 2048, then the short side i
 SHORT_SIDE = 768
 
 DROPPED = "The connection dropped before the answer was complete."
+GARBLED = "Part of the answer arrived garbled (not valid JSON or UTF-8), so the stream was ended there."
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -329,6 +330,12 @@ def _mid_stream_problem(exc: BaseException, ctx: errors.Context, request_id: str
         )
     if isinstance(exc, openai.APIConnectionError | OSError):
         return errors.Problem(errors.Kind.NETWORK, "Connection lost", DROPPED, again, request_id=request_id)
+    if isinstance(
+        exc, ValueError
+    ):  # a malformed event line or garbage bytes: the stream broke, like a cut one
+        return errors.Problem(
+            errors.Kind.NETWORK, "The answer stream broke", GARBLED, again, request_id=request_id
+        )
     if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIStatusError):
         return errors.Problem(
             errors.Kind.SERVER,

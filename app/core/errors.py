@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -394,6 +395,15 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
             "The system keyring is not available",
             _first_lines(str(exc)) or name,
             "Unlock your keyring (or install one), or choose 'use for this session only' in Settings.",
+        )
+    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
+        # A proxy's error page, or bytes cut or mangled on the way: not an answer, and worth another try.
+        return Problem(
+            Kind.NETWORK,
+            "The answer could not be read",
+            "What came back was not valid JSON or UTF-8, so it is not an answer from Azure OpenAI.",
+            "Try again; if it persists, check the endpoint in Settings (a proxy or captive portal may be answering).",
+            retryable=True,
         )
     if isinstance(exc, TimeoutError):
         return Problem(
