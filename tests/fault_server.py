@@ -75,3 +75,25 @@ def chunk(text: str) -> bytes:
         "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}],
     }
     return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+def hang(handler: BaseHTTPRequestHandler, seconds: float = 30.0) -> None:
+    """Accept the request, then send nothing (a server that hangs before its headers), until the client leaves."""
+    import select
+
+    select.select([handler.connection], [], [], seconds)
+
+
+def trickle(handler: BaseHTTPRequestHandler, first: bytes, seconds: float = 30.0) -> None:
+    """Headers and `first`, then only keep-alive comments every 0.2 s: a slowloris stream that never ends."""
+    import time
+
+    sse(handler, first)
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            handler.wfile.write(b": keep-alive\n\n")
+            handler.wfile.flush()
+            time.sleep(0.2)
+    except OSError:
+        pass

@@ -9,6 +9,7 @@ from typing import Any
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.chat import run_stream, run_whole
+from app.core.deadline import timeout_of
 from app.core.events import Event
 
 
@@ -50,6 +51,7 @@ def stream_completion(
             cancel=cancel,
             ctx=ctx,
             max_retries=max_retries,
+            timeout=timeout_of(client),
         )
     else:
         yield from run_whole(

@@ -123,7 +123,17 @@ def profile_from_env(environ: dict[str, str] | None = None) -> Profile | None:
         api_version=env.get("OPENAI_API_VERSION", "").strip() or PREVIEW_API_VERSION,
         auth=AuthMode.KEY if has_key else AuthMode.ENTRA,
         deployments=Deployments(chat=env.get("AZURE_OPENAI_DEPLOYMENT", "").strip() or "gpt-4o"),
+        timeout=_env_seconds(env.get("PARLEY_TIMEOUT"), 60.0),
     )
+
+
+def _env_seconds(text: str | None, default: float) -> float:
+    """PARLEY_TIMEOUT for setups made of environment variables (a stored profile has its own field)."""
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if 0 < value <= 3600 else default
 
 
 _unseen_notes: list[str] = []
