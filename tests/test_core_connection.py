@@ -172,7 +172,7 @@ def test_build_client_is_lazy_and_retry_free():
         name="P", endpoint="https://res.openai.azure.com", api_version="2024-10-21", timeout=12.0
     )
     client = build_client(profile, api_key="k")
-    assert client.max_retries == 0 and client.timeout == 12.0
+    assert client.max_retries == 0 and client.timeout.read == 12.0 and client.timeout.connect == 10.0
     assert str(client.base_url).startswith("https://res.openai.azure.com/openai")
     with pytest.raises(errors.ParleyError) as info:
         build_client(profile.with_changes(endpoint=""), api_key="k")

@@ -41,6 +41,18 @@ class CancelToken:
                 return
         close()
 
+    def forget(self, close: Callable[[], None]) -> None:
+        """Unregister a closer (a finished request's), so a long-lived token does not collect them."""
+        with self._lock:
+            if close in self._closers:
+                self._closers.remove(close)
+
+    def child(self) -> CancelToken:
+        """A token cancelled with this one that can also be cancelled alone (one request cut by its watchdog)."""
+        child = CancelToken()
+        self.on_cancel(child.cancel)
+        return child
+
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
             raise Cancelled()

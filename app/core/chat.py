@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import base64
 import struct
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
+from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out, timeout_of
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started, Usage
 from app.core.netio import cancellable, close_on_cancel
 from app.core.retry import retrying
@@ -35,6 +37,7 @@ MAX_SIDE = 2048  # the model fits images into 2048 x 2048, then the short side i
 SHORT_SIDE = 768
 
 DROPPED = "The connection dropped before the answer was complete."
+GARBLED = "Part of the answer arrived garbled (not valid JSON or UTF-8), so the stream was ended there."
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -330,8 +333,16 @@ def _mid_stream_problem(exc: BaseException, ctx: errors.Context, request_id: str
             again,
             request_id=request_id,
         )
+    if isinstance(exc, TimeoutError):  # our watchdog: silence mid-answer (keep-alive comments do not count)
+        return errors.Problem(errors.Kind.TIMEOUT, "Answer stopped", str(exc), again, request_id=request_id)
     if isinstance(exc, openai.APIConnectionError | OSError):
         return errors.Problem(errors.Kind.NETWORK, "Connection lost", DROPPED, again, request_id=request_id)
+    if isinstance(
+        exc, ValueError
+    ):  # a malformed event line or garbage bytes: the stream broke, like a cut one
+        return errors.Problem(
+            errors.Kind.NETWORK, "The answer stream broke", GARBLED, again, request_id=request_id
+        )
     if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIStatusError):
         return errors.Problem(
             errors.Kind.SERVER,
@@ -353,28 +364,41 @@ def run_stream(
     cancel: CancelToken,
     ctx: errors.Context,
     max_retries: int,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Iterator[Event]:
     """Events from an openai `Stream` opened by `open_stream()` (chat or legacy completions).
 
     Retries (ours) cover opening the stream and its first chunk; after that a failure ends with `Failed`.
+    Time bounds (`deadline.Watchdog`): the first chunk must arrive within `timeout` of the call, retries included,
+    and no two chunks may be more than `timeout` apart (keep-alive comments do not count).
     """
     state = _State(text_of)
+    start_by = time.monotonic() + timeout
 
-    def open_and_peek() -> tuple[Any, Iterator[Any], Any]:
-        with cancellable(cancel):
-            stream = open_stream()
-        close_on_cancel(stream, cancel)
-        it = iter(stream)
+    def open_and_peek() -> tuple[Any, Iterator[Any], Any, Watchdog]:
+        request = cancel.child()
+        dog = Watchdog(request, idle=timeout, deadline=start_by).__enter__()
+        stream = None
         try:
+            with cancellable(request):
+                stream = open_stream()
+            close_on_cancel(stream, request)
+            it = iter(stream)
             first = next(it, None)
-        except BaseException:
-            stream.close()
+        except BaseException as exc:
+            dog.__exit__(None, None, None)
+            cancel.forget(request.cancel)
+            if stream is not None:
+                stream.close()
+            if dog.fired and not cancel.cancelled:
+                raise timed_out(timeout, started=False) from exc
             raise
-        return stream, it, first
+        dog.feed()
+        return stream, it, first, dog
 
     try:
-        stream, it, first = yield from retrying(
-            open_and_peek, cancel=cancel, max_retries=max_retries, ctx=ctx
+        stream, it, first, dog = yield from retrying(
+            open_and_peek, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
         )
     except Cancelled:
         yield Done("cancelled")
@@ -390,19 +414,26 @@ def run_stream(
         while chunk is not None:
             if cancel.cancelled:
                 break
+            dog.feed()
             yield from state.handle(chunk)
             chunk = next(it, None)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event
         if not cancel.cancelled:
             yield from state.final()
-            yield Failed(_mid_stream_problem(exc, ctx, request_id))
+            failure = timed_out(timeout, started=True) if dog.fired else exc
+            yield Failed(_mid_stream_problem(failure, ctx, request_id))
             return
     finally:
+        dog.__exit__(None, None, None)
+        cancel.forget(dog.token.cancel)
         stream.close()
     if cancel.cancelled:
         yield Done("cancelled", state.usage, request_id, state.model)
         return
     yield from state.final()
+    if dog.fired:  # the cut socket may read as a clean end of stream
+        yield Failed(_mid_stream_problem(timed_out(timeout, started=True), ctx, request_id))
+        return
     if state.finish_reason is None:
         yield Failed(
             errors.Problem(
@@ -490,6 +521,7 @@ def stream_chat(
             cancel=cancel,
             ctx=ctx,
             max_retries=max_retries,
+            timeout=timeout_of(client),
         )
     else:
         yield from run_whole(

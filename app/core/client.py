@@ -30,16 +30,17 @@ def build_client(
 ) -> AzureOpenAI:
     """An `AzureOpenAI` client for `profile`, authenticated with `api_key` or `token_provider` (exactly one)."""
     check_credentials(profile, api_key=api_key, token_provider=token_provider)
-    from openai import AzureOpenAI, DefaultHttpxClient
+    from openai import AzureOpenAI, DefaultHttpxClient, Timeout
 
     from app.core import netio
+    from app.core.deadline import CONNECT_TIMEOUT
 
     auth: dict[str, Any] = {"api_key": api_key} if api_key else {"azure_ad_token_provider": token_provider}
     return AzureOpenAI(
         azure_endpoint=profile.endpoint.strip(),
         api_version=profile.api_version,
         max_retries=0,
-        timeout=profile.timeout,
+        timeout=Timeout(profile.timeout, connect=min(CONNECT_TIMEOUT, profile.timeout)),
         http_client=netio.install(DefaultHttpxClient()),
         **auth,
     )

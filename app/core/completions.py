@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.chat import run_stream, run_whole
+from app.core.deadline import timeout_of
 from app.core.events import Event
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
@@ -53,6 +54,7 @@ def stream_completion(
             cancel=cancel,
             ctx=ctx,
             max_retries=max_retries,
+            timeout=timeout_of(client),
         )
     else:
         yield from run_whole(

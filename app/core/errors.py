@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,6 +61,14 @@ class Problem:
     verdict: filters.Verdict | None = None  # for content-filter refusals
     revised_prompt: str | None = None  # DALL-E refusals carry one
     retryable: bool = False
+
+    def __post_init__(self) -> None:
+        # Every output (stderr, --json, cards, history, log) starts from these fields: bound them and take out any
+        # key a server echoed back, once, here.
+        from app.core.logs import bounded, redact
+
+        for name in ("title", "detail", "action"):
+            object.__setattr__(self, name, bounded(redact(getattr(self, name))))
 
     @property
     def exit_code(self) -> int:
@@ -395,6 +404,15 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
             "The system keyring is not available",
             _first_lines(str(exc)) or name,
             "Unlock your keyring (or install one), or choose 'use for this session only' in Settings.",
+        )
+    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
+        # A proxy's error page, or bytes cut or mangled on the way: not an answer, and worth another try.
+        return Problem(
+            Kind.NETWORK,
+            "The answer could not be read",
+            "What came back was not valid JSON or UTF-8, so it is not an answer from Azure OpenAI.",
+            "Try again; if it persists, check the endpoint in Settings (a proxy or captive portal may be answering).",
+            retryable=True,
         )
     if isinstance(exc, TimeoutError):
         return Problem(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import threading
@@ -28,6 +29,8 @@ MIN_SECRET_LEN = 8  # shorter values would redact ordinary words
 # Libraries that log every request (URLs, headers) at DEBUG/INFO: quiet unless the user asked for DEBUG.
 NOISY_LOGGERS = ("httpx2", "httpcore2", "httpx", "httpcore", "openai", "azure", "urllib3", "msal", "keyring")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_TEXT = 4_000  # what a problem shows of a server's message
+MAX_LOG_TEXT = 16_000  # what one log line keeps of a message or traceback
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -101,6 +104,13 @@ def redact(text: Any) -> str:
     return text
 
 
+def bounded(text: str, limit: int = MAX_TEXT) -> str:
+    """`text`, or its first `limit` characters and a note of how much was left out (a server once sent 20 MB)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters not shown]"
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites a record so nothing after it can see a secret: message (with its args), exception and stack text."""
 
@@ -113,7 +123,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string must not lose the record
             message = f"{record.msg!r} % {record.args!r}"
-        record.msg = redact(message)
+        record.msg = bounded(redact(message), MAX_LOG_TEXT)
         record.args = None
         if record.exc_info and record.exc_info[0] is not None:
             if not record.exc_text:
@@ -121,7 +131,7 @@ class RedactingFilter(logging.Filter):
             # Keep the type for handlers that look at it, drop the live objects (their str() is unredacted).
             record.exc_info = None
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = bounded(redact(record.exc_text), MAX_LOG_TEXT)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         record._parley_redacted = True
@@ -169,6 +179,38 @@ class _ConsoleFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class PrivateLogFile(logging.handlers.RotatingFileHandler):
+    """The log file, readable by the user alone (0600), that never prints Python's "--- Logging error ---": when
+    the disk is full or the folder read-only, it says so once on stderr and stops writing."""
+
+    failed = False
+
+    def _open(self):  # type: ignore[no-untyped-def]  # logging's own signature
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115 - the handler owns it
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if self.failed:
+            return
+        self.failed = True
+        err = sys.exc_info()[1]
+        try:
+            sys.stderr.write(f"parley: cannot write the log {self.baseFilename} ({err}); logging stopped.\n")
+        except Exception:  # noqa: BLE001 - stderr itself may be gone
+            pass
+        try:
+            if self.stream is not None:
+                self.stream.close()
+        except OSError:
+            pass
+        self.stream = None  # type: ignore[assignment]
+
+
 _installed: list[logging.Handler] = []
 
 
@@ -207,9 +249,7 @@ def setup_logging(level: str | int = "INFO", *, console: bool = False) -> Path:
     handler: logging.Handler
     try:
         paths.ensure(path.parent)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
-        )
+        handler = PrivateLogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
     except OSError as exc:  # an unwritable log folder must not stop the app
         sys.stderr.write(f"parley: cannot write the log in {path.parent} ({exc}); logging to stderr.\n")
         handler = logging.StreamHandler(sys.stderr)

@@ -1,4 +1,8 @@
-"""Where Parley keeps its settings, data and logs: the platform's folders, or one root under PARLEY_HOME (tests)."""
+"""Where Parley keeps its settings, data and logs: the platform's folders, or one root under PARLEY_HOME (tests).
+
+Chats, logs and settings are the user's alone: Parley's folders are 0700 and the files in them 0600 (on POSIX),
+made so when created and fixed on start (`make_private`) for folders an older version left world-readable.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,64 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP, appauthor=False))
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
 def ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
+    """`path` as a folder only the user can open (its missing parents too, as mkdir makes them)."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _chmod(path, PRIVATE_DIR)
     return path
+
+
+def private_open(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC) -> int:
+    """A file descriptor for `path`, created (or made) readable by the user alone."""
+    fd = os.open(path, flags, PRIVATE_FILE)
+    if os.name == "posix":
+        os.fchmod(fd, PRIVATE_FILE)
+    return fd
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a 0600 temporary file renamed over it (never half a file, never 0644)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = private_open(tmp)
+    try:
+        with open(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def make_private(roots: tuple[Path, ...] | None = None) -> int:
+    """Make Parley's existing folders 0700 and every file in them 0600; returns how many modes changed.
+
+    Run once at start, off the GUI thread (the gallery may hold thousands of images)."""
+    changed = 0
+    for root in roots if roots is not None else (config_dir(), data_dir(), log_dir()):
+        if not root.is_dir():
+            continue
+        for folder, dirs, files in os.walk(root):
+            changed += _chmod(Path(folder), PRIVATE_DIR)
+            for name in files:
+                changed += _chmod(Path(folder) / name, PRIVATE_FILE)
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+    return changed
+
+
+def _chmod(path: Path, mode: int) -> int:
+    if os.name != "posix":
+        return 0
+    try:
+        st = path.lstat()
+        if (st.st_mode & 0o777) == mode or path.is_symlink():
+            return 0
+        path.chmod(mode)
+        return 1
+    except OSError:
+        return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -70,8 +71,11 @@ class Profile:
         deployments = Deployments(
             **{k: str(v or "") for k, v in (data.get("deployments") or {}).items() if k in CAPABILITIES}
         )
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("a profile needs a name")
         return cls(
-            name=str(data["name"]),
+            name=name,
             endpoint=str(data.get("endpoint", "")),
             api_version=str(data.get("api_version") or PREVIEW_API_VERSION),
             auth=AuthMode(data.get("auth", "key")),
@@ -119,7 +123,28 @@ def profile_from_env(environ: dict[str, str] | None = None) -> Profile | None:
         api_version=env.get("OPENAI_API_VERSION", "").strip() or PREVIEW_API_VERSION,
         auth=AuthMode.KEY if has_key else AuthMode.ENTRA,
         deployments=Deployments(chat=env.get("AZURE_OPENAI_DEPLOYMENT", "").strip() or "gpt-4o"),
+        timeout=_env_seconds(env.get("PARLEY_TIMEOUT"), 60.0),
     )
+
+
+def _env_seconds(text: str | None, default: float) -> float:
+    """PARLEY_TIMEOUT for setups made of environment variables (a stored profile has its own field)."""
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if 0 < value <= 3600 else default
+
+
+_unseen_notes: list[str] = []
+
+
+def take_load_notes() -> list[str]:
+    """What loading the settings file had to set aside since the last call: the window and the CLI show these once
+    (the first load moves the unreadable part away, so later loads have nothing to say)."""
+    notes = list(_unseen_notes)
+    _unseen_notes.clear()
+    return notes
 
 
 @dataclass
@@ -129,32 +154,91 @@ class ProfileStore:
     path: Path = field(default_factory=lambda: paths.config_dir() / SETTINGS_FILE)
     profiles: list[Profile] = field(default_factory=list)
     active: str | None = None
+    notes: list[str] = field(default_factory=list)  # what loading had to set aside, in words for the user
 
     @classmethod
     def load(cls, path: Path | None = None) -> ProfileStore:
+        """The profiles in the settings file. What cannot be read is set aside in a new timestamped file beside it
+        (never over an earlier one) and named in `notes`; every profile that can be read is kept."""
         store = cls(path=path or paths.config_dir() / SETTINGS_FILE)
-        if not store.path.exists():
+        try:
+            raw = store.path.read_bytes()
+        except FileNotFoundError:
+            return store
+        except OSError as exc:
+            store._note(f"The settings file {store.path} could not be read ({exc.strerror or exc}).")
             return store
         try:
-            data = json.loads(store.path.read_text(encoding="utf-8"))
-            store.profiles = [Profile.from_json(p) for p in data.get("profiles", [])]
-            store.active = data.get("active")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            # Keep the unreadable file for the user; start empty rather than crash.
-            aside = store.path.with_suffix(".corrupt.json")
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            aside = store._set_aside(raw)
+            store._note(
+                f"The settings file was not valid JSON ({_short(exc)}), so no profile could be read from it. "
+                f"It was moved to {aside}; add your connection again in Settings."
+            )
+            return store
+        entries = data.get("profiles") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            aside = store._set_aside(raw)
+            store._note(
+                f"The settings file holds no list of profiles, so none could be read. It was moved to {aside}; "
+                "add your connection again in Settings."
+            )
+            return store
+        rejected: list[Any] = []
+        for entry in entries:  # each one on its own: one bad entry must not cost the others
             try:
-                store.path.replace(aside)
+                profile = Profile.from_json(entry)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                rejected.append(entry)
+                continue
+            if store.get(profile.name) is None:
+                store.profiles.append(profile)
+            else:
+                rejected.append(entry)
+        active = data.get("active")
+        store.active = active if isinstance(active, str) else None
+        if rejected:
+            aside = store._set_aside(json.dumps({"profiles": rejected}, indent=2).encode("utf-8"))
+            kept = (
+                f"the other {len(store.profiles)} were kept"
+                if store.profiles
+                else "no other profile was there"
+            )
+            store._note(
+                f"{len(rejected)} profile(s) in the settings file could not be read and were set aside in {aside}; "
+                f"{kept}."
+            )
+            try:
+                store.save()
             except OSError:
                 pass
-            store.load_error = f"Settings file could not be read ({exc}); it was moved to {aside}."  # type: ignore[attr-defined]
         return store
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        _unseen_notes.append(text)
+
+    def _set_aside(self, raw: bytes) -> Path:
+        """Keep what could not be read in `profiles.unreadable-<time>.json`, never overwriting an earlier one."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1000):
+            aside = self.path.with_name(f"{self.path.stem}.unreadable-{stamp}{f'-{n}' if n else ''}.json")
+            try:
+                fd = paths.private_open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            except FileExistsError:
+                continue
+            with open(fd, "wb") as out:
+                out.write(raw)
+            break
+        if raw and self.path.exists() and self.path.read_bytes() == raw:
+            self.path.unlink()
+        return aside
 
     def save(self) -> None:
         paths.ensure(self.path.parent)
         data = {"version": 1, "active": self.active, "profiles": [p.to_json() for p in self.profiles]}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(tmp, self.path)
+        paths.write_private(self.path, json.dumps(data, indent=2).encode("utf-8"))
 
     def get(self, name: str | None) -> Profile | None:
         return next((p for p in self.profiles if p.name == name), None)
@@ -176,3 +260,7 @@ class ProfileStore:
     def export_json(self) -> str:
         """Profiles for sharing: endpoints and deployments, never a key (keys live only in the keyring)."""
         return json.dumps({"parley_profiles": 1, "profiles": [p.to_json() for p in self.profiles]}, indent=2)
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator
 from typing import TypeVar
 
@@ -20,12 +21,18 @@ def backoff(attempt: int, retry_after: float | None) -> float:
 
 
 def retrying(
-    call: Callable[[], T], *, cancel: CancelToken, max_retries: int, ctx: errors.Context = errors.Context()
+    call: Callable[[], T],
+    *,
+    cancel: CancelToken,
+    max_retries: int,
+    ctx: errors.Context = errors.Context(),
+    deadline: float | None = None,
 ) -> Generator[Retrying, None, T]:
     """Run `call`; on a retryable failure yield a `Retrying` event, wait (cancellably) and try again.
 
     Use as `result = yield from retrying(...)`. Raises `ParleyError` when retries are exhausted or the failure is not
-    retryable, and `Cancelled` when the token fires.
+    retryable, and `Cancelled` when the token fires. No retry starts that could not begin before `deadline` (a
+    `time.monotonic()` value): a server that hangs costs one timeout, not one per attempt.
     """
     attempt = 0
     while True:
@@ -38,10 +45,11 @@ def retrying(
             if cancel.cancelled:
                 raise Cancelled() from exc
             problem = errors.from_exception(exc, ctx)
-            if not problem.retryable or attempt >= max_retries:
+            wait = backoff(attempt + 1, problem.retry_after)
+            late = deadline is not None and time.monotonic() + wait >= deadline
+            if not problem.retryable or attempt >= max_retries or late:
                 raise errors.ParleyError(problem) from exc
             attempt += 1
-            wait = backoff(attempt, problem.retry_after)
             yield Retrying(attempt=attempt, max_attempts=max_retries, wait=wait, problem=problem)
             if cancel.wait(wait):
                 raise Cancelled() from exc
