@@ -11,12 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.core import chat, errors, filters
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started
 from app.core.history import History, StoredMessage
 from app.core.turns import MessageStatus, TurnWriter, status_for
+
+if TYPE_CHECKING:  # pragma: no cover - openai is imported lazily
+    from openai import AzureOpenAI
 
 __all__ = ["AnswerStarted", "Turn", "TurnEnded", "UserSaved", "build_context", "run_turn", "status_for"]
 
@@ -97,9 +101,22 @@ def build_context(messages: list[StoredMessage], upto_id: int) -> list[chat.Mess
     return out
 
 
+def _stored(message: StoredMessage | None) -> StoredMessage:
+    """A writer with a history always stores; None here would be a bug in TurnWriter, not a user's problem."""
+    if message is None:
+        raise RuntimeError("the turn writer stored nothing")
+    return message
+
+
+def _stored_id(message_id: int | None) -> int:
+    if message_id is None:
+        raise RuntimeError("the turn writer stored nothing")
+    return message_id
+
+
 def run_turn(
     history: History,
-    client: object,
+    client: AzureOpenAI,
     turn: Turn,
     *,
     cancel: CancelToken,
@@ -131,8 +148,8 @@ def run_turn(
         earlier = [m for m in history.messages(cid) if m.id < answer.id and m.role == "user"]
         user = earlier[-1] if earlier else answer
     elif turn.resend_id is not None:
-        user = history.get_message(turn.resend_id)
-        if user is None:
+        resent = history.get_message(turn.resend_id)
+        if resent is None:
             raise errors.ParleyError(
                 errors.Problem(
                     errors.Kind.OTHER,
@@ -141,13 +158,13 @@ def run_turn(
                     "Send it again.",
                 )
             )
-        new_text = turn.text if turn.text is not None else user.text
-        history.update_message_text(user.id, new_text)  # also clears the problem the last try left on it
-        history.delete_messages_after(cid, user.id)
-        history.finish_message(user.id, new_text, MessageStatus.COMPLETE, verdicts=[])
-        user = history.get_message(user.id) or user
+        new_text = turn.text if turn.text is not None else resent.text
+        history.update_message_text(resent.id, new_text)  # also clears the problem the last try left on it
+        history.delete_messages_after(cid, resent.id)
+        history.finish_message(resent.id, new_text, MessageStatus.COMPLETE, verdicts=[])
+        user = history.get_message(resent.id) or resent
     else:
-        user = writer.begin_user(turn.text or "", turn.images)
+        user = _stored(writer.begin_user(turn.text or "", turn.images))
     yield UserSaved(user)
 
     conversation = history.get_conversation(cid)
@@ -173,7 +190,7 @@ def run_turn(
         if isinstance(event, Started):
             yield event
             answer_id = writer.begin_answer(turn.continue_id)
-            yield AnswerStarted(answer_id, writer.prefix)
+            yield AnswerStarted(_stored_id(answer_id), writer.prefix)
             continue
         if isinstance(event, Delta):
             writer.append(event.text)

@@ -8,6 +8,7 @@ text and tracebacks. No Qt here: the CLI, the GUI and the core share it.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import logging.handlers
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from app.core import paths
 
@@ -185,10 +186,10 @@ class PrivateLogFile(logging.handlers.RotatingFileHandler):
 
     failed = False
 
-    def _open(self):  # type: ignore[no-untyped-def]  # logging's own signature
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.fchmod(fd, 0o600)
-        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115 - the handler owns it
+        return cast(io.TextIOWrapper, open(fd, self.mode, encoding=self.encoding, errors=self.errors))  # noqa: SIM115
 
     def emit(self, record: logging.LogRecord) -> None:
         if not self.failed:
@@ -208,7 +209,7 @@ class PrivateLogFile(logging.handlers.RotatingFileHandler):
                 self.stream.close()
         except OSError:
             pass
-        self.stream = None  # type: ignore[assignment]
+        self.stream = None
 
 
 _installed: list[logging.Handler] = []

@@ -77,7 +77,10 @@ class TurnWriter:
         save_every: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.history = history if conversation_id is not None else None
+        # Where turns go, or None when nothing is stored.
+        self._where = (
+            (history, conversation_id) if history is not None and conversation_id is not None else None
+        )
         self.conversation_id = conversation_id
         self.save_every = save_every
         self._clock = clock
@@ -89,31 +92,35 @@ class TurnWriter:
     # -- the question ------------------------------------------------------------------------------------
     def begin_user(self, text: str, attachments: Iterable[Any] = ()) -> StoredMessage | None:
         """Store the user's message now (a message is saved when it is sent)."""
-        if self.history is None:
+        if self._where is None:
             return None
-        return self.history.add_message(self.conversation_id, "user", text, attachments=attachments)
+        history, cid = self._where
+        return history.add_message(cid, "user", text, attachments=attachments)
 
     def fail_question(self, message: StoredMessage, problem: errors.Problem) -> MessageStatus:
         """The request failed (or its prompt was filtered) before any answer: the question keeps the problem."""
         status = status_for(None, problem)
-        if self.history is not None:
+        if self._where is not None:
             verdicts = [problem.verdict] if problem.verdict is not None else None
-            self.history.finish_message(message.id, message.text, status, problem=problem, verdicts=verdicts)
+            self._where[0].finish_message(
+                message.id, message.text, status, problem=problem, verdicts=verdicts
+            )
         return status
 
     # -- the answer --------------------------------------------------------------------------------------
     def begin_answer(self, continue_id: int | None = None) -> int | None:
         """A streaming answer message (or, with `continue_id`, that reply streaming again to be appended to)."""
         self._parts, self._last_save = [], self._clock()
-        if self.history is None:
+        if self._where is None:
             return None
+        history, cid = self._where
         if continue_id is not None:
-            earlier = self.history.get_message(continue_id)
+            earlier = history.get_message(continue_id)
             self.prefix = earlier.text if earlier is not None else ""
-            self.history.resume_streaming(continue_id)
+            history.resume_streaming(continue_id)
             self.answer_id = continue_id
         else:
-            self.answer_id = self.history.begin_assistant(self.conversation_id).id
+            self.answer_id = history.begin_assistant(cid).id
         return self.answer_id
 
     @property
@@ -123,8 +130,8 @@ class TurnWriter:
 
     def append(self, text: str) -> None:
         self._parts.append(text)
-        if self.answer_id is not None and self._clock() - self._last_save >= self.save_every:
-            self.history.update_streaming(self.answer_id, self.text)
+        if self._where and self.answer_id is not None and self._clock() - self._last_save >= self.save_every:
+            self._where[0].update_streaming(self.answer_id, self.text)
             self._last_save = self._clock()
 
     def finish(
@@ -138,8 +145,8 @@ class TurnWriter:
     ) -> MessageStatus:
         """Store the answer's outcome; returns its status."""
         status = status_for(finish_reason, problem)
-        if self.answer_id is not None:
-            self.history.finish_message(
+        if self._where is not None and self.answer_id is not None:
+            self._where[0].finish_message(
                 self.answer_id,
                 self.text,
                 status,

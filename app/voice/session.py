@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,7 +226,11 @@ class VoiceSession:
         recorder.drain()
 
     # -- one turn ------------------------------------------------------------------------------------------
-    def _turn(self, audio: Any, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
+    def _turn(
+        self, audio: Any, decided_at: float, recorder: Any, cancel: CancelToken
+    ) -> Generator[Any, None, list[Any] | None]:
+        """One heard turn: transcribe, then answer. Returns the audio of a barge-in (the start of the next turn), [] to
+        listen again at once (the talk key is held), or None to wait until Parley's echo has died away."""
         seconds = len(audio) / TRANSCRIBE_RATE
         if seconds < MIN_TURN_S or rms_db(audio) < SILENT_DB:
             # Never sent: Whisper turns silence into "Thank you."
@@ -234,7 +238,7 @@ class VoiceSession:
             return None
         yield self._set(VoiceState.TRANSCRIBING)
         wav = encode_wav(audio, TRANSCRIBE_RATE)
-        text = None
+        text = ""
         try:
             events = self.backend.transcribe(wav, cancel)
         except errors.ParleyError as exc:
@@ -248,7 +252,7 @@ class VoiceSession:
             if isinstance(ev, Retrying):
                 yield ev
             elif hasattr(ev, "text"):
-                text = ev.text
+                text = str(ev.text or "")
         if cancel.cancelled:
             return None
         if not (text or "").strip():
@@ -261,7 +265,9 @@ class VoiceSession:
         yield UserSaid(text.strip(), seconds)
         return (yield from self._answer(text.strip(), decided_at, recorder, cancel))
 
-    def _answer(self, text: str, decided_at: float, recorder: Any, cancel: CancelToken) -> Iterator[Any]:
+    def _answer(
+        self, text: str, decided_at: float, recorder: Any, cancel: CancelToken
+    ) -> Generator[Any, None, list[Any] | None]:
         writer = TurnWriter(self.backend.history, self.backend.conversation_id)
         writer.begin_user(text)
         self.messages.append(("user", text))
