@@ -21,7 +21,7 @@ def make_tab(qtbot, services):
     tab.resize(1000, 700)
     tab.show()
     qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
-    tab._on_connection(services.connection)
+    tab.on_connection(services.connection)
     return tab
 
 
@@ -368,12 +368,13 @@ def test_send_to_chat_from_images_lands_in_the_box(qtbot, tab):
     assert tab.compose.text() == "What style is this?" and tab.compose.pending[0].name == "generated.png"
 
 
-def test_not_connected_keeps_the_text_and_says_why(qtbot, services):
+def test_not_connected_keeps_the_text_and_says_why(qtbot):
+    from app.ui.common.services import AppServices
+
+    services = AppServices()  # never connected, no problem known yet
     tab = ChatTab(services)
     qtbot.addWidget(tab)
     qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
-    tab.connection = None
-    services.last_problem = None
     tab.compose.set_text("hello?")
     tab.send()
     assert (

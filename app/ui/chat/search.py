@@ -35,10 +35,9 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot
 
 DEBOUNCE_MS = 200
-BUSY_AFTER_MS = 600
 RESULT_LIMIT = 50
 MODES = ("exact", "meaning", "both")
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -93,7 +92,7 @@ class SearchOutcome:
 
 
 def _search(
-    connection: Any, deployment: str | None, query: str, mode: str, cancel: CancelToken
+    connection: Any, deployment: str | None, query: str, mode: str, *, cancel: CancelToken
 ) -> SearchOutcome:
     from app.core import semantic
     from app.core.history import History
@@ -136,7 +135,7 @@ def _search(
         return SearchOutcome(exact, exc.problem)
 
 
-def _indexed_count(deployment: str, cancel: CancelToken) -> int:
+def _indexed_count(deployment: str, *, cancel: CancelToken) -> int:
     from app.core import semantic
     from app.core.history import History
 
@@ -216,8 +215,8 @@ class HistorySearch(QWidget):
             NOT_CONNECTED  # why Meaning/Both are off; None when they are available
         )
         self._deployment: str | None = None
-        self._job: Job | None = None
-        self._count_job: Job | None = None
+        self._job = JobSlot(self, "history-search")  # a newer query cancels the older; its result is dropped
+        self._count_job = JobSlot(self, "semantic-count")
         self._recount = False
         self._last_open: tuple[int, int, float] | None = None
 
@@ -272,10 +271,6 @@ class HistorySearch(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.search_now)
-        self._busy = QTimer(self)
-        self._busy.setSingleShot(True)
-        self._busy.setInterval(BUSY_AFTER_MS)
-        self._busy.timeout.connect(self._show_busy)
 
         self.query.textChanged.connect(self._on_text)
         self.query.returnPressed.connect(self._on_return)
@@ -315,14 +310,14 @@ class HistorySearch(QWidget):
 
     @property
     def searching(self) -> bool:
-        return (self._job is not None and self._job.running) or self._debounce.isActive()
+        return self._job.running or self._debounce.isActive()
 
     def shutdown(self) -> None:
         self._debounce.stop()
-        for job in (self._job, self._count_job):
-            if job is not None:
-                job.cancel()
-                job.wait(3000)
+        for slot in (self._job, self._count_job):
+            slot.cancel()
+            if slot.job is not None:
+                slot.job.wait(3000)
 
     # -- searching ------------------------------------------------------------------------------------------
     @Slot(str)
@@ -335,12 +330,9 @@ class HistorySearch(QWidget):
     @Slot()
     def search_now(self) -> None:
         self._debounce.stop()
-        if self._job is not None and self._job.running:
-            self._job.cancel()  # a newer query wins; its result is ignored
         text = self.query.text().strip()
         if not text:
-            self._job = None
-            self._busy.stop()
+            self._job.cancel()
             self.results.clear()
             self.results.hide()  # the conversation list below gets the room back
             self.delegate.forget()
@@ -348,23 +340,18 @@ class HistorySearch(QWidget):
             return
         mode = self.mode
         connection = self.services.connection
-        self._job = Job(
-            partial(_search, connection, self._deployment, text, mode), name="history-search", parent=self
+        self._job.start(
+            partial(_search, connection, self._deployment, text, mode), self._on_found, slow=self._show_busy
         )
-        self._job.finished.connect(self._on_found)
-        self._job.start()
-        self._busy.start()
 
     @Slot()
     def _show_busy(self) -> None:
-        if self._job is not None and self._job.running:
-            self.status.setText("Searching…")
+        self.status.setText("Searching…")
 
     @Slot(object)
     def _on_found(self, result: JobResult) -> None:
-        if self.sender() is not self._job or result.cancelled:
+        if result.cancelled:
             return
-        self._busy.stop()
         if result.problem is not None:
             self.results.clear()
             self.delegate.forget()
@@ -491,18 +478,14 @@ class HistorySearch(QWidget):
     def _refresh_count(self) -> None:
         if self._deployment is None:
             return
-        if self._count_job is not None and self._count_job.running:
+        if self._count_job.running:
             self._recount = True
             return
         self._recount = False
-        self._count_job = Job(partial(_indexed_count, self._deployment), name="semantic-count", parent=self)
-        self._count_job.finished.connect(self._on_counted)
-        self._count_job.start()
+        self._count_job.start(partial(_indexed_count, self._deployment), self._on_counted)
 
     @Slot(object)
     def _on_counted(self, result: JobResult) -> None:
-        if self.sender() is not self._count_job:
-            return
         if self._recount:
             self._refresh_count()
             return

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +32,21 @@ from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
 from app.ui.chat.view import ChatView
+from app.ui.common import prefs
 from app.ui.common.problem_card import Card, VerdictDialog
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobGroup, JobResult, history_pool, plain
 
 log = logging.getLogger(__name__)
 
 
-def _open_history(cancel: object) -> tuple[History, list[Any]]:
+def _open_history() -> tuple[History, list[Any]]:
     history = History.open()
     history.purge_deleted()  # deleted in an earlier run: their Undo is long gone
     return history, history.list_conversations()
 
 
-def _load_conversation(conversation_id: int, history: History) -> tuple[Any, list[Any], dict[int, Any]]:
+def _load_conversation(history: History, conversation_id: int) -> tuple[Any, list[Any], dict[int, Any]]:
     """A conversation, its messages, and thumbnails of their images (decoded here, on the worker)."""
     from app.ui.chat.message_widget import thumbnail
 
@@ -55,8 +55,14 @@ def _load_conversation(conversation_id: int, history: History) -> tuple[Any, lis
     return history.get_conversation(conversation_id), messages, thumbs
 
 
-def _in_history(history: History, fn: Any, cancel: object) -> Any:
-    return fn(history)
+def _export(history: History, conversation_id: int, fmt: str, path: str) -> str:
+    data = (
+        history.export_markdown(conversation_id)
+        if fmt == "markdown"
+        else json.dumps(history.export_json(conversation_id), indent=2, ensure_ascii=False)
+    )
+    Path(path).write_text(data, encoding="utf-8")
+    return path
 
 
 class ChatTab(QWidget):
@@ -65,11 +71,10 @@ class ChatTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self.connection: Any = None
         self.history: History | None = None
         self.conversation_id: int | None = None
         self.conversation: Any = None
-        self._jobs: set[Job] = set()
+        self._jobs = JobGroup(self, "history")
         self._queued: list[tuple[str, list[Any]]] = []
         self._editing: int | None = None  # the user message being edited in the box
         self._jump_to: int | None = None  # a message to scroll to once its conversation is shown
@@ -78,18 +83,14 @@ class ChatTab(QWidget):
         self.turns.restore_to = self.compose.restore
         self.turns.conversation_known.connect(self._on_conversation_known)
         self.turns.ended.connect(self._on_turn_ended)
-        services.connection_changed.connect(self._on_connection)
-        services.connection_failed.connect(self._on_connection_failed)
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
-        self._apply_font_size(services.pref("chat/font_size"))
-        job = Job(_open_history, name="history-open", parent=self)
-        job.finished.connect(self._on_history_opened)
-        self._track(job).start()
+        self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
+        self._start_open()
         from app.ui.common.markdown_render import warm_up
 
         # The first Markdown parse and code highlight import their libraries: do that now, not mid-answer.
-        self._track(Job(warm_up, name="markdown-warm-up", parent=self)).start()
+        self._jobs.start(warm_up, name="markdown-warm-up")
 
     # -- layout --------------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -182,9 +183,9 @@ class ChatTab(QWidget):
 
     @Slot(str, object)
     def _on_pref(self, key: str, value: object) -> None:
-        if key == "chat/send_key":
+        if key == prefs.CHAT_SEND_KEY.key:
             self.compose.edit.send_key = str(value)
-        elif key == "chat/font_size":
+        elif key == prefs.CHAT_FONT_SIZE.key:
             self._apply_font_size(value)
 
     def _apply_font_size(self, value: object) -> None:
@@ -217,26 +218,22 @@ class ChatTab(QWidget):
             self.compose.add_sources(sources)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
-        self.compose.edit.send_key = str(self.services.pref("chat/send_key", "enter"))
+        self.compose.edit.send_key = self.services.pref(prefs.CHAT_SEND_KEY)
         super().showEvent(event)
         self.compose.edit.setFocus()
 
-    def _track(self, job: Job) -> Job:
-        self._jobs.add(job)
-        job.finished.connect(self._untrack)
-        return job
+    def _start_open(self) -> None:
+        self._jobs.start(
+            plain(_open_history), self._on_history_opened, name="history-open", pool=history_pool()
+        )
 
-    @Slot(object)
-    def _untrack(self, _result: object) -> None:
-        self._jobs.discard(self.sender())  # type: ignore[arg-type]
-
-    def _db(self, fn: Any, done: Any = None, name: str = "history") -> None:
-        """Run fn(history) on a worker; `done` (a bound slot) gets the JobResult."""
+    def _db(self, fn: Any, *args: Any, done: Any = None, name: str = "history") -> None:
+        """Run `fn(history, *args)` (e.g. `History.rename`) on the history pool; `done` gets the JobResult."""
         if self.history is None:
             return
-        job = Job(partial(_in_history, self.history, fn), name=name, parent=self)
-        job.finished.connect(done or self._on_db_done)
-        self._track(job).start()
+        self._jobs.start(
+            plain(fn, self.history, *args), done or self._on_db_done, name=name, pool=history_pool()
+        )
 
     @Slot(object)
     def _on_db_done(self, result: JobResult) -> None:
@@ -244,17 +241,15 @@ class ChatTab(QWidget):
             self.notice.show_problem(result.problem)
 
     # -- connection and history ---------------------------------------------------------------------------------------
-    @Slot(object)
-    def _on_connection(self, connection: Any) -> None:
-        self.connection = connection
+    @property
+    def connection(self) -> Any:
+        return self.services.connection
+
+    def on_connection(self, connection: Any) -> None:
         if self.notice.problem is not None and self.notice.problem.kind != errors.Kind.OTHER:
             self.notice.clear()
         self._fill_deployments()
         self._drain_queue()
-
-    @Slot(object)
-    def _on_connection_failed(self, problem: errors.Problem) -> None:
-        self.connection = None
 
     def _fill_deployments(self) -> None:
         names: list[str] = []
@@ -283,8 +278,7 @@ class ChatTab(QWidget):
         self.history, conversations = result.value
         if self.history.recovery_note:
             self.notice.show_message("info", "Chat history recovered", self.history.recovery_note)
-        last = self.services.pref("chat/conversation")
-        current = int(last) if last is not None and str(last).isdigit() else None
+        current = self.services.pref(prefs.CHAT_CONVERSATION)
         ids = [c.id for c in conversations]
         if current not in ids:
             current = ids[0] if ids else None
@@ -294,7 +288,7 @@ class ChatTab(QWidget):
         self._drain_queue()
 
     def refresh_list(self) -> None:
-        self._db(lambda h: h.list_conversations(), self._on_list)
+        self._db(History.list_conversations, done=self._on_list)
 
     @Slot(object)
     def _on_list(self, result: JobResult) -> None:
@@ -311,7 +305,7 @@ class ChatTab(QWidget):
         if self.turns.running or self.history is None:
             return
         self._jump_to = then_message
-        self._db(partial(_load_conversation, conversation_id), self._on_loaded, "history-load")
+        self._db(_load_conversation, conversation_id, done=self._on_loaded, name="history-load")
 
     @Slot(object)
     def _on_loaded(self, result: JobResult) -> None:
@@ -320,7 +314,7 @@ class ChatTab(QWidget):
             return
         conversation, messages, thumbs = result.value
         self.conversation, self.conversation_id = conversation, conversation.id
-        self.services.set_pref("chat/conversation", conversation.id)
+        self.services.set_pref(prefs.CHAT_CONVERSATION, conversation.id)
         self.title.setText(conversation.title)
         self._set_system_text(conversation.system_prompt)
         self._fill_deployments()
@@ -406,9 +400,7 @@ class ChatTab(QWidget):
             return
         problem = self._not_ready()
         if problem is not None:
-            self.notice.show_problem(
-                problem, (("settings", "Open Settings"),) if problem.kind == errors.Kind.CONFIG else ()
-            )
+            self.notice.show_problem(problem)
             return
         deployment = self._chat_deployment()
         text, images = self.compose.take()
@@ -486,16 +478,15 @@ class ChatTab(QWidget):
     def _on_conversation_known(self, conversation_id: int) -> None:
         if self.conversation_id != conversation_id:
             self.conversation_id = conversation_id
-            self.services.set_pref("chat/conversation", conversation_id)
+            self.services.set_pref(prefs.CHAT_CONVERSATION, conversation_id)
             self.refresh_list()
 
     @Slot(object)
     def _on_turn_ended(self, ended: TurnEnded | None) -> None:
         self.compose.set_busy(False)
         self.refresh_list()
-        indexer = getattr(self.services, "indexer", None)
-        if indexer is not None:
-            indexer.schedule()
+        if self.services.indexer is not None:
+            self.services.indexer.schedule()
         QTimer.singleShot(0, self, self._drain_queue)
 
     # -- acting on messages ---------------------------------------------------------------------------------------------
@@ -583,9 +574,7 @@ class ChatTab(QWidget):
             self.services.open_settings.emit()
         elif what == "reopen":
             self.notice.clear()
-            job = Job(_open_history, name="history-open", parent=self)
-            job.finished.connect(self._on_history_opened)
-            self._track(job).start()
+            self._start_open()
 
     # -- conversation settings -----------------------------------------------------------------------------------------
     def _set_system_text(self, text: str) -> None:
@@ -605,24 +594,22 @@ class ChatTab(QWidget):
         text = self.system_edit.toPlainText().strip()
         self.system_toggle.setText("System prompt ✓" if text else "System prompt")
         if self.conversation_id:
-            cid = self.conversation_id
-            self._db(lambda h: h.set_system_prompt(cid, text))
+            self._db(History.set_system_prompt, self.conversation_id, text)
 
     @Slot(int)
     def _on_deployment_chosen(self, _index: int) -> None:
         name = self.deployment.currentText().strip()
         if self.conversation_id and name:
-            cid = self.conversation_id
-            self._db(lambda h: h.set_deployment(cid, name))
+            self._db(History.set_deployment, self.conversation_id, name)
 
     # -- sidebar operations ------------------------------------------------------------------------------------------------
     @Slot(int, str)
     def _rename(self, cid: int, title: str) -> None:
-        self._db(lambda h: h.rename(cid, title), self._after_change)
+        self._db(History.rename, cid, title, done=self._after_change)
 
     @Slot(int, bool)
     def _pin(self, cid: int, pinned: bool) -> None:
-        self._db(lambda h: h.set_pinned(cid, pinned), self._after_change)
+        self._db(History.set_pinned, cid, pinned, done=self._after_change)
 
     @Slot(int)
     def _delete(self, cid: int) -> None:
@@ -630,11 +617,11 @@ class ChatTab(QWidget):
             if self.turns.running:
                 self.turns.stop()
             self.new_chat()
-        self._db(lambda h: h.delete_conversation(cid), self._after_change)
+        self._db(History.delete_conversation, cid, done=self._after_change)
 
     @Slot(int)
     def _restore(self, cid: int) -> None:
-        self._db(lambda h: h.restore_conversation(cid), self._after_change)
+        self._db(History.restore_conversation, cid, done=self._after_change)
 
     @Slot(object)
     def _after_change(self, result: JobResult) -> None:
@@ -659,16 +646,7 @@ class ChatTab(QWidget):
             self.export_to(cid, fmt, path)
 
     def export_to(self, cid: int, fmt: str, path: str) -> None:
-        def write(h: History) -> str:
-            data = (
-                h.export_markdown(cid)
-                if fmt == "markdown"
-                else json.dumps(h.export_json(cid), indent=2, ensure_ascii=False)
-            )
-            Path(path).write_text(data, encoding="utf-8")
-            return path
-
-        self._db(write, self._on_exported, "export")
+        self._db(_export, cid, fmt, path, done=self._on_exported, name="export")
 
     @Slot(object)
     def _on_exported(self, result: JobResult) -> None:
@@ -682,5 +660,4 @@ class ChatTab(QWidget):
         self.search.shutdown()
         self.turns.stop()
         self.compose.shutdown()
-        for job in list(self._jobs):
-            job.cancel()
+        self._jobs.cancel_all()

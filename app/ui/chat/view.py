@@ -34,23 +34,14 @@ def problem_of(message: StoredMessage) -> errors.Problem | None:
 
 
 def card_actions(role: str, problem: errors.Problem) -> tuple[tuple[str, str], ...]:
-    """The buttons a failure offers: Retry always; Continue for a dropped stream; Edit for a refused prompt."""
+    """The buttons a failure offers: Retry always; Continue for a dropped stream; Edit for a refused prompt (the
+    card adds Open Settings where `Problem.fix_in_settings`)."""
     if problem.kind == errors.Kind.FILTERED:
         return (("edit", "Edit and resend"),) if role == "user" else (("retry", "Retry"),)
     actions: list[tuple[str, str]] = []
     if role == "assistant" and problem.kind in (errors.Kind.NETWORK, errors.Kind.TIMEOUT, errors.Kind.SERVER):
         actions.append(("continue", "Continue"))
     actions.append(("retry", "Retry"))
-    if problem.kind in (
-        errors.Kind.AUTH,
-        errors.Kind.PERMISSION,
-        errors.Kind.DEPLOYMENT_NOT_FOUND,
-        errors.Kind.API_VERSION,
-        errors.Kind.CONFIG,
-        errors.Kind.NOT_FOUND,
-        errors.Kind.KEYRING,
-    ):
-        actions.append(("settings", "Open Settings"))
     return tuple(actions)
 
 

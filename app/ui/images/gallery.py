@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from app.core import paths
 from app.core.cancel import CancelToken
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobGroup, JobResult, JobSlot
 
 log = logging.getLogger(__name__)
 THUMB = 160
@@ -136,8 +136,10 @@ class Gallery(QListView):
         self.setModel(self.model_)
         self._items: dict[int, QStandardItem] = {}
         self._placeholder = self._make_placeholder()
-        self._list_job: Job | None = None
-        self._thumb_job: Job | None = None
+        self._list_job = JobSlot(self, "gallery-list")
+        self._thumb_jobs = JobGroup(
+            self, "gallery-thumbs"
+        )  # a new image's thumbnail does not stop the list's
         self.activated.connect(self._on_activated)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_menu)
@@ -148,11 +150,12 @@ class Gallery(QListView):
         return QIcon(pix)
 
     def reload(self) -> None:
-        if self._list_job is not None and self._list_job.running:
-            return
-        self._list_job = Job(_load_records, name="gallery-list", parent=self)
-        self._list_job.finished.connect(self._on_listed)
-        self._list_job.start()
+        if not self._list_job.running:
+            self._list_job.start(_load_records, self._on_listed)
+
+    def shutdown(self) -> None:
+        self._list_job.cancel()
+        self._thumb_jobs.cancel_all()
 
     @Slot(object)
     def _on_listed(self, result: JobResult) -> None:
@@ -203,10 +206,7 @@ class Gallery(QListView):
     def _start_thumbs(self, items: list[tuple[int, str]]) -> None:
         if not items:
             return
-        job = Job(partial(_load_thumbs, items), name="gallery-thumbs", parent=self)
-        job.event.connect(self._on_thumbs)
-        job.start()
-        self._thumb_job = job
+        self._thumb_jobs.start(partial(_load_thumbs, items), event=self._on_thumbs)
 
     @Slot(object)
     def _on_thumbs(self, batch: list[tuple[int, QImage]]) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.widgets import LevelMeter
 
 MIC_TEST_S = 3.0
@@ -72,8 +72,8 @@ class DevicePanel(QGroupBox):
         super().__init__("Devices", parent)
         self.services = services
         self.devices: list = []
-        self._devices_job: Job | None = None
-        self._test_job: Job | None = None
+        self._devices_job = JobSlot(self, "audio-devices")
+        self._test_job = JobSlot(self, "mic-test")
         self._test_holder: list = []
         self.session_busy = False  # the tab says so: no rescans under a running stream
         self.input_combo = QComboBox()
@@ -137,18 +137,14 @@ class DevicePanel(QGroupBox):
         self.refresh(rescan=True)
 
     def refresh(self, rescan: bool = False) -> None:
-        if self._devices_job is not None and self._devices_job.running:
+        if self._devices_job.running:
             return
-        busy = self.session_busy or (self._test_job is not None and self._test_job.running)
-        self._devices_job = Job(
-            partial(_list_devices, rescan and not busy), name="audio-devices", parent=self
-        )
-        self._devices_job.finished.connect(self._on_devices)
-        self._devices_job.start()
+        busy = self.session_busy or self._test_job.running
+        self._devices_job.start(partial(_list_devices, rescan and not busy), self._on_devices)
 
     @property
     def listing(self) -> bool:
-        return self._devices_job is not None and self._devices_job.running
+        return self._devices_job.running
 
     @Slot(object)
     def _on_devices(self, result: JobResult) -> None:
@@ -198,7 +194,7 @@ class DevicePanel(QGroupBox):
     # -- mic test --------------------------------------------------------------------------------------
     @property
     def testing(self) -> bool:
-        return self._test_job is not None and self._test_job.running
+        return self._test_job.running
 
     @Slot()
     def _on_test_mic(self) -> None:
@@ -206,15 +202,12 @@ class DevicePanel(QGroupBox):
             self._test_job.cancel()
             return
         self._test_holder = []
-        self._test_job = Job(
-            partial(_mic_test, self.input_device(), self.output_device(), self._test_holder),
-            name="mic-test",
-            parent=self,
-        )
-        self._test_job.event.connect(self._on_test_event)
-        self._test_job.finished.connect(self._on_test_done)
         self.test_button.setText("Stop test")
-        self._test_job.start()
+        self._test_job.start(
+            partial(_mic_test, self.input_device(), self.output_device(), self._test_holder),
+            self._on_test_done,
+            event=self._on_test_event,
+        )
         self._meter_timer.start()
 
     @Slot(object)
@@ -248,6 +241,5 @@ class DevicePanel(QGroupBox):
             self.meter.set_level(self._test_holder[0].level.rms_db)
 
     def shutdown(self) -> None:
-        for job in (self._test_job, self._devices_job):
-            if job is not None and job.running:
-                job.cancel()
+        self._test_job.cancel()
+        self._devices_job.cancel()
