@@ -5,16 +5,13 @@ History is read and written only on workers (`_db`); the turn in progress is run
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -28,6 +25,7 @@ from app.core import errors
 from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
 from app.ui.chat.compose import ComposeBox, image_sources
+from app.ui.chat.conversations import Conversations
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
@@ -35,34 +33,9 @@ from app.ui.chat.view import ChatView
 from app.ui.common import prefs
 from app.ui.common.problem_card import Card, VerdictDialog
 from app.ui.common.services import AppServices
-from app.ui.common.workers import JobGroup, JobResult, history_pool, plain
+from app.ui.common.workers import JobGroup
 
 log = logging.getLogger(__name__)
-
-
-def _open_history() -> tuple[History, list[Any]]:
-    history = History.open()
-    history.purge_deleted()  # deleted in an earlier run: their Undo is long gone
-    return history, history.list_conversations()
-
-
-def _load_conversation(history: History, conversation_id: int) -> tuple[Any, list[Any], dict[int, Any]]:
-    """A conversation, its messages, and thumbnails of their images (decoded here, on the worker)."""
-    from app.ui.chat.message_widget import thumbnail
-
-    messages = history.messages(conversation_id)
-    thumbs = {a.id: thumbnail(a.data) for m in messages for a in m.attachments if a.data}
-    return history.get_conversation(conversation_id), messages, thumbs
-
-
-def _export(history: History, conversation_id: int, fmt: str, path: str) -> str:
-    data = (
-        history.export_markdown(conversation_id)
-        if fmt == "markdown"
-        else json.dumps(history.export_json(conversation_id), indent=2, ensure_ascii=False)
-    )
-    Path(path).write_text(data, encoding="utf-8")
-    return path
 
 
 class ChatTab(QWidget):
@@ -71,10 +44,7 @@ class ChatTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self.history: History | None = None
-        self.conversation_id: int | None = None
-        self.conversation: Any = None
-        self._jobs = JobGroup(self, "history")
+        self._jobs = JobGroup(self, "chat")
         self._queued: list[tuple[str, list[Any]]] = []
         self._editing: int | None = None  # the user message being edited in the box
         self._jump_to: int | None = None  # a message to scroll to once its conversation is shown
@@ -86,7 +56,7 @@ class ChatTab(QWidget):
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
         self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
-        self._start_open()
+        self.conversations.open()
         from app.ui.common.markdown_render import warm_up
 
         # The first Markdown parse and code highlight import their libraries: do that now, not mid-answer.
@@ -97,11 +67,7 @@ class ChatTab(QWidget):
         self.sidebar = ChatSidebar()
         self.sidebar.new_chat.connect(self.new_chat)
         self.sidebar.open_conversation.connect(self.open_conversation)
-        self.sidebar.rename.connect(self._rename)
-        self.sidebar.pin.connect(self._pin)
         self.sidebar.delete.connect(self._delete)
-        self.sidebar.restore.connect(self._restore)
-        self.sidebar.export.connect(self._choose_export)
         self.title = QLabel("New chat")
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -143,6 +109,10 @@ class ChatTab(QWidget):
         self.compose.send_requested.connect(self.send)
         self.compose.stop_requested.connect(self.stop)
         self.compose.edit.textChanged.connect(self._on_typing)
+        self.conversations = Conversations(self.services, self.sidebar, self.notice, self)
+        self.conversations.opened.connect(self._on_history_opened)
+        self.conversations.loaded.connect(self._on_loaded)
+        self.conversations.listed.connect(self._on_listed)
         self.edit_bar = Card()
         self.edit_bar.action.connect(self._on_edit_bar)
         pane = QWidget()
@@ -222,28 +192,22 @@ class ChatTab(QWidget):
         super().showEvent(event)
         self.compose.edit.setFocus()
 
-    def _start_open(self) -> None:
-        self._jobs.start(
-            plain(_open_history), self._on_history_opened, name="history-open", pool=history_pool()
-        )
-
-    def _db(self, fn: Any, *args: Any, done: Any = None, name: str = "history") -> None:
-        """Run `fn(history, *args)` (e.g. `History.rename`) on the history pool; `done` gets the JobResult."""
-        if self.history is None:
-            return
-        self._jobs.start(
-            plain(fn, self.history, *args), done or self._on_db_done, name=name, pool=history_pool()
-        )
-
-    @Slot(object)
-    def _on_db_done(self, result: JobResult) -> None:
-        if result.problem is not None:
-            self.notice.show_problem(result.problem)
-
     # -- connection and history ---------------------------------------------------------------------------------------
     @property
     def connection(self) -> Any:
         return self.services.connection
+
+    @property
+    def history(self) -> History | None:
+        return self.conversations.history
+
+    @property
+    def conversation(self) -> Any:
+        return self.conversations.conversation
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self.conversations.conversation_id
 
     def on_connection(self, connection: Any) -> None:
         if self.notice.problem is not None and self.notice.problem.kind != errors.Kind.OTHER:
@@ -271,55 +235,32 @@ class ChatTab(QWidget):
         self.deployment.setCurrentText(current)
 
     @Slot(object)
-    def _on_history_opened(self, result: JobResult) -> None:
-        if result.problem is not None:
-            self.notice.show_problem(result.problem, (("reopen", "Try again"),))
-            return
-        self.history, conversations = result.value
-        if self.history.recovery_note:
-            self.notice.show_message("info", "Chat history recovered", self.history.recovery_note)
-        current = self.services.pref(prefs.CHAT_CONVERSATION)
-        ids = [c.id for c in conversations]
-        if current not in ids:
-            current = ids[0] if ids else None
-        self.sidebar.show_conversations(conversations, current)
+    def _on_history_opened(self, current: int | None) -> None:
         if current is not None and not self._queued:
             self.open_conversation(current)
         self._drain_queue()
 
     def refresh_list(self) -> None:
-        self._db(History.list_conversations, done=self._on_list)
+        self.conversations.refresh()
 
-    @Slot(object)
-    def _on_list(self, result: JobResult) -> None:
-        if result.ok:
-            self.sidebar.show_conversations(result.value, self.conversation_id)
-            self.conversation = (
-                self.sidebar.conversation(self.conversation_id) if self.conversation_id else self.conversation
-            )
-            if self.conversation is not None:
-                self.title.setText(self.conversation.title)
+    @Slot()
+    def _on_listed(self) -> None:
+        if self.conversation is not None:
+            self.title.setText(self.conversation.title)
 
     @Slot(int)
     def open_conversation(self, conversation_id: int, then_message: int | None = None) -> None:
         if self.turns.running or self.history is None:
             return
         self._jump_to = then_message
-        self._db(_load_conversation, conversation_id, done=self._on_loaded, name="history-load")
+        self.conversations.load(conversation_id)
 
-    @Slot(object)
-    def _on_loaded(self, result: JobResult) -> None:
-        if not result.ok or result.value[0] is None:
-            self._on_db_done(result)
-            return
-        conversation, messages, thumbs = result.value
-        self.conversation, self.conversation_id = conversation, conversation.id
-        self.services.set_pref(prefs.CHAT_CONVERSATION, conversation.id)
+    @Slot(object, object, object)
+    def _on_loaded(self, conversation: Any, messages: list[Any], thumbs: dict[int, Any]) -> None:
         self.title.setText(conversation.title)
         self._set_system_text(conversation.system_prompt)
         self._fill_deployments()
         self.view.show_conversation(messages, conversation.deployment, thumbs)
-        self.sidebar.select(conversation.id)
         self._end_edit()
         if self._jump_to is not None:
             self.view.scroll_to_message(self._jump_to)
@@ -346,11 +287,10 @@ class ChatTab(QWidget):
     def new_chat(self) -> None:
         if self.turns.running:
             return
-        self.conversation, self.conversation_id = None, None
+        self.conversations.forget_current()
         self.title.setText("New chat")
         self._set_system_text("")
         self.view.clear()
-        self.sidebar.select(None)
         self._fill_deployments()
         self._end_edit()
         self.compose.edit.setFocus()
@@ -476,10 +416,7 @@ class ChatTab(QWidget):
 
     @Slot(int)
     def _on_conversation_known(self, conversation_id: int) -> None:
-        if self.conversation_id != conversation_id:
-            self.conversation_id = conversation_id
-            self.services.set_pref(prefs.CHAT_CONVERSATION, conversation_id)
-            self.refresh_list()
+        self.conversations.set_current(conversation_id)
 
     @Slot(object)
     def _on_turn_ended(self, ended: TurnEnded | None) -> None:
@@ -574,7 +511,7 @@ class ChatTab(QWidget):
             self.services.open_settings.emit()
         elif what == "reopen":
             self.notice.clear()
-            self._start_open()
+            self.conversations.open()
 
     # -- conversation settings -----------------------------------------------------------------------------------------
     def _set_system_text(self, text: str) -> None:
@@ -593,71 +530,27 @@ class ChatTab(QWidget):
     def _save_system_prompt(self) -> None:
         text = self.system_edit.toPlainText().strip()
         self.system_toggle.setText("System prompt ✓" if text else "System prompt")
-        if self.conversation_id:
-            self._db(History.set_system_prompt, self.conversation_id, text)
+        self.conversations.save_system_prompt(text)
 
     @Slot(int)
     def _on_deployment_chosen(self, _index: int) -> None:
-        name = self.deployment.currentText().strip()
-        if self.conversation_id and name:
-            self._db(History.set_deployment, self.conversation_id, name)
+        self.conversations.save_deployment(self.deployment.currentText().strip())
 
     # -- sidebar operations ------------------------------------------------------------------------------------------------
-    @Slot(int, str)
-    def _rename(self, cid: int, title: str) -> None:
-        self._db(History.rename, cid, title, done=self._after_change)
-
-    @Slot(int, bool)
-    def _pin(self, cid: int, pinned: bool) -> None:
-        self._db(History.set_pinned, cid, pinned, done=self._after_change)
-
     @Slot(int)
     def _delete(self, cid: int) -> None:
         if cid == self.conversation_id:
             if self.turns.running:
                 self.turns.stop()
             self.new_chat()
-        self._db(History.delete_conversation, cid, done=self._after_change)
-
-    @Slot(int)
-    def _restore(self, cid: int) -> None:
-        self._db(History.restore_conversation, cid, done=self._after_change)
-
-    @Slot(object)
-    def _after_change(self, result: JobResult) -> None:
-        self._on_db_done(result)
-        self.refresh_list()
-
-    @Slot(int, str)
-    def _choose_export(self, cid: int, fmt: str) -> None:
-        conversation = self.sidebar.conversation(cid)
-        stem = (
-            "".join(
-                ch if ch.isalnum() or ch in " -_" else "_"
-                for ch in (conversation.title if conversation else "chat")
-            ).strip()
-            or "chat"
-        )
-        suffix, label = (".md", "Markdown (*.md)") if fmt == "markdown" else (".json", "JSON (*.json)")
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export conversation", str(Path.home() / f"{stem}{suffix}"), label
-        )
-        if path:
-            self.export_to(cid, fmt, path)
+        self.conversations.delete(cid)
 
     def export_to(self, cid: int, fmt: str, path: str) -> None:
-        self._db(_export, cid, fmt, path, done=self._on_exported, name="export")
-
-    @Slot(object)
-    def _on_exported(self, result: JobResult) -> None:
-        if result.ok:
-            self.notice.show_message("info", "Conversation exported", f"Saved to {result.value}.")
-            QTimer.singleShot(6000, self.notice, self.notice.clear)
-        else:
-            self._on_db_done(result)
+        self.conversations.export_to(cid, fmt, path)
 
     def shutdown(self) -> None:
         self.search.shutdown()
         self.turns.stop()
         self.compose.shutdown()
+        self.conversations.shutdown()
         self._jobs.cancel_all()
