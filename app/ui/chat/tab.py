@@ -11,12 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +21,7 @@ from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
 from app.ui.chat.compose import ComposeBox, image_sources
 from app.ui.chat.conversations import Conversations
+from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
@@ -68,39 +64,9 @@ class ChatTab(QWidget):
         self.sidebar.new_chat.connect(self.new_chat)
         self.sidebar.open_conversation.connect(self.open_conversation)
         self.sidebar.delete.connect(self._delete)
-        self.title = QLabel("New chat")
-        self.title.setStyleSheet("font-weight: bold;")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.deployment = QComboBox()
-        self.deployment.setEditable(True)
-        self.deployment.setMinimumContentsLength(14)
-        self.deployment.setAccessibleName("Chat deployment")
-        self.deployment.setToolTip("The Azure deployment this conversation talks to")
-        self.deployment.activated.connect(self._on_deployment_chosen)
-        self.system_toggle = QToolButton()
-        self.system_toggle.setText("System prompt")
-        self.system_toggle.setCheckable(True)
-        self.system_toggle.setAccessibleName("Show the system prompt")
-        self.system_toggle.toggled.connect(self._toggle_system)
-        self.system_edit = QPlainTextEdit()
-        self.system_edit.setPlaceholderText(
-            "Instructions for the assistant in this conversation, e.g. “Answer in French.”"
-        )
-        self.system_edit.setAccessibleName("System prompt")
-        self.system_edit.setMaximumHeight(90)
-        self.system_edit.setTabChangesFocus(True)
-        self.system_edit.hide()
-        self._system_timer = QTimer(self)
-        self._system_timer.setSingleShot(True)
-        self._system_timer.setInterval(600)
-        self._system_timer.timeout.connect(self._save_system_prompt)
-        self.system_edit.textChanged.connect(self._system_timer.start)
-        head = QHBoxLayout()
-        head.setContentsMargins(12, 6, 12, 0)
-        head.addWidget(self.title, 1)
-        head.addWidget(QLabel("Deployment:"))
-        head.addWidget(self.deployment)
-        head.addWidget(self.system_toggle)
+        self.header = ConversationHeader()
+        self.title, self.deployment = self.header.title, self.header.deployment
+        self.system_toggle, self.system_edit = self.header.system_toggle, self.header.system_edit
         self.notice = Card()
         self.notice.action.connect(self._on_notice_action)
         self.view = ChatView()
@@ -110,6 +76,8 @@ class ChatTab(QWidget):
         self.compose.stop_requested.connect(self.stop)
         self.compose.edit.textChanged.connect(self._on_typing)
         self.conversations = Conversations(self.services, self.sidebar, self.notice, self)
+        self.header.system_prompt_edited.connect(self.conversations.save_system_prompt)
+        self.header.deployment_chosen.connect(self.conversations.save_deployment)
         self.conversations.opened.connect(self._on_history_opened)
         self.conversations.loaded.connect(self._on_loaded)
         self.conversations.listed.connect(self._on_listed)
@@ -118,7 +86,7 @@ class ChatTab(QWidget):
         pane = QWidget()
         column = QVBoxLayout(pane)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(head)
+        column.addWidget(self.header)
         column.addWidget(self.system_edit)
         column.addWidget(self.notice)
         column.addWidget(self.view, 1)
@@ -216,23 +184,9 @@ class ChatTab(QWidget):
         self._drain_queue()
 
     def _fill_deployments(self) -> None:
-        names: list[str] = []
-        if self.connection is not None and self.connection.profile.deployments.chat:
-            names.append(self.connection.profile.deployments.chat)
-        if (
-            self.conversation is not None
-            and self.conversation.deployment
-            and self.conversation.deployment not in names
-        ):
-            names.append(self.conversation.deployment)
-        current = (
-            self.conversation.deployment
-            if self.conversation is not None and self.conversation.deployment
-            else (names[0] if names else "")
-        )
-        self.deployment.clear()
-        self.deployment.addItems(names)
-        self.deployment.setCurrentText(current)
+        connection = self.connection
+        profile_deployment = connection.profile.deployments.chat if connection is not None else None
+        self.header.fill_deployments(self.conversation, profile_deployment)
 
     @Slot(object)
     def _on_history_opened(self, current: int | None) -> None:
@@ -257,8 +211,8 @@ class ChatTab(QWidget):
 
     @Slot(object, object, object)
     def _on_loaded(self, conversation: Any, messages: list[Any], thumbs: dict[int, Any]) -> None:
+        self.header.set_system_text(conversation.system_prompt)
         self.title.setText(conversation.title)
-        self._set_system_text(conversation.system_prompt)
         self._fill_deployments()
         self.view.show_conversation(messages, conversation.deployment, thumbs)
         self._end_edit()
@@ -289,7 +243,7 @@ class ChatTab(QWidget):
             return
         self.conversations.forget_current()
         self.title.setText("New chat")
-        self._set_system_text("")
+        self.header.set_system_text("")
         self.view.clear()
         self._fill_deployments()
         self._end_edit()
@@ -372,7 +326,7 @@ class ChatTab(QWidget):
             text,
             tuple(i.part() for i in images),
             replace_id=replace,
-            system_prompt=self.system_edit.toPlainText().strip(),
+            system_prompt=self.header.system_prompt(),
         )
         self.turns.sent_text, self.turns.sent_images = text, images
         self._start(turn, user, answer)
@@ -512,29 +466,6 @@ class ChatTab(QWidget):
         elif what == "reopen":
             self.notice.clear()
             self.conversations.open()
-
-    # -- conversation settings -----------------------------------------------------------------------------------------
-    def _set_system_text(self, text: str) -> None:
-        self.system_edit.blockSignals(True)
-        self.system_edit.setPlainText(text)
-        self.system_edit.blockSignals(False)
-        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
-
-    @Slot(bool)
-    def _toggle_system(self, shown: bool) -> None:
-        self.system_edit.setVisible(shown)
-        if shown:
-            self.system_edit.setFocus()
-
-    @Slot()
-    def _save_system_prompt(self) -> None:
-        text = self.system_edit.toPlainText().strip()
-        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
-        self.conversations.save_system_prompt(text)
-
-    @Slot(int)
-    def _on_deployment_chosen(self, _index: int) -> None:
-        self.conversations.save_deployment(self.deployment.currentText().strip())
 
     # -- sidebar operations ------------------------------------------------------------------------------------------------
     @Slot(int)
