@@ -106,6 +106,7 @@ class ChatView(QScrollArea):
         self._stored: list[StoredMessage] = []  # every message of the conversation, for paging
         self._first_shown = 0  # index into _stored of the oldest message with a widget
         self._to_build = 0  # messages of the first page still to build
+        self._target: MessageWidget | None = None  # the message scroll_to_message brings into view
         self.model = ""
         self._thumbs: dict[int, Any] = {}
         self._stick = True
@@ -242,9 +243,8 @@ class ChatView(QScrollArea):
 
     @Slot()
     def _ensure_target_visible(self) -> None:
-        target = getattr(self, "_target", None)
-        if target is not None and target in self.widgets:
-            self.ensureWidgetVisible(target, 0, 40)
+        if self._target is not None and self._target in self.widgets:
+            self.ensureWidgetVisible(self._target, 0, 40)
 
     # -- scrolling ------------------------------------------------------------------------------------------------
     def scroll_to_bottom(self) -> None:
