@@ -240,7 +240,7 @@ def run() -> dict:
             search.query.blockSignals(False)
             t = time.perf_counter()
             search.search_now()
-            job = search._job
+            job = search._job.job
             job.finished.connect(loop2.quit)
             loop2.exec()
             widget_ms.append((time.perf_counter() - t) * 1000)

@@ -21,7 +21,7 @@ def make_tab(qtbot, services):
     tab.resize(1000, 700)
     tab.show()
     qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
-    tab._on_connection(services.connection)
+    tab.on_connection(services.connection)
     return tab
 
 
@@ -302,9 +302,9 @@ def test_sidebar_rename_pin_delete_undo(qtbot, tab):
     send(qtbot, tab, "beta question")
     qtbot.waitUntil(lambda: tab.sidebar.titles() == ["beta question", "alpha question"], timeout=5000)
     alpha = next(c for c in tab.sidebar.conversations if c.title == "alpha question")
-    tab._pin(alpha.id, True)
+    tab.conversations.pin(alpha.id, True)
     qtbot.waitUntil(lambda: tab.sidebar.titles() == ["📌 alpha question", "beta question"], timeout=5000)
-    tab._rename(alpha.id, "Renamed")
+    tab.conversations.rename(alpha.id, "Renamed")
     qtbot.waitUntil(lambda: tab.sidebar.titles()[0] == "📌 Renamed", timeout=5000)
     tab.sidebar.select(alpha.id)
     tab.sidebar._delete_current()
@@ -368,12 +368,13 @@ def test_send_to_chat_from_images_lands_in_the_box(qtbot, tab):
     assert tab.compose.text() == "What style is this?" and tab.compose.pending[0].name == "generated.png"
 
 
-def test_not_connected_keeps_the_text_and_says_why(qtbot, services):
+def test_not_connected_keeps_the_text_and_says_why(qtbot):
+    from app.ui.common.services import AppServices
+
+    services = AppServices()  # never connected, no problem known yet
     tab = ChatTab(services)
     qtbot.addWidget(tab)
     qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
-    tab.connection = None
-    services.last_problem = None
     tab.compose.set_text("hello?")
     tab.send()
     assert (

@@ -250,3 +250,18 @@ def test_verdict_from_error_body_accepts_envelope_or_member():
     assert filters.verdict_from_error_body(FILTER_BODY).filtered
     assert filters.verdict_from_error_body(FILTER_BODY["error"]).filtered
     assert filters.verdict_from_error_body({"error": {"code": "x"}}) is None
+
+
+def test_open_settings_is_offered_exactly_for_problems_fixed_there():
+    def problem(kind):
+        return errors.Problem(kind, "t", "d", "a")
+
+    settings = {
+        errors.Kind.AUTH,
+        errors.Kind.PERMISSION,
+        errors.Kind.DEPLOYMENT_NOT_FOUND,
+        errors.Kind.API_VERSION,
+        errors.Kind.CONFIG,
+        errors.Kind.KEYRING,
+    }
+    assert {kind for kind in errors.Kind if problem(kind).fix_in_settings} == settings

@@ -12,7 +12,8 @@ from app.core import profiles, semantic
 from app.core.connection import Connection
 from app.core.history import History
 from app.ui.chat.indexer import IndexStatus, SemanticIndexer
-from app.ui.chat.search import EMPTY_INDEX, NO_DEPLOYMENT, HistorySearch, snippet_html
+from app.ui.chat.search import EMPTY_INDEX, NO_DEPLOYMENT, HistorySearch
+from app.ui.chat.search_results import snippet_html
 from app.ui.common.services import AppServices
 
 MODEL = "text-embedding-3-large"

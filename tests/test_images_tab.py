@@ -26,9 +26,9 @@ def generate(qtbot, tab, prompt, **options):
     for name, value in options.items():
         combo = getattr(tab, f"{name}_combo")
         combo.setCurrentIndex(combo.findText(value))
-    previous = tab._job
+    previous = tab._job.job
     qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab._job is not previous and tab._job.result is not None, timeout=30000)
+    qtbot.waitUntil(lambda: tab._job.job is not previous and tab._job.job.result is not None, timeout=30000)
     qtbot.waitUntil(
         lambda: not tab.progress.isVisible() and tab.generate_button.text() == "&Generate", timeout=5000
     )
@@ -174,9 +174,9 @@ def test_slow_generation_shows_progress_after_600_ms_and_cancel_works(qtbot, tab
     assert tab.generate_button.text() == "&Cancel"
     started = time.perf_counter()
     qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab._job.result is not None, timeout=5000)
+    qtbot.waitUntil(lambda: tab._job.job.result is not None, timeout=5000)
     assert time.perf_counter() - started < 1.0
-    assert tab._job.result.cancelled
+    assert tab._job.job.result.cancelled
     assert tab.card.isVisible() and "Cancelled" in tab.card.plain_text()
     assert tab.prompt.toPlainText() == "fault:hang a very slow cat"
     assert not tab.progress.isVisible()

@@ -82,3 +82,15 @@ def test_remembers_size_and_tab(qtbot, parley_home):
     assert win2.current_tab_name() == "images"
     assert (win2.width(), win2.height()) == (720, 540)
     win2.close()
+
+
+def test_every_tab_keeps_the_tab_contract_and_hears_of_the_connection(qtbot, window):
+    """Each tab is a `Tab` (public on_connection and shutdown); one built after connecting still learns of it."""
+    from app.ui.common.tab import Tab
+    from app.ui.main_window import TABS
+
+    with qtbot.waitSignal(window.services.connection_changed, timeout=15000):
+        window.services.reconnect()
+    for name, *_ in TABS:
+        assert isinstance(window.tab(name), Tab), name
+    assert window.tab("completions").deployment.text() == "gpt-35-turbo-instruct"

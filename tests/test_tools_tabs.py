@@ -24,15 +24,15 @@ def services(qtbot):
 
 def run_completion(qtbot, tab, prompt):
     tab.prompt.setPlainText(prompt)
-    previous = tab._job
+    previous = tab._job.job
     qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab._job is not previous and tab._job.result is not None, timeout=30000)
+    qtbot.waitUntil(lambda: tab._job.job is not previous and tab._job.job.result is not None, timeout=30000)
 
 
 def test_completion_streams_text_and_reports_usage(qtbot, services):
     tab = CompletionsTab(services)
     qtbot.addWidget(tab)
-    tab._on_connection(services.connection)
+    tab.on_connection(services.connection)
     assert tab.deployment.text() == "gpt-35-turbo-instruct"
     tab.max_tokens.setValue(60)
     run_completion(qtbot, tab, "Hello World!")
@@ -53,7 +53,7 @@ def test_completion_streams_text_and_reports_usage(qtbot, services):
 def test_completion_filtered_answer_keeps_text_and_names_category(qtbot, services):
     tab = CompletionsTab(services)
     qtbot.addWidget(tab)
-    tab._on_connection(services.connection)
+    tab.on_connection(services.connection)
     tab.max_tokens.setValue(400)
     run_completion(qtbot, tab, "Tell me a story filter:answer")
     assert tab.output.toPlainText().strip()
@@ -71,9 +71,7 @@ def test_completion_unknown_deployment_explained(qtbot, services):
 
 
 def wait_rows(qtbot, tab, n):
-    qtbot.waitUntil(
-        lambda: tab.table.rowCount() >= n and not any(j.running for j in tab._jobs), timeout=15000
-    )
+    qtbot.waitUntil(lambda: tab.table.rowCount() >= n and not tab._jobs.running, timeout=15000)
 
 
 def test_jobs_upload_checks_lines_then_creates_and_cancels_a_batch(qtbot, services, tmp_path):

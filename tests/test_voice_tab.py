@@ -26,6 +26,7 @@ def tab(qtbot, services):
     require_audio()
     tab = VoiceTab(services)
     qtbot.addWidget(tab)
+    tab.on_connection(services.connection)
     tab.resize(960, 640)
     tab.show()
     qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=15000)
@@ -144,7 +145,7 @@ NO_DEVICE_SCRIPT = textwrap.dedent("""
     app = QApplication([])
     tab = VoiceTab(AppServices())
     tab.show()
-    while not tab.devices._devices_job or tab.devices.listing:
+    while tab.devices._devices_job.job is None or tab.devices.listing:
         app.processEvents()
     app.processEvents()
     print(tab.card.title.text(), tab.start_button.isEnabled(), tab.devices.input_combo.count(),
@@ -230,14 +231,14 @@ def test_voice_and_speed_are_remembered(qtbot, services, emulator):
 
     first = VoiceTab(services)
     qtbot.addWidget(first)
-    first._on_connection(services.connection)
+    first.on_connection(services.connection)
     first.voice_combo.setCurrentIndex(first.voice_combo.findText("nova"))
     first.voice_combo.activated.emit(first.voice_combo.currentIndex())
     first.speed.setValue(1.5)
     first.speed.editingFinished.emit()
     second = VoiceTab(services)
     qtbot.addWidget(second)
-    second._on_connection(services.connection)
+    second.on_connection(services.connection)
     assert (second.voice_combo.currentText(), second.speed.value()) == ("nova", 1.5)
     first.shutdown()
     second.shutdown()

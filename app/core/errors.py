@@ -45,6 +45,11 @@ EXIT_CODES = {
     Kind.KEYRING: 2,
 }
 
+# Failures fixed in the connection settings. Not NOT_FOUND: that is a missing image or file, not a setting.
+SETTINGS_KINDS = frozenset(
+    {Kind.AUTH, Kind.PERMISSION, Kind.DEPLOYMENT_NOT_FOUND, Kind.API_VERSION, Kind.CONFIG, Kind.KEYRING}
+)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -73,6 +78,12 @@ class Problem:
     @property
     def exit_code(self) -> int:
         return EXIT_CODES.get(self.kind, 1)
+
+    @property
+    def fix_in_settings(self) -> bool:
+        """Whether the fix is in the connection settings (key, sign-in, endpoint, api-version, deployment name):
+        every card offers "Open Settings" exactly for these."""
+        return self.kind in SETTINGS_KINDS
 
     def one_line(self) -> str:
         rid = f" (request id {self.request_id})" if self.request_id else ""

@@ -137,7 +137,7 @@ class _SendOnConnect(QObject):
         if self.text:
             text, self.text = self.text, ""
             self.window.select_tab("chat")
-            self.window.tab("chat").send_text(text, new_chat=True)  # type: ignore[attr-defined]
+            self.window.tab("chat").send_text(text, new_chat=True)
 
 
 def run_gui(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlparse
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -19,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors
-from app.ui.common import workers
+from app.ui.common import prefs, workers
 from app.ui.common.services import AppServices
+from app.ui.common.tab import Tab
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +44,22 @@ class LazyTab(QWidget):
     def __init__(self, services: AppServices, module: str, cls: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.services, self.module, self.cls = services, module, cls
-        self.widget: QWidget | None = None
+        self.widget: Tab | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
-    def materialize(self) -> QWidget:
+    def materialize(self) -> Any:
         if self.widget is None:
             import importlib
 
-            factory = getattr(importlib.import_module(self.module), self.cls)
-            self.widget = factory(self.services)
-            self.layout().addWidget(self.widget)
-            connection = self.services.connection
-            on_connection = getattr(self.widget, "_on_connection", None)
-            if connection is not None and callable(on_connection):
-                on_connection(connection)  # it missed connection_changed while it did not exist
+            widget = getattr(importlib.import_module(self.module), self.cls)(self.services)
+            self.widget = widget
+            self.layout().addWidget(widget)
+            self.services.connection_changed.connect(widget.on_connection)
+            if self.services.connection is not None:
+                widget.on_connection(
+                    self.services.connection
+                )  # it missed connection_changed while it did not exist
         return self.widget
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
@@ -243,7 +246,7 @@ class MainWindow(QMainWindow):
         if isinstance(action, QAction):
             self.tabs.setCurrentIndex(int(action.data()))
 
-    def tab(self, name: str) -> QWidget:
+    def tab(self, name: str) -> Any:
         """The tab's real widget (built now if it was never shown)."""
         return self._tab_widgets[name].materialize()
 
@@ -257,16 +260,14 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _on_send_to_chat(self, text: str, images: object) -> None:
         """Another tab hands something to chat (Images: 'Send to chat'): it lands in the chat box, ready to send."""
-        self.tab("chat").receive(text, list(images or []))  # type: ignore[attr-defined]
+        self.tab("chat").receive(text, list(images or []))
         self.select_tab("chat")
 
     @Slot()
     def _show_settings(self) -> None:
         """The banner's button (and 'Settings' links): the Settings tab, with the connection dialog it calls for."""
         self.select_tab("settings")
-        opener = getattr(self.tab("settings"), "open_connection_dialog", None)
-        if callable(opener):
-            opener()
+        self.tab("settings").open_connection_dialog()
 
     # -- connection state ----------------------------------------------------------------------------
     @Slot()
@@ -299,6 +300,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_connection_failed(self, problem: errors.Problem) -> None:
         self.profile_label.setText("Not connected")
+        # Always Open Settings here (not `problem.fix_in_settings`): a connection that cannot be made, even for a
+        # network reason, is fixed in the profile (endpoint, key, sign-in).
         self.banner.show_message(
             f"<b>{problem.title}</b> — {problem.detail} {problem.action}", "Open Settings", "problem"
         )
@@ -309,30 +312,27 @@ class MainWindow(QMainWindow):
 
     # -- window state --------------------------------------------------------------------------------
     def _restore_state(self) -> None:
-        geometry = self.services.pref("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+        geometry = self.services.pref(prefs.WINDOW_GEOMETRY)
+        if geometry is not None and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
             self.resize(1100, 760)
-        last = self.services.pref("window/tab", "chat")
-        if isinstance(last, str):
-            self.select_tab(last)
+        self.select_tab(self.services.pref(prefs.WINDOW_TAB))
 
     def current_tab_name(self) -> str:
         current = self.tabs.currentWidget()
         return next((n for n, w in self._tab_widgets.items() if w is current), "chat")
 
     def save_state(self) -> None:
-        self.services.set_pref("window/geometry", self.saveGeometry())
-        self.services.set_pref("window/tab", self.current_tab_name())
+        self.services.set_pref(prefs.WINDOW_GEOMETRY, self.saveGeometry())
+        self.services.set_pref(prefs.WINDOW_TAB, self.current_tab_name())
         self.services.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.save_state()
         for holder in self._tab_widgets.values():
-            close = getattr(holder.widget, "shutdown", None)
-            if callable(close):
-                close()
+            if holder.widget is not None:
+                holder.widget.shutdown()
         if self.indexer is not None:
             self.indexer.shutdown()  # type: ignore[attr-defined]
         workers.shutdown(3000)

@@ -94,7 +94,7 @@ def prepare(
 
 
 def prepare_many(
-    sources: list[tuple[str, object]], cancel: CancelToken
+    sources: list[tuple[str, object]], *, cancel: CancelToken
 ) -> list[PendingImage | errors.Problem]:
     """For a Job: ("path", str) / ("bytes", (data, name)) / ("image", QImage) each prepared, problems kept."""
     out: list[PendingImage | errors.Problem] = []

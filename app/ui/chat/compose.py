@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.ui.chat import attachments
 from app.ui.chat.attachments import PendingImage
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobGroup, JobResult
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 FILE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)"
@@ -110,7 +110,7 @@ class ComposeBox(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.pending: list[PendingImage] = []
-        self._jobs: list[Job] = []
+        self._jobs = JobGroup(self, "attach")
         self.busy = False
         self.edit = ComposeEdit()
         self.edit.setPlaceholderText(
@@ -212,18 +212,12 @@ class ComposeBox(QWidget):
     @Slot(object)
     def add_sources(self, sources: list[tuple[str, object]]) -> None:
         """Prepare images on a worker (reading, decoding and scaling never block the window)."""
-        job = Job(partial(attachments.prepare_many, list(sources)), name="attach", parent=self)
-        job.finished.connect(self._on_prepared)
-        self._jobs.append(job)
         self.note.setText("Preparing image…")
         self.note.show()
-        job.start()
+        self._jobs.start(partial(attachments.prepare_many, list(sources)), self._on_prepared)
 
     @Slot(object)
     def _on_prepared(self, result: JobResult) -> None:
-        job = self.sender()
-        if job in self._jobs:
-            self._jobs.remove(job)
         notes: list[str] = []
         if result.problem is not None:
             notes.append(f"{result.problem.title}: {result.problem.detail}")
@@ -239,7 +233,7 @@ class ComposeBox(QWidget):
         self.note.setVisible(bool(notes))
 
     def preparing(self) -> bool:
-        return bool(self._jobs)
+        return self._jobs.running
 
     def _refresh_strip(self) -> None:
         while self.strip.count():
@@ -284,5 +278,4 @@ class ComposeBox(QWidget):
             self.send_requested.emit()
 
     def shutdown(self) -> None:
-        for job in list(self._jobs):
-            job.cancel()
+        self._jobs.cancel_all()

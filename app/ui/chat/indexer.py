@@ -22,16 +22,15 @@ from app.core.cancel import CancelToken
 from app.core.events import Failed, Retrying
 from app.core.semantic import IndexProgress
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import SLOW_MS, JobResult, JobSlot
 
 log = logging.getLogger(__name__)
 
 SCHEDULE_DELAY_MS = 1000  # a user message and its reply are saved close together: index them in one run
 FAILURE_PAUSE_MS = 60_000  # after a failure, schedule() waits this long (a new connection does not)
-SHOW_AFTER_MS = 600  # the status-bar text appears only for runs that take a while
 
 
-def _index(connection: Any, deployment: str, batch_size: int, cancel: CancelToken):
+def _index(connection: Any, deployment: str, batch_size: int, *, cancel: CancelToken):
     """Runs on the job's thread: IndexProgress(indexed this run, left) first and after every batch, then
     IndexProgress(n, 0) when nothing is left; Retrying while Azure asks to wait; Failed(problem) to stop."""
     from app.core import semantic
@@ -107,7 +106,7 @@ class SemanticIndexer(QObject):
         self.failure_pause_ms = failure_pause_ms
         self.problem: errors.Problem | None = None  # why the last run stopped, until the next one succeeds
         self.remaining: int | None = None  # left to index as last known (None: not counted yet)
-        self._job: Job | None = None
+        self._job = JobSlot(self, "semantic-index")
         self._again = False  # a schedule() arrived while a run was going: run once more after it
         self._closed = False
         self._failed_at = 0.0
@@ -124,7 +123,7 @@ class SemanticIndexer(QObject):
     # -- public ---------------------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._job.running
 
     def deployment(self) -> str | None:
         """The embeddings deployment of the current connection, or None when there is none."""
@@ -156,9 +155,9 @@ class SemanticIndexer(QObject):
         """Stop for good (at quit): cancel a run and wait for its thread."""
         self._closed = True
         self._timer.stop()
-        if self._job is not None:
-            self._job.cancel()
-            self._job.wait(3000)
+        self._job.cancel()
+        if self._job.job is not None:
+            self._job.job.wait(3000)
 
     # -- running --------------------------------------------------------------------------------------------
     @Slot(object)
@@ -183,17 +182,12 @@ class SemanticIndexer(QObject):
         if connection is None or deployment is None:
             self._set_status("")
             return
-        self._job = Job(
-            partial(_index, connection, deployment, self.batch_size), name="semantic-index", parent=self
+        self._job.start(
+            partial(_index, connection, deployment, self.batch_size), self._on_finished, event=self._on_event
         )
-        self._job.event.connect(self._on_event)
-        self._job.finished.connect(self._on_finished)
-        self._job.start()
 
     @Slot(object)
     def _on_event(self, event: Any) -> None:
-        if self.sender() is not self._job:
-            return
         if isinstance(event, IndexProgress):
             self.remaining = event.remaining
             self.progress.emit(event.indexed, event.remaining)
@@ -211,9 +205,6 @@ class SemanticIndexer(QObject):
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
-        if self.sender() is not self._job:
-            return
-        self._job = None
         if result.problem is not None:
             self._fail(result.problem)
         elif self.problem is None:
@@ -252,7 +243,7 @@ class IndexStatus(QLabel):
         self._pending = ""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(SHOW_AFTER_MS)
+        self._timer.setInterval(SLOW_MS)  # the status-bar text appears only for runs that take a while
         self._timer.timeout.connect(self._reveal)
         indexer.status.connect(self._on_status)
 

@@ -7,14 +7,13 @@ Searches run on a Job, debounced; a newer query cancels the older.
 from __future__ import annotations
 
 import html
-import re
 import time
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAbstractTextDocumentLayout, QKeyEvent, QPalette, QTextDocument
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -25,65 +24,22 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QRadioButton,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core import errors
 from app.core.cancel import CancelToken
+from app.ui.chat.search_results import HIT_ROLE, RESULT_LIMIT, ResultDelegate, result_text
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot
 
 DEBOUNCE_MS = 200
-BUSY_AFTER_MS = 600
-RESULT_LIMIT = 50
 MODES = ("exact", "meaning", "both")
-HIT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 NO_DEPLOYMENT = "Meaning search needs an embeddings deployment — set it in Settings"
 NOT_CONNECTED = "Meaning search needs a connection — not connected yet"
 EMPTY_INDEX = "Meaning search has nothing indexed yet — messages are indexed in the background"
-
-_MARK = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
-_ROLES = {"user": "You", "assistant": "Assistant", "system": "System"}
-
-
-def snippet_html(snippet: str, exact: bool) -> str:
-    """The snippet as HTML: FTS's [[ ]] matches in bold, everything else escaped. Meaning hits have no markers."""
-    text = " ".join(snippet.split())
-    if not exact:
-        return html.escape(text)
-    out, pos = [], 0
-    for m in _MARK.finditer(text):
-        out.append(html.escape(text[pos : m.start()]))
-        out.append(f"<b>{html.escape(m.group(1))}</b>")
-        pos = m.end()
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
-
-
-def snippet_plain(snippet: str, exact: bool) -> str:
-    text = " ".join(snippet.split())
-    return _MARK.sub(r"\1", text) if exact else text
-
-
-def result_html(hit: Any, muted: str) -> str:
-    role = _ROLES.get(hit.role, hit.role.capitalize())
-    how = "" if hit.exact else " · similar in meaning"
-    return (
-        f"<b>{html.escape(hit.conversation_title)}</b> <span style='color:{muted}'>· {html.escape(role)}{how}</span>"
-        f"<br>{snippet_html(hit.snippet, hit.exact)}"
-    )
-
-
-def result_text(hit: Any) -> str:
-    """What a screen reader says for a result (and what tests read)."""
-    role = _ROLES.get(hit.role, hit.role.capitalize())
-    how = "" if hit.exact else " (similar in meaning)"
-    return f"{hit.conversation_title} — {role}{how}: {snippet_plain(hit.snippet, hit.exact)}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +49,7 @@ class SearchOutcome:
 
 
 def _search(
-    connection: Any, deployment: str | None, query: str, mode: str, cancel: CancelToken
+    connection: Any, deployment: str | None, query: str, mode: str, *, cancel: CancelToken
 ) -> SearchOutcome:
     from app.core import semantic
     from app.core.history import History
@@ -136,67 +92,11 @@ def _search(
         return SearchOutcome(exact, exc.problem)
 
 
-def _indexed_count(deployment: str, cancel: CancelToken) -> int:
+def _indexed_count(deployment: str, *, cancel: CancelToken) -> int:
     from app.core import semantic
     from app.core.history import History
 
     return semantic.index_state(History.open(), deployment).indexed
-
-
-class _ResultDelegate(QStyledItemDelegate):
-    """Paints a result as rich text (bold title, muted role, snippet with bold matches), wrapped to the width."""
-
-    MARGIN = 6
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        # Laying out rich text is the costly part of showing results: each is laid out once per width and state.
-        self._documents: dict[tuple, QTextDocument] = {}
-
-    def forget(self) -> None:
-        self._documents.clear()
-
-    def _document(
-        self, option: QStyleOptionViewItem, index: Any, width: int, selected: bool = False
-    ) -> QTextDocument:
-        hit = index.data(HIT_ROLE)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText
-        muted = option.palette.color(role).name()
-        key = (index.row(), width, muted, option.font.key())
-        doc = self._documents.get(key)
-        if doc is not None:
-            return doc
-        if len(self._documents) > 4 * RESULT_LIMIT:
-            self._documents.clear()
-        doc = self._documents[key] = QTextDocument()
-        doc.setDefaultFont(option.font)
-        doc.setDocumentMargin(0)
-        doc.setHtml(result_html(hit, muted) if hit is not None else html.escape(index.data() or ""))
-        doc.setTextWidth(max(40, width - 2 * self.MARGIN))
-        return doc
-
-    def paint(self, painter: Any, option: QStyleOptionViewItem, index: Any) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        doc = self._document(opt, index, opt.rect.width(), selected)
-        context = QAbstractTextDocumentLayout.PaintContext()
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        context.palette.setColor(QPalette.ColorRole.Text, opt.palette.color(role))
-        painter.save()
-        painter.translate(QPointF(opt.rect.left() + self.MARGIN, opt.rect.top() + self.MARGIN))
-        doc.documentLayout().draw(painter, context)
-        painter.restore()
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Any) -> QSize:  # noqa: N802 - Qt name
-        widget = option.widget
-        width = widget.viewport().width() if widget is not None else option.rect.width()
-        doc = self._document(option, index, width)
-        return QSize(width, int(doc.size().height()) + 2 * self.MARGIN)
 
 
 class HistorySearch(QWidget):
@@ -216,8 +116,8 @@ class HistorySearch(QWidget):
             NOT_CONNECTED  # why Meaning/Both are off; None when they are available
         )
         self._deployment: str | None = None
-        self._job: Job | None = None
-        self._count_job: Job | None = None
+        self._job = JobSlot(self, "history-search")  # a newer query cancels the older; its result is dropped
+        self._count_job = JobSlot(self, "semantic-count")
         self._recount = False
         self._last_open: tuple[int, int, float] | None = None
 
@@ -252,7 +152,7 @@ class HistorySearch(QWidget):
             QListView.LayoutMode.Batched
         )  # results appear in steps, never one long stall
         self.results.setBatchSize(8)
-        self.delegate = _ResultDelegate(self.results)
+        self.delegate = ResultDelegate(self.results)
         self.results.setItemDelegate(self.delegate)
         self.results.hide()  # shown while there is a query
         self.status = QLabel()
@@ -272,10 +172,6 @@ class HistorySearch(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.search_now)
-        self._busy = QTimer(self)
-        self._busy.setSingleShot(True)
-        self._busy.setInterval(BUSY_AFTER_MS)
-        self._busy.timeout.connect(self._show_busy)
 
         self.query.textChanged.connect(self._on_text)
         self.query.returnPressed.connect(self._on_return)
@@ -315,14 +211,14 @@ class HistorySearch(QWidget):
 
     @property
     def searching(self) -> bool:
-        return (self._job is not None and self._job.running) or self._debounce.isActive()
+        return self._job.running or self._debounce.isActive()
 
     def shutdown(self) -> None:
         self._debounce.stop()
-        for job in (self._job, self._count_job):
-            if job is not None:
-                job.cancel()
-                job.wait(3000)
+        for slot in (self._job, self._count_job):
+            slot.cancel()
+            if slot.job is not None:
+                slot.job.wait(3000)
 
     # -- searching ------------------------------------------------------------------------------------------
     @Slot(str)
@@ -335,12 +231,9 @@ class HistorySearch(QWidget):
     @Slot()
     def search_now(self) -> None:
         self._debounce.stop()
-        if self._job is not None and self._job.running:
-            self._job.cancel()  # a newer query wins; its result is ignored
         text = self.query.text().strip()
         if not text:
-            self._job = None
-            self._busy.stop()
+            self._job.cancel()
             self.results.clear()
             self.results.hide()  # the conversation list below gets the room back
             self.delegate.forget()
@@ -348,23 +241,18 @@ class HistorySearch(QWidget):
             return
         mode = self.mode
         connection = self.services.connection
-        self._job = Job(
-            partial(_search, connection, self._deployment, text, mode), name="history-search", parent=self
+        self._job.start(
+            partial(_search, connection, self._deployment, text, mode), self._on_found, slow=self._show_busy
         )
-        self._job.finished.connect(self._on_found)
-        self._job.start()
-        self._busy.start()
 
     @Slot()
     def _show_busy(self) -> None:
-        if self._job is not None and self._job.running:
-            self.status.setText("Searching…")
+        self.status.setText("Searching…")
 
     @Slot(object)
     def _on_found(self, result: JobResult) -> None:
-        if self.sender() is not self._job or result.cancelled:
+        if result.cancelled:
             return
-        self._busy.stop()
         if result.problem is not None:
             self.results.clear()
             self.delegate.forget()
@@ -491,18 +379,14 @@ class HistorySearch(QWidget):
     def _refresh_count(self) -> None:
         if self._deployment is None:
             return
-        if self._count_job is not None and self._count_job.running:
+        if self._count_job.running:
             self._recount = True
             return
         self._recount = False
-        self._count_job = Job(partial(_indexed_count, self._deployment), name="semantic-count", parent=self)
-        self._count_job.finished.connect(self._on_counted)
-        self._count_job.start()
+        self._count_job.start(partial(_indexed_count, self._deployment), self._on_counted)
 
     @Slot(object)
     def _on_counted(self, result: JobResult) -> None:
-        if self.sender() is not self._count_job:
-            return
         if self._recount:
             self._refresh_count()
             return

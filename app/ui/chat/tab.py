@@ -5,22 +5,13 @@ History is read and written only on workers (`_db`); the turn in progress is run
 
 from __future__ import annotations
 
-import json
 import logging
-from functools import partial
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,34 +20,18 @@ from app.core import errors
 from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
 from app.ui.chat.compose import ComposeBox, image_sources
+from app.ui.chat.conversations import Conversations
+from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
 from app.ui.chat.view import ChatView
+from app.ui.common import prefs
 from app.ui.common.problem_card import Card, VerdictDialog
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobGroup
 
 log = logging.getLogger(__name__)
-
-
-def _open_history(cancel: object) -> tuple[History, list[Any]]:
-    history = History.open()
-    history.purge_deleted()  # deleted in an earlier run: their Undo is long gone
-    return history, history.list_conversations()
-
-
-def _load_conversation(conversation_id: int, history: History) -> tuple[Any, list[Any], dict[int, Any]]:
-    """A conversation, its messages, and thumbnails of their images (decoded here, on the worker)."""
-    from app.ui.chat.message_widget import thumbnail
-
-    messages = history.messages(conversation_id)
-    thumbs = {a.id: thumbnail(a.data) for m in messages for a in m.attachments if a.data}
-    return history.get_conversation(conversation_id), messages, thumbs
-
-
-def _in_history(history: History, fn: Any, cancel: object) -> Any:
-    return fn(history)
 
 
 class ChatTab(QWidget):
@@ -65,11 +40,7 @@ class ChatTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self.connection: Any = None
-        self.history: History | None = None
-        self.conversation_id: int | None = None
-        self.conversation: Any = None
-        self._jobs: set[Job] = set()
+        self._jobs = JobGroup(self, "chat")
         self._queued: list[tuple[str, list[Any]]] = []
         self._editing: int | None = None  # the user message being edited in the box
         self._jump_to: int | None = None  # a message to scroll to once its conversation is shown
@@ -78,62 +49,24 @@ class ChatTab(QWidget):
         self.turns.restore_to = self.compose.restore
         self.turns.conversation_known.connect(self._on_conversation_known)
         self.turns.ended.connect(self._on_turn_ended)
-        services.connection_changed.connect(self._on_connection)
-        services.connection_failed.connect(self._on_connection_failed)
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
-        self._apply_font_size(services.pref("chat/font_size"))
-        job = Job(_open_history, name="history-open", parent=self)
-        job.finished.connect(self._on_history_opened)
-        self._track(job).start()
+        self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
+        self.conversations.open()
         from app.ui.common.markdown_render import warm_up
 
         # The first Markdown parse and code highlight import their libraries: do that now, not mid-answer.
-        self._track(Job(warm_up, name="markdown-warm-up", parent=self)).start()
+        self._jobs.start(warm_up, name="markdown-warm-up")
 
     # -- layout --------------------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.sidebar = ChatSidebar()
         self.sidebar.new_chat.connect(self.new_chat)
         self.sidebar.open_conversation.connect(self.open_conversation)
-        self.sidebar.rename.connect(self._rename)
-        self.sidebar.pin.connect(self._pin)
         self.sidebar.delete.connect(self._delete)
-        self.sidebar.restore.connect(self._restore)
-        self.sidebar.export.connect(self._choose_export)
-        self.title = QLabel("New chat")
-        self.title.setStyleSheet("font-weight: bold;")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.deployment = QComboBox()
-        self.deployment.setEditable(True)
-        self.deployment.setMinimumContentsLength(14)
-        self.deployment.setAccessibleName("Chat deployment")
-        self.deployment.setToolTip("The Azure deployment this conversation talks to")
-        self.deployment.activated.connect(self._on_deployment_chosen)
-        self.system_toggle = QToolButton()
-        self.system_toggle.setText("System prompt")
-        self.system_toggle.setCheckable(True)
-        self.system_toggle.setAccessibleName("Show the system prompt")
-        self.system_toggle.toggled.connect(self._toggle_system)
-        self.system_edit = QPlainTextEdit()
-        self.system_edit.setPlaceholderText(
-            "Instructions for the assistant in this conversation, e.g. “Answer in French.”"
-        )
-        self.system_edit.setAccessibleName("System prompt")
-        self.system_edit.setMaximumHeight(90)
-        self.system_edit.setTabChangesFocus(True)
-        self.system_edit.hide()
-        self._system_timer = QTimer(self)
-        self._system_timer.setSingleShot(True)
-        self._system_timer.setInterval(600)
-        self._system_timer.timeout.connect(self._save_system_prompt)
-        self.system_edit.textChanged.connect(self._system_timer.start)
-        head = QHBoxLayout()
-        head.setContentsMargins(12, 6, 12, 0)
-        head.addWidget(self.title, 1)
-        head.addWidget(QLabel("Deployment:"))
-        head.addWidget(self.deployment)
-        head.addWidget(self.system_toggle)
+        self.header = ConversationHeader()
+        self.title, self.deployment = self.header.title, self.header.deployment
+        self.system_toggle, self.system_edit = self.header.system_toggle, self.header.system_edit
         self.notice = Card()
         self.notice.action.connect(self._on_notice_action)
         self.view = ChatView()
@@ -142,12 +75,18 @@ class ChatTab(QWidget):
         self.compose.send_requested.connect(self.send)
         self.compose.stop_requested.connect(self.stop)
         self.compose.edit.textChanged.connect(self._on_typing)
+        self.conversations = Conversations(self.services, self.sidebar, self.notice, self)
+        self.header.system_prompt_edited.connect(self.conversations.save_system_prompt)
+        self.header.deployment_chosen.connect(self.conversations.save_deployment)
+        self.conversations.opened.connect(self._on_history_opened)
+        self.conversations.loaded.connect(self._on_loaded)
+        self.conversations.listed.connect(self._on_listed)
         self.edit_bar = Card()
         self.edit_bar.action.connect(self._on_edit_bar)
         pane = QWidget()
         column = QVBoxLayout(pane)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(head)
+        column.addWidget(self.header)
         column.addWidget(self.system_edit)
         column.addWidget(self.notice)
         column.addWidget(self.view, 1)
@@ -182,9 +121,9 @@ class ChatTab(QWidget):
 
     @Slot(str, object)
     def _on_pref(self, key: str, value: object) -> None:
-        if key == "chat/send_key":
+        if key == prefs.CHAT_SEND_KEY.key:
             self.compose.edit.send_key = str(value)
-        elif key == "chat/font_size":
+        elif key == prefs.CHAT_FONT_SIZE.key:
             self._apply_font_size(value)
 
     def _apply_font_size(self, value: object) -> None:
@@ -217,115 +156,65 @@ class ChatTab(QWidget):
             self.compose.add_sources(sources)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
-        self.compose.edit.send_key = str(self.services.pref("chat/send_key", "enter"))
+        self.compose.edit.send_key = self.services.pref(prefs.CHAT_SEND_KEY)
         super().showEvent(event)
         self.compose.edit.setFocus()
 
-    def _track(self, job: Job) -> Job:
-        self._jobs.add(job)
-        job.finished.connect(self._untrack)
-        return job
-
-    @Slot(object)
-    def _untrack(self, _result: object) -> None:
-        self._jobs.discard(self.sender())  # type: ignore[arg-type]
-
-    def _db(self, fn: Any, done: Any = None, name: str = "history") -> None:
-        """Run fn(history) on a worker; `done` (a bound slot) gets the JobResult."""
-        if self.history is None:
-            return
-        job = Job(partial(_in_history, self.history, fn), name=name, parent=self)
-        job.finished.connect(done or self._on_db_done)
-        self._track(job).start()
-
-    @Slot(object)
-    def _on_db_done(self, result: JobResult) -> None:
-        if result.problem is not None:
-            self.notice.show_problem(result.problem)
-
     # -- connection and history ---------------------------------------------------------------------------------------
-    @Slot(object)
-    def _on_connection(self, connection: Any) -> None:
-        self.connection = connection
+    @property
+    def connection(self) -> Any:
+        return self.services.connection
+
+    @property
+    def history(self) -> History | None:
+        return self.conversations.history
+
+    @property
+    def conversation(self) -> Any:
+        return self.conversations.conversation
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self.conversations.conversation_id
+
+    def on_connection(self, connection: Any) -> None:
         if self.notice.problem is not None and self.notice.problem.kind != errors.Kind.OTHER:
             self.notice.clear()
         self._fill_deployments()
         self._drain_queue()
 
-    @Slot(object)
-    def _on_connection_failed(self, problem: errors.Problem) -> None:
-        self.connection = None
-
     def _fill_deployments(self) -> None:
-        names: list[str] = []
-        if self.connection is not None and self.connection.profile.deployments.chat:
-            names.append(self.connection.profile.deployments.chat)
-        if (
-            self.conversation is not None
-            and self.conversation.deployment
-            and self.conversation.deployment not in names
-        ):
-            names.append(self.conversation.deployment)
-        current = (
-            self.conversation.deployment
-            if self.conversation is not None and self.conversation.deployment
-            else (names[0] if names else "")
-        )
-        self.deployment.clear()
-        self.deployment.addItems(names)
-        self.deployment.setCurrentText(current)
+        connection = self.connection
+        profile_deployment = connection.profile.deployments.chat if connection is not None else None
+        self.header.fill_deployments(self.conversation, profile_deployment)
 
     @Slot(object)
-    def _on_history_opened(self, result: JobResult) -> None:
-        if result.problem is not None:
-            self.notice.show_problem(result.problem, (("reopen", "Try again"),))
-            return
-        self.history, conversations = result.value
-        if self.history.recovery_note:
-            self.notice.show_message("info", "Chat history recovered", self.history.recovery_note)
-        last = self.services.pref("chat/conversation")
-        current = int(last) if last is not None and str(last).isdigit() else None
-        ids = [c.id for c in conversations]
-        if current not in ids:
-            current = ids[0] if ids else None
-        self.sidebar.show_conversations(conversations, current)
+    def _on_history_opened(self, current: int | None) -> None:
         if current is not None and not self._queued:
             self.open_conversation(current)
         self._drain_queue()
 
     def refresh_list(self) -> None:
-        self._db(lambda h: h.list_conversations(), self._on_list)
+        self.conversations.refresh()
 
-    @Slot(object)
-    def _on_list(self, result: JobResult) -> None:
-        if result.ok:
-            self.sidebar.show_conversations(result.value, self.conversation_id)
-            self.conversation = (
-                self.sidebar.conversation(self.conversation_id) if self.conversation_id else self.conversation
-            )
-            if self.conversation is not None:
-                self.title.setText(self.conversation.title)
+    @Slot()
+    def _on_listed(self) -> None:
+        if self.conversation is not None:
+            self.title.setText(self.conversation.title)
 
     @Slot(int)
     def open_conversation(self, conversation_id: int, then_message: int | None = None) -> None:
         if self.turns.running or self.history is None:
             return
         self._jump_to = then_message
-        self._db(partial(_load_conversation, conversation_id), self._on_loaded, "history-load")
+        self.conversations.load(conversation_id)
 
-    @Slot(object)
-    def _on_loaded(self, result: JobResult) -> None:
-        if not result.ok or result.value[0] is None:
-            self._on_db_done(result)
-            return
-        conversation, messages, thumbs = result.value
-        self.conversation, self.conversation_id = conversation, conversation.id
-        self.services.set_pref("chat/conversation", conversation.id)
+    @Slot(object, object, object)
+    def _on_loaded(self, conversation: Any, messages: list[Any], thumbs: dict[int, Any]) -> None:
+        self.header.set_system_text(conversation.system_prompt)
         self.title.setText(conversation.title)
-        self._set_system_text(conversation.system_prompt)
         self._fill_deployments()
         self.view.show_conversation(messages, conversation.deployment, thumbs)
-        self.sidebar.select(conversation.id)
         self._end_edit()
         if self._jump_to is not None:
             self.view.scroll_to_message(self._jump_to)
@@ -352,11 +241,10 @@ class ChatTab(QWidget):
     def new_chat(self) -> None:
         if self.turns.running:
             return
-        self.conversation, self.conversation_id = None, None
+        self.conversations.forget_current()
         self.title.setText("New chat")
-        self._set_system_text("")
+        self.header.set_system_text("")
         self.view.clear()
-        self.sidebar.select(None)
         self._fill_deployments()
         self._end_edit()
         self.compose.edit.setFocus()
@@ -406,9 +294,7 @@ class ChatTab(QWidget):
             return
         problem = self._not_ready()
         if problem is not None:
-            self.notice.show_problem(
-                problem, (("settings", "Open Settings"),) if problem.kind == errors.Kind.CONFIG else ()
-            )
+            self.notice.show_problem(problem)
             return
         deployment = self._chat_deployment()
         text, images = self.compose.take()
@@ -440,7 +326,7 @@ class ChatTab(QWidget):
             text,
             tuple(i.part() for i in images),
             replace_id=replace,
-            system_prompt=self.system_edit.toPlainText().strip(),
+            system_prompt=self.header.system_prompt(),
         )
         self.turns.sent_text, self.turns.sent_images = text, images
         self._start(turn, user, answer)
@@ -484,18 +370,14 @@ class ChatTab(QWidget):
 
     @Slot(int)
     def _on_conversation_known(self, conversation_id: int) -> None:
-        if self.conversation_id != conversation_id:
-            self.conversation_id = conversation_id
-            self.services.set_pref("chat/conversation", conversation_id)
-            self.refresh_list()
+        self.conversations.set_current(conversation_id)
 
     @Slot(object)
     def _on_turn_ended(self, ended: TurnEnded | None) -> None:
         self.compose.set_busy(False)
         self.refresh_list()
-        indexer = getattr(self.services, "indexer", None)
-        if indexer is not None:
-            indexer.schedule()
+        if self.services.indexer is not None:
+            self.services.indexer.schedule()
         QTimer.singleShot(0, self, self._drain_queue)
 
     # -- acting on messages ---------------------------------------------------------------------------------------------
@@ -583,104 +465,23 @@ class ChatTab(QWidget):
             self.services.open_settings.emit()
         elif what == "reopen":
             self.notice.clear()
-            job = Job(_open_history, name="history-open", parent=self)
-            job.finished.connect(self._on_history_opened)
-            self._track(job).start()
-
-    # -- conversation settings -----------------------------------------------------------------------------------------
-    def _set_system_text(self, text: str) -> None:
-        self.system_edit.blockSignals(True)
-        self.system_edit.setPlainText(text)
-        self.system_edit.blockSignals(False)
-        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
-
-    @Slot(bool)
-    def _toggle_system(self, shown: bool) -> None:
-        self.system_edit.setVisible(shown)
-        if shown:
-            self.system_edit.setFocus()
-
-    @Slot()
-    def _save_system_prompt(self) -> None:
-        text = self.system_edit.toPlainText().strip()
-        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
-        if self.conversation_id:
-            cid = self.conversation_id
-            self._db(lambda h: h.set_system_prompt(cid, text))
-
-    @Slot(int)
-    def _on_deployment_chosen(self, _index: int) -> None:
-        name = self.deployment.currentText().strip()
-        if self.conversation_id and name:
-            cid = self.conversation_id
-            self._db(lambda h: h.set_deployment(cid, name))
+            self.conversations.open()
 
     # -- sidebar operations ------------------------------------------------------------------------------------------------
-    @Slot(int, str)
-    def _rename(self, cid: int, title: str) -> None:
-        self._db(lambda h: h.rename(cid, title), self._after_change)
-
-    @Slot(int, bool)
-    def _pin(self, cid: int, pinned: bool) -> None:
-        self._db(lambda h: h.set_pinned(cid, pinned), self._after_change)
-
     @Slot(int)
     def _delete(self, cid: int) -> None:
         if cid == self.conversation_id:
             if self.turns.running:
                 self.turns.stop()
             self.new_chat()
-        self._db(lambda h: h.delete_conversation(cid), self._after_change)
-
-    @Slot(int)
-    def _restore(self, cid: int) -> None:
-        self._db(lambda h: h.restore_conversation(cid), self._after_change)
-
-    @Slot(object)
-    def _after_change(self, result: JobResult) -> None:
-        self._on_db_done(result)
-        self.refresh_list()
-
-    @Slot(int, str)
-    def _choose_export(self, cid: int, fmt: str) -> None:
-        conversation = self.sidebar.conversation(cid)
-        stem = (
-            "".join(
-                ch if ch.isalnum() or ch in " -_" else "_"
-                for ch in (conversation.title if conversation else "chat")
-            ).strip()
-            or "chat"
-        )
-        suffix, label = (".md", "Markdown (*.md)") if fmt == "markdown" else (".json", "JSON (*.json)")
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export conversation", str(Path.home() / f"{stem}{suffix}"), label
-        )
-        if path:
-            self.export_to(cid, fmt, path)
+        self.conversations.delete(cid)
 
     def export_to(self, cid: int, fmt: str, path: str) -> None:
-        def write(h: History) -> str:
-            data = (
-                h.export_markdown(cid)
-                if fmt == "markdown"
-                else json.dumps(h.export_json(cid), indent=2, ensure_ascii=False)
-            )
-            Path(path).write_text(data, encoding="utf-8")
-            return path
-
-        self._db(write, self._on_exported, "export")
-
-    @Slot(object)
-    def _on_exported(self, result: JobResult) -> None:
-        if result.ok:
-            self.notice.show_message("info", "Conversation exported", f"Saved to {result.value}.")
-            QTimer.singleShot(6000, self.notice, self.notice.clear)
-        else:
-            self._on_db_done(result)
+        self.conversations.export_to(cid, fmt, path)
 
     def shutdown(self) -> None:
         self.search.shutdown()
         self.turns.stop()
         self.compose.shutdown()
-        for job in list(self._jobs):
-            job.cancel()
+        self.conversations.shutdown()
+        self._jobs.cancel_all()

@@ -18,12 +18,12 @@ from app.core.conversation import AnswerStarted, Turn, TurnEnded, UserSaved, run
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.view import ChatView, card_actions, show_filtered_answer
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot
 
 log = logging.getLogger(__name__)
 
 
-def _run(connection: Any, history: Any, turn: Turn, cancel: CancelToken):
+def _run(connection: Any, history: Any, turn: Turn, *, cancel: CancelToken):
     """The job: the client is built here, off the GUI thread (the first call imports openai)."""
     client = connection.client()
     ctx = replace(connection.context("chat"), deployment=turn.deployment)
@@ -41,7 +41,7 @@ class TurnRunner(QObject):
     def __init__(self, view: ChatView, parent: QObject | None = None):
         super().__init__(parent)
         self.view = view
-        self.job: Job | None = None
+        self._job = JobSlot(self, "chat")
         self.user: MessageWidget | None = None
         self.answer: MessageWidget | None = None
         self.answer_started = False
@@ -53,7 +53,12 @@ class TurnRunner(QObject):
 
     @property
     def running(self) -> bool:
-        return self.job is not None and self.job.running
+        return self._job.running
+
+    @property
+    def job(self) -> Any:
+        """The turn's job while it runs, else None."""
+        return self._job.job if self._job.running else None
 
     def start(
         self, connection: Any, history: Any, turn: Turn, user: MessageWidget, answer: MessageWidget
@@ -69,20 +74,18 @@ class TurnRunner(QObject):
         self._ended = False
         self._outcome_shown = False
         # drain: after Stop the turn still stores the partial answer as stopped before it ends.
-        self.job = Job(partial(_run, connection, history, turn), name="chat", parent=self, drain=True)
-        self.job.event.connect(self._on_event)
-        self.job.finished.connect(self._on_finished)
-        self.job.start()
+        self._job.start(
+            partial(_run, connection, history, turn), self._on_finished, event=self._on_event, drain=True
+        )
 
     def stop(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        self._job.cancel()
 
     # -- events -------------------------------------------------------------------------------------------------
     @Slot(object)
     def _on_event(self, event: object) -> None:
         user, answer = self.user, self.answer
-        if user is None or answer is None or self.sender() is not self.job:
+        if user is None or answer is None:
             return
         if isinstance(event, Delta):
             if answer.card.kind == "waiting":
@@ -152,8 +155,6 @@ class TurnRunner(QObject):
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
-        if self.sender() is not self.job:
-            return
         if result.problem is not None and self.user is not None:
             # The job failed before or outside the stream (the history file, say): nothing was lost from the box.
             if self.answer is not None and not self.answer_started:
@@ -164,7 +165,6 @@ class TurnRunner(QObject):
                 self.restore_to(self.sent_text, self.sent_images)
         elif not self._outcome_shown:
             self._on_done(Done("cancelled"))
-        self.job = None
         self.view.update_regenerate()
         if not self._ended:
             self._ended = True

@@ -34,23 +34,14 @@ def problem_of(message: StoredMessage) -> errors.Problem | None:
 
 
 def card_actions(role: str, problem: errors.Problem) -> tuple[tuple[str, str], ...]:
-    """The buttons a failure offers: Retry always; Continue for a dropped stream; Edit for a refused prompt."""
+    """The buttons a failure offers: Retry always; Continue for a dropped stream; Edit for a refused prompt (the
+    card adds Open Settings where `Problem.fix_in_settings`)."""
     if problem.kind == errors.Kind.FILTERED:
         return (("edit", "Edit and resend"),) if role == "user" else (("retry", "Retry"),)
     actions: list[tuple[str, str]] = []
     if role == "assistant" and problem.kind in (errors.Kind.NETWORK, errors.Kind.TIMEOUT, errors.Kind.SERVER):
         actions.append(("continue", "Continue"))
     actions.append(("retry", "Retry"))
-    if problem.kind in (
-        errors.Kind.AUTH,
-        errors.Kind.PERMISSION,
-        errors.Kind.DEPLOYMENT_NOT_FOUND,
-        errors.Kind.API_VERSION,
-        errors.Kind.CONFIG,
-        errors.Kind.NOT_FOUND,
-        errors.Kind.KEYRING,
-    ):
-        actions.append(("settings", "Open Settings"))
     return tuple(actions)
 
 
@@ -115,6 +106,7 @@ class ChatView(QScrollArea):
         self._stored: list[StoredMessage] = []  # every message of the conversation, for paging
         self._first_shown = 0  # index into _stored of the oldest message with a widget
         self._to_build = 0  # messages of the first page still to build
+        self._target: MessageWidget | None = None  # the message scroll_to_message brings into view
         self.model = ""
         self._thumbs: dict[int, Any] = {}
         self._stick = True
@@ -251,9 +243,8 @@ class ChatView(QScrollArea):
 
     @Slot()
     def _ensure_target_visible(self) -> None:
-        target = getattr(self, "_target", None)
-        if target is not None and target in self.widgets:
-            self.ensureWidgetVisible(target, 0, 40)
+        if self._target is not None and self._target in self.widgets:
+            self.ensureWidgetVisible(self._target, 0, 40)
 
     # -- scrolling ------------------------------------------------------------------------------------------------
     def scroll_to_bottom(self) -> None:

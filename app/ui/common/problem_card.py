@@ -54,8 +54,10 @@ class Card(QFrame):
 
     action = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, in_settings: bool = False):
+        """`in_settings`: the card is in Settings already, so it never offers to open them."""
         super().__init__(parent)
+        self.in_settings = in_settings
         self.setObjectName("card")
         self.kind = ""
         self.problem: errors.Problem | None = None
@@ -93,8 +95,17 @@ class Card(QFrame):
 
     # -- what to show --------------------------------------------------------------------------------------
     def show_problem(self, problem: errors.Problem, actions: tuple[Action, ...] = ()) -> None:
-        """The problem in words, what to do next, its request id; filter refusals name the categories."""
+        """The problem in words, what to do next, its request id; filter refusals name the categories.
+
+        A problem fixed in Settings (`Problem.fix_in_settings`) gets an "Open Settings" button (action
+        "settings") after `actions`: that choice is made here, for every tab."""
         self.problem = problem
+        if (
+            problem.fix_in_settings
+            and not self.in_settings
+            and all(key != "settings" for key, _text in actions)
+        ):
+            actions = (*actions, ("settings", "Open Settings"))
         detail = problem.detail
         if (
             problem.verdict is not None

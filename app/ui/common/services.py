@@ -6,17 +6,18 @@ import logging
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Signal
 
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.profiles import ProfileStore
-from app.ui.common.workers import Job, JobResult
+from app.ui.common import prefs
+from app.ui.common.workers import JobResult, JobSlot, plain
 
 log = logging.getLogger(__name__)
 
 
-def _connect(profile_name: str | None, demo: bool, remember: bool, cancel: CancelToken) -> Any:
+def _connect(profile_name: str | None, demo: bool, remember: bool, *, cancel: CancelToken) -> Any:
     # Keyring reads, Entra credential setup and the emulator's start all happen here, never on the GUI thread.
     from app.core import connection
 
@@ -26,10 +27,6 @@ def _connect(profile_name: str | None, demo: bool, remember: bool, cancel: Cance
         store.active = profile.name  # the next start opens the profile the user chose
         store.save()
     return connection.connect(profile, demo=demo, store=store)
-
-
-def _build_client(connection: Any, cancel: CancelToken) -> None:
-    connection.client()
 
 
 class AppServices(QObject):
@@ -42,7 +39,7 @@ class AppServices(QObject):
     send_to_chat = Signal(str, object)
     open_settings = Signal()
     profiles_changed = Signal()  # a profile was added, edited, renamed, deleted or imported (Settings)
-    pref_changed = Signal(str, object)  # (key, value) after set_pref, e.g. "chat/font_size", "chat/send_key"
+    pref_changed = Signal(str, object)  # (Pref.key, value) after set_pref
     history_cleared = Signal()  # Settings deleted every conversation
 
     def __init__(self, *, demo: bool = False, profile_name: str | None = None, parent: QObject | None = None):
@@ -51,7 +48,8 @@ class AppServices(QObject):
         self.profile_name = profile_name
         self.connection: Any = None
         self.last_problem: errors.Problem | None = None
-        self._job: Job | None = None
+        self._connect_job = JobSlot(self, "connect")
+        self._warm_job = JobSlot(self, "client-warm-up")
         self.indexer: Any = None  # the window's SemanticIndexer (meaning search), when there is a window
         self._warming: Any = None
         from app.core import paths
@@ -69,22 +67,20 @@ class AppServices(QObject):
             self.profile_name = profile_name
         if demo is not None:
             self.demo_requested = demo
-        if self._job is not None and self._job.running:
-            self._job.cancel()
         self.connecting.emit()
-        self._job = Job(
-            partial(_connect, self.profile_name, self.demo_requested, remember), name="connect", parent=self
+        # A newer reconnect cancels the older; the slot drops the older's late result.
+        self._connect_job.start(
+            partial(_connect, self.profile_name, self.demo_requested, remember), self._on_connected
         )
-        self._job.finished.connect(self._on_connected)
-        self._job.start()
 
-    @Slot(object)
     def _on_connected(self, result: JobResult) -> None:
-        if self.sender() is not self._job:
-            return
         if result.cancelled:
             return
         if result.problem is not None:
+            # The connection asked for failed: no tab goes on with the one before (a different profile).
+            old, self.connection = self.connection, None
+            if old is not None:
+                old.close()
             self.last_problem = result.problem
             log.warning("connection failed: %s", result.problem.one_line())
             self.connection_failed.emit(result.problem)
@@ -106,11 +102,8 @@ class AppServices(QObject):
         ):
             return
         self._warming = connection
-        job = Job(partial(_build_client, connection), name="client-warm-up", parent=self)
-        job.finished.connect(self._on_warmed)
-        job.start()
+        self._warm_job.start(plain(connection.client), self._on_warmed)
 
-    @Slot(object)
     def _on_warmed(self, result: JobResult) -> None:
         self._warming = (
             None  # a problem (bad endpoint...) shows when the request is made, where the user looks
@@ -126,11 +119,13 @@ class AppServices(QObject):
             self.connection = None
 
     # -- preferences (QSettings: not secrets, not profiles) ----------------------------------------
-    def pref(self, key: str, default: Any = None, type_: type | None = None) -> Any:
-        if type_ is None:
-            return self.settings.value(key, default)
-        return self.settings.value(key, default, type=type_)
+    def pref(self, pref: prefs.Pref | str, default: Any = None, type_: type | None = None) -> Any:
+        """The preference's value as its table type; `default` overrides the table's (the voice tab's default is
+        the profile's voice). `type_` is ignored, the table knows the type: kept for the voice tab's calls."""
+        entry = prefs.lookup(pref)
+        return entry.convert(self.settings.value(entry.key), default)
 
-    def set_pref(self, key: str, value: Any) -> None:
-        self.settings.setValue(key, value)
-        self.pref_changed.emit(key, value)
+    def set_pref(self, pref: prefs.Pref | str, value: Any) -> None:
+        entry = prefs.lookup(pref)
+        self.settings.setValue(entry.key, value)
+        self.pref_changed.emit(entry.key, value)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 from app.core import paths
 from app.core.cancel import CancelToken
 from app.core.history import ImageRecord
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobGroup, JobResult, JobSlot
 
 log = logging.getLogger(__name__)
 THUMB = 160
@@ -87,17 +87,6 @@ def set_deleted(image_id: int, deleted: bool, cancel: CancelToken) -> int:
     return image_id
 
 
-def read_bytes(path: str, cancel: CancelToken) -> bytes:
-    return Path(path).read_bytes()
-
-
-def copy_file(source: str, target: str, cancel: CancelToken) -> str:
-    import shutil
-
-    shutil.copyfile(source, target)
-    return target
-
-
 class GalleryModel(QStandardItemModel):
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt name
         return ["text/uri-list", "image/png"]
@@ -137,8 +126,10 @@ class Gallery(QListView):
         self.setModel(self.model_)
         self._items: dict[int, QStandardItem] = {}
         self._placeholder = self._make_placeholder()
-        self._list_job: Job | None = None
-        self._thumb_job: Job | None = None
+        self._list_job = JobSlot(self, "gallery-list")
+        self._thumb_jobs = JobGroup(
+            self, "gallery-thumbs"
+        )  # a new image's thumbnail does not stop the list's
         self.activated.connect(self._on_activated)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_menu)
@@ -149,11 +140,12 @@ class Gallery(QListView):
         return QIcon(pix)
 
     def reload(self) -> None:
-        if self._list_job is not None and self._list_job.running:
-            return
-        self._list_job = Job(_load_records, name="gallery-list", parent=self)
-        self._list_job.finished.connect(self._on_listed)
-        self._list_job.start()
+        if not self._list_job.running:
+            self._list_job.start(_load_records, self._on_listed)
+
+    def shutdown(self) -> None:
+        self._list_job.cancel()
+        self._thumb_jobs.cancel_all()
 
     @Slot(object)
     def _on_listed(self, result: JobResult) -> None:
@@ -204,10 +196,7 @@ class Gallery(QListView):
     def _start_thumbs(self, items: list[tuple[int, str]]) -> None:
         if not items:
             return
-        job = Job(partial(_load_thumbs, items), name="gallery-thumbs", parent=self)
-        job.event.connect(self._on_thumbs)
-        job.start()
-        self._thumb_job = job
+        self._thumb_jobs.start(partial(_load_thumbs, items), event=self._on_thumbs)
 
     @Slot(object)
     def _on_thumbs(self, batch: list[tuple[int, QImage]]) -> None:

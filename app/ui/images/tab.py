@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import shutil
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,8 +31,8 @@ from app.core.events import Failed, Retrying
 from app.core.history import ImageRecord
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
-from app.ui.images.gallery import Gallery, copy_file, make_thumbnail, read_bytes, set_deleted
+from app.ui.common.workers import JobGroup, JobResult, JobSlot, plain
+from app.ui.images.gallery import Gallery, make_thumbnail, set_deleted
 from app.ui.images.view import ImageView, load_image
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ SIZES = ("1024x1024", "1792x1024", "1024x1792")
 QUALITIES = ("standard", "hd")
 STYLES = ("vivid", "natural")
 FORMATS = ("b64_json", "url")
-PROGRESS_DELAY_MS = 600
 UNDO_MS = 8000
 
 
@@ -79,15 +79,12 @@ class ImagesTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self._job: Job | None = None
-        self._side_jobs: list[Job] = []
-        self._open_job: Job | None = None
+        self._job = JobSlot(self, "image")
+        self._side_jobs = JobGroup(self, "gallery-update")
+        self._open_job = JobSlot(self, "image-open")  # a newer choice wins: an older read is dropped
         self._deleted: ImageRecord | None = None
         self.current: ImageRecord | None = None
         self._build()
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setSingleShot(True)
-        self._progress_timer.timeout.connect(self._show_progress)
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self._forget_undo)
@@ -223,7 +220,7 @@ class ImagesTab(QWidget):
     # -- generation ----------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._job.running
 
     @Slot()
     def _on_generate_clicked(self) -> None:
@@ -261,23 +258,22 @@ class ImagesTab(QWidget):
             )
             return
         self.card.clear()
-        self._job = Job(partial(_generate, connection, request), name="image", parent=self)
-        self._job.event.connect(self._on_event)
-        self._job.finished.connect(self._on_finished)
-        self._job.start()
+        # `slow`: the progress bar shows only for slow answers, so fast ones never flicker it.
+        self._job.start(
+            partial(_generate, connection, request),
+            self._on_finished,
+            event=self._on_event,
+            slow=self._show_progress,
+        )
         self.generate_button.setText("&Cancel")
         self.generate_button.setAccessibleName("Cancel image generation")
-        self._progress_timer.start(PROGRESS_DELAY_MS)  # fast answers never flicker a progress bar
 
     @Slot()
     def cancel(self) -> None:
-        if self.running:
-            self._job.cancel()
+        self._job.cancel()
 
-    @Slot()
     def _show_progress(self) -> None:
-        if self.running:
-            self.progress.show()
+        self.progress.show()
 
     @Slot(object)
     def _on_event(self, event: Any) -> None:
@@ -292,7 +288,6 @@ class ImagesTab(QWidget):
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
-        self._progress_timer.stop()
         self.progress.hide()
         self.generate_button.setText("&Generate")
         self.generate_button.setAccessibleName("Generate image")
@@ -333,18 +328,8 @@ class ImagesTab(QWidget):
     # -- cards --------------------------------------------------------------------------------------
     def show_problem(self, problem: errors.Problem) -> None:
         """The shared inline card: refusals name the categories and keep the prompt; others say what to do."""
-        actions: tuple[tuple[str, str], ...] = ()
-        if problem.kind in (
-            errors.Kind.AUTH,
-            errors.Kind.PERMISSION,
-            errors.Kind.DEPLOYMENT_NOT_FOUND,
-            errors.Kind.API_VERSION,
-            errors.Kind.CONFIG,
-        ):
-            actions = (("settings", "Open Settings"),)
-        elif problem.kind != errors.Kind.FILTERED:
-            actions = (("retry", "Try again"),)
-        self.card.show_problem(problem, actions)
+        retry = not problem.fix_in_settings and problem.kind != errors.Kind.FILTERED
+        self.card.show_problem(problem, (("retry", "Try again"),) if retry else ())
 
     def show_card(self, title: str, text: str, *, kind: str, request_id: str | None = None) -> None:
         self.card.show_message(kind, title, text, request_id=request_id)
@@ -361,10 +346,7 @@ class ImagesTab(QWidget):
     def open_record(self, record: ImageRecord) -> None:
         """Show a gallery image large; the file is read and decoded on a worker."""
         self.current = record
-        job = self._open_job = Job(partial(load_image, record.path), name="image-open", parent=self)
-        job.finished.connect(self._on_opened)
-        self._side_jobs.append(job)
-        job.start()
+        self._open_job.start(partial(load_image, record.path), self._on_opened)
         self._show_revised(record.revised_prompt)
         self.filters_label.clear()
         for b in (self.copy_button, self.save_button, self.chat_button):
@@ -372,10 +354,9 @@ class ImagesTab(QWidget):
 
     @Slot(object)
     def _on_opened(self, result: JobResult) -> None:
-        self._side_jobs = [j for j in self._side_jobs if j.running]
         if result.problem is not None:
             self.show_problem(result.problem)
-        elif result.ok and self.current is not None and self.sender() is self._open_job:
+        elif result.ok and self.current is not None:
             self.view.set_image(result.value, self.current.revised_prompt or self.current.prompt)
 
     @Slot(object)
@@ -404,14 +385,10 @@ class ImagesTab(QWidget):
         self.undo_bar.hide()
 
     def _run_side(self, fn: Any) -> None:
-        job = Job(fn, name="gallery-update", parent=self)
-        job.finished.connect(self._on_side_done)
-        self._side_jobs.append(job)
-        job.start()
+        self._side_jobs.start(fn, self._on_side_done)
 
     @Slot(object)
     def _on_side_done(self, result: JobResult) -> None:
-        self._side_jobs = [j for j in self._side_jobs if j.running]
         if result.problem is not None:
             self.show_problem(result.problem)
 
@@ -432,14 +409,10 @@ class ImagesTab(QWidget):
         ):
             QGuiApplication.clipboard().setImage(shown)
             return
-        job = Job(partial(load_image, record.path), name="image-copy", parent=self)
-        job.finished.connect(self._on_loaded_for_copy)
-        self._side_jobs.append(job)
-        job.start()
+        self._side_jobs.start(partial(load_image, record.path), self._on_loaded_for_copy, name="image-copy")
 
     @Slot(object)
     def _on_loaded_for_copy(self, result: JobResult) -> None:
-        self._side_jobs = [j for j in self._side_jobs if j.running]
         if result.ok:
             QGuiApplication.clipboard().setImage(result.value)
         elif result.problem is not None:
@@ -457,8 +430,8 @@ class ImagesTab(QWidget):
         )
         if target:
             self._run_side(
-                partial(copy_file, record.path, target)
-            )  # the PNG as it is, copied off the GUI thread
+                plain(shutil.copyfile, record.path, target)
+            )  # the PNG as it is, off the GUI thread
 
     @Slot()
     def _send_current(self) -> None:
@@ -467,18 +440,20 @@ class ImagesTab(QWidget):
 
     @Slot(object)
     def _send_record(self, record: ImageRecord) -> None:
-        job = Job(partial(read_bytes, record.path), name="image-to-chat", parent=self)
-        job.finished.connect(self._on_bytes_for_chat)
         self._pending_chat_text = record.revised_prompt or record.prompt
-        self._side_jobs.append(job)
-        job.start()
+        self._side_jobs.start(
+            plain(Path(record.path).read_bytes), self._on_bytes_for_chat, name="image-to-chat"
+        )
 
     @Slot(object)
     def _on_bytes_for_chat(self, result: JobResult) -> None:
         if result.ok:
             self.services.send_to_chat.emit("", [(result.value, "image/png", "image.png")])
 
+    def on_connection(self, connection: Any) -> None:
+        """Nothing to refresh: generating reads `services.connection` when it starts."""
+
     def shutdown(self) -> None:
-        for job in [self._job, *self._side_jobs]:
-            if job is not None and job.running:
-                job.cancel()
+        for holder in (self._job, self._open_job, self._side_jobs):
+            holder.cancel_all()
+        self.gallery.shutdown()

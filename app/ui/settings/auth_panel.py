@@ -6,8 +6,6 @@ The keyring and the credential chain are only touched on Jobs; this widget shows
 
 from __future__ import annotations
 
-from functools import partial
-
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -21,11 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.cancel import CancelToken
+from app.core import entra, profile_ops
 from app.core.profile_ops import KeyState
 from app.core.profiles import AuthMode
 from app.ui.common.problem_card import Card
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobGroup, JobResult, plain
 
 NO_KEYRING = (
     "No keyring is available on this computer, so the key will be kept for this session only "
@@ -40,7 +38,7 @@ class AuthPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.key_state: KeyState | None = None
-        self._jobs: list[Job] = []
+        self._jobs = JobGroup(self, "auth")
         self.key_radio = QRadioButton("API &key")
         self.entra_radio = QRadioButton("Microsoft &Entra ID")
         self.key_radio.setChecked(True)
@@ -112,7 +110,7 @@ class AuthPanel(QWidget):
         buttons.addWidget(self.sign_in_button)
         buttons.addWidget(self.browser_button)
         buttons.addStretch(1)
-        self.entra_card = Card()
+        self.entra_card = Card(in_settings=True)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(note)
@@ -136,17 +134,16 @@ class AuthPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return any(job.running for job in self._jobs)
+        return self._jobs.running
 
     def cancel(self) -> None:
-        for job in self._jobs:
-            job.cancel()
+        self._jobs.cancel_all()
 
     # -- keyring -----------------------------------------------------------------------------------------------
     def load_key(self, profile_name: str | None) -> None:
         """Ask (on a Job) whether there is a keyring and, for an existing profile, fill in its stored key."""
         self.key_note.setText("Checking the keyring…")
-        self._start(Job(partial(_load_key, profile_name), name="load-key"), self._on_key_loaded)
+        self._jobs.start(plain(profile_ops.load_key, profile_name), self._on_key_loaded, name="load-key")
 
     @Slot(object)
     def _on_key_loaded(self, result: JobResult) -> None:
@@ -225,8 +222,11 @@ class AuthPanel(QWidget):
         )
         self._code_bridge = _CodeBridge(self)
         self._code_bridge.code.connect(self._show_code)
-        self._start(
-            Job(partial(_sign_in_with_code, self._code_bridge), name="entra-device-code"), self._on_signed_in
+        self._jobs.start(
+            plain(entra.sign_in_with_code, self._code_bridge.prompt),
+            self._on_signed_in,
+            name="entra-device-code",
+            outlive=True,
         )
 
     @Slot(str, str)
@@ -243,8 +243,13 @@ class AuthPanel(QWidget):
         self.browser_button.setEnabled(False)
         where = "your browser" if interactive else "DefaultAzureCredential"
         self.entra_card.show_message("info", "Signing in…", f"Asking {where} for a token.")
-        # Not cancellable (azure.identity has no cancel), so not parented: it may outlive the dialog.
-        self._start(Job(partial(_sign_in, interactive), name="entra-sign-in"), self._on_signed_in)
+        # Not cancellable (azure.identity has no cancel), so it may outlive the dialog.
+        self._jobs.start(
+            plain(entra.sign_in, interactive=interactive),
+            self._on_signed_in,
+            name="entra-sign-in",
+            outlive=True,
+        )
 
     @Slot(object)
     def _on_signed_in(self, result: JobResult) -> None:
@@ -258,18 +263,6 @@ class AuthPanel(QWidget):
             self.entra_card.show_message("ok", "Signed in", result.value.describe())
             self.signed_in.emit(result.value)
 
-    def _start(self, job: Job, slot: object) -> None:
-        self._jobs = [j for j in self._jobs if j.running]
-        job.finished.connect(slot)
-        self._jobs.append(job)
-        job.start()
-
-
-def _load_key(name: str | None, cancel: CancelToken) -> KeyState:
-    from app.core import profile_ops
-
-    return profile_ops.load_key(name)
-
 
 class _CodeBridge(QObject):
     """Carries the device code from the worker (azure.identity calls back there) to the dialog, queued."""
@@ -278,15 +271,3 @@ class _CodeBridge(QObject):
 
     def prompt(self, uri: str, code: str, _expires_on: object) -> None:
         self.code.emit(uri, code)
-
-
-def _sign_in_with_code(bridge: _CodeBridge, cancel: CancelToken) -> object:
-    from app.core import entra
-
-    return entra.sign_in_with_code(bridge.prompt)
-
-
-def _sign_in(interactive: bool, cancel: CancelToken) -> object:
-    from app.core import entra
-
-    return entra.sign_in(interactive=interactive)

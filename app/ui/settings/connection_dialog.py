@@ -5,7 +5,6 @@ keyring, both on a Job), after which the app reconnects."""
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
@@ -21,13 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import endpoints, profiles
+from app.core import endpoints, profile_ops, profiles
 from app.core.endpoints import Level
 from app.core.profile_ops import SaveOutcome, name_problem
 from app.core.profiles import AuthMode, Profile
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot, plain
 from app.ui.settings.auth_panel import AuthPanel
 from app.ui.settings.probe_panel import ProbePanel
 from app.ui.settings.profile_fields import DeploymentFields, RequestFields, add_row
@@ -59,7 +58,7 @@ class ConnectionDialog(QDialog):
         self.existing = list(existing or [])
         self._name_typed = profile is not None
         self._fixing = False
-        self._save_job: Job | None = None
+        self._save_job = JobSlot(self, "save-profile")
         self.setWindowTitle(f"Edit profile — {profile.name}" if profile else "Connect Azure OpenAI")
         self.setAccessibleName(self.windowTitle())
         self.resize(640, 760)
@@ -93,7 +92,7 @@ class ConnectionDialog(QDialog):
         add_row(form, "API &version", self.version_combo, self.version_note, "API version")
 
         self.probe = ProbePanel(self.probe_request)
-        self.save_card = Card()
+        self.save_card = Card(in_settings=True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -238,7 +237,7 @@ class ConnectionDialog(QDialog):
     # -- save --------------------------------------------------------------------------------------------------
     @Slot()
     def _on_save(self) -> None:
-        if self._save_job is not None and self._save_job.running:
+        if self._save_job.running:
             return
         problems = self.problems()
         if problems:
@@ -249,12 +248,16 @@ class ConnectionDialog(QDialog):
         if failures and not self._confirm_failures(len(failures)):
             return
         profile = self.profile()
-        fn = partial(_save, profile, self.auth.key(), self.auth.remember_key(), self.old_name)
+        fn = plain(
+            profile_ops.save_profile,
+            profile,
+            key=self.auth.key(),
+            remember=self.auth.remember_key(),
+            old_name=self.old_name,
+        )
         self.save_button.setEnabled(False)
         self.save_card.show_message("info", "Saving…", "")
-        self._save_job = Job(fn, name="save-profile", parent=self)
-        self._save_job.finished.connect(self._on_saved)
-        self._save_job.start()
+        self._save_job.start(fn, self._on_saved)
 
     def _confirm_failures(self, count: int) -> bool:
         answer = QMessageBox.question(
@@ -306,9 +309,3 @@ class ConnectionDialog(QDialog):
     def done(self, result: int) -> None:
         self.probe.cancel()
         super().done(result)
-
-
-def _save(profile: Profile, key: str, remember: bool, old_name: str | None, cancel: object) -> SaveOutcome:
-    from app.core import profile_ops
-
-    return profile_ops.save_profile(profile, key=key, remember=remember, old_name=old_name)

@@ -11,9 +11,10 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.core import probe
 from app.core.probe import LABELS, ProbeResult
 from app.ui.common.problem_card import Card
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot
 
 # What to test: (profile, typed key, name of the stored key to use when none is typed), or None when the form
 # cannot be tested yet (the dialog shows why).
@@ -39,7 +40,7 @@ class ProbePanel(QWidget):
     def __init__(self, request: ProbeRequest, parent: QWidget | None = None):
         super().__init__(parent)
         self._request = request
-        self._job: Job | None = None
+        self._job = JobSlot(self, "connection-test")
         self.results: list[ProbeResult] = []
         self.button = QPushButton("&Test connection")
         self.button.setAccessibleName("Test connection")
@@ -48,7 +49,7 @@ class ProbePanel(QWidget):
         self.status = QLabel()
         self.status.setAccessibleName("Connection test status")
         self.status.setWordWrap(True)
-        self.card = Card()
+        self.card = Card(in_settings=True)
         self._rows = QVBoxLayout()
         self._rows.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -62,7 +63,7 @@ class ProbePanel(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._job.running
 
     @property
     def failures(self) -> list[ProbeResult]:
@@ -89,15 +90,11 @@ class ProbePanel(QWidget):
         self.status.setText("Testing…")
         self.button.setText("Cancel &test")
         self.button.setAccessibleName("Cancel the connection test")
-        fn = partial(_probe, profile, typed_key, stored_name)
-        self._job = Job(fn, name="connection-test", parent=self)
-        self._job.event.connect(self._on_result)
-        self._job.finished.connect(self._on_finished)
-        self._job.start()
+        fn = partial(probe.probe_profile, profile, typed_key=typed_key, stored_name=stored_name)
+        self._job.start(fn, self._on_finished, event=self._on_result)
 
     def cancel(self) -> None:
-        if self._job is not None and self._job.running:
-            self._job.cancel()
+        self._job.cancel()
 
     def reset(self) -> None:
         """Forget shown results (the form changed, so they no longer describe it)."""
@@ -119,8 +116,6 @@ class ProbePanel(QWidget):
 
     @Slot(object)
     def _on_result(self, result: ProbeResult) -> None:
-        if self.sender() is not self._job:
-            return
         self.results.append(result)
         name = f"{LABELS.get(result.capability, result.capability)} ({html.escape(result.deployment)})"
         if result.ok:
@@ -137,14 +132,12 @@ class ProbePanel(QWidget):
         label.setAccessibleName(f"{LABELS.get(result.capability, result.capability)} test result")
         self._rows.addWidget(label)
         if result.problem is not None:
-            card = Card()
+            card = Card(in_settings=True)
             self._rows.addWidget(card)  # parented first: shown in place, never as a window of its own
             card.show_problem(result.problem)
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
-        if self.sender() is not self._job:
-            return
         self.button.setText("&Test connection")
         self.button.setAccessibleName("Test connection")
         if result.cancelled:
@@ -162,9 +155,3 @@ class ProbePanel(QWidget):
             f"All {tested} deployments answered." if ok else f"{bad} of {tested} did not work; see below."
         )
         self.finished.emit(ok)
-
-
-def _probe(profile: Any, typed_key: str, stored_name: str | None, cancel: Any) -> Any:
-    from app.core import probe
-
-    return probe.probe_profile(profile, cancel=cancel, typed_key=typed_key, stored_name=stored_name)

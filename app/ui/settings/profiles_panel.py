@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,7 +26,7 @@ from app.core.profile_ops import SaveOutcome
 from app.core.profiles import AuthMode, Profile, ProfileStore
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobGroup, JobResult, plain
 from app.ui.settings.connection_dialog import ConnectionDialog
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -46,7 +45,7 @@ class ProfilesPanel(QGroupBox):
         super().__init__("Connection profiles", parent)
         self.services = services
         self.dialog: ConnectionDialog | None = None
-        self._jobs: list[Job] = []
+        self._jobs = JobGroup(self, "profiles")
         self.profiles: list[Profile] = []
         self.active: str | None = None
         self.list = QListWidget()
@@ -86,7 +85,7 @@ class ProfilesPanel(QGroupBox):
             if key == "activate":
                 column.addSpacing(12)
         column.addStretch(1)
-        self.card = Card()
+        self.card = Card(in_settings=True)
         left = QVBoxLayout()
         left.addWidget(self.empty)
         left.addWidget(self.list, 1)
@@ -197,9 +196,7 @@ class ProfilesPanel(QGroupBox):
     def duplicate(self) -> None:
         name = self.selected_name()
         if name:
-            self._run(
-                partial(_call, profile_ops.duplicate_profile, name), self._on_duplicated, "duplicate-profile"
-            )
+            self._run(plain(profile_ops.duplicate_profile, name), self._on_duplicated, "duplicate-profile")
 
     @Slot(object)
     def _on_duplicated(self, result: JobResult) -> None:
@@ -222,7 +219,7 @@ class ProfilesPanel(QGroupBox):
         ):
             return
         self._deleting = name
-        self._run(partial(_call, profile_ops.delete_profile, name), self._on_deleted, "delete-profile")
+        self._run(plain(profile_ops.delete_profile, name), self._on_deleted, "delete-profile")
 
     @Slot(object)
     def _on_deleted(self, result: JobResult) -> None:
@@ -262,11 +259,11 @@ class ProfilesPanel(QGroupBox):
             self.export_to(Path(path))
 
     def import_from(self, path: Path) -> None:
-        self._run(partial(_call, profile_ops.import_profiles, path), self._on_imported, "import-profiles")
+        self._run(plain(profile_ops.import_profiles, path), self._on_imported, "import-profiles")
 
     def export_to(self, path: Path) -> None:
         self._export_path = path
-        self._run(partial(_call, profile_ops.export_profiles, path), self._on_exported, "export-profiles")
+        self._run(plain(profile_ops.export_profiles, path), self._on_exported, "export-profiles")
 
     @Slot(object)
     def _on_imported(self, result: JobResult) -> None:
@@ -290,22 +287,17 @@ class ProfilesPanel(QGroupBox):
             f"Saved to {self._export_path}. The file holds no API keys.",
         )
 
+    def shutdown(self) -> None:
+        self._jobs.cancel_all()
+
     def _run(self, fn: Any, slot: Any, name: str) -> None:
-        self._jobs = [j for j in self._jobs if j.running]
-        job = Job(fn, name=name, parent=self)
-        job.finished.connect(slot)
-        self._jobs.append(job)
-        job.start()
+        self._jobs.start(fn, slot, name=name)
 
     def _show_problem(self, result: JobResult) -> bool:
         if result.problem is not None:
             self.card.show_problem(result.problem)
             return True
         return result.cancelled
-
-
-def _call(fn: Any, arg: Any, cancel: Any) -> Any:
-    return fn(arg)
 
 
 def _where(outcome: SaveOutcome) -> str:

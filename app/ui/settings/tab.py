@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import profile_ops
+from app.ui.common import prefs
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot, plain
 from app.ui.settings.profiles_panel import ProfilesPanel, confirm
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
@@ -31,14 +33,13 @@ SEND_KEYS = (
     ("enter", "&Enter sends (Shift+Enter starts a new line)"),
     ("ctrl+enter", "&Ctrl+Enter sends (Enter starts a new line)"),
 )
-DEFAULT_FONT_SIZE = 11
 
 
 class SettingsTab(QScrollArea):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self._clear_job: Job | None = None
+        self._clear_job = JobSlot(self, "clear-history")
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         self.profiles = ProfilesPanel(services)
@@ -61,14 +62,14 @@ class SettingsTab(QScrollArea):
         for value, text in THEMES:
             self.theme.addItem(text, value)
         self.theme.setAccessibleName("Theme")
-        current = str(self.services.pref("ui/theme", "system"))
+        current = self.services.pref(prefs.THEME)
         self.theme.setCurrentIndex(max(0, self.theme.findData(current)))
         self.theme.currentIndexChanged.connect(self._on_theme)
         self.font_size = QSpinBox()
         self.font_size.setRange(8, 32)
         self.font_size.setSuffix(" pt")
         self.font_size.setAccessibleName("Chat font size")
-        self.font_size.setValue(int(self.services.pref("chat/font_size", DEFAULT_FONT_SIZE, int)))
+        self.font_size.setValue(self.services.pref(prefs.CHAT_FONT_SIZE))
         self.font_size.valueChanged.connect(self._on_font_size)
         theme_label, size_label = QLabel("&Theme"), QLabel("Chat &font size")
         theme_label.setBuddy(self.theme)
@@ -81,7 +82,7 @@ class SettingsTab(QScrollArea):
         box = QGroupBox("Sending chat messages")
         column = QVBoxLayout(box)
         self.send_keys = QButtonGroup(self)
-        current = str(self.services.pref("chat/send_key", "enter"))
+        current = self.services.pref(prefs.CHAT_SEND_KEY)
         for i, (value, text) in enumerate(SEND_KEYS):
             radio = QRadioButton(text)
             radio.setAccessibleName(text.replace("&", ""))
@@ -107,7 +108,7 @@ class SettingsTab(QScrollArea):
         self.clear_history = QPushButton("Clear chat &history…")
         self.clear_history.setAccessibleName("Clear chat history")
         self.clear_history.clicked.connect(self._on_clear_history)
-        self.data_card = Card()
+        self.data_card = Card(in_settings=True)
         row = QHBoxLayout()
         row.addWidget(QLabel("Conversations, images and search index live in:"))
         row.addWidget(self.data_folder, 1)
@@ -138,9 +139,12 @@ class SettingsTab(QScrollArea):
             dialog = self.profiles.open_edit(active) if active else None
         return dialog or self.profiles.open_add()
 
-    @Slot(object)
-    def _on_connection(self, connection: Any) -> None:
+    def on_connection(self, connection: Any) -> None:
         self.profiles.refresh()
+
+    def shutdown(self) -> None:
+        self.profiles.shutdown()
+        self._clear_job.cancel()
 
     # -- preferences ---------------------------------------------------------------------------------------------
     @Slot(int)
@@ -148,17 +152,17 @@ class SettingsTab(QScrollArea):
         from app.ui.app import apply_theme
 
         value = str(self.theme.itemData(index))
-        self.services.set_pref("ui/theme", value)
+        self.services.set_pref(prefs.THEME, value)
         apply_theme(value)
 
     @Slot(int)
     def _on_font_size(self, size: int) -> None:
-        self.services.set_pref("chat/font_size", size)
+        self.services.set_pref(prefs.CHAT_FONT_SIZE, size)
 
     @Slot(int, bool)
     def _on_send_key(self, button_id: int, checked: bool) -> None:
         if checked:
-            self.services.set_pref("chat/send_key", SEND_KEYS[button_id][0])
+            self.services.set_pref(prefs.CHAT_SEND_KEY, SEND_KEYS[button_id][0])
 
     # -- data ----------------------------------------------------------------------------------------------------
     @Slot()
@@ -172,7 +176,7 @@ class SettingsTab(QScrollArea):
 
     @Slot()
     def _on_clear_history(self) -> None:
-        if self._clear_job is not None and self._clear_job.running:
+        if self._clear_job.running:
             return
         if not confirm(
             self,
@@ -182,9 +186,7 @@ class SettingsTab(QScrollArea):
         ):
             return
         self.clear_history.setEnabled(False)
-        self._clear_job = Job(_clear_history, name="clear-history", parent=self)
-        self._clear_job.finished.connect(self._on_history_cleared)
-        self._clear_job.start()
+        self._clear_job.start(plain(profile_ops.clear_history), self._on_history_cleared)
 
     @Slot(object)
     def _on_history_cleared(self, result: JobResult) -> None:
@@ -194,9 +196,3 @@ class SettingsTab(QScrollArea):
             return
         self.services.history_cleared.emit()
         self.data_card.show_message("ok", "Chat history cleared", f"Deleted {result.value} conversation(s).")
-
-
-def _clear_history(cancel: Any) -> int:
-    from app.core import profile_ops
-
-    return profile_ops.clear_history()

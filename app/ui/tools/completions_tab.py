@@ -25,11 +25,11 @@ from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot
 
 
 def _complete(
-    connection: Any, deployment: str, prompt: str, max_tokens: int, temperature: float, cancel: CancelToken
+    connection: Any, deployment: str, prompt: str, max_tokens: int, temperature: float, *, cancel: CancelToken
 ):
     from dataclasses import replace
 
@@ -51,7 +51,7 @@ class CompletionsTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self._job: Job | None = None
+        self._job = JobSlot(self, "completion")
         self.verdicts: list = []
         self.prompt = QPlainTextEdit()
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
@@ -103,15 +103,13 @@ class CompletionsTab(QWidget):
         esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         esc.activated.connect(self.stop)
-        services.connection_changed.connect(self._on_connection)
 
-    @Slot(object)
-    def _on_connection(self, connection: Any) -> None:
+    def on_connection(self, connection: Any) -> None:
         self.deployment.setText(connection.profile.deployments.completions)
 
     @property
     def running(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._job.running
 
     @Slot()
     def _on_run(self) -> None:
@@ -131,16 +129,10 @@ class CompletionsTab(QWidget):
         self.verdicts = []
         self.card.clear()
         self.status.setText("Running…")
-        self._job = Job(
-            partial(
-                _complete, connection, deployment, prompt, self.max_tokens.value(), self.temperature.value()
-            ),
-            name="completion",
-            parent=self,
+        fn = partial(
+            _complete, connection, deployment, prompt, self.max_tokens.value(), self.temperature.value()
         )
-        self._job.event.connect(self._on_event)
-        self._job.finished.connect(self._on_finished)
-        self._job.start()
+        self._job.start(fn, self._on_finished, event=self._on_event)
         self.run_button.setText("&Stop")
 
     @Slot()
@@ -186,16 +178,7 @@ class CompletionsTab(QWidget):
     def show_problem(self, problem: errors.Problem) -> None:
         """The shared inline card; the text received so far stays in the output."""
         self.status.clear()
-        settings = problem.kind in (
-            errors.Kind.AUTH,
-            errors.Kind.PERMISSION,
-            errors.Kind.DEPLOYMENT_NOT_FOUND,
-            errors.Kind.API_VERSION,
-            errors.Kind.CONFIG,
-        )
-        self.card.show_problem(
-            problem, (("settings", "Open Settings"),) if settings else (("retry", "Run again"),)
-        )
+        self.card.show_problem(problem, () if problem.fix_in_settings else (("retry", "Run again"),))
 
     @Slot(str)
     def _on_card_action(self, what: str) -> None:

@@ -29,7 +29,7 @@ from app.core import errors
 from app.core.cancel import CancelToken
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import Job, JobGroup, JobResult
 
 TERMINAL = {"succeeded", "failed", "cancelled", "completed", "expired"}
 DOCS = (
@@ -38,14 +38,14 @@ DOCS = (
 )
 
 
-def _list(connection: Any, kind: str, cancel: CancelToken) -> list:
+def _list(connection: Any, kind: str, *, cancel: CancelToken) -> list:
     from app.core import jobs
 
     client = connection.client()
     return jobs.list_fine_tuning_jobs(client) if kind == "fine-tune" else jobs.list_batches(client)
 
 
-def _detail(connection: Any, kind: str, job_id: str, cancel: CancelToken) -> tuple[Any, list]:
+def _detail(connection: Any, kind: str, job_id: str, *, cancel: CancelToken) -> tuple[Any, list]:
     from app.core import jobs
 
     client = connection.client()
@@ -54,7 +54,7 @@ def _detail(connection: Any, kind: str, job_id: str, cancel: CancelToken) -> tup
     return jobs.get_batch(client, job_id), []
 
 
-def _cancel(connection: Any, kind: str, job_id: str, cancel: CancelToken) -> Any:
+def _cancel(connection: Any, kind: str, job_id: str, *, cancel: CancelToken) -> Any:
     from app.core import jobs
 
     client = connection.client()
@@ -65,13 +65,13 @@ def _cancel(connection: Any, kind: str, job_id: str, cancel: CancelToken) -> Any
     )
 
 
-def _validate(path: str, kind: str, cancel: CancelToken) -> list:
+def _validate(path: str, kind: str, *, cancel: CancelToken) -> list:
     from app.core import jobs
 
     return jobs.validate_jsonl(Path(path).read_text(encoding="utf-8"), kind)
 
 
-def _upload(connection: Any, kind: str, path: str, create_batch: bool, cancel: CancelToken) -> Any:
+def _upload(connection: Any, kind: str, path: str, create_batch: bool, *, cancel: CancelToken) -> Any:
     from app.core import jobs
 
     client = connection.client()
@@ -96,7 +96,7 @@ class JobsTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
-        self._jobs: list[Job] = []
+        self._jobs = JobGroup(self, "jobs")
         self.rows: list[Any] = []
         self.poll_interval_ms = 5000
         self.kind = QComboBox()
@@ -151,14 +151,12 @@ class JobsTab(QWidget):
         self.poll = QTimer(self)
         self.poll.setSingleShot(True)
         self.poll.timeout.connect(self.refresh)
-        services.connection_changed.connect(self._on_connection)
 
     @property
     def current_kind(self) -> str:
         return str(self.kind.currentData())
 
-    @Slot(object)
-    def _on_connection(self, _connection: Any) -> None:
+    def on_connection(self, _connection: Any) -> None:
         if self.isVisible():
             self.refresh()
 
@@ -171,15 +169,7 @@ class JobsTab(QWidget):
         if self.services.connection is None:
             self.message.setText("Not connected yet.")
             return None
-        job = Job(fn, name=name, parent=self)
-        job.finished.connect(done)
-        job.finished.connect(self._forget)
-        self._jobs.append(job)
-        return job.start()
-
-    @Slot(object)
-    def _forget(self, _result: JobResult) -> None:
-        self._jobs = [j for j in self._jobs if j.running]
+        return self._jobs.start(fn, done, name=name)
 
     # -- list and poll ------------------------------------------------------------------------------
     @Slot()
@@ -330,14 +320,7 @@ class JobsTab(QWidget):
 
     def show_problem(self, problem: errors.Problem) -> None:
         """The shared inline card (what happened, what to do, the request id)."""
-        settings = problem.kind in (
-            errors.Kind.AUTH,
-            errors.Kind.PERMISSION,
-            errors.Kind.DEPLOYMENT_NOT_FOUND,
-            errors.Kind.API_VERSION,
-            errors.Kind.CONFIG,
-        )
-        self.card.show_problem(problem, (("settings", "Open Settings"),) if settings else ())
+        self.card.show_problem(problem)  # with Open Settings where the fix is there
 
     @Slot(str)
     def _on_card_action(self, what: str) -> None:
@@ -346,5 +329,4 @@ class JobsTab(QWidget):
 
     def shutdown(self) -> None:
         self.poll.stop()
-        for job in self._jobs:
-            job.cancel()
+        self._jobs.cancel_all()

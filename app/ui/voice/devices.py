@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.widgets import LevelMeter
 from app.voice.events import InputLevel
 
@@ -94,8 +94,8 @@ class DevicePanel(QGroupBox):
         super().__init__("Devices", parent)
         self.services = services
         self.devices: list = []
-        self._devices_job: Job | None = None
-        self._test_job: Job | None = None
+        self._devices_job = JobSlot(self, "audio-devices")
+        self._test_job = JobSlot(self, "mic-test")
         self.last_level: InputLevel | None = None  # what the meter shows now (None: no recording since reset)
         self.session_busy = False  # the tab says so: no rescans under a running stream
         self.input_combo = QComboBox()
@@ -159,18 +159,14 @@ class DevicePanel(QGroupBox):
         self.refresh(rescan=True)
 
     def refresh(self, rescan: bool = False) -> None:
-        if self._devices_job is not None and self._devices_job.running:
+        if self._devices_job.running:
             return
-        busy = self.session_busy or (self._test_job is not None and self._test_job.running)
-        self._devices_job = Job(
-            partial(_list_devices, rescan and not busy), name="audio-devices", parent=self
-        )
-        self._devices_job.finished.connect(self._on_devices)
-        self._devices_job.start()
+        busy = self.session_busy or self._test_job.running
+        self._devices_job.start(partial(_list_devices, rescan and not busy), self._on_devices)
 
     @property
     def listing(self) -> bool:
-        return self._devices_job is not None and self._devices_job.running
+        return self._devices_job.running
 
     @Slot(object)
     def _on_devices(self, result: JobResult) -> None:
@@ -220,7 +216,7 @@ class DevicePanel(QGroupBox):
     # -- mic test --------------------------------------------------------------------------------------
     @property
     def testing(self) -> bool:
-        return self._test_job is not None and self._test_job.running
+        return self._test_job.running
 
     @Slot()
     def _on_test_mic(self) -> None:
@@ -228,15 +224,12 @@ class DevicePanel(QGroupBox):
             self._test_job.cancel()
             return
         self.last_level = None
-        self._test_job = Job(
-            partial(_mic_test, self.input_device(), self.output_device(), self.level.emit),
-            name="mic-test",
-            parent=self,
-        )
-        self._test_job.event.connect(self._on_test_event)
-        self._test_job.finished.connect(self._on_test_done)
         self.test_button.setText("Stop test")
-        self._test_job.start()
+        self._test_job.start(
+            partial(_mic_test, self.input_device(), self.output_device(), self.level.emit),
+            self._on_test_done,
+            event=self._on_test_event,
+        )
 
     @Slot(object)
     def _on_test_event(self, event: Any) -> None:
@@ -268,6 +261,5 @@ class DevicePanel(QGroupBox):
         self.meter.set_level(level.rms_db, level.threshold_db)
 
     def shutdown(self) -> None:
-        for job in (self._test_job, self._devices_job):
-            if job is not None and job.running:
-                job.cancel()
+        self._test_job.cancel()
+        self._devices_job.cancel()

@@ -36,7 +36,7 @@ from app.core.cancel import CancelToken
 from app.core.events import FilterResult, Retrying
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import Job, JobResult
+from app.ui.common.workers import JobResult, JobSlot, plain
 from app.ui.voice.devices import DevicePanel
 from app.ui.voice.widgets import StateBadge
 from app.voice.events import (
@@ -88,7 +88,8 @@ class VoiceTab(QWidget):
         super().__init__(parent)
         self.services = services
         self.controls = Controls()
-        self._job: Job | None = None
+        self._job = JobSlot(self, "voice")
+        self._voice_job = JobSlot(self, "save-voice")
         self._assistant_open = False
         self._turns: list[list[str]] = []  # [role, text] of this tab's voice conversation, as shown
         self._html_cache: dict[int, tuple[str, str]] = {}
@@ -98,9 +99,6 @@ class VoiceTab(QWidget):
         self.timings: dict[str, float] = {}
         self.conversation_id: int | None = None
         self._build()
-        services.connection_changed.connect(self._on_connection)
-        if services.connection is not None:
-            self._on_connection(services.connection)
         self._devices_listed = False
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
@@ -218,8 +216,7 @@ class VoiceTab(QWidget):
         self.services.set_pref("voice/margin_db", self.sensitivity.value())
         self.controls.barge_in = self.barge_in.isChecked()
 
-    @Slot(object)
-    def _on_connection(self, connection: Any) -> None:
+    def on_connection(self, connection: Any) -> None:
         profile = connection.profile
         voice, speed = profile.tts_voice, profile.tts_speed
         if connection.source not in (
@@ -243,14 +240,9 @@ class VoiceTab(QWidget):
         if connection.source in ("profile", "store"):
             from app.core import profile_ops
 
-            job = Job(
-                lambda cancel: profile_ops.set_voice(connection.profile.name, voice, speed),
-                name="save-voice",
-                parent=self,
+            self._voice_job.start(
+                plain(profile_ops.set_voice, connection.profile.name, voice, speed), self._on_voice_saved
             )
-            job.finished.connect(self._on_voice_saved)
-            self._voice_job = job
-            job.start()
         else:
             self.services.set_pref("voice/voice", voice)
             self.services.set_pref("voice/speed", speed)
@@ -263,7 +255,7 @@ class VoiceTab(QWidget):
     # -- the session -----------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._job is not None and self._job.running
+        return self._job.running
 
     @Slot()
     def _on_start_stop(self) -> None:
@@ -312,15 +304,12 @@ class VoiceTab(QWidget):
         self._turns, self._html_cache = [], {}  # a new session is a new conversation
         self._frozen = self._tail_pos = 0
         self.transcript.clear()
-        self._job = Job(
+        self._job.start(
             # The meter's level comes through a signal, emitted from the session's level thread.
             partial(_voice_job, connection, self.config(), self.controls, self.devices.level.emit),
-            name="voice",
-            parent=self,
+            self._on_voice_done,
+            event=self._on_voice_event,
         )
-        self._job.event.connect(self._on_voice_event)
-        self._job.finished.connect(self._on_voice_done)
-        self._job.start()
         self.start_button.setText("&Stop (Esc)")
         self.talk_button.setEnabled(not self.hands_free.isChecked())
         for widget in (self.hands_free, self.push_to_talk):
@@ -331,8 +320,7 @@ class VoiceTab(QWidget):
     @Slot()
     def stop(self) -> None:
         """Esc: stop listening, thinking and speaking at once."""
-        if self._job is not None and self._job.running:
-            self._job.cancel()
+        self._job.cancel()
 
     @Slot(object)
     def _on_voice_event(self, event: Any) -> None:
@@ -481,7 +469,7 @@ class VoiceTab(QWidget):
 
     @Slot(object)
     def show_problem(self, problem: errors.Problem) -> None:
-        actions = (("settings", "Open Settings"),) if problem.kind == errors.Kind.CONFIG else ()
+        actions: tuple[tuple[str, str], ...] = ()  # the card adds Open Settings where the fix is there
         if problem.kind == errors.Kind.AUDIO and problem.code != "PortAudioMissing":
             actions = (("refresh", "Refresh devices"),)
         self.card.show_problem(problem, actions)
@@ -496,5 +484,5 @@ class VoiceTab(QWidget):
     def shutdown(self) -> None:
         self._space_owner(False)
         self.devices.shutdown()
-        if self._job is not None and self._job.running:
-            self._job.cancel()
+        self._job.cancel()
+        self._voice_job.cancel()

@@ -1,0 +1,71 @@
+"""Every UI preference (QSettings, ui.ini) as one table of `Pref(key, type, default)`: read and written only through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QByteArray
+
+
+@dataclass(frozen=True)
+class Pref:
+    key: str
+    type: type
+    default: Any = None
+
+    def convert(self, raw: Any, default: Any = None) -> Any:
+        """The stored value as `type` (an INI file gives strings back), or the default when absent or unreadable."""
+        fallback = self.default if default is None else default
+        if raw is None:
+            return fallback
+        if self.type is bool:
+            return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("true", "1", "yes")
+        if self.type is QByteArray:
+            return raw if isinstance(raw, QByteArray) else fallback
+        try:
+            return self.type(raw)
+        except (TypeError, ValueError):
+            return fallback
+
+
+THEME = Pref("ui/theme", str, "system")  # system / light / dark
+WINDOW_GEOMETRY = Pref("window/geometry", QByteArray)
+WINDOW_TAB = Pref("window/tab", str, "chat")  # the tab shown at the last quit
+CHAT_FONT_SIZE = Pref("chat/font_size", int, 11)
+CHAT_SEND_KEY = Pref("chat/send_key", str, "enter")  # enter / ctrl+enter
+CHAT_CONVERSATION = Pref("chat/conversation", int)  # the conversation open at the last quit
+SEARCH_MODE = Pref("history_search/mode", str, "both")  # words / meaning / both
+VOICE_INPUT = Pref("voice/input", str)  # device names; None: the system default
+VOICE_OUTPUT = Pref("voice/output", str)
+VOICE_MODE = Pref("voice/mode", str, "hands_free")  # hands_free / push_to_talk
+VOICE_BARGE_IN = Pref("voice/barge_in", bool, False)
+VOICE_MARGIN_DB = Pref("voice/margin_db", int, 12)
+# Voice and speed live in the profile; these hold them for demo and environment connections (default: the profile's).
+VOICE_VOICE = Pref("voice/voice", str)
+VOICE_SPEED = Pref("voice/speed", float)
+
+PREFS = {
+    p.key: p
+    for p in (
+        THEME,
+        WINDOW_GEOMETRY,
+        WINDOW_TAB,
+        CHAT_FONT_SIZE,
+        CHAT_SEND_KEY,
+        CHAT_CONVERSATION,
+        SEARCH_MODE,
+        VOICE_INPUT,
+        VOICE_OUTPUT,
+        VOICE_MODE,
+        VOICE_BARGE_IN,
+        VOICE_MARGIN_DB,
+        VOICE_VOICE,
+        VOICE_SPEED,
+    )
+}
+
+
+def lookup(pref: Pref | str) -> Pref:
+    """The table's entry; a key missing from the table is a bug, so it raises KeyError."""
+    return pref if isinstance(pref, Pref) else PREFS[pref]
