@@ -198,7 +198,7 @@ def test_preferences_are_saved_and_announced(qtbot, window, parley_home, monkeyp
     assert applied == ["dark"]
     window.services.settings.sync()
     fresh = AppServices()
-    assert fresh.pref("chat/send_key") == "ctrl+enter" and fresh.pref("chat/font_size", 0, int) == 15
+    assert fresh.pref("chat/send_key") == "ctrl+enter" and fresh.pref("chat/font_size", 0) == 15
     assert fresh.pref("ui/theme") == "dark"
     assert "ctrl+enter" in (parley_home / "config" / "ui.ini").read_text()
 

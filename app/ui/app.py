@@ -14,6 +14,7 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 import app
+from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
 
@@ -169,7 +170,7 @@ def run_gui(
 
     crash_handler = CrashHandler(qapp)
     services = AppServices(demo=demo, profile_name=profile)
-    apply_theme(str(services.pref("ui/theme", "system")))
+    apply_theme(str(services.pref(prefs.THEME)))
     window = MainWindow(services)
     if tab and not window.select_tab(tab):
         print(f"parley: unknown tab '{tab}'", file=sys.stderr)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.ui.chat.search_results import HIT_ROLE, RESULT_LIMIT, ResultDelegate, result_text
+from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
 
@@ -166,7 +167,7 @@ class HistorySearch(QWidget):
         layout.addWidget(self.results, 1)
         layout.addWidget(self.status)
 
-        preferred = str(services.pref("history_search/mode", "both"))
+        preferred = str(services.pref(prefs.SEARCH_MODE))
         self.preferred_mode = preferred if preferred in MODES else "both"
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -194,7 +195,7 @@ class HistorySearch(QWidget):
     def set_mode(self, mode: str) -> None:
         """Choose a mode as the user would (remembered); Meaning/Both fall back to Exact while unavailable."""
         self.preferred_mode = mode
-        self.services.set_pref("history_search/mode", mode)
+        self.services.set_pref(prefs.SEARCH_MODE, mode)
         self._check_mode()
         self.search_now()
 

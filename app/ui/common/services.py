@@ -119,9 +119,9 @@ class AppServices(QObject):
             self.connection = None
 
     # -- preferences (QSettings: not secrets, not profiles) ----------------------------------------
-    def pref(self, pref: prefs.Pref | str, default: Any = None, type_: type | None = None) -> Any:
+    def pref(self, pref: prefs.Pref | str, default: Any = None) -> Any:
         """The preference's value as its table type; `default` overrides the table's (the voice tab's default is
-        the profile's voice). `type_` is ignored, the table knows the type: kept for the voice tab's calls."""
+        the profile's voice)."""
         entry = prefs.lookup(pref)
         return entry.convert(self.settings.value(entry.key), default)
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 
 from app.core import errors
 from app.core.cancel import CancelToken
+from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.widgets import LevelMeter
@@ -208,9 +209,9 @@ class DevicePanel(QGroupBox):
     @Slot()
     def _save(self, *_args: Any) -> None:
         if self.input_combo.currentIndex() >= 0:
-            self.services.set_pref("voice/input", self.input_combo.currentText())
+            self.services.set_pref(prefs.VOICE_INPUT, self.input_combo.currentText())
         if self.output_combo.currentIndex() >= 0:
-            self.services.set_pref("voice/output", self.output_combo.currentText())
+            self.services.set_pref(prefs.VOICE_OUTPUT, self.output_combo.currentText())
         self.note.hide()
 
     # -- mic test --------------------------------------------------------------------------------------

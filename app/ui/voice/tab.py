@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import FilterResult, Retrying
+from app.ui.common import prefs
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot, plain
@@ -119,13 +120,13 @@ class VoiceTab(QWidget):
         self.hands_free = QRadioButton("&Hands-free")
         self.hands_free.setToolTip("Speak to start a turn; a pause ends it")
         self.push_to_talk = QRadioButton("&Push-to-talk (hold Space)")
-        hands_free = str(self.services.pref("voice/mode", "hands_free")) == "hands_free"
+        hands_free = str(self.services.pref(prefs.VOICE_MODE)) == "hands_free"
         (self.hands_free if hands_free else self.push_to_talk).setChecked(True)
         self.barge_in = QCheckBox("&Barge-in (speak over Parley to interrupt)")
-        self.barge_in.setChecked(bool(self.services.pref("voice/barge_in", False, bool)))
+        self.barge_in.setChecked(bool(self.services.pref(prefs.VOICE_BARGE_IN)))
         self.sensitivity = QSlider(Qt.Orientation.Horizontal)
         self.sensitivity.setRange(4, 24)
-        self.sensitivity.setValue(int(self.services.pref("voice/margin_db", 12, int)))
+        self.sensitivity.setValue(int(self.services.pref(prefs.VOICE_MARGIN_DB)))
         self.sensitivity.setInvertedAppearance(True)
         self.sensitivity.setAccessibleName("Voice detection sensitivity")
         self.sensitivity.setToolTip("How much louder than the room your voice must be (left: less sensitive)")
@@ -211,9 +212,11 @@ class VoiceTab(QWidget):
 
     @Slot()
     def _save_prefs(self, *_args: Any) -> None:
-        self.services.set_pref("voice/mode", "hands_free" if self.hands_free.isChecked() else "push_to_talk")
-        self.services.set_pref("voice/barge_in", self.barge_in.isChecked())
-        self.services.set_pref("voice/margin_db", self.sensitivity.value())
+        self.services.set_pref(
+            prefs.VOICE_MODE, "hands_free" if self.hands_free.isChecked() else "push_to_talk"
+        )
+        self.services.set_pref(prefs.VOICE_BARGE_IN, self.barge_in.isChecked())
+        self.services.set_pref(prefs.VOICE_MARGIN_DB, self.sensitivity.value())
         self.controls.barge_in = self.barge_in.isChecked()
 
     def on_connection(self, connection: Any) -> None:
@@ -223,8 +226,8 @@ class VoiceTab(QWidget):
             "profile",
             "store",
         ):  # demo or environment: the choice lives in preferences
-            voice = str(self.services.pref("voice/voice", voice))
-            speed = float(self.services.pref("voice/speed", speed, float))
+            voice = str(self.services.pref(prefs.VOICE_VOICE, voice))
+            speed = float(self.services.pref(prefs.VOICE_SPEED, speed))
         index = self.voice_combo.findText(voice)
         if index >= 0:
             self.voice_combo.setCurrentIndex(index)
@@ -244,8 +247,8 @@ class VoiceTab(QWidget):
                 plain(profile_ops.set_voice, connection.profile.name, voice, speed), self._on_voice_saved
             )
         else:
-            self.services.set_pref("voice/voice", voice)
-            self.services.set_pref("voice/speed", speed)
+            self.services.set_pref(prefs.VOICE_VOICE, voice)
+            self.services.set_pref(prefs.VOICE_SPEED, speed)
 
     @Slot(object)
     def _on_voice_saved(self, result: JobResult) -> None:
