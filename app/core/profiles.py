@@ -10,7 +10,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from app.core import paths
+from app.core import capabilities, paths
+from app.core.capabilities import Family
 
 GA_API_VERSION = "2024-10-21"
 PREVIEW_API_VERSION = "2024-10-01-preview"
@@ -60,6 +61,8 @@ class Profile:
     demo: bool = False  # talks to the built-in emulator
     tts_voice: str = "alloy"
     tts_speed: float = 1.0
+    # deployment -> family name (capabilities.Family), learned from Azure or set in Settings; wins over the name
+    families: dict[str, str] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,7 +88,12 @@ class Profile:
             demo=bool(data.get("demo", False)),
             tts_voice=str(data.get("tts_voice", "alloy")),
             tts_speed=float(data.get("tts_speed", 1.0)),
+            families={str(k): str(v) for k, v in (data.get("families") or {}).items()},
         )
+
+    def family(self, deployment: str) -> Family | None:
+        """What `deployment` serves: what was learned or set for it, else what its name suggests."""
+        return capabilities.parse(self.families.get(deployment)) or capabilities.family_for_model(deployment)
 
     def with_changes(self, **changes: Any) -> Profile:
         return replace(self, **changes)
