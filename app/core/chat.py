@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # types only: importing them costs start-up time
 SUPPORTED_MIME = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # Azure's limit per image
 MAX_SIDE = 2048  # the model fits images into 2048 x 2048, then the short side into 768
-SHORT_SIDE = 768
 
 DROPPED = "The connection dropped before the answer was complete."
 GARBLED = "Part of the answer arrived garbled (not valid JSON or UTF-8), so the stream was ended there."

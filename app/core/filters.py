@@ -13,15 +13,7 @@ class Source(StrEnum):
     COMPLETION = "completion"
 
 
-# Harm categories carry a severity; the others are detections (a model flag or a blocklist match).
-SEVERITY_CATEGORIES = ("hate", "sexual", "violence", "self_harm")
-DETECTION_CATEGORIES = (
-    "jailbreak",
-    "indirect_attack",
-    "protected_material_text",
-    "protected_material_code",
-    "profanity",
-)
+# How each category Azure reports is named for people (harm categories carry a severity; the rest are detections).
 LABELS = {
     "hate": "Hate",
     "sexual": "Sexual",
