@@ -362,7 +362,7 @@ def _connect(args: argparse.Namespace) -> Connection:
 
     logs.add_secret(os.environ.get("AZURE_OPENAI_API_KEY"))
     if getattr(args, "demo", False):
-        return connection.connect(demo=True)
+        return connection.connect(demo=True, demo_server=start_emulator)
     name = getattr(args, "profile", None)
     if name:
         store = ProfileStore.load()
@@ -372,10 +372,19 @@ def _connect(args: argparse.Namespace) -> Connection:
             raise UsageError(
                 f"There is no profile named '{name}' (profiles: {known}). Add it in Settings in the app."
             )
-        return connection.connect(profile)
+        return connection.connect(profile, demo_server=start_emulator)
     if not _configured(os.environ):
         raise UsageError(NOT_CONFIGURED)
-    return connection.connect()
+    return connection.connect(demo_server=start_emulator)
+
+
+def start_emulator() -> Any:
+    """Demo mode's emulator (--demo, or a demo profile), handed to core, which never imports it."""
+    from app.emulator import Emulator
+
+    emu = Emulator()
+    emu.start()
+    return emu
 
 
 def _deployment(args: argparse.Namespace, conn: Connection, capability: str) -> str:

@@ -10,6 +10,8 @@ import math
 import wave
 from typing import Any
 
+from app.core.wavinfo import wav_info as wav_info  # core reads WAV headers too, and cannot import audio
+
 SILENCE_DBFS = -120.0  # what `dbfs` answers for digital silence (log of zero)
 
 
@@ -91,13 +93,6 @@ def decode_wav(data: bytes, *, mono: bool = True) -> tuple[Any, int]:
     if mono:
         return samples.mean(axis=1).astype(np.float32), rate
     return samples.astype(np.float32), rate
-
-
-def wav_info(data: bytes) -> tuple[int, int, int, float]:
-    """(rate, channels, sample width in bytes, seconds) of a WAV file."""
-    with wave.open(io.BytesIO(data), "rb") as w:
-        rate, nch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
-    return rate, nch, width, (n / rate if rate else 0.0)
 
 
 def resample(samples: Any, rate: int, target: int) -> Any:
