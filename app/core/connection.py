@@ -143,15 +143,10 @@ class Connection:
 
 
 def _register_secret(value: str) -> None:
-    """Let the log redactor know a key, when logging is there."""
-    try:
-        from app.core import logs  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    add = getattr(logs, "add_secret", None)
-    if add is not None:
-        with contextlib.suppress(Exception):
-            add(value)
+    """Let the log redactor know a key, so no log line (even at DEBUG) ever shows it."""
+    from app.core import logs
+
+    logs.add_secret(value)
 
 
 def connect_demo(demo_server: DemoServerFactory | None) -> Connection:
