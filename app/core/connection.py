@@ -3,7 +3,8 @@
 `connect()` picks, in order: an explicit profile; the SDK's environment variables (`AZURE_OPENAI_ENDPOINT`,
 `AZURE_OPENAI_API_KEY`, `OPENAI_API_VERSION`); the active profile in the `ProfileStore`; else demo mode on the
 emulator the caller's `demo_server` starts (core never imports the emulator: the layer that starts the app hands it
-in). Call it off the GUI thread: it reads the keyring, may start that emulator, and builds the client later.
+in). Call it off the GUI thread: it reads the keyring and may start that emulator (openai is imported when
+`client()` first builds the client).
 """
 
 from __future__ import annotations
