@@ -8,7 +8,7 @@ from typing import Any
 from app.cli.common import EXIT_FILTERED, EXIT_INTERRUPTED, EXIT_OK, err, json_line, out, report, retry_words
 
 
-def verdict_words(verdict: Any, *, stopped: bool) -> str | None:
+def _verdict_words(verdict: Any, *, stopped: bool) -> str | None:
     """A filter verdict worth telling: the answer was stopped, the prompt was flagged, or something was detected."""
     from app.core.filters import Source
 
@@ -66,7 +66,7 @@ def stream_text(events: Iterator[Any], *, json_mode: bool) -> int:
                 err(retry_words(event))
             elif isinstance(event, ev.FilterResult):
                 if event.verdict.source == Source.PROMPT:
-                    words = verdict_words(event.verdict, stopped=False)
+                    words = _verdict_words(event.verdict, stopped=False)
                     if words:
                         prompt_notes.append(words)
                 else:
@@ -82,7 +82,7 @@ def stream_text(events: Iterator[Any], *, json_mode: bool) -> int:
                     err(note)
                 if event.finish_reason == "content_filter":
                     if answer_verdict is not None:
-                        err(verdict_words(answer_verdict, stopped=True) or "")
+                        err(_verdict_words(answer_verdict, stopped=True) or "")
                     else:
                         err("Content filter: the answer was stopped.")
                     code = EXIT_FILTERED
@@ -91,7 +91,7 @@ def stream_text(events: Iterator[Any], *, json_mode: bool) -> int:
                     code = EXIT_INTERRUPTED
                 else:
                     if answer_verdict is not None:
-                        words = verdict_words(answer_verdict, stopped=False)
+                        words = _verdict_words(answer_verdict, stopped=False)
                         if words:
                             err(words)
                     if event.finish_reason == "length":
