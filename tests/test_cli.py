@@ -116,6 +116,21 @@ def test_version_is_fast_and_imports_neither_qt_nor_openai(env):
     assert best < 1.0, f"parley --version took {best:.3f} s"
 
 
+def test_window_path_without_a_display_loads_none_of_the_commands_machinery(env):
+    code = (
+        "import json, sys; from app.cli import main; rc = main([]); "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in {'PySide6', 'openai', 'numpy', 'keyring'} "
+        "or m.startswith(('app.ui', 'app.emulator', 'app.core.connection', 'app.core.chat', 'app.audio'))); "
+        "print(json.dumps([rc, loaded]))"
+    )
+    headless = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=headless, cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert json.loads(r.stdout) == [2, []], r.stdout + r.stderr
+    assert "no display to open the window on" in r.stderr
+
+
 def _timed(cmd, env) -> float:
     t = time.perf_counter()
     r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
@@ -172,6 +187,7 @@ def test_bad_arguments_are_exit_2(env, args):
 
 def test_unexpected_failure_is_one_line_and_the_log_has_the_detail(monkeypatch, capsys, tmp_path):
     from app import cli
+    from app.cli import ask
     from app.core import logs
 
     monkeypatch.setenv("PARLEY_HOME", str(tmp_path / "home"))
@@ -179,7 +195,7 @@ def test_unexpected_failure_is_one_line_and_the_log_has_the_detail(monkeypatch, 
     def boom(args, conn, cancel):
         raise ZeroDivisionError("deep inside")
 
-    monkeypatch.setitem(cli.COMMANDS, "ask", boom)
+    monkeypatch.setattr(ask, "run", boom)
     try:
         rc = cli.main(["--demo", "ask", "hi"])
     finally:

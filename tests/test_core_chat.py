@@ -23,7 +23,6 @@ from app.core.chat import (
     image_size,
     prepare_image,
     stream_chat,
-    worst_of,
 )
 from app.core.client import build_client
 from app.core.completions import CompletionRequest, stream_completion
@@ -31,6 +30,7 @@ from app.core.errors import Kind
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying
 from app.core.netio import close_on_cancel, socket_of
 from app.core.profiles import demo_profile
+from app.core.streaming import worst_of
 
 CTX = errors.Context("chat", deployment="gpt-4o", api_version="2024-10-01-preview")
 

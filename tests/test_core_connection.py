@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from fake_keyrings import FakeCredential, LockedDictKeyring
 
@@ -138,10 +140,22 @@ def test_entra_profile_sends_a_bearer_token_for_the_cognitive_services_scope(emu
     assert cred.scopes[0] == ("https://cognitiveservices.azure.com/.default",)
 
 
-def test_demo_connection_runs_its_own_emulator():
-    conn = connection.connect(store=ProfileStore.load(), environ={})  # nothing configured: demo
+def test_demo_connection_runs_on_the_emulator_the_caller_hands_in_and_stops_it():
+    from app.emulator import Emulator
+
+    started = []
+
+    def start_emulator():
+        emu = Emulator()
+        emu.start()
+        started.append(emu)
+        return emu
+
+    # nothing configured: demo
+    conn = connection.connect(store=ProfileStore.load(), environ={}, demo_server=start_emulator)
     try:
-        assert conn.demo and conn.source == "demo"
+        assert conn.demo and conn.source == "demo" and conn.emulator is started[0]
+        assert conn.profile.endpoint.rstrip("/") == started[0].endpoint
         assert conn.profile.deployments.chat == "gpt-4o"
         ctx = conn.context("speech")
         assert (
@@ -153,6 +167,14 @@ def test_demo_connection_runs_its_own_emulator():
     finally:
         conn.close()
     conn.close()  # twice is fine
+    with pytest.raises(OSError):  # close() stopped the emulator it was handed
+        socket.create_connection(("127.0.0.1", started[0].port), timeout=2).close()
+
+
+def test_demo_without_an_emulator_to_run_on_is_a_config_problem():
+    with pytest.raises(errors.ParleyError) as info:
+        connection.connect(demo=True, environ={})
+    assert info.value.problem.kind == Kind.CONFIG and "Settings" in info.value.problem.action
 
 
 def test_deployment_names_the_blank_settings_field(emulator, dict_keyring):

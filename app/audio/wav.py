@@ -10,6 +10,8 @@ import math
 import wave
 from typing import TYPE_CHECKING
 
+from app.core.wavinfo import wav_info as wav_info  # core reads WAV headers too, and cannot import audio
+
 if TYPE_CHECKING:  # types only: numpy is imported inside the functions
     import numpy as np
     import numpy.typing as npt
@@ -93,13 +95,6 @@ def decode_wav(data: bytes, *, mono: bool = True) -> tuple[npt.NDArray[np.float3
     if mono:
         return samples.mean(axis=1).astype(np.float32), rate
     return samples.astype(np.float32), rate
-
-
-def wav_info(data: bytes) -> tuple[int, int, int, float]:
-    """(rate, channels, sample width in bytes, seconds) of a WAV file."""
-    with wave.open(io.BytesIO(data), "rb") as w:
-        rate, nch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
-    return rate, nch, width, (n / rate if rate else 0.0)
 
 
 def resample(samples: npt.ArrayLike, rate: int, target: int) -> npt.NDArray[np.float32]:

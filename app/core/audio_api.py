@@ -19,6 +19,7 @@ from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Retrying, Started
 from app.core.images import call_abandonable, guard_response, request_parsed
 from app.core.retry import retrying
+from app.core.wavinfo import wav_seconds
 
 VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
@@ -350,7 +351,7 @@ def _transcribe(
         text = getattr(result, "text", None)
         if text is None and isinstance(result, dict):
             text = result.get("text")
-        yield Transcript(str(text or "").strip(), request_id, _wav_seconds(audio))
+        yield Transcript(str(text or "").strip(), request_id, wav_seconds(audio))
         yield Done("stop", request_id=request_id, model=deployment)
     except Cancelled:
         yield Done("cancelled")
@@ -358,17 +359,6 @@ def _transcribe(
         yield Failed(exc.problem)
     except Exception as exc:  # noqa: BLE001
         yield Done("cancelled") if cancel.cancelled else Failed(errors.from_exception(exc, ctx))
-
-
-def _wav_seconds(audio: bytes) -> float | None:
-    if audio[:4] != b"RIFF" or audio[8:12] != b"WAVE":
-        return None
-    try:
-        from app.audio.wav import wav_info
-
-        return wav_info(audio)[3]
-    except Exception:  # noqa: BLE001 - a WAV the wave module cannot read is still sent as it is
-        return None
 
 
 def speak_to_file(

@@ -1,10 +1,5 @@
-"""Chat completions as a generator of typed events: Started, prompt and completion filter verdicts, deltas, Done.
-
-Azure adds content-filter results to the OpenAI wire format; the openai client keeps them as extra fields:
-`prompt_filter_results` on the first chunk (with no choices), `choices[0].content_filter_results` on chunks with
-text, and on later chunks without text when the deployment uses the asynchronous filter. They become `FilterResult`
-events: one per prompt index, and for the completion the first verdict, then one whenever a category changes, and
-the final one.
+"""Chat completions as a generator of typed events: Started, prompt and completion filter verdicts, deltas, Done
+(the event machinery is `streaming.py`, shared with legacy completions).
 
 Images: core stays free of Qt and Pillow, so `prepare_image` does not re-encode pixels. It checks the type (PNG,
 JPEG, GIF, WebP, sniffed from the bytes), reads the pixel size from the header, and returns a note when the image is
@@ -16,17 +11,15 @@ from __future__ import annotations
 
 import base64
 import struct
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.core import errors, filters
-from app.core.cancel import Cancelled, CancelToken
-from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out, timeout_of
-from app.core.events import Delta, Done, Event, Failed, FilterResult, Started, Usage
-from app.core.netio import cancellable, close_on_cancel
-from app.core.retry import retrying
+from app.core import errors
+from app.core.cancel import CancelToken
+from app.core.deadline import timeout_of
+from app.core.events import Event
+from app.core.streaming import run_stream, run_whole
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
     from openai import AzureOpenAI
@@ -34,9 +27,6 @@ if TYPE_CHECKING:  # types only: importing them costs start-up time
 SUPPORTED_MIME = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # Azure's limit per image
 MAX_SIDE = 2048  # the model fits images into 2048 x 2048, then the short side into 768
-
-DROPPED = "The connection dropped before the answer was complete."
-GARBLED = "Part of the answer arrived garbled (not valid JSON or UTF-8), so the stream was ended there."
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -197,294 +187,6 @@ def prepare_image(data: bytes, mime: str, name: str = "") -> tuple[ImagePart, st
             f"so it is too large as it is and must be scaled down{to} before sending."
         )
     return part, None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Streaming machinery shared with completions.py
-
-
-def extra(obj: Any, name: str) -> Any:
-    """An Azure extra field of an openai model (kept in `model_extra`) or a dict."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    value = getattr(obj, name, None)
-    if value is None:
-        value = (getattr(obj, "model_extra", None) or {}).get(name)
-    return value
-
-
-def _cat_key(c: filters.Category) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return (c.name, c.details if c.name == "custom_blocklists" else ())
-
-
-def worst_of(old: filters.Verdict | None, new: filters.Verdict) -> filters.Verdict:
-    """Merge a later completion verdict into the one so far, keeping the worst of each category.
-
-    The asynchronous filter reports each stretch of text separately; a later 'safe' stretch must not clear an
-    earlier detection.
-    """
-    if old is None:
-        return new
-    by_key = {_cat_key(c): c for c in old.categories}
-    for c in new.categories:
-        prev = by_key.get(_cat_key(c))
-        if prev is None:
-            by_key[_cat_key(c)] = c
-            continue
-        sev = prev.severity
-        if c.severity is not None and filters.SEVERITY_ORDER.get(c.severity, 0) >= filters.SEVERITY_ORDER.get(
-            sev or "safe", 0
-        ):
-            sev = c.severity
-        detected = None if prev.detected is None and c.detected is None else bool(prev.detected or c.detected)
-        by_key[_cat_key(c)] = filters.Category(
-            c.name, prev.filtered or c.filtered, sev, detected, c.details or prev.details
-        )
-    return filters.Verdict(old.source, tuple(by_key.values()), old.index, new.error or old.error)
-
-
-def _signature(v: filters.Verdict | None) -> Any:
-    if v is None:
-        return None
-    return (v.error, tuple(sorted((_cat_key(c), c.filtered, c.severity, c.detected) for c in v.categories)))
-
-
-def _header(response: Any, name: str) -> str | None:
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    try:
-        return headers.get(name) or None
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _request_id(response: Any) -> str | None:
-    return _header(response, "x-request-id") or _header(response, "apim-request-id")
-
-
-class _State:
-    """What the events so far have said: model, usage, finish reason and the completion verdict."""
-
-    def __init__(self, text_of: Callable[[Any], str | None]):
-        self.text_of = text_of
-        self.model: str | None = None
-        self.usage: Usage | None = None
-        self.finish_reason: str | None = None
-        self.verdict: filters.Verdict | None = None
-        self.emitted: Any = None
-        self.prompt_seen: set[Any] = set()
-        self.text_len = 0
-
-    def handle(self, chunk: Any) -> list[Event]:
-        out: list[Event] = []
-        self.model = getattr(chunk, "model", None) or self.model
-        for v in filters.prompt_verdicts(
-            extra(chunk, "prompt_filter_results") or extra(chunk, "prompt_annotations")
-        ):
-            key = (v.index, _signature(v))
-            if key not in self.prompt_seen:
-                self.prompt_seen.add(key)
-                out.append(FilterResult(v))
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            self.usage = Usage.from_obj(usage)
-        for choice in getattr(chunk, "choices", None) or ():
-            if (getattr(choice, "index", 0) or 0) != 0:
-                continue
-            text = self.text_of(choice)
-            if text:
-                self.text_len += len(text)
-                out.append(Delta(text))
-            results = extra(choice, "content_filter_results")
-            if results:
-                verdict = filters.completion_verdict(results)
-                if verdict is not None:
-                    self.verdict = worst_of(self.verdict, verdict)
-                    if self.emitted is None or _signature(self.verdict) != self.emitted:
-                        out.append(self._emit())
-            if getattr(choice, "finish_reason", None):
-                self.finish_reason = choice.finish_reason
-        return out
-
-    def _emit(self) -> FilterResult:
-        assert self.verdict is not None
-        self.emitted = _signature(self.verdict)
-        return FilterResult(self.verdict)
-
-    def final(self) -> list[Event]:
-        if self.verdict is not None and _signature(self.verdict) != self.emitted:
-            return [self._emit()]
-        return []
-
-
-def _mid_stream_problem(exc: BaseException, ctx: errors.Context, request_id: str | None) -> errors.Problem:
-    import openai
-
-    again = "Send again to retry; the partial answer is kept."
-    if isinstance(exc, openai.APITimeoutError):
-        return errors.Problem(
-            errors.Kind.TIMEOUT,
-            "Answer stopped",
-            "Azure stopped sending before the answer was complete.",
-            again,
-            request_id=request_id,
-        )
-    if isinstance(exc, TimeoutError):  # our watchdog: silence mid-answer (keep-alive comments do not count)
-        return errors.Problem(errors.Kind.TIMEOUT, "Answer stopped", str(exc), again, request_id=request_id)
-    if isinstance(exc, openai.APIConnectionError | OSError):
-        return errors.Problem(errors.Kind.NETWORK, "Connection lost", DROPPED, again, request_id=request_id)
-    if isinstance(
-        exc, ValueError
-    ):  # a malformed event line or garbage bytes: the stream broke, like a cut one
-        return errors.Problem(
-            errors.Kind.NETWORK, "The answer stream broke", GARBLED, again, request_id=request_id
-        )
-    if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIStatusError):
-        return errors.Problem(
-            errors.Kind.SERVER,
-            "Azure stopped the answer",
-            str(exc.message or exc),
-            again,
-            request_id=request_id,
-        )
-    problem = errors.from_exception(exc, ctx)
-    if problem.request_id is None and request_id:
-        problem = replace(problem, request_id=request_id)
-    return problem
-
-
-def run_stream(
-    open_stream: Callable[[], Any],
-    text_of: Callable[[Any], str | None],
-    *,
-    cancel: CancelToken,
-    ctx: errors.Context,
-    max_retries: int,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Iterator[Event]:
-    """Events from an openai `Stream` opened by `open_stream()` (chat or legacy completions).
-
-    Retries (ours) cover opening the stream and its first chunk; after that a failure ends with `Failed`.
-    Time bounds (`deadline.Watchdog`): the first chunk must arrive within `timeout` of the call, retries included,
-    and no two chunks may be more than `timeout` apart (keep-alive comments do not count).
-    """
-    state = _State(text_of)
-    start_by = time.monotonic() + timeout
-
-    def open_and_peek() -> tuple[Any, Iterator[Any], Any, Watchdog]:
-        request = cancel.child()
-        dog = Watchdog(request, idle=timeout, deadline=start_by).__enter__()
-        stream = None
-        try:
-            with cancellable(request):
-                stream = open_stream()
-            close_on_cancel(stream, request)
-            it = iter(stream)
-            first = next(it, None)
-        except BaseException as exc:
-            dog.__exit__(None, None, None)
-            cancel.forget(request.cancel)
-            if stream is not None:
-                stream.close()
-            if dog.fired and not cancel.cancelled:
-                raise timed_out(timeout, started=False) from exc
-            raise
-        dog.feed()
-        return stream, it, first, dog
-
-    try:
-        stream, it, first, dog = yield from retrying(
-            open_and_peek, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
-        )
-    except Cancelled:
-        yield Done("cancelled")
-        return
-    except errors.ParleyError as exc:
-        yield Failed(exc.problem)
-        return
-
-    request_id = _request_id(getattr(stream, "response", None))
-    yield Started(request_id)
-    try:
-        chunk = first
-        while chunk is not None:
-            if cancel.cancelled:
-                break
-            dog.feed()
-            yield from state.handle(chunk)
-            chunk = next(it, None)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes an event
-        if not cancel.cancelled:
-            yield from state.final()
-            failure = timed_out(timeout, started=True) if dog.fired else exc
-            yield Failed(_mid_stream_problem(failure, ctx, request_id))
-            return
-    finally:
-        dog.__exit__(None, None, None)
-        cancel.forget(dog.token.cancel)
-        stream.close()
-    if cancel.cancelled:
-        yield Done("cancelled", state.usage, request_id, state.model)
-        return
-    yield from state.final()
-    if dog.fired:  # the cut socket may read as a clean end of stream
-        yield Failed(_mid_stream_problem(timed_out(timeout, started=True), ctx, request_id))
-        return
-    if state.finish_reason is None:
-        yield Failed(
-            errors.Problem(
-                errors.Kind.NETWORK,
-                "Connection lost",
-                DROPPED,
-                "Send again to retry; the partial answer is kept.",
-                request_id=request_id,
-            )
-        )
-        return
-    yield Done(state.finish_reason, state.usage, request_id, state.model)
-
-
-def run_whole(
-    open_response: Callable[[], Any],
-    text_of: Callable[[Any], str | None],
-    *,
-    cancel: CancelToken,
-    ctx: errors.Context,
-    max_retries: int,
-) -> Iterator[Event]:
-    """The same events from one non-streamed response. `open_response()` returns a `with_streaming_response`
-    context manager, so the socket is known (and cancellable) before the body is read."""
-
-    def call() -> tuple[Any, str | None]:
-        manager = open_response()
-        with cancellable(cancel):
-            response = manager.__enter__()
-        try:
-            close_on_cancel(response, cancel)
-            return response.parse(), _request_id(response)
-        finally:
-            manager.__exit__(None, None, None)
-
-    try:
-        result, request_id = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
-    except Cancelled:
-        yield Done("cancelled")
-        return
-    except errors.ParleyError as exc:
-        yield Failed(exc.problem)
-        return
-    if cancel.cancelled:
-        yield Done("cancelled", request_id=request_id)
-        return
-    request_id = getattr(result, "_request_id", None) or request_id
-    state = _State(text_of)
-    yield Started(request_id)
-    yield from state.handle(result)
-    yield from state.final()
-    yield Done(state.finish_reason, state.usage, request_id, state.model)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.core.chat import run_stream, run_whole
 from app.core.deadline import timeout_of
 from app.core.events import Event
+from app.core.streaming import run_stream, run_whole
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
     from openai import AzureOpenAI

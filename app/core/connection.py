@@ -1,8 +1,10 @@
 """One connection to Azure OpenAI (or the built-in emulator): the profile, its client and the context for problems.
 
 `connect()` picks, in order: an explicit profile; the SDK's environment variables (`AZURE_OPENAI_ENDPOINT`,
-`AZURE_OPENAI_API_KEY`, `OPENAI_API_VERSION`); the active profile in the `ProfileStore`; else demo mode with an
-in-process emulator. Call it off the GUI thread: it reads the keyring, imports `openai` and may start the emulator.
+`AZURE_OPENAI_API_KEY`, `OPENAI_API_VERSION`); the active profile in the `ProfileStore`; else demo mode on the
+emulator the caller's `demo_server` starts (core never imports the emulator: the layer that starts the app hands it
+in). Call it off the GUI thread: it reads the keyring and may start that emulator (openai is imported when
+`client()` first builds the client).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core import client as client_mod
 from app.core import errors, profiles
@@ -22,6 +24,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from openai import AzureOpenAI
 
 DEMO_API_KEY = "demo"
+
+
+class DemoServer(Protocol):
+    """What demo mode needs of the emulator it is handed: where it listens, and how to stop it."""
+
+    endpoint: str
+
+    def stop(self) -> None: ...
+
+
+# Starts an emulator and returns it listening; connect() calls it only when it picks demo mode.
+DemoServerFactory = Callable[[], DemoServer]
 
 FIELD_LABELS = {
     "chat": "Chat deployment",
@@ -42,7 +56,7 @@ class Connection:
         *,
         api_key: str | None = None,
         token_provider: Callable[[], str] | None = None,
-        emulator: Any = None,
+        emulator: DemoServer | None = None,
         source: str = "profile",
     ):
         self.profile = profile
@@ -58,7 +72,7 @@ class Connection:
         return self._emulator is not None or self.profile.demo
 
     @property
-    def emulator(self) -> Any:
+    def emulator(self) -> Any:  # the caller's own emulator type (app.emulator.Emulator), for tests and the UI
         return self._emulator
 
     @property
@@ -117,7 +131,7 @@ class Connection:
                 client.close()
         if emu is not None:
             with contextlib.suppress(Exception):
-                _stop_emulator(emu)
+                emu.stop()
 
     def __enter__(self) -> Connection:
         return self
@@ -130,45 +144,30 @@ class Connection:
 
 
 def _register_secret(value: str) -> None:
-    """Let the log redactor know a key, when logging is there."""
-    try:
-        from app.core import logs  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    add = getattr(logs, "add_secret", None)
-    if add is not None:
-        with contextlib.suppress(Exception):
-            add(value)
+    """Let the log redactor know a key, so no log line (even at DEBUG) ever shows it."""
+    from app.core import logs
+
+    logs.add_secret(value)
 
 
-def _start_emulator() -> Any:
-    from app.emulator import Emulator
-
-    emu = Emulator()
-    start = getattr(emu, "start", None)
-    if start is not None:
-        start()
-    else:  # pragma: no cover - context-manager-only emulator
-        emu.__enter__()
-    return emu
-
-
-def _stop_emulator(emu: Any) -> None:
-    stop = getattr(emu, "stop", None) or getattr(emu, "close", None)
-    if stop is not None:
-        stop()
-    else:  # pragma: no cover
-        emu.__exit__(None, None, None)
-
-
-def connect_demo() -> Connection:
-    emu = _start_emulator()
+def connect_demo(demo_server: DemoServerFactory | None) -> Connection:
+    """Demo mode on the emulator `demo_server()` starts; the connection stops it on close()."""
+    if demo_server is None:  # a caller that never offers demo mode (the app and the CLI always do)
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "Demo mode is not available",
+                "Nothing is configured, and demo mode needs the built-in emulator, which was not provided here.",
+                "Set up an Azure OpenAI endpoint in Settings, or set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY.",
+            )
+        )
+    emu = demo_server()
     try:
         profile = profiles.demo_profile(emu.endpoint)
         conn = Connection(profile, api_key=DEMO_API_KEY, emulator=emu, source="demo")
         conn.check()
     except BaseException:
-        _stop_emulator(emu)
+        emu.stop()
         raise
     return conn
 
@@ -200,13 +199,16 @@ def connect(
     store: ProfileStore | None = None,
     secrets: SecretStore | None = None,
     environ: Mapping[str, str] | None = None,
+    demo_server: DemoServerFactory | None = None,
 ) -> Connection:
     """Connect as the contract orders it (explicit profile, environment, active profile, demo).
 
-    Raises `ParleyError` (CONFIG for a missing key or endpoint, KEYRING when the keyring cannot be read).
+    Demo mode (asked for, a demo profile, or nothing configured) runs on the emulator `demo_server()` starts.
+    Raises `ParleyError` (CONFIG for a missing key or endpoint or no `demo_server`, KEYRING when the keyring
+    cannot be read).
     """
     if demo or (profile is not None and profile.demo):
-        return connect_demo()
+        return connect_demo(demo_server)
     secrets = secrets or SecretStore()
     if profile is not None:
         return _connect_profile(profile, secrets, "profile")
@@ -227,6 +229,6 @@ def connect(
     active = store.active_profile()
     if active is not None:
         if active.demo:
-            return connect_demo()
+            return connect_demo(demo_server)
         return _connect_profile(active, secrets, "store")
-    return connect_demo()
+    return connect_demo(demo_server)

@@ -5,8 +5,10 @@ with Emulator(token_rate=0) as emu:
     client = AzureOpenAI(azure_endpoint=emu.endpoint, api_key="any", api_version="2024-10-01-preview")
 """
 
+from app.emulator.catalog import API_VERSIONS, DEPLOYMENTS
 from app.emulator.content import DEMO_HEADERS, DEMO_WORDS
-from app.emulator.server import API_VERSIONS, DEPLOYMENTS, Emulator, RecordedRequest, serve_forever
+from app.emulator.server import Emulator, serve_forever
+from app.emulator.wire import RecordedRequest
 
 __all__ = [
     "API_VERSIONS",

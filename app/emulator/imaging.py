@@ -38,7 +38,7 @@ def png(width: int, height: int, seed_text: str) -> bytes:
         colour = rnd.uniform(0.0, 1.0, 3).astype(np.float32)
         d = np.sqrt(((gx - cx) * aspect) ** 2 + (gy - cy) ** 2)
         alpha = np.clip((r - d) / 0.02, 0.0, 1.0)[:, :, None]
-        mask = mask * (1 - alpha) + colour * alpha * 0.6
+        mask = (mask * (1 - alpha) + colour * alpha * 0.6).astype(np.float32)
     up = np.repeat(np.repeat(mask, small, axis=0), small, axis=1)[:height, :width]
     img = np.clip(img * 0.7 + up, 0.0, 1.0)
     raw = np.empty((height, width * 3 + 1), np.uint8)

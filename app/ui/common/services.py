@@ -26,7 +26,16 @@ def _connect(profile_name: str | None, demo: bool, remember: bool, *, cancel: Ca
     if remember and profile is not None and not demo and store.active != profile.name:
         store.active = profile.name  # the next start opens the profile the user chose
         store.save()
-    return connection.connect(profile, demo=demo, store=store)
+    return connection.connect(profile, demo=demo, store=store, demo_server=_start_emulator)
+
+
+def _start_emulator() -> Any:
+    # Demo mode's emulator, handed to core (which never imports it), on the worker that connects.
+    from app.emulator import Emulator
+
+    emu = Emulator()
+    emu.start()
+    return emu
 
 
 class AppServices(QObject):

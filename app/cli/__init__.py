@@ -1,0 +1,201 @@
+"""The `parley` command: the window by default, and subcommands that reuse `app.core` without Qt.
+
+Each command is a module here that registers its own subparser and handler (`register(commands)` next to `run`).
+Nothing heavy is imported at package import: `parley --version` loads argparse and these small modules only,
+`openai` is imported when a subcommand first talks to Azure, and PySide6 only when the window starts (with no
+display and no QT_QPA_PLATFORM, Qt aborts the whole process, so subcommands must never touch it).
+
+Exit codes (docs/cli.md): 0 ok, 1 other failure, 2 usage or configuration, 3 content filtered, 4 authentication,
+5 deployment or api-version not found, 6 rate limited after retries, 7 network or timeout, 130 stopped (Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import app
+from app.cli import ask, complete, embed, emulator, gui, image, jobs, speak, transcribe
+from app.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    LOG_LEVELS,
+    Commands,
+    Parser,
+    UsageError,
+    err,
+    non_negative_int,
+    report,
+)
+from app.cli.connect import connect
+
+# In the order `parley --help` lists them.
+COMMAND_MODULES = (ask, complete, embed, speak, transcribe, image, jobs, emulator)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C: cancel, keep what was printed, exit."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help="how much goes to the log file (default INFO; DEBUG includes the HTTP libraries)",
+    )
+    common.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="talk to the built-in Azure OpenAI emulator instead of Azure",
+    )
+    common.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="use this saved profile instead of the active one",
+    )
+    common.add_argument(
+        "--retries",
+        metavar="N",
+        type=non_negative_int,
+        default=argparse.SUPPRESS,
+        help="retries after a 429, 5xx or dropped connection (default: the profile's, or PARLEY_MAX_RETRIES)",
+    )
+
+    parser = Parser(
+        prog="parley",
+        parents=[common],
+        description="Parley, a desktop assistant for Azure OpenAI. With no command it opens the window.",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage/configuration, 3 content filtered, 4 authentication, "
+        "5 deployment or api-version not found, 6 rate limited, 7 network/timeout, 130 stopped.",
+    )
+    parser.add_argument("--version", action="version", version=f"parley {app.__version__}")
+    parser.add_argument("--screenshot", metavar="FILE.png", help="window only: save a screenshot and quit")
+    parser.add_argument(
+        "--tab",
+        metavar="NAME",
+        help="window only: open on this tab (chat, voice, images, completions, jobs, settings)",
+    )
+    parser.add_argument(
+        "--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands = Commands(sub, common)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    log = logging.getLogger("parley.cli")
+    if args.command is None:
+        return gui.start(args)
+    if not args.connects:
+        return args.run(args)
+
+    from app.core import errors
+    from app.core.cancel import CancelToken
+
+    cancel = CancelToken()
+    conn = None
+    json_mode = bool(getattr(args, "json", False))
+    try:
+        conn = connect(args)
+        log.info(
+            "parley %s: %s via %s (%s)", app.__version__, args.command, conn.source, conn.profile.endpoint
+        )
+        return args.run(args, conn, cancel)
+    except errors.ParleyError as exc:
+        return report(exc.problem, json_mode=json_mode)
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`parley [options] [COMMAND ...]`; returns the exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    for name, default in (
+        ("demo", False),
+        ("profile", None),
+        ("retries", None),
+        ("log_level", os.environ.get("PARLEY_LOG_LEVEL", "INFO").upper()),
+    ):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+
+    log_file: Path | None = None
+    try:
+        from app.core import logs
+
+        log_file = logs.setup_logging(args.log_level if args.log_level in LOG_LEVELS else "INFO")
+    except Exception as exc:  # noqa: BLE001 - a broken log must not stop the command
+        err(f"parley: logging is off ({exc}).")
+
+    previous = None
+    if args.command is not None and threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError):
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(args)
+    except UsageError as exc:
+        import logging
+
+        logging.getLogger("parley.cli").warning("usage: %s", exc)
+        err(f"parley: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err("Stopped.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        with contextlib.suppress(Exception):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - never a traceback on the terminal
+        import logging
+
+        logging.getLogger("parley.cli").exception("unexpected failure in %s", args.command or "gui")
+        where = f" — details in {log_file}" if log_file else ""
+        try:
+            from app.core.logs import redact
+
+            text = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        except Exception:  # noqa: BLE001
+            text = type(exc).__name__
+        err(f"parley: unexpected error: {text}{where}")
+        return EXIT_FAILURE
+    finally:
+        if previous is not None:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGTERM, previous)
+
+
+def gui_main() -> int:
+    """The `parley-gui` entry point (no console on Windows): the same options, the window by default."""
+    return main(sys.argv[1:])

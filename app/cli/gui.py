@@ -1,0 +1,33 @@
+"""`parley` with no command: the window, unless there is no display to open it on."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from app.cli.common import EXIT_USAGE, err
+
+
+def start(args: argparse.Namespace) -> int:
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    )
+    if headless:
+        if args.screenshot:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+        else:
+            err(
+                "parley: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+                "  Use a command instead (parley --help lists them), or set QT_QPA_PLATFORM=offscreen."
+            )
+            return EXIT_USAGE
+    from app.ui.app import run_gui
+
+    return run_gui(
+        demo=bool(args.demo),
+        screenshot=args.screenshot,
+        tab=args.tab,
+        profile=args.profile,
+        send=args.send,
+    )
