@@ -152,7 +152,7 @@ def run() -> dict:
             assert wait_until(lambda: services.connection is not None and tab.history is not None, 30), (
                 "no connection"
             )
-            tab._on_connection(services.connection)
+            tab.on_connection(services.connection)
             tab.send_text("warm up")  # the first request imports openai and opens the connection
             wait_until(lambda: tab.turns.job is None and not tab._queued, 30)
             tab.new_chat()
