@@ -17,10 +17,24 @@ if TYPE_CHECKING:  # pragma: no cover
 def register(commands: Commands) -> None:
     p = commands.add("speak", "Text to speech into a WAV file (24 kHz mono).", run)
     p.add_argument("text", metavar="TEXT", help="what to say; - reads it from stdin")
-    p.add_argument("-o", "--output", metavar="OUT.wav", required=True)
-    p.add_argument("-m", "--deployment", metavar="DEPLOYMENT", help="speech deployment")
-    p.add_argument("--voice", help="alloy, echo, fable, onyx, nova or shimmer (default: the profile's)")
+    p.add_argument("-o", "--output", metavar="OUT.wav", required=True, help="the WAV file to write")
+    p.add_argument(
+        "-m",
+        "--deployment",
+        metavar="DEPLOYMENT",
+        help="speech deployment: tts, tts-hd or gpt-4o-mini-tts (default: the profile's)",
+    )
+    p.add_argument(
+        "--voice",
+        help="tts/tts-hd: alloy, echo, fable, onyx, nova or shimmer; gpt-4o-mini-tts also ash, ballad, coral, sage, "
+        "verse, marin or cedar (default: the profile's)",
+    )
     p.add_argument("--speed", type=float, help="0.25 to 4 (default: the profile's)")
+    p.add_argument(
+        "--instructions",
+        metavar="TEXT",
+        help="a speaking style, e.g. 'Speak calmly, like a librarian' (gpt-4o-mini-tts only)",
+    )
 
 
 def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
@@ -31,6 +45,7 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
     deployment = deployment_for(args, conn, "speech")
     voice = args.voice or conn.profile.tts_voice
     speed = args.speed if args.speed is not None else conn.profile.tts_speed
+    family = conn.profile.family(deployment)
     client = conn.client()
     ctx = context_for(conn, "speech", deployment)
     gen = audio_api.speak_to_file(
@@ -43,6 +58,8 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         voice=voice,
         speed=speed,
         max_retries=max_retries(args, conn),
+        instructions=args.instructions,
+        family=family,
     )
     for event in worker_events(lambda: gen, cancel):
         if isinstance(event, ev.Retrying):

@@ -1,4 +1,7 @@
-"""Azure speech (text to speech, streamed) and transcription (Whisper) calls, as generators of events.
+"""Azure speech (text to speech, streamed) and transcription calls, as generators of events.
+
+Requests are shaped per family (`audio_families`): gpt-4o-mini-tts takes `instructions` and more voices, tts/tts-hd
+do not; gpt-4o-transcribe can stream its transcript, whisper cannot.
 
 Speech needs a preview api-version (the seed: "Set api_version="2024-10-01-preview""); a 404 at a GA version maps
 to the API_VERSION problem saying so (`errors.from_status` with `ctx.operation == "speech"`).
@@ -7,23 +10,25 @@ to the API_VERSION problem saying so (`errors.from_status` with `ctx.operation =
 from __future__ import annotations
 
 import os
-import re
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core import errors
+from app.core import audio_families, errors
+from app.core.audio_families import AudioUsage, TranscriptDelta  # noqa: F401 - TranscriptDelta: callers' name
 from app.core.cancel import Cancelled, CancelToken
+from app.core.capabilities import Family
+from app.core.deadline import timeout_of
 from app.core.events import Done, Failed, Retrying, Started
 from app.core.images import call_abandonable, guard_response, request_parsed
 from app.core.retry import retrying
+from app.core.speech_split import MAX_SPEECH_CHARS, split_for_speech
 from app.core.wavinfo import wav_seconds
 
-VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+VOICES = audio_families.TTS_VOICES  # tts/tts-hd's; `audio_families.voices_for(family)` for a deployment's own
 SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
-MAX_SPEECH_CHARS = 4096  # Azure's input limit for one speech request
 SPEECH_RATE = 24000  # `pcm` is 24 kHz, signed 16-bit little-endian, mono
 CHUNK_BYTES = 4800  # 100 ms of 24 kHz s16 mono: small enough to start playing at once
 MAX_TRANSCRIPTION_BYTES = 25 * 1024 * 1024  # Whisper's upload limit
@@ -54,11 +59,12 @@ class AudioChunk:
 
 @dataclass(frozen=True)
 class Transcript:
-    """What Whisper heard; `text` may be empty (silence): the caller decides what to say about it."""
+    """What was heard; `text` may be empty (silence): the caller decides what to say about it."""
 
     text: str
     request_id: str | None = None
     duration: float | None = None  # seconds of audio sent, when known (WAV)
+    usage: AudioUsage | None = None  # gpt-4o-transcribe's tokens; whisper returns none
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,15 @@ def _config(title: str, detail: str, action: str) -> errors.ParleyError:
     return errors.ParleyError(errors.Problem(errors.Kind.CONFIG, title, detail, action))
 
 
-def _check_speech(text: str, deployment: str, voice: str, speed: float, response_format: str) -> None:
+def _check_speech(
+    text: str,
+    deployment: str,
+    voice: str,
+    speed: float,
+    response_format: str,
+    family: Family | None = None,
+    instructions: str | None = None,
+) -> None:
     if not (deployment or "").strip():
         raise _config(
             "No speech deployment",
@@ -89,12 +103,7 @@ def _check_speech(text: str, deployment: str, voice: str, speed: float, response
             f"The text has {len(text)} characters; Azure speaks at most {MAX_SPEECH_CHARS} per request.",
             "Split it with split_for_speech (parley speak does this for you).",
         )
-    if voice not in VOICES:
-        raise _config(
-            "Unknown voice",
-            f"Azure text to speech has no voice '{voice}'.",
-            f"Choose one of: {', '.join(VOICES)}.",
-        )
+    audio_families.check_speech_options(deployment, family, voice, instructions)
     if not (MIN_SPEED <= float(speed) <= MAX_SPEED):
         raise _config(
             "Speed out of range",
@@ -121,13 +130,19 @@ def synthesize(
     response_format: str = "pcm",
     max_retries: int = 2,
     chunk_size: int = CHUNK_BYTES,
+    instructions: str | None = None,
+    family: Family | None = None,
 ) -> Iterator[Any]:
     """Stream speech for `text` (≤ 4096 characters; checked now, raising `ParleyError` CONFIG).
+
+    `instructions` is a speaking style for gpt-4o-mini-tts; `family` is the deployment's (learned or set, e.g.
+    `Profile.family(deployment)`), else its name decides which voices and options it takes.
 
     Yields `Started(request_id)`, `AudioChunk`s as the bytes arrive, then `Done("stop")`; `Retrying` while a 429/5xx
     is waited out; `Failed(problem)`; or `Done("cancelled")` soon after the token fires (the socket is shut down).
     """
-    _check_speech(text, deployment, voice, speed, response_format)
+    family = audio_families.family_of(deployment, family)
+    _check_speech(text, deployment, voice, speed, response_format, family, instructions)
     return _synthesize(
         client,
         text,
@@ -139,6 +154,7 @@ def synthesize(
         response_format,
         max_retries,
         max(2, int(chunk_size)),
+        audio_families.speech_kwargs(family, instructions),
     )
 
 
@@ -153,11 +169,17 @@ def _synthesize(
     response_format: str,
     max_retries: int,
     chunk_size: int,
+    extra: dict[str, Any],
 ) -> Iterator[Any]:
     def open_stream() -> tuple[Any, Any, Any]:
         def enter() -> tuple[Any, Any, Any]:
             manager = client.audio.speech.with_streaming_response.create(
-                model=deployment, voice=voice, input=text, response_format=response_format, speed=speed
+                model=deployment,
+                voice=voice,
+                input=text,
+                response_format=response_format,
+                speed=speed,
+                **extra,
             )
             response = manager.__enter__()
             # Shuts the socket down on cancel (at once if the caller gave up while the headers were on their way).
@@ -230,56 +252,6 @@ def _request_id(response: Any) -> str | None:
     return headers.get("apim-request-id") or headers.get("x-request-id")
 
 
-def split_for_speech(text: str, limit: int = MAX_SPEECH_CHARS) -> list[str]:
-    """Cut `text` into pieces of at most `limit` characters at sentence ends (. ! ? … or a line break).
-
-    Sentences are packed greedily; a single sentence longer than `limit` is cut at the last space that fits (a
-    word longer than `limit` is the only thing ever cut mid-word). Pieces keep the text's own spacing inside them.
-    """
-    if limit < 1:
-        raise ValueError("limit must be positive")
-    text = text.strip()
-    if not text:
-        return []
-    # Sentence ends: terminal punctuation (plus closing quotes/brackets) followed by whitespace, or line breaks.
-    ends = [m.end() for m in re.finditer(r"[.!?…。！？]+[\"'”’»)\]]*\s+|\n\s*", text)]
-    bounds = [0] + [e for e in ends if 0 < e < len(text)] + [len(text)]
-    sentences = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if text[a:b].strip()]
-
-    pieces: list[str] = []
-    start: int | None = None
-    end = 0
-    for a, b in sentences:
-        if start is not None and len(text[start:b].strip()) <= limit:
-            end = b
-            continue
-        if start is not None:
-            pieces.append(text[start:end].strip())
-            start = None
-        if len(text[a:b].strip()) <= limit:
-            start, end = a, b
-        else:
-            pieces.extend(_split_words(text[a:b].strip(), limit))
-    if start is not None:
-        pieces.append(text[start:end].strip())
-    return [p for p in pieces if p]
-
-
-def _split_words(sentence: str, limit: int) -> list[str]:
-    out: list[str] = []
-    rest = sentence
-    while len(rest) > limit:
-        window = rest[: limit + 1]
-        cut = max(window.rfind(" "), window.rfind("\t"), window.rfind("\n"))
-        if cut <= 0:  # one word longer than the limit: nothing else to do
-            cut = limit
-        out.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    if rest:
-        out.append(rest)
-    return out
-
-
 def transcribe(
     client: Any,
     audio: bytes,
@@ -291,11 +263,14 @@ def transcribe(
     language: str | None = None,
     max_retries: int = 2,
     prompt: str | None = None,
+    stream: bool = False,
+    family: Family | None = None,
 ) -> Iterator[Any]:
-    """Send `audio` (the bytes of a file: WAV, mp3, m4a, ...) to Whisper; checked now (raises `ParleyError`).
+    """Send `audio` (the bytes of a file: WAV, mp3, m4a, ...) to be transcribed; checked now (raises `ParleyError`).
 
-    Yields `Retrying`s, then `Transcript(text, request_id, duration)` and `Done("stop")`; or `Failed(problem)`; or
-    `Done("cancelled")`.
+    Yields `Retrying`s, then `Transcript(text, request_id, duration, usage)` and `Done("stop")`; or `Failed(problem)`;
+    or `Done("cancelled")`. With `stream` on a gpt-4o-transcribe deployment (`family`, else the name decides),
+    `Started` and `TranscriptDelta`s come first, as the words arrive; whisper cannot stream and answers at once.
     """
     if not (deployment or "").strip():
         raise _config(
@@ -314,7 +289,12 @@ def transcribe(
                 "Use a shorter recording or a compressed format such as mp3.",
             )
         )
-    return _transcribe(client, bytes(audio), cancel, ctx, deployment, filename, language, max_retries, prompt)
+    family = audio_families.family_of(deployment, family)
+    options = audio_families.transcription_kwargs(family, language=language, prompt=prompt)
+    streamed = stream and audio_families.streams_transcription(family)
+    return _transcribe(
+        client, bytes(audio), cancel, ctx, deployment, filename, options, max_retries, streamed
+    )
 
 
 def _transcribe(
@@ -324,26 +304,35 @@ def _transcribe(
     ctx: errors.Context,
     deployment: str,
     filename: str,
-    language: str | None,
+    options: dict[str, Any],
     max_retries: int,
-    prompt: str | None,
+    streamed: bool,
 ) -> Iterator[Any]:
     mime = _MIME.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
-    options: dict[str, Any] = {}
-    if language:
-        options["language"] = language
-    if prompt:
-        options["prompt"] = prompt
+    file = (filename, audio, mime)
 
     def call() -> tuple[Any, Any]:
         return request_parsed(
             lambda: client.audio.transcriptions.with_streaming_response.create(
-                model=deployment, file=(filename, audio, mime), response_format="json", **options
+                model=deployment, file=file, **options
             ),
             cancel,
         )
 
     try:
+        if streamed:
+            heard, usage, request_id = yield from audio_families.stream_transcription(
+                lambda: client.audio.transcriptions.create(
+                    model=deployment, file=file, stream=True, **options
+                ),
+                cancel=cancel,
+                ctx=ctx,
+                max_retries=max_retries,
+                timeout=timeout_of(client),
+            )
+            yield Transcript(heard.strip(), request_id, wav_seconds(audio), usage)
+            yield Done("stop", request_id=request_id, model=deployment)
+            return
         headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
         request_id = (
             (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
@@ -351,7 +340,8 @@ def _transcribe(
         text = getattr(result, "text", None)
         if text is None and isinstance(result, dict):
             text = result.get("text")
-        yield Transcript(str(text or "").strip(), request_id, wav_seconds(audio))
+        usage = AudioUsage.from_obj(getattr(result, "usage", None))
+        yield Transcript(str(text or "").strip(), request_id, wav_seconds(audio), usage)
         yield Done("stop", request_id=request_id, model=deployment)
     except Cancelled:
         yield Done("cancelled")
@@ -373,6 +363,8 @@ def speak_to_file(
     speed: float = 1.0,
     max_retries: int = 2,
     limit: int = MAX_SPEECH_CHARS,
+    instructions: str | None = None,
+    family: Family | None = None,
 ) -> Iterator[Any]:
     """Speak `text` of any length into one WAV file (24 kHz mono 16-bit), one request per `split_for_speech` piece
     of at most `limit` characters.
@@ -383,8 +375,12 @@ def speak_to_file(
     pieces = split_for_speech(text, min(limit, MAX_SPEECH_CHARS))
     if not pieces:
         raise _config("Nothing to say", "The text to speak is empty.", "Type some text first.")
-    _check_speech(pieces[0], deployment, voice, speed, "pcm")
-    return _speak_to_file(client, pieces, Path(path), cancel, ctx, deployment, voice, speed, max_retries)
+    family = audio_families.family_of(deployment, family)
+    _check_speech(pieces[0], deployment, voice, speed, "pcm", family, instructions)
+    style = {"instructions": instructions, "family": family}
+    return _speak_to_file(
+        client, pieces, Path(path), cancel, ctx, deployment, voice, speed, max_retries, style
+    )
 
 
 def _speak_to_file(
@@ -397,6 +393,7 @@ def _speak_to_file(
     voice: str,
     speed: float,
     max_retries: int,
+    style: dict[str, Any],
 ) -> Iterator[Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
@@ -420,6 +417,7 @@ def _speak_to_file(
                     speed=speed,
                     response_format="pcm",
                     max_retries=max_retries,
+                    **style,
                 ):
                     if isinstance(event, AudioChunk):
                         out.writeframes(event.data)

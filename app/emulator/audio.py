@@ -10,19 +10,39 @@ from collections.abc import Callable
 from app.emulator.content import stable_hash
 
 RATE = 24_000
-VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
+VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")  # tts, tts-hd
+# gpt-4o-mini-tts: openai-python's SpeechCreateParams built-in voices, in its order
+INSTRUCT_VOICES = (
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "nova",
+    "onyx",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
+)
 _VOICE_PITCH = {"alloy": 150.0, "echo": 115.0, "fable": 165.0, "onyx": 95.0, "nova": 210.0, "shimmer": 230.0}
+_VOICE_PITCH.update(ash=105.0, ballad=135.0, coral=200.0, sage=180.0, verse=125.0, marin=190.0, cedar=100.0)
 # Rough vowel formants (F1, F2) in Hz.
 _VOWELS = ((730, 1090), (530, 1840), (270, 2290), (570, 840), (300, 870), (660, 1720), (440, 1020))
 
 
-def synthesize(text: str, voice: str = "alloy", speed: float = 1.0) -> bytes:
+def synthesize(text: str, voice: str = "alloy", speed: float = 1.0, style: str = "") -> bytes:
     """24 kHz s16le mono PCM that sounds vaguely like speech: voiced syllables with formant-ish harmonics,
-    amplitude envelopes, ~12 syllables/s at speed 1, short pauses at punctuation. Deterministic."""
+    amplitude envelopes, ~12 syllables/s at speed 1, short pauses at punctuation. Deterministic; a speaking `style`
+    (gpt-4o-mini-tts's instructions) shifts the pitch a little, so a different style gives different audio."""
     import numpy as np
 
     speed = min(4.0, max(0.25, float(speed or 1.0)))
     pitch = _VOICE_PITCH.get(voice, 150.0)
+    if style:
+        pitch *= 0.9 + (stable_hash(style) % 21) / 100.0
     syl_len = 1.0 / (12.0 * speed)
     pieces: list = []
     words = re.findall(r"[\w']+|[.,;:!?…]", text)

@@ -33,6 +33,9 @@ DEPLOYMENTS: dict[str, tuple[str, str, int]] = {
     "tts-hd": ("speech", "tts-hd", 0),
     "tts": ("speech", "tts", 0),
     "whisper": ("transcription", "whisper", 0),
+    "gpt-4o-transcribe": ("transcription", "gpt-4o-transcribe", 0),
+    "gpt-4o-mini-transcribe": ("transcription", "gpt-4o-mini-transcribe", 0),
+    "gpt-4o-mini-tts": ("speech", "gpt-4o-mini-tts", 0),
     "text-embedding-3-large": ("embeddings", "text-embedding-3-large", 3072),
     "text-embedding-3-small": ("embeddings", "text-embedding-3-small", 1536),
     "text-embedding-ada-002": ("embeddings", "ada", 1536),
@@ -40,6 +43,9 @@ DEPLOYMENTS: dict[str, tuple[str, str, int]] = {
     "gpt-35-turbo-instruct": ("completions", "gpt-35-turbo-instruct", 0),
 }
 
+# models that take what whisper and tts do not: streamed json/text transcripts; `instructions` and more voices
+TRANSCRIBE_MODELS = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+INSTRUCT_TTS_MODELS = ("gpt-4o-mini-tts",)
 
 MAX_UPLOAD = 25 * 1024 * 1024
 MAX_SPEECH_CHARS = 4096

@@ -1,5 +1,5 @@
 """What a voice session tells the GUI, as frozen values: its state, what the user said, the reply as it streams,
-notices, problems, timings, the conversation it stores into, and the microphone's level."""
+the words heard so far, notices, problems, timings, the conversation it stores into, and the microphone's level."""
 
 from __future__ import annotations
 
@@ -27,6 +27,13 @@ class StateChanged:
 class UserSaid:
     text: str
     seconds: float
+
+
+@dataclass(frozen=True)
+class UserHearing:
+    """What a streamed transcription (gpt-4o-transcribe) has heard of the turn so far; `UserSaid` follows."""
+
+    text: str
 
 
 @dataclass(frozen=True)

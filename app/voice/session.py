@@ -17,9 +17,11 @@ from typing import Any
 from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
 from app.audio.wav import encode_wav, resample
 from app.core import errors
+from app.core.audio_families import TranscriptDelta
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
 from app.core.turns import FinishReason, TurnWriter
+from app.voice.backend import TRANSCRIBE_RATE, Backend, backend_for  # noqa: F401 - the session's names
 from app.voice.events import (
     InputLevel,
     Notice,
@@ -27,6 +29,7 @@ from app.voice.events import (
     ReplyDone,
     StateChanged,
     Timing,
+    UserHearing,
     UserSaid,
     VoiceFailed,
     VoiceState,
@@ -34,7 +37,6 @@ from app.voice.events import (
 from app.voice.speech_text import SentenceSplitter
 from app.voice.threads import LevelWatch, NullPlayer, Pump, Speaker
 
-TRANSCRIBE_RATE = 16000
 MIN_TURN_S = 0.3
 SILENT_DB = -50.0  # a turn quieter than this overall is not sent to transcription
 PREROLL_S = 0.6  # audio kept from before the VAD's decision, so a turn keeps its first syllable
@@ -61,6 +63,7 @@ class VoiceConfig:
     barge_in_margin_db: float = 10.0  # speech over Parley's own voice must be this much louder to count
     system_prompt: str = VOICE_SYSTEM_PROMPT
     language: str | None = None
+    instructions: str = ""  # a speaking style, sent to an instructable (gpt-4o-mini-tts) speech deployment
 
 
 class Controls:
@@ -91,19 +94,6 @@ class Controls:
                 out.append(self._q.get_nowait())
             except queue.Empty:
                 return out
-
-
-@dataclass
-class Backend:
-    """What a session talks to. Functions, so tests and the benchmark can pass the real core with the emulator."""
-
-    transcribe: Callable[..., Iterator[Any]]  # audio_api.transcribe bound to client/ctx/deployment
-    chat: Callable[..., Iterator[Any]]  # (messages, cancel) -> chat events
-    synthesize: Callable[..., Iterator[Any]]  # (text, cancel) -> AudioChunk events
-    recorder_factory: Callable[[], Any]
-    player_factory: Callable[[], Any]
-    history: Any = None  # app.core.history.History, optional
-    conversation_id: int | None = None
 
 
 def _concat(blocks: list) -> Any:
@@ -245,12 +235,18 @@ class VoiceSession:
             yield VoiceFailed(exc.problem)
             return None
         yield Timing("vad_end_to_transcription_request", (time.monotonic() - decided_at) * 1000)
+        heard = ""
         for ev in events:
             if isinstance(ev, Failed):
                 yield VoiceFailed(ev.problem)
                 return None
             if isinstance(ev, Retrying):
                 yield ev
+            elif isinstance(ev, TranscriptDelta):  # gpt-4o-transcribe streams: show the words as they come
+                if not heard:
+                    yield Timing("vad_end_to_first_word", (time.monotonic() - decided_at) * 1000)
+                heard += ev.text
+                yield UserHearing(heard)
             elif hasattr(ev, "text"):
                 text = str(ev.text or "")
         if cancel.cancelled:
@@ -422,66 +418,3 @@ class _DeadMic:
             self._told = True
             return True
         return False
-
-
-def backend_for(
-    connection: Any, config: VoiceConfig, *, history: Any = None, conversation_id: int | None = None
-) -> Backend:
-    """The real backend: the profile's transcription, chat and speech deployments, sounddevice in and out."""
-    from app.audio.player import Player
-    from app.audio.recorder import Recorder
-    from app.core import audio_api, chat
-
-    client = connection.client()
-    # openai imports each API's modules on first use: pay for that now, not in the first turn (it held the GIL
-    # long enough to stall the window ~140 ms in the middle of the first transcription).
-    _ = client.audio.transcriptions, client.audio.speech, client.chat.completions
-    retries = connection.profile.max_retries
-    transcription = connection.deployment("transcription")
-    chat_deployment = connection.deployment("chat")
-    speech = connection.deployment("speech")
-
-    def transcribe(wav: bytes, cancel: CancelToken) -> Iterator[Any]:
-        return audio_api.transcribe(
-            client,
-            wav,
-            cancel=cancel,
-            ctx=connection.context("transcription"),
-            deployment=transcription,
-            filename="speech.wav",
-            language=config.language,
-            max_retries=retries,
-        )
-
-    def answer(messages: list[tuple[str, str]], cancel: CancelToken) -> Iterator[Any]:
-        request = chat.ChatRequest(
-            deployment=chat_deployment,
-            messages=tuple(chat.Message(r, t) for r, t in messages),
-            system=config.system_prompt,
-        )
-        return chat.stream_chat(
-            client, request, cancel=cancel, ctx=connection.context("chat"), max_retries=retries
-        )
-
-    def synthesize(text: str, cancel: CancelToken) -> Iterator[Any]:
-        return audio_api.synthesize(
-            client,
-            text,
-            cancel=cancel,
-            ctx=connection.context("speech"),
-            deployment=speech,
-            voice=config.voice,
-            speed=config.speed,
-            response_format="pcm",
-            max_retries=retries,
-        )
-
-    return Backend(
-        transcribe=transcribe,
-        chat=answer,
-        synthesize=synthesize,
-        recorder_factory=lambda: Recorder(config.input_device, TRANSCRIBE_RATE),
-        player_factory=lambda: Player(config.output_device, 24000),
-        history=history,
-        conversation_id=conversation_id,
-    )

@@ -44,6 +44,7 @@ VOICE_MARGIN_DB = Pref("voice/margin_db", int, 12)
 # Voice and speed live in the profile; these hold them for demo and environment connections (default: the profile's).
 VOICE_VOICE = Pref("voice/voice", str)
 VOICE_SPEED = Pref("voice/speed", float)
+VOICE_STYLE = Pref("voice/style", str, "")  # a speaking style for gpt-4o-mini-tts (its `instructions`)
 
 PREFS = {
     p.key: p
@@ -62,6 +63,7 @@ PREFS = {
         VOICE_MARGIN_DB,
         VOICE_VOICE,
         VOICE_SPEED,
+        VOICE_STYLE,
     )
 }
 

@@ -14,8 +14,6 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,8 +35,9 @@ from app.core.events import FilterResult, Retrying
 from app.ui.common import prefs
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
-from app.ui.common.workers import JobResult, JobSlot, plain
+from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.devices import DevicePanel
+from app.ui.voice.speech_options import SpeechOptions
 from app.ui.voice.widgets import StateBadge
 from app.voice.events import (
     ConversationStarted,
@@ -48,6 +47,7 @@ from app.voice.events import (
     ReplyDone,
     StateChanged,
     Timing,
+    UserHearing,
     UserSaid,
     VoiceFailed,
     VoiceState,
@@ -55,7 +55,6 @@ from app.voice.events import (
 from app.voice.session import Controls, VoiceConfig
 
 log = logging.getLogger(__name__)
-VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 RENDER_MS = 100
 
 
@@ -90,8 +89,8 @@ class VoiceTab(QWidget):
         self.services = services
         self.controls = Controls()
         self._job = JobSlot(self, "voice")
-        self._voice_job = JobSlot(self, "save-voice")
         self._assistant_open = False
+        self._hearing = False  # the last turn is a user's line still being transcribed
         self._turns: list[list[str]] = []  # [role, text] of this tab's voice conversation, as shown
         self._html_cache: dict[int, tuple[str, str]] = {}
         self._frozen = 0  # turns before this index are final and already in the document ...
@@ -130,16 +129,9 @@ class VoiceTab(QWidget):
         self.sensitivity.setInvertedAppearance(True)
         self.sensitivity.setAccessibleName("Voice detection sensitivity")
         self.sensitivity.setToolTip("How much louder than the room your voice must be (left: less sensitive)")
-        self.voice_combo = QComboBox()
-        self.voice_combo.addItems(VOICES)
-        self.voice_combo.setAccessibleName("Voice")
-        self.speed = QDoubleSpinBox()
-        self.speed.setRange(0.25, 4.0)
-        self.speed.setSingleStep(0.25)
-        self.speed.setValue(1.0)
-        self.speed.setAccessibleName("Speaking speed")
-        self.voice_combo.activated.connect(self._save_voice)
-        self.speed.editingFinished.connect(self._save_voice)
+        self.speech = SpeechOptions(self.services, self, self.show_problem)
+        self.voice_combo, self.speed = self.speech.voice_combo, self.speech.speed
+        self.style_field = self.speech.style
 
         mode_box = QGroupBox("Conversation")
         mode_form = QFormLayout(mode_box)
@@ -150,12 +142,7 @@ class VoiceTab(QWidget):
         mode_form.addRow("Mode:", modes)
         mode_form.addRow("", self.barge_in)
         mode_form.addRow("&Sensitivity:", self.sensitivity)
-        voice_row = QHBoxLayout()
-        voice_row.addWidget(self.voice_combo)
-        voice_row.addWidget(self._buddy("Spee&d:", self.speed))
-        voice_row.addWidget(self.speed)
-        voice_row.addStretch(1)
-        mode_form.addRow(self._buddy("&Voice:", self.voice_combo), voice_row)
+        self.speech.add_rows(mode_form)
 
         self.badge = StateBadge()
         self.status = QLabel()
@@ -198,12 +185,6 @@ class VoiceTab(QWidget):
             widget.toggled.connect(self._save_prefs)
         self.sensitivity.valueChanged.connect(self._save_prefs)
 
-    @staticmethod
-    def _buddy(text: str, widget: QWidget) -> QLabel:
-        label = QLabel(text)
-        label.setBuddy(widget)  # Alt+letter focuses the control
-        return label
-
     @Slot(bool)
     def _on_devices_listed(self, has_input: bool) -> None:
         self.start_button.setEnabled(has_input or self.running)
@@ -220,40 +201,7 @@ class VoiceTab(QWidget):
         self.controls.barge_in = self.barge_in.isChecked()
 
     def on_connection(self, connection: Any) -> None:
-        profile = connection.profile
-        voice, speed = profile.tts_voice, profile.tts_speed
-        if connection.source not in (
-            "profile",
-            "store",
-        ):  # demo or environment: the choice lives in preferences
-            voice = str(self.services.pref(prefs.VOICE_VOICE, voice))
-            speed = float(self.services.pref(prefs.VOICE_SPEED, speed))
-        index = self.voice_combo.findText(voice)
-        if index >= 0:
-            self.voice_combo.setCurrentIndex(index)
-        self.speed.setValue(speed)
-
-    @Slot()
-    def _save_voice(self, *_args: Any) -> None:
-        """Voice and speed belong to the profile (Settings edits them too); demo and environment use preferences."""
-        connection = self.services.connection
-        if connection is None:
-            return
-        voice, speed = self.voice_combo.currentText(), self.speed.value()
-        if connection.source in ("profile", "store"):
-            from app.core import profile_ops
-
-            self._voice_job.start(
-                plain(profile_ops.set_voice, connection.profile.name, voice, speed), self._on_voice_saved
-            )
-        else:
-            self.services.set_pref(prefs.VOICE_VOICE, voice)
-            self.services.set_pref(prefs.VOICE_SPEED, speed)
-
-    @Slot(object)
-    def _on_voice_saved(self, result: JobResult) -> None:
-        if result.problem is not None:
-            self.show_problem(result.problem)
+        self.speech.on_connection(connection)
 
     # -- the session -----------------------------------------------------------------------------------
     @property
@@ -278,6 +226,7 @@ class VoiceTab(QWidget):
             input_name=self.devices.input_name(),
             voice=self.voice_combo.currentText(),
             speed=self.speed.value(),
+            instructions=self.speech.instructions(),
             vad=VadConfig(margin_db=float(self.sensitivity.value())),
         )
 
@@ -303,7 +252,7 @@ class VoiceTab(QWidget):
         self.show_status("")
         self.controls = Controls()
         self.controls.barge_in = self.barge_in.isChecked()
-        self._assistant_open = False
+        self._assistant_open = self._hearing = False
         self._turns, self._html_cache = [], {}  # a new session is a new conversation
         self._frozen = self._tail_pos = 0
         self.transcript.clear()
@@ -329,11 +278,16 @@ class VoiceTab(QWidget):
     def _on_voice_event(self, event: Any) -> None:
         if isinstance(event, StateChanged):
             self._set_state(event.state)
-        elif isinstance(event, UserSaid):
+        elif isinstance(event, UserHearing | UserSaid):
             self._assistant_open = False
             if self.card.kind == "warning":
                 self.card.clear()  # it heard you after all
-            self._turns.append(["user", event.text])
+            # Streamed words (gpt-4o-transcribe) fill the user's line as they come; UserSaid settles it.
+            if self._hearing:
+                self._turns[-1][1] = event.text
+            else:
+                self._turns.append(["user", event.text])
+            self._hearing = isinstance(event, UserHearing)
             self._schedule_render()
         elif isinstance(event, ReplyDelta):
             if not self._assistant_open:
@@ -388,10 +342,8 @@ class VoiceTab(QWidget):
             if index:
                 cursor.insertBlock()
             cursor.insertHtml(self._turn_html(index))
-            streaming = (
-                index == len(self._turns) - 1
-                and self._turns[index][0] == "assistant"
-                and self._assistant_open
+            streaming = index == len(self._turns) - 1 and (
+                (self._turns[index][0] == "assistant" and self._assistant_open) or self._hearing
             )
             if index == self._frozen and not streaming:
                 self._frozen, self._tail_pos = index + 1, cursor.position()
@@ -488,4 +440,4 @@ class VoiceTab(QWidget):
         self._space_owner(False)
         self.devices.shutdown()
         self._job.cancel()
-        self._voice_job.cancel()
+        self.speech.shutdown()
