@@ -1,4 +1,5 @@
-"""The media operations: text to speech, transcription and translation, DALL-E 3 images and their download URLs."""
+"""The media operations: text to speech, transcription and translation, DALL-E 3 images and their download URLs
+(the gpt-image family and edits: `gpt_image_ops`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 from app.emulator import audio, content, imaging
 from app.emulator.catalog import DALLE_SIZES, MAX_SPEECH_CHARS, MSG_IMAGE_FILTER, SPEECH_CHUNK
 from app.emulator.content import Directives
-from app.emulator.wire import WireHandler
+from app.emulator.gpt_image_ops import GptImageOps
 
 
-class MediaOps(WireHandler):
+class MediaOps(GptImageOps):
     """The handler's audio and image routes; `Handler` dispatches to `_op_<kind>`."""
 
     # -- speech and transcription -------------------------------------------------------------------------------
@@ -176,6 +177,8 @@ class MediaOps(WireHandler):
         d: Directives,
         op: str,
     ) -> None:
+        if op == "images/edits" or model.startswith("gpt-image"):
+            return self._gpt_image_op(deployment, model, js, form, files, d, op)
         prompt = js.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             return self._invalid("'prompt' is a required property", "prompt")
