@@ -44,6 +44,8 @@ VOICE_MARGIN_DB = Pref("voice/margin_db", int, 12)
 # Voice and speed live in the profile; these hold them for demo and environment connections (default: the profile's).
 VOICE_VOICE = Pref("voice/voice", str)
 VOICE_SPEED = Pref("voice/speed", float)
+# The Images tab's options per family and the deployment last used, as JSON ({"dall-e": {...}, "gpt-image": {...}}).
+IMAGES_OPTIONS = Pref("images/options", str, "")
 
 PREFS = {
     p.key: p
@@ -62,6 +64,7 @@ PREFS = {
         VOICE_MARGIN_DB,
         VOICE_VOICE,
         VOICE_SPEED,
+        IMAGES_OPTIONS,
     )
 }
 
