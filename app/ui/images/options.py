@@ -121,7 +121,7 @@ class OptionsBar(QWidget):
 
     @Slot(int)
     def _on_family_chosen(self, index: int) -> None:
-        self._apply_family(self.family_combo.itemData(index))
+        self._apply_family(Family(self.family_combo.itemData(index)))
 
     def _apply_family(self, family: Family) -> None:
         """Show only what `family` takes, with the values last used with it."""
@@ -153,8 +153,10 @@ class OptionsBar(QWidget):
             index = combo.findText(str(values.get(key, "")))
             if index >= 0:
                 combo.setCurrentIndex(index)
-        if not dalle and "quality" not in values:
-            self.quality_combo.setCurrentText("auto")
+        if not dalle:  # Azure's defaults where nothing was chosen yet
+            for key, combo in (("quality", self.quality_combo), ("background", self.background_combo)):
+                if key not in values:
+                    combo.setCurrentText("auto")
         index = self.output_format_combo.findData(values.get("output_format", "png"))
         self.output_format_combo.setCurrentIndex(max(0, index))
         self.compression_spin.setValue(int(values.get("output_compression", 0)))
