@@ -239,3 +239,34 @@ def test_a_version_1_history_file_gains_the_gallery_columns(tmp_path):
     [record] = history.list_images()
     assert (record.prompt, record.format, record.parent_id, record.usage) == ("old", "png", None, None)
     history.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs,param,code",
+    [
+        ({"response_format": "b64_json"}, "response_format", "unknown_parameter"),
+        ({"style": "vivid"}, "style", "unknown_parameter"),
+        ({"output_format": "webp"}, "output_format", "invalid_value"),
+        ({"background": "transparent", "output_format": "jpeg"}, "background", "invalid_value"),
+        ({"quality": "hd"}, "quality", "invalid_value"),
+        ({"n": 11}, "n", "integer_above_max_value"),
+    ],
+)
+def test_emulator_answers_azures_400_envelopes_for_what_gpt_image_rejects(client, kwargs, param, code):
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as info:
+        client.images.generate(model="gpt-image-1", prompt="a cat", **kwargs)
+    error = info.value.body
+    assert info.value.status_code == 400
+    assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", param, code)
+
+
+def test_emulator_dalle_cannot_edit(client):
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as info:
+        client.images.edit(
+            model="dall-e-3", prompt="a hat", image=("a.png", imaging.png(64, 64, "a"), "image/png")
+        )
+    assert info.value.body["code"] == "OperationNotSupported"
