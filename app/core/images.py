@@ -1,10 +1,10 @@
-"""DALL-E 3 image generation: options checked before sending, revised prompt and filter verdicts parsed, a PNG
-always returned (url results are downloaded), saved under a readable file name and recorded in the gallery
+"""Image generation for DALL-E 3 and the gpt-image family: the request shaped per family (`image_options`), the
+images decoded (DALL-E's url results downloaded), saved in their format and recorded in the gallery
 (`generate_and_store`), and deleted images' files removed once the undo is long past (`purge_deleted`).
 
-`generate` validates the request when called (raising `ParleyError` CONFIG for an option DALL-E 3 does not take)
-and returns a generator of events: `Started`, `Retrying`, `GeneratedImage`, then `Done`; or `Failed(problem)`; or
-`Done(finish_reason="cancelled")` when the token fires.
+`generate` validates the request when called (raising `ParleyError` CONFIG for an option the deployment's family
+does not take) and returns a generator of events: `Started`, `Retrying`, a `GeneratedImage` per image, then `Done`;
+or `Failed(problem)`; or `Done(finish_reason="cancelled")` when the token fires.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.core import errors, filters
+from app.core import errors, filters, image_options
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Started
+from app.core.image_options import ImageRequest, ImageUsage
 from app.core.retry import retrying
 
 if TYPE_CHECKING:
@@ -29,78 +30,43 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SIZES = ("1024x1024", "1792x1024", "1024x1792")
-QUALITIES = ("standard", "hd")
-STYLES = ("vivid", "natural")
-RESPONSE_FORMATS = ("b64_json", "url")
-MAX_PROMPT_CHARS = 4000  # DALL-E 3's prompt limit
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DOWNLOAD_TIMEOUT = 60.0
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 PURGE_AFTER_S = (
     600.0  # a deleted image's file stays this long (the undo lasts seconds; a restart loses nothing)
 )
-
-
-@dataclass(frozen=True)
-class ImageRequest:
-    deployment: str
-    prompt: str
-    size: str = "1024x1024"
-    quality: str = "standard"
-    style: str = "vivid"
-    response_format: str = "b64_json"
+# The seed's names for DALL-E's choices, kept for callers that offer them.
+SIZES, QUALITIES = image_options.DALLE_SIZES, image_options.DALLE_QUALITIES
+STYLES, RESPONSE_FORMATS = image_options.STYLES, image_options.RESPONSE_FORMATS
+MAX_PROMPT_CHARS = image_options.DALLE_MAX_PROMPT
 
 
 @dataclass(frozen=True)
 class GeneratedImage:
-    png: bytes
+    """One image as Azure returned it: `data` is a PNG or a JPEG (`format`); `index` counts the images of one
+    request (gpt-image makes up to 10); `usage` is the whole request's image token usage (gpt-image only)."""
+
+    data: bytes
     revised_prompt: str | None
     prompt_verdict: filters.Verdict | None
     content_verdict: filters.Verdict | None
     request_id: str | None
     request: ImageRequest
+    format: str = "png"  # png, jpeg or webp: what the bytes are
+    index: int = 0
+    usage: ImageUsage | None = None
+    parent_id: int | None = None  # an edit's source image in the gallery
+
+    @property
+    def png(self) -> bytes:
+        """The image bytes (the name is DALL-E's, whose images are always PNGs; see `format`)."""
+        return self.data
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) from the PNG header."""
-        return png_size(self.png)
-
-
-def _config(title: str, detail: str, action: str) -> errors.ParleyError:
-    return errors.ParleyError(errors.Problem(errors.Kind.CONFIG, title, detail, action))
-
-
-def validate(request: ImageRequest) -> None:
-    """Raise `ParleyError` CONFIG when the request cannot be sent to DALL-E 3 as it is."""
-    if not (request.deployment or "").strip():
-        raise _config(
-            "No images deployment",
-            "No DALL-E deployment is set for this profile.",
-            "Enter the images deployment name (e.g. dall-e-3) in Settings.",
-        )
-    if not (request.prompt or "").strip():
-        raise _config(
-            "Nothing to draw", "The image prompt is empty.", "Type a description of the image first."
-        )
-    if len(request.prompt) > MAX_PROMPT_CHARS:
-        raise _config(
-            "Prompt too long",
-            f"The prompt has {len(request.prompt)} characters; DALL-E 3 takes at most {MAX_PROMPT_CHARS}.",
-            "Shorten the description.",
-        )
-    for name, value, allowed in (
-        ("size", request.size, SIZES),
-        ("quality", request.quality, QUALITIES),
-        ("style", request.style, STYLES),
-        ("response format", request.response_format, RESPONSE_FORMATS),
-    ):
-        if value not in allowed:
-            raise _config(
-                f"Unsupported image {name}",
-                f"DALL-E 3 does not offer {name} '{value}'.",
-                f"Choose one of: {', '.join(allowed)}.",
-            )
+        """(width, height) from the image's header."""
+        return image_size(self.data)
 
 
 def generate(
@@ -112,36 +78,37 @@ def generate(
     max_retries: int = 2,
     http_get: Callable[[str], bytes] | None = None,
 ) -> Iterator[Any]:
-    """Validate now (raises `ParleyError` CONFIG), then return the generator of events for one image."""
-    validate(request)
-    return _generate(client, request, cancel, ctx, max_retries, http_get)
+    """Validate now (raises `ParleyError` CONFIG, nothing sent), then return the generator of events: one
+    `GeneratedImage` per image (gpt-image makes up to `n`)."""
+    image_options.validate(request)
+    params = image_options.wire_params(request)
+
+    def open_response() -> Any:
+        return client.images.with_streaming_response.generate(
+            model=request.deployment, prompt=request.prompt, **params
+        )
+
+    return run_request(client, request, open_response, cancel, ctx, max_retries, http_get)
 
 
-def _generate(
+def run_request(
     client: Any,
     request: ImageRequest,
+    open_response: Callable[[], Any],
     cancel: CancelToken,
     ctx: errors.Context,
     max_retries: int,
-    http_get: Callable[[str], bytes] | None,
+    http_get: Callable[[str], bytes] | None = None,
+    parent_id: int | None = None,
 ) -> Iterator[Any]:
-    def call() -> tuple[Any, Any]:
-        return request_parsed(
-            lambda: client.images.with_streaming_response.generate(
-                model=request.deployment,
-                prompt=request.prompt,
-                n=1,
-                size=request.size,
-                quality=request.quality,
-                style=request.style,
-                response_format=request.response_format,
-            ),
-            cancel,
-        )
-
+    """The events of one images request (a generation or an edit): `Started`, `Retrying`, a `GeneratedImage` per
+    image, then `Done`; or `Failed(problem)`; or `Done("cancelled")`."""
+    family = request.resolved_family
     try:
         yield Started(None)
-        headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        headers, result = yield from retrying(
+            lambda: request_parsed(open_response, cancel), cancel=cancel, max_retries=max_retries, ctx=ctx
+        )
         request_id = _header_request_id(headers)
         items = list(getattr(result, "data", None) or [])
         if not items:
@@ -154,44 +121,94 @@ def _generate(
                     request_id=request_id,
                 )
             )
-        item = items[0]
-        extra = _extra(item)
-        revised = getattr(item, "revised_prompt", None) or extra.get("revised_prompt")
-        content_results = extra.get("content_filter_results")
-        content_verdict = (
-            filters.completion_verdict(content_results) if isinstance(content_results, dict) else None
-        )
-        prompt_verdicts = filters.prompt_verdicts(extra.get("prompt_filter_results"))
-        prompt_verdict = prompt_verdicts[0] if prompt_verdicts else None
-        if getattr(item, "b64_json", None):
-            try:
-                png = base64.b64decode(item.b64_json, validate=False)
-            except (ValueError, TypeError) as exc:
-                raise _bad_image(f"the image data was not valid base64 ({exc})", request_id) from exc
-        elif getattr(item, "url", None):
-            url = str(item.url)
-            get = http_get or (lambda u: download(client, u, cancel))
-            png = yield from retrying(
+        usage = ImageUsage.from_obj(getattr(result, "usage", None))
+        for index, item in enumerate(items):
+            data = yield from _item_bytes(client, item, request_id, cancel, ctx, max_retries, http_get)
+            kind = image_format(data)
+            if kind is None:
+                raise _bad_image("the image is neither a PNG nor a JPEG", request_id)
+            extra = _extra(item)
+            revised = getattr(item, "revised_prompt", None) or extra.get("revised_prompt")
+            content_results = extra.get("content_filter_results")
+            content_verdict = (
+                filters.completion_verdict(content_results) if isinstance(content_results, dict) else None
+            )
+            prompt_verdicts = filters.prompt_verdicts(extra.get("prompt_filter_results"))
+            prompt_verdict = prompt_verdicts[0] if prompt_verdicts else None
+            yield GeneratedImage(
+                data,
+                revised,
+                prompt_verdict,
+                content_verdict,
+                request_id,
+                request,
+                format=kind,
+                index=index,
+                usage=usage,
+                parent_id=parent_id,
+            )
+        yield Done("stop", request_id=request_id, model=request.deployment)
+    except Cancelled:
+        yield Done("cancelled")
+    except errors.ParleyError as exc:
+        yield Failed(image_options.family_hint(exc.problem, family, request.deployment))
+    except Exception as exc:  # noqa: BLE001 - errors leave a generator as values
+        if cancel.cancelled:
+            yield Done("cancelled")
+        else:
+            yield Failed(
+                image_options.family_hint(errors.from_exception(exc, ctx), family, request.deployment)
+            )
+
+
+def _item_bytes(
+    client: Any,
+    item: Any,
+    request_id: str | None,
+    cancel: CancelToken,
+    ctx: errors.Context,
+    max_retries: int,
+    http_get: Callable[[str], bytes] | None,
+) -> Generator[Any, None, bytes]:
+    """One answer item's image: its base64 data, or (DALL-E's url answers) the download."""
+    if getattr(item, "b64_json", None):
+        try:
+            return base64.b64decode(item.b64_json, validate=False)
+        except (ValueError, TypeError) as exc:
+            raise _bad_image(f"the image data was not valid base64 ({exc})", request_id) from exc
+    if getattr(item, "url", None):
+        url = str(item.url)
+        get = http_get or (lambda u: download(client, u, cancel))
+        return (
+            yield from retrying(
                 lambda: get(url),
                 cancel=cancel,
                 max_retries=max_retries,
                 ctx=errors.Context("image download", ctx.deployment, ctx.api_version, ctx.endpoint, ctx.auth),
             )
-        else:
-            raise _bad_image("the answer held neither image data nor a URL", request_id)
-        if not png.startswith(PNG_SIGNATURE):
-            raise _bad_image("the image is not a PNG", request_id)
-        yield GeneratedImage(png, revised, prompt_verdict, content_verdict, request_id, request)
-        yield Done("stop", request_id=request_id, model=request.deployment)
-    except Cancelled:
-        yield Done("cancelled")
-    except errors.ParleyError as exc:
-        yield Failed(exc.problem)
-    except Exception as exc:  # noqa: BLE001 - errors leave a generator as values
-        if cancel.cancelled:
-            yield Done("cancelled")
-        else:
-            yield Failed(errors.from_exception(exc, ctx))
+        )
+    raise _bad_image("the answer held neither image data nor a URL", request_id)
+
+
+def image_format(data: bytes) -> str | None:
+    """'png', 'jpeg' or 'webp' from the first bytes, else None."""
+    if data.startswith(PNG_SIGNATURE):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG, JPEG or WebP header; ValueError when unreadable."""
+    from app.core.chat import image_size as header_size
+
+    size = header_size(data)
+    if size is None:
+        raise ValueError("not an image Parley can read")
+    return size
 
 
 def _bad_image(detail: str, request_id: str | None) -> errors.ParleyError:
@@ -352,17 +369,22 @@ def slug(text: str, max_len: int = 40) -> str:
     return words.strip("-") or "image"
 
 
-def save_png(image: GeneratedImage, folder: str | Path, *, now: float | None = None) -> Path:
-    """Write the PNG into `folder` as `YYYYmmdd-HHMMSS-<prompt slug>.png` (never overwriting) and return the path."""
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+
+
+def save_image(image: GeneratedImage, folder: str | Path, *, now: float | None = None) -> Path:
+    """Write the image into `folder` as `YYYYmmdd-HHMMSS-<prompt slug>.png` (`.jpg` for a JPEG), never overwriting,
+    and return the path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
     base = f"{stamp}-{slug(image.request.prompt)}"
+    ext = EXTENSIONS.get(image.format, ".png")
     for n in range(1, 1000):
-        path = folder / (f"{base}.png" if n == 1 else f"{base}-{n}.png")
+        path = folder / (f"{base}{ext}" if n == 1 else f"{base}-{n}{ext}")
         try:
             with open(path, "xb") as fh:
-                fh.write(image.png)
+                fh.write(image.data)
             return path
         except FileExistsError:
             continue
@@ -376,10 +398,13 @@ def save_png(image: GeneratedImage, folder: str | Path, *, now: float | None = N
     )
 
 
+save_png = save_image  # the seed's name (DALL-E's images are PNGs)
+
+
 @dataclass(frozen=True)
 class StoredImage:
-    """A generated image, saved as a PNG and recorded in the gallery (`generate_and_store` yields it in place of
-    the `GeneratedImage`)."""
+    """A generated or edited image, saved in its format and recorded in the gallery (`generate_and_store` and
+    `image_edits.edit_and_store` yield it in place of the `GeneratedImage`)."""
 
     image: GeneratedImage
     record: ImageRecord
@@ -397,28 +422,28 @@ def generate_and_store(
     http_get: Callable[[str], bytes] | None = None,
 ) -> Iterator[Any]:
     """`generate` (validating now), with each image saved into `folder` and added to `history`'s gallery with its
-    options: the events of `generate`, a `StoredImage` where it yields a `GeneratedImage`."""
+    options, format and token usage: the events of `generate`, a `StoredImage` where it yields a `GeneratedImage`."""
     events = generate(client, request, cancel=cancel, ctx=ctx, max_retries=max_retries, http_get=http_get)
-    return _stored(events, request, history, Path(folder))
+    return stored(events, history, Path(folder))
 
 
-def _stored(events: Iterator[Any], request: ImageRequest, history: History, folder: Path) -> Iterator[Any]:
+def stored(events: Iterator[Any], history: History, folder: Path) -> Iterator[Any]:
+    """`events` with each `GeneratedImage` saved into `folder` and recorded in the gallery (an edit with its
+    source image as the parent)."""
     for event in events:
         if not isinstance(event, GeneratedImage):
             yield event
             continue
-        path = save_png(event, folder)
+        path = save_image(event, folder)
         record = history.add_image(
             path=str(path),
-            prompt=request.prompt,
+            prompt=event.request.prompt,
             revised_prompt=event.revised_prompt,
-            options={
-                "size": request.size,
-                "quality": request.quality,
-                "style": request.style,
-                "response_format": request.response_format,
-            },
-            deployment=request.deployment,
+            options=event.request.options(),
+            deployment=event.request.deployment,
+            format=event.format,
+            parent_id=event.parent_id,
+            usage=event.usage,
         )
         yield StoredImage(event, record)
 

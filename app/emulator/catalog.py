@@ -52,6 +52,17 @@ MAX_SPEECH_CHARS = 4096
 DEFAULT_TOKEN_RATE = 200.0
 SPEECH_CHUNK = 4800  # bytes: 0.1 s of 24 kHz s16le mono
 DALLE_SIZES = ("1024x1024", "1792x1024", "1024x1792")
+# The gpt-image family (Microsoft Learn: image generation how-to; Azure does not take webp).
+DEPLOYMENTS.update(
+    {
+        "gpt-image-1": ("images", "gpt-image-1", 0),
+        "gpt-image-1-mini": ("images", "gpt-image-1-mini", 0),
+    }
+)
+GPT_IMAGE_SIZES = ("1024x1024", "1024x1536", "1536x1024", "auto")
+GPT_IMAGE_QUALITIES = ("low", "medium", "high", "auto")
+GPT_IMAGE_BACKGROUNDS = ("transparent", "opaque", "auto")
+GPT_IMAGE_FORMATS = ("png", "jpeg")
 
 # route suffix -> (operation kind, Azure's operation word for OperationNotSupported, rate-limit operation name)
 OPERATIONS = {
@@ -62,10 +73,11 @@ OPERATIONS = {
     "audio/transcriptions": ("transcription", "audioTranscription", "AudioTranscriptions_Create"),
     "audio/translations": ("transcription", "audioTranslation", "AudioTranslations_Create"),
     "images/generations": ("images", "imageGeneration", "ImageGenerations_Create"),
+    "images/edits": ("images", "imageEdit", "ImageEdits_Create"),
 }
 DEPLOYMENT_RE = re.compile(
     r"^/openai/deployments/([^/]+)/(chat/completions|completions|embeddings|audio/speech|"
-    r"audio/transcriptions|audio/translations|images/generations)/?$"
+    r"audio/transcriptions|audio/translations|images/generations|images/edits)/?$"
 )
 
 MSG_MISSING_KEY = (

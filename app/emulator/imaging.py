@@ -1,9 +1,11 @@
-"""PNG images for DALL-E (numpy + zlib + struct) and image-header sizes for chat image inputs."""
+"""Images for the images routes (PNG with numpy + zlib + struct, transparent when asked; JPEG in `jpeg.py`) and
+image-header sizes for chat image inputs."""
 
 from __future__ import annotations
 
 import struct
 import zlib
+from typing import Any
 
 from app.emulator.content import stable_hash
 
@@ -14,8 +16,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
-def png(width: int, height: int, seed_text: str) -> bytes:
-    """A deterministic, colourful RGB PNG derived from `seed_text`: soft waves of colour and a few discs."""
+def pattern(width: int, height: int, seed_text: str) -> tuple[Any, Any]:
+    """(rgb, coverage): a deterministic, colourful float RGB image from `seed_text` (soft waves of colour and a few
+    discs) and how much each pixel belongs to a disc (0..1), the foreground a transparent background keeps."""
     import numpy as np
 
     h = stable_hash(seed_text, 16)
@@ -32,21 +35,34 @@ def png(width: int, height: int, seed_text: str) -> bytes:
     gy = np.linspace(0.0, 1.0, height // small + 1, dtype=np.float32)[:, None]
     gx = np.linspace(0.0, 1.0, width // small + 1, dtype=np.float32)[None, :]
     mask = np.zeros((gy.shape[0], gx.shape[1], 3), np.float32)
+    cover = np.zeros((gy.shape[0], gx.shape[1]), np.float32)
     aspect = width / height
     for _ in range(5):
         cx, cy, r = rnd.uniform(0.1, 0.9), rnd.uniform(0.1, 0.9), rnd.uniform(0.05, 0.2)
         colour = rnd.uniform(0.0, 1.0, 3).astype(np.float32)
         d = np.sqrt(((gx - cx) * aspect) ** 2 + (gy - cy) ** 2)
-        alpha = np.clip((r - d) / 0.02, 0.0, 1.0)[:, :, None]
-        mask = (mask * (1 - alpha) + colour * alpha * 0.6).astype(np.float32)
+        alpha = np.clip((r - d) / 0.02, 0.0, 1.0)
+        mask = (mask * (1 - alpha[:, :, None]) + colour * alpha[:, :, None] * 0.6).astype(np.float32)
+        cover = np.maximum(cover, alpha)
     up = np.repeat(np.repeat(mask, small, axis=0), small, axis=1)[:height, :width]
-    img = np.clip(img * 0.7 + up, 0.0, 1.0)
-    raw = np.empty((height, width * 3 + 1), np.uint8)
+    coverage = np.repeat(np.repeat(cover, small, axis=0), small, axis=1)[:height, :width]
+    return np.clip(img * 0.7 + up, 0.0, 1.0), coverage
+
+
+def png(width: int, height: int, seed_text: str, *, transparent: bool = False) -> bytes:
+    """A PNG of `pattern`: RGB, or RGBA whose background (all but the discs) is fully transparent."""
+    import numpy as np
+
+    img, coverage = pattern(width, height, seed_text)
+    channels = 4 if transparent else 3
+    pixels = np.empty((height, width, channels), np.uint8)
+    pixels[:, :, :3] = (img * 255).astype(np.uint8) & 0xFC  # fewer levels: smaller, faster
+    if transparent:
+        pixels[:, :, 3] = (coverage * 255).astype(np.uint8)
+    raw = np.empty((height, width * channels + 1), np.uint8)
     raw[:, 0] = 0
-    raw[:, 1:] = ((img * 255).astype(np.uint8) & 0xFC).reshape(
-        height, width * 3
-    )  # fewer levels: smaller, faster
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    raw[:, 1:] = pixels.reshape(height, width * channels)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6 if transparent else 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", ihdr)

@@ -1,4 +1,5 @@
-"""The media operations: DALL-E 3 images and their download URLs (speech and transcription: `audio_ops`)."""
+"""The media operations: DALL-E 3 images and their download URLs (speech and transcription: `audio_ops`; the
+gpt-image family and edits: `gpt_image_ops`)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from app.emulator import content, imaging
 from app.emulator.audio_ops import AudioOps
 from app.emulator.catalog import DALLE_SIZES, MSG_IMAGE_FILTER
 from app.emulator.content import Directives
+from app.emulator.gpt_image_ops import GptImageOps
 
 
-class MediaOps(AudioOps):
-    """The handler's image routes (and, inherited, its audio ones); `Handler` dispatches to `_op_<kind>`."""
+class MediaOps(AudioOps, GptImageOps):
+    """The handler's DALL-E routes (and, inherited, its audio and gpt-image ones); `Handler` dispatches to `_op_<kind>`."""
 
     # -- images -------------------------------------------------------------------------------------------------
 
@@ -29,6 +31,8 @@ class MediaOps(AudioOps):
         d: Directives,
         op: str,
     ) -> None:
+        if op == "images/edits" or model.startswith("gpt-image"):
+            return self._gpt_image_op(deployment, model, js, form, files, d, op)
         prompt = js.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             return self._invalid("'prompt' is a required property", "prompt")

@@ -138,7 +138,7 @@ class Handler(TextOps, MediaOps, JobsOps):
                     "We could not parse the JSON body of your request. (HINT: This likely means "
                     "you aren't using your HTTP library correctly.)"
                 )
-            if kind not in ("transcription",) and not isinstance(js, dict):
+            if kind not in ("transcription",) and form is None and not isinstance(js, dict):
                 return self._invalid("The request body must be a JSON object.")
             text = _prompt_text(kind, js, form)
             d = content.directives(text, headers)

@@ -1,4 +1,5 @@
-"""The images gallery's records: the PNGs Parley generated, soft-deleted, restored and finally forgotten."""
+"""The images gallery's records: the images Parley generated or edited (format, options, lineage, token usage),
+soft-deleted, restored and finally forgotten."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from app.core.history.base import Base
-from app.core.history.records import ImageRecord, dumps, image
+from app.core.history.records import ImageRecord, dumps, image, image_usage_json
+from app.core.image_options import ImageUsage
 
 
 class Gallery(Base):
@@ -19,16 +21,46 @@ class Gallery(Base):
         revised_prompt: str | None = None,
         options: dict[str, Any] | None = None,
         deployment: str = "",
+        format: str = "png",
+        parent_id: int | None = None,
+        usage: ImageUsage | None = None,
     ) -> ImageRecord:
         now = time.time()
         options_json = dumps(options or {})
         with self._tx() as conn:
             cur = conn.execute(
-                "INSERT INTO images (path, prompt, revised_prompt, options_json, deployment, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (str(path), prompt, revised_prompt, options_json, deployment or "", now),
+                "INSERT INTO images (path, prompt, revised_prompt, options_json, deployment, created_at, format, "
+                "parent_id, usage_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(path),
+                    prompt,
+                    revised_prompt,
+                    options_json,
+                    deployment or "",
+                    now,
+                    format,
+                    parent_id,
+                    image_usage_json(usage),
+                ),
             )
             iid = int(cur.lastrowid or 0)
-        return ImageRecord(iid, str(path), prompt, revised_prompt, options_json, deployment or "", now, None)
+        return ImageRecord(
+            iid,
+            str(path),
+            prompt,
+            revised_prompt,
+            options_json,
+            deployment or "",
+            now,
+            None,
+            format,
+            parent_id,
+            usage,
+        )
+
+    def get_image(self, image_id: int) -> ImageRecord | None:
+        rows = self._query("SELECT * FROM images WHERE id = ?", (image_id,))
+        return image(rows[0]) if rows else None
 
     def list_images(self, include_deleted: bool = False) -> list[ImageRecord]:
         """Newest first."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.core import errors, filters
 from app.core.events import Usage
+from app.core.image_options import ImageUsage
 from app.core.turns import FinishReason, MessageStatus
 
 DEFAULT_TITLE = "New chat"
@@ -77,7 +78,7 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class ImageRecord:
-    """One gallery image: the PNG on disk and what made it."""
+    """One gallery image: the file on disk (PNG or JPEG: `format`), what made it, and for an edit its source."""
 
     id: int
     path: str
@@ -87,6 +88,9 @@ class ImageRecord:
     deployment: str
     created_at: float
     deleted_at: float | None
+    format: str = "png"  # png, jpeg or webp
+    parent_id: int | None = None  # the gallery image this one was edited from
+    usage: ImageUsage | None = None  # gpt-image's image token usage
 
     @property
     def options(self) -> dict[str, Any]:
@@ -225,4 +229,22 @@ def image(r: sqlite3.Row) -> ImageRecord:
         r["deployment"],
         r["created_at"],
         r["deleted_at"],
+        r["format"] or "png",
+        r["parent_id"],
+        _image_usage(r["usage_json"]),
     )
+
+
+def image_usage_json(usage: ImageUsage | None) -> str | None:
+    if usage is None:
+        return None
+    _require(usage, ImageUsage, "image usage")
+    return dumps(usage.to_json())
+
+
+def _image_usage(text: str | None) -> ImageUsage | None:
+    data = _loads(text)
+    if not isinstance(data, dict):
+        return None
+    details = {"text_tokens": data.get("input_text_tokens"), "image_tokens": data.get("input_image_tokens")}
+    return ImageUsage.from_obj({**data, "input_tokens_details": details})

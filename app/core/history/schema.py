@@ -101,6 +101,12 @@ MIGRATIONS: list[str] = [
         DELETE FROM message_vectors WHERE message_id = new.id;
     END;
     """,
+    # v2: the gallery keeps each image's file format, its edit lineage (the source image) and image token usage.
+    """
+    ALTER TABLE images ADD COLUMN format TEXT NOT NULL DEFAULT 'png';
+    ALTER TABLE images ADD COLUMN parent_id INTEGER;
+    ALTER TABLE images ADD COLUMN usage_json TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

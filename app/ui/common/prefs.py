@@ -45,6 +45,8 @@ VOICE_MARGIN_DB = Pref("voice/margin_db", int, 12)
 VOICE_VOICE = Pref("voice/voice", str)
 VOICE_SPEED = Pref("voice/speed", float)
 VOICE_STYLE = Pref("voice/style", str, "")  # a speaking style for gpt-4o-mini-tts (its `instructions`)
+# The Images tab's options per family and the deployment last used, as JSON ({"dall-e": {...}, "gpt-image": {...}}).
+IMAGES_OPTIONS = Pref("images/options", str, "")
 
 PREFS = {
     p.key: p
@@ -64,6 +66,7 @@ PREFS = {
         VOICE_VOICE,
         VOICE_SPEED,
         VOICE_STYLE,
+        IMAGES_OPTIONS,
     )
 }
 

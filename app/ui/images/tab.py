@@ -1,11 +1,11 @@
-"""The Images tab: DALL-E 3 with every option, the revised prompt, refusals inline, and a persistent gallery."""
+"""The Images tab: DALL-E 3 or the gpt-image family with the options the chosen deployment takes, edits with a mask
+painted in the app, image token usage, the revised prompt, refusals inline, and a persistent gallery."""
 
 from __future__ import annotations
 
 import html
 import logging
 import shutil
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -25,54 +24,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import errors, paths
-from app.core.cancel import CancelToken
+from app.core import errors
 from app.core.events import Failed, Retrying
 from app.core.history import ImageRecord
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup, JobResult, JobSlot, plain
-from app.ui.images.gallery import Gallery, make_thumbnail, set_deleted
+from app.ui.images import jobs
+from app.ui.images.gallery import Gallery, set_deleted
+from app.ui.images.jobs import EditSource, Generated
+from app.ui.images.options import OptionsBar
 from app.ui.images.view import ImageView, load_image
 
 log = logging.getLogger(__name__)
-SIZES = ("1024x1024", "1792x1024", "1024x1792")
-QUALITIES = ("standard", "hd")
-STYLES = ("vivid", "natural")
-FORMATS = ("b64_json", "url")
 UNDO_MS = 8000
-
-
-@dataclass(frozen=True)
-class Generated:
-    image: Any  # app.core.images.GeneratedImage
-    record: ImageRecord
-    thumb: QImage | None
-    full: QImage  # decoded on the worker: a 1792x1024 PNG takes tens of ms to decode
-
-
-def _generate(connection: Any, request: Any, cancel: CancelToken):
-    from app.core import images
-    from app.core.history import History
-
-    for event in images.generate_and_store(
-        connection.client(),
-        request,
-        History.open(),
-        paths.ensure(paths.data_dir() / "images"),
-        cancel=cancel,
-        ctx=connection.context("images"),
-        max_retries=connection.profile.max_retries,
-    ):
-        if isinstance(
-            event, images.StoredImage
-        ):  # saved and in the gallery: decode here, not on the GUI thread
-            png = event.image.png
-            yield Generated(
-                event.image, event.record, make_thumbnail(event.record.path), QImage.fromData(png, "PNG")
-            )
-        else:
-            yield event
+MIMES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
 class ImagesTab(QWidget):
@@ -89,6 +55,9 @@ class ImagesTab(QWidget):
         self._undo_timer.setSingleShot(True)
         self._undo_timer.timeout.connect(self._forget_undo)
         self._gallery_loaded = False
+        self._batch = 0
+        self._pending_chat_format = "png"
+        self.options.set_connection(services.connection)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         """The gallery is read from the database when the tab is first opened, not at launch."""
@@ -103,11 +72,13 @@ class ImagesTab(QWidget):
         self.prompt.setPlaceholderText("Describe the image… (Ctrl+Enter to generate)")
         self.prompt.setAccessibleName("Image prompt")
         self.prompt.setMaximumHeight(110)
-        self.size_combo = self._combo(SIZES, "Size")
-        self.quality_combo = self._combo(QUALITIES, "Quality")
-        self.style_combo = self._combo(STYLES, "Style")
-        self.format_combo = self._combo(FORMATS, "Response format")
-        self.format_combo.setToolTip("How Azure returns the image; Parley saves a PNG file either way")
+        self.options = OptionsBar(self.services)
+        self.options.changed.connect(self._on_family_changed)
+        # The tests and keyboard users reach the option widgets by these names.
+        self.size_combo, self.quality_combo = self.options.size_combo, self.options.quality_combo
+        self.style_combo, self.format_combo = self.options.style_combo, self.options.format_combo
+        self.background_combo = self.options.background_combo
+        self.output_format_combo = self.options.output_format_combo
         self.generate_button = QPushButton("&Generate")
         self.generate_button.setAccessibleName("Generate image")
         self.generate_button.clicked.connect(self._on_generate_clicked)
@@ -118,16 +89,7 @@ class ImagesTab(QWidget):
         self.progress.hide()
 
         options = QHBoxLayout()
-        for label, combo in (
-            ("Si&ze:", self.size_combo),
-            ("&Quality:", self.quality_combo),
-            ("St&yle:", self.style_combo),
-            ("&Format:", self.format_combo),
-        ):
-            lab = QLabel(label)
-            lab.setBuddy(combo)
-            options.addWidget(lab)
-            options.addWidget(combo)
+        options.addWidget(self.options)
         options.addStretch(1)
         options.addWidget(self.progress)
         options.addWidget(self.generate_button)
@@ -146,6 +108,8 @@ class ImagesTab(QWidget):
         self.filters_label = QLabel()
         self.filters_label.setAccessibleName("Content filter results")
         self.filters_label.setWordWrap(True)
+        self.usage_label = QLabel()
+        self.usage_label.setAccessibleName("Image token usage")
         revised_row = QHBoxLayout()
         revised_row.addWidget(self.revised, 1)
         revised_row.addWidget(self.use_revised, 0, Qt.AlignmentFlag.AlignTop)
@@ -156,11 +120,17 @@ class ImagesTab(QWidget):
         self.save_button.clicked.connect(self._save_current)
         self.chat_button = QPushButton("Send to c&hat")
         self.chat_button.clicked.connect(self._send_current)
+        self.edit_button = QPushButton("&Edit…")
+        self.edit_button.setToolTip("Paint a mask over this image and describe the change (gpt-image)")
+        self.edit_button.clicked.connect(self._edit_current)
+        self.edit_file_button = QPushButton("Edit a f&ile…")
+        self.edit_file_button.clicked.connect(self._edit_file)
         actions = QHBoxLayout()
-        actions.addStretch(1)
-        for b in (self.copy_button, self.save_button, self.chat_button):
+        actions.addWidget(self.usage_label, 1)
+        for b in (self.edit_button, self.copy_button, self.save_button, self.chat_button):
             b.setEnabled(False)
             actions.addWidget(b)
+        actions.addWidget(self.edit_file_button)
 
         result = QWidget()
         result_layout = QVBoxLayout(result)
@@ -210,12 +180,13 @@ class ImagesTab(QWidget):
         esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         esc.activated.connect(self.cancel)
 
-    @staticmethod
-    def _combo(items: tuple[str, ...], name: str) -> QComboBox:
-        combo = QComboBox()
-        combo.addItems(items)
-        combo.setAccessibleName(name)
-        return combo
+    @Slot()
+    def _on_family_changed(self) -> None:
+        from app.core.capabilities import Family
+
+        gpt = self.options.family is Family.GPT_IMAGE
+        self.edit_button.setVisible(gpt)
+        self.edit_file_button.setVisible(gpt)
 
     # -- generation ----------------------------------------------------------------------------------
     @property
@@ -229,18 +200,9 @@ class ImagesTab(QWidget):
         else:
             self.generate()
 
-    def request(self) -> Any:
-        from app.core.images import ImageRequest
-
-        connection = self.services.connection
-        return ImageRequest(
-            deployment=connection.profile.deployments.images if connection else "",
-            prompt=self.prompt.toPlainText().strip(),
-            size=self.size_combo.currentText(),
-            quality=self.quality_combo.currentText(),
-            style=self.style_combo.currentText(),
-            response_format=self.format_combo.currentText(),
-        )
+    def request(self, prompt: str | None = None, *, edit: bool = False) -> Any:
+        text = self.prompt.toPlainText().strip() if prompt is None else prompt
+        return self.options.request(text, edit=edit)
 
     def generate(self) -> None:
         connection = self.services.connection
@@ -254,17 +216,17 @@ class ImagesTab(QWidget):
             return
         if not request.deployment:
             self.show_card(
-                "No images deployment", "Add the DALL-E deployment name in Settings.", kind="problem"
+                "No images deployment", "Add the images deployment name in Settings.", kind="problem"
             )
             return
+        self._start(partial(jobs.generate, connection, request))
+
+    def _start(self, fn: Any) -> None:
         self.card.clear()
+        self.options.remember()
+        self._batch = 0
         # `slow`: the progress bar shows only for slow answers, so fast ones never flicker it.
-        self._job.start(
-            partial(_generate, connection, request),
-            self._on_finished,
-            event=self._on_event,
-            slow=self._show_progress,
-        )
+        self._job.start(fn, self._on_finished, event=self._on_event, slow=self._show_progress)
         self.generate_button.setText("&Cancel")
         self.generate_button.setAccessibleName("Cancel image generation")
 
@@ -280,7 +242,8 @@ class ImagesTab(QWidget):
         if isinstance(event, Generated):
             self.card.clear()  # a countdown from a retried 429 is over
             self.gallery.add(event.record, event.thumb)
-            self._show_generated(event.image, event.record, event.full)
+            if event.image.index == 0:  # of several images, the first is shown; all go to the gallery
+                self._show_generated(event.image, event.record, event.full)
         elif isinstance(event, Retrying):
             self.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
         elif isinstance(event, Failed):
@@ -308,8 +271,15 @@ class ImagesTab(QWidget):
             )
         else:
             self.filters_label.clear()
-        for b in (self.copy_button, self.save_button, self.chat_button):
+        self._show_usage(record)
+        for b in (self.copy_button, self.save_button, self.chat_button, self.edit_button):
             b.setEnabled(True)
+
+    def _show_usage(self, record: ImageRecord) -> None:
+        words = record.usage.words() if record.usage is not None else ""
+        if record.parent_id is not None:
+            words = (words + " · " if words else "") + f"edited from image #{record.parent_id}"
+        self.usage_label.setText(f"<small>{html.escape(words)}</small>" if words else "")
 
     def _show_revised(self, revised: str | None) -> None:
         if revised:
@@ -324,6 +294,47 @@ class ImagesTab(QWidget):
         if self.current and self.current.revised_prompt:
             self.prompt.setPlainText(self.current.revised_prompt)
             self.prompt.setFocus()
+
+    # -- edits -------------------------------------------------------------------------------------------
+    @Slot()
+    def _edit_current(self) -> None:
+        shown = self.view.image()
+        if self.current is not None and shown is not None and not shown.isNull():
+            self.open_editor(self.current.path, shown, self.current.id, self.current.prompt)
+
+    @Slot()
+    def _edit_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Edit an image", str(Path.home()), "Images (*.png *.jpg *.jpeg)"
+        )
+        if path:
+            self._side_jobs.start(
+                partial(load_image, path), partial(self._on_file_loaded, path), name="edit-open"
+            )
+
+    def _on_file_loaded(self, path: str, result: JobResult) -> None:
+        if result.problem is not None:
+            self.show_problem(result.problem)
+        elif result.ok:
+            self.open_editor(path, result.value, None, "")
+
+    def open_editor(self, path: str, image: QImage, parent_id: int | None, prompt: str) -> Any:
+        """The mask editor on `image`; on Edit, the edit runs in the tab's job slot (shown like a generation)."""
+        from app.ui.images.mask_editor import EditDialog
+
+        dialog = EditDialog(image, Path(path).name, "", self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(partial(self._on_edit_accepted, dialog, path, parent_id))
+        dialog.open()
+        return dialog
+
+    def _on_edit_accepted(self, dialog: Any, path: str, parent_id: int | None) -> None:
+        connection = self.services.connection
+        if connection is None or self.running:
+            return
+        prompt, mask = dialog.result_values()
+        request = self.request(prompt, edit=True)
+        self._start(partial(jobs.edit, connection, request, EditSource(path, mask, parent_id)))
 
     # -- cards --------------------------------------------------------------------------------------
     def show_problem(self, problem: errors.Problem) -> None:
@@ -349,7 +360,8 @@ class ImagesTab(QWidget):
         self._open_job.start(partial(load_image, record.path), self._on_opened)
         self._show_revised(record.revised_prompt)
         self.filters_label.clear()
-        for b in (self.copy_button, self.save_button, self.chat_button):
+        self._show_usage(record)
+        for b in (self.copy_button, self.save_button, self.chat_button, self.edit_button):
             b.setEnabled(True)
 
     @Slot(object)
@@ -425,8 +437,9 @@ class ImagesTab(QWidget):
 
     @Slot(object)
     def _save_record(self, record: ImageRecord) -> None:
+        kind = "JPEG image (*.jpg *.jpeg)" if record.format == "jpeg" else "PNG image (*.png)"
         target, _ = QFileDialog.getSaveFileName(
-            self, "Save image", str(Path.home() / Path(record.path).name), "PNG image (*.png)"
+            self, "Save image", str(Path.home() / Path(record.path).name), kind
         )
         if target:
             self._run_side(
@@ -441,6 +454,7 @@ class ImagesTab(QWidget):
     @Slot(object)
     def _send_record(self, record: ImageRecord) -> None:
         self._pending_chat_text = record.revised_prompt or record.prompt
+        self._pending_chat_format = record.format
         self._side_jobs.start(
             plain(Path(record.path).read_bytes), self._on_bytes_for_chat, name="image-to-chat"
         )
@@ -448,10 +462,13 @@ class ImagesTab(QWidget):
     @Slot(object)
     def _on_bytes_for_chat(self, result: JobResult) -> None:
         if result.ok:
-            self.services.send_to_chat.emit("", [(result.value, "image/png", "image.png")])
+            fmt = self._pending_chat_format
+            name = "image.jpg" if fmt == "jpeg" else "image.png"
+            self.services.send_to_chat.emit("", [(result.value, MIMES.get(fmt, "image/png"), name)])
 
     def on_connection(self, connection: Any) -> None:
-        """Nothing to refresh: generating reads `services.connection` when it starts."""
+        """Offer the new profile's images deployment and the options its family takes."""
+        self.options.set_connection(connection)
 
     def shutdown(self) -> None:
         for holder in (self._job, self._open_job, self._side_jobs):
