@@ -278,7 +278,7 @@ def stream_chat(
                 if adapted.model_traits.reasoning and not request.model_traits.reasoning:
                     yield Learned(request.deployment, capabilities.Family.REASONING)
                 break
-            yield Failed(_refine(event.problem, request))
+            yield Failed(refine_problem(event.problem, request.deployment))
             return
         if isinstance(event, Started):
             adapted = request  # the answer has begun: nothing to adapt any more
@@ -288,7 +288,7 @@ def stream_chat(
     assert adapted is not None
     for event in run_once(client, adapted, cancel=cancel, ctx=ctx, max_retries=max_retries):
         if isinstance(event, Failed):
-            yield Failed(_refine(event.problem, adapted))
+            yield Failed(refine_problem(event.problem, adapted.deployment))
             return
         yield event
 
@@ -331,7 +331,7 @@ _ADAPTABLE = ("unsupported_parameter", "unsupported_value")
 _PARAM_RE = re.compile(r"'([A-Za-z_.]+)'")
 
 
-def _rejected_parameter(problem: errors.Problem) -> str | None:
+def rejected_parameter(problem: errors.Problem) -> str | None:
     """The parameter a 400 `unsupported_parameter` / `unsupported_value` names ("Unsupported parameter:
     'max_tokens' is not supported with this model. ..."), or None for any other failure."""
     if problem.status != 400 or (problem.code or "") not in _ADAPTABLE:
@@ -343,7 +343,7 @@ def _rejected_parameter(problem: errors.Problem) -> str | None:
 def _adapt(request: ChatRequest, problem: errors.Problem) -> tuple[ChatRequest | None, list[Notice]]:
     """The request reshaped for what Azure said the model rejects, with the notes to show; (None, []) when the
     failure is not one a different request can fix (or the request already avoids the parameter)."""
-    param = _rejected_parameter(problem)
+    param = rejected_parameter(problem)
     if param is None:
         return None, []
     traits = request.model_traits
@@ -379,7 +379,7 @@ def lesson(request: ChatRequest, done: Done) -> Learned | None:
     return Learned(request.deployment, family, done.model)
 
 
-def _refine(problem: errors.Problem, request: ChatRequest) -> errors.Problem:
+def refine_problem(problem: errors.Problem, deployment: str) -> errors.Problem:
     """Azure's "Model {modelName} is enabled only for api versions 2024-12-01-preview and later", in words that
     say what to change."""
     if problem.status == 400 and "enabled only for api versions" in problem.detail.lower():
@@ -388,7 +388,7 @@ def _refine(problem: errors.Problem, request: ChatRequest) -> errors.Problem:
             kind=errors.Kind.API_VERSION,
             title="This model needs a newer api-version",
             detail=(
-                f"'{request.deployment}' is a reasoning model, and Azure serves those only at api-version "
+                f"'{deployment}' is a reasoning model, and Azure serves those only at api-version "
                 f'{capabilities.REASONING_API_VERSION} or later (Azure: "{problem.detail}").'
             ),
             action=(

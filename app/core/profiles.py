@@ -144,14 +144,15 @@ class Profile:
 
 
 def demo_profile(endpoint: str) -> Profile:
-    """The emulator's profile: the seed's deployment names, so every tab has something real to show."""
+    """The emulator's profile: today's chat lineup (a reasoning deployment) next to the seed's other deployments,
+    so every tab has something real to show (the emulator still serves the seed's gpt-4o)."""
     return Profile(
         name=DEMO_PROFILE_NAME,
         endpoint=endpoint,
         api_version=PREVIEW_API_VERSION,
         auth=AuthMode.KEY,
         deployments=Deployments(
-            chat="gpt-4o",
+            chat="gpt-5-mini",
             speech="tts-hd",
             transcription="whisper",
             images="dall-e-3",
