@@ -214,9 +214,9 @@ def _chat(client: AzureOpenAI, deployment: str, profile: Profile) -> tuple[Any, 
 def _chat_call(client: AzureOpenAI, deployment: str, traits: Any) -> Any:
     # A reasoning model spends tokens thinking before it answers: 1 would end it in `length` with nothing said,
     # which still proves the deployment answers, but a few more keep the test honest and cheap.
-    limit = 16 if traits.reasoning else 1
+    limit: dict[str, Any] = {traits.token_limit: 16 if traits.reasoning else 1}
     return client.chat.completions.create(
-        model=deployment, messages=[{"role": "user", "content": "ping"}], **{traits.token_limit: limit}
+        model=deployment, messages=[{"role": "user", "content": "ping"}], **limit
     )
 
 
