@@ -133,7 +133,7 @@ def test_entra_profile_sends_a_bearer_token_for_the_cognitive_services_scope(emu
     with connection.connect(profile_for(emulator, auth=AuthMode.ENTRA), environ={}) as conn:
         assert ask(conn)
         ctx = conn.context("chat")
-        assert ctx.auth == "entra" and ctx.deployment == "gpt-4o"
+        assert ctx.auth == "entra" and ctx.deployment == "gpt-5-mini"
     req = emulator.requests[-1]
     assert req.auth_scheme == "Bearer" and req.headers["authorization"].split(" ")[0] == "Bearer"
     assert not req.had_api_key and req.used_key("fake-entra-token")
@@ -156,7 +156,7 @@ def test_demo_connection_runs_on_the_emulator_the_caller_hands_in_and_stops_it()
     try:
         assert conn.demo and conn.source == "demo" and conn.emulator is started[0]
         assert conn.profile.endpoint.rstrip("/") == started[0].endpoint
-        assert conn.profile.deployments.chat == "gpt-4o"
+        assert conn.profile.deployments.chat == "gpt-5-mini"  # demo mode: today's lineup (#14)
         ctx = conn.context("speech")
         assert (
             ctx.deployment == "tts-hd"

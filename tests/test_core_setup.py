@@ -4,6 +4,7 @@ operations with the keyring (save, rename, session-only fallback, duplicate, del
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from fake_keyrings import FakeCredential, fake_jwt
@@ -91,7 +92,9 @@ def run(profile, **kw) -> list[probe.ProbeResult]:
 
 
 def test_probe_every_deployment_of_the_emulator(emulator):
-    results = run(profile_for(emulator), typed_key="k")
+    seed = profile_for(emulator)
+    seed = seed.with_changes(deployments=replace(seed.deployments, chat="gpt-4o"))  # the seed's chat model
+    results = run(seed, typed_key="k")
     assert [r.capability for r in results] == [
         "chat",
         "speech",

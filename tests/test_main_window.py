@@ -27,7 +27,7 @@ def test_demo_mode_shows_banner_and_status(qtbot, window):
     assert "Demo mode" in window.banner.label.text()
     assert window.profile_label.text() == "Connected" and "emulator" in window.profile_label.toolTip()
     assert window.profile_switcher.currentText() == "Demo (built-in emulator)"
-    assert window.services.connection.profile.deployments.chat == "gpt-4o"
+    assert window.services.connection.profile.deployments.chat == "gpt-5-mini"  # today's lineup (#14)
 
 
 def test_banner_button_opens_settings(qtbot, window):

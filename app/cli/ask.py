@@ -1,12 +1,15 @@
-"""`parley ask`: a chat request; the answer streams to stdout."""
+"""`parley ask`: a chat request; the answer streams to stdout. Shaped for the deployment's family (a reasoning
+model gets `max_completion_tokens`, no temperature, only an effort it takes); what Azure teaches about the
+deployment is kept in the profile."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from app.cli.common import Commands, UsageError, positive_int, read_text, temperature
+from app.cli.common import Commands, UsageError, err, positive_int, read_text, temperature
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.stream import stream_text
 from app.cli.worker import worker_events
@@ -28,8 +31,23 @@ def register(commands: Commands) -> None:
     p.add_argument("--system", metavar="TEXT", help="system prompt")
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
-    p.add_argument("--max-tokens", metavar="N", type=positive_int)
-    p.add_argument("--temperature", metavar="T", type=temperature)
+    p.add_argument(
+        "--max-tokens",
+        metavar="N",
+        type=positive_int,
+        help="longest answer in tokens (sent as max_completion_tokens to a reasoning deployment)",
+    )
+    p.add_argument(
+        "--temperature",
+        metavar="T",
+        type=temperature,
+        help="0-2; a deployment that does not take it answers anyway, with a note on stderr",
+    )
+    p.add_argument(
+        "--reasoning-effort",
+        choices=("minimal", "low", "medium", "high"),
+        help="how hard a reasoning deployment thinks (sent only where the model takes that value)",
+    )
 
 
 def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
@@ -60,13 +78,52 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         max_tokens=args.max_tokens,
         temperature=args.temperature,
         stream=not args.no_stream,
+        reasoning_effort=args.reasoning_effort,
+        traits=conn.profile.chat_traits(deployment),
     )
     client = conn.client()
     ctx = context_for(conn, "chat", deployment)
     retries = max_retries(args, conn)
-    return stream_text(
-        worker_events(
-            lambda: chat.stream_chat(client, request, cancel=cancel, ctx=ctx, max_retries=retries), cancel
-        ),
-        json_mode=args.json,
+    events = worker_events(
+        lambda: chat.stream_chat(client, request, cancel=cancel, ctx=ctx, max_retries=retries), cancel
     )
+    return stream_text(_noted(events, request, conn), json_mode=args.json)
+
+
+def _noted(events: Iterator[Any], request: Any, conn: Connection) -> Iterator[Any]:
+    """The events for printing, with notices said on stderr and what Azure taught kept in the profile."""
+    from app.core import chat
+    from app.core import events as ev
+
+    for event in events:
+        if isinstance(event, ev.Notice):
+            err(f"Note: {event.text}")
+        elif isinstance(event, ev.Learned):
+            remember(conn, event)
+            continue
+        elif isinstance(event, ev.Done):
+            lesson = chat.lesson(request, event)
+            if lesson is not None:
+                remember(conn, lesson)
+        yield event
+
+
+def remember(conn: Connection, learned: Any) -> None:
+    """Keep a deployment's learned family and model in the saved profile this command runs on (the environment's
+    and demo mode's profiles are not saved), and in the connection for the rest of the command."""
+    import contextlib
+    import logging
+
+    from app.core.profiles import ProfileStore
+
+    updated = conn.profile.learned(learned.deployment, learned.family, learned.model)
+    if updated is None:
+        return
+    conn.profile = updated
+    if conn.source not in ("store", "profile") or conn.demo:
+        return
+    with contextlib.suppress(OSError):
+        if ProfileStore.load().remember(updated.name, learned.deployment, learned.family, learned.model):
+            logging.getLogger("parley.cli").info(
+                "learned: %s serves %s (%s)", learned.deployment, learned.family, learned.model
+            )

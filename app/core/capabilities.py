@@ -8,6 +8,7 @@ Deployment names are often opaque ("prod-chat"), so a name alone never decides: 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -79,3 +80,52 @@ def parse(value: str | None) -> Family | None:
         return Family(value) if value else None
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# How a chat request is shaped for a model (Microsoft Learn, "Azure OpenAI reasoning models"; openai-python's
+# `ReasoningEffort` literal: none, minimal, low, medium, high).
+
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+REASONING_API_VERSION = "2024-12-01-preview"  # reasoning models answer only at this api-version or later
+SAMPLING_PARAMETERS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+
+
+@dataclass(frozen=True)
+class ChatTraits:
+    """What a chat deployment accepts. `efforts` empty: send no `reasoning_effort`; `system_role` "" means the model
+    takes no system or developer message, so the instructions go in front of the first user message."""
+
+    reasoning: bool = False
+    efforts: tuple[str, ...] = ()
+    stream: bool = True
+    system_role: str = "system"
+    sampling: bool = True  # temperature, top_p and the penalties
+    router: bool = False  # model-router: each answer comes from the model it picked
+
+    @property
+    def token_limit(self) -> str:
+        return "max_completion_tokens" if self.reasoning else "max_tokens"
+
+
+CHAT_TRAITS = ChatTraits()
+
+
+def chat_traits(family: Family | None, model: str | None = None) -> ChatTraits:
+    """The request shape for a chat deployment of `family` serving `model` (its model name, when known)."""
+    if family != Family.REASONING:
+        return CHAT_TRAITS
+    name = (model or "").strip().lower()
+    if name.startswith(
+        "model-router"
+    ):  # routes each request; reasoning_effort is not accepted, sampling is ignored
+        return ChatTraits(True, (), True, "developer", False, router=True)
+    if re.match(r"o1-(mini|preview)", name):  # the first o-series: no system or developer message, no effort
+        return ChatTraits(True, (), True, "", False)
+    if re.match(r"o1\b(?!-)|o1-\d{4}", name):  # o1 itself: Azure does not stream it
+        return ChatTraits(True, ("low", "medium", "high"), False, "developer", False)
+    if re.match(r"gpt-?5\.\d+", name):  # gpt-5.1 and later: 'none' replaces 'minimal'
+        return ChatTraits(True, ("none", "low", "medium", "high"), True, "developer", False)
+    if re.match(r"gpt-?5", name):
+        return ChatTraits(True, ("minimal", "low", "medium", "high"), True, "developer", False)
+    return ChatTraits(True, ("low", "medium", "high"), True, "developer", False)

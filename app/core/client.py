@@ -1,4 +1,6 @@
-"""Builds the `openai.AzureOpenAI` client from a profile: an API key or a Microsoft Entra ID token provider.
+"""Builds the client from a profile: an API key or a Microsoft Entra ID token provider, on the dated API
+(`openai.AzureOpenAI`: `/openai/deployments/<name>/...?api-version=...`) or the v1 API (`openai.OpenAI` with
+`base_url=https://<resource>.openai.azure.com/openai/v1/`: no api-version, the deployment is the body's `model`).
 
 `openai` and `azure.identity` are imported inside the functions, so importing this module costs nothing at startup.
 The client is built with `max_retries=0`: retries are ours (`app.core.retry`), so the UI can show them, and with
@@ -8,7 +10,7 @@ The client is built with `max_retries=0`: retries are ours (`app.core.retry`), s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from app.core import errors
 from app.core.profiles import Profile
@@ -35,15 +37,52 @@ def build_client(
     from app.core import netio
     from app.core.deadline import CONNECT_TIMEOUT
 
+    timeout = Timeout(profile.timeout, connect=min(CONNECT_TIMEOUT, profile.timeout))
+    if profile.v1:
+        return _v1_client(profile, api_key, token_provider, timeout, netio.install(DefaultHttpxClient()))
     auth: dict[str, Any] = {"api_key": api_key} if api_key else {"azure_ad_token_provider": token_provider}
     return AzureOpenAI(
         azure_endpoint=profile.endpoint.strip(),
         api_version=profile.api_version,
         max_retries=0,
-        timeout=Timeout(profile.timeout, connect=min(CONNECT_TIMEOUT, profile.timeout)),
+        timeout=timeout,
         http_client=netio.install(DefaultHttpxClient()),
         **auth,
     )
+
+
+def _v1_client(
+    profile: Profile, api_key: str | None, token_provider: Callable[[], str] | None, timeout: Any, http: Any
+) -> AzureOpenAI:
+    """The v1 API through `openai.OpenAI`, as Microsoft Learn's "API version lifecycle" shows it: a key goes in the
+    `api-key` header (as on the dated API), an Entra ID token as `Authorization: Bearer`, fetched from the
+    provider for every request (openai 3.x takes a callable `api_key`). The operations Parley calls are the same
+    methods on both clients, so callers keep one type."""
+    from openai import OpenAI
+
+    from app.core.endpoints import v1_base_url
+
+    base_url = v1_base_url(profile.endpoint)
+    if api_key:
+        key = api_key
+
+        class _KeyClient(OpenAI):
+            # Azure's own header for keys, never the key as a bearer token.
+            def _auth_headers(self, security: Any) -> dict[str, str]:
+                return {"api-key": key}
+
+            def _validate_headers(self, headers: Any, custom_headers: Any) -> None:
+                return None
+
+        client: Any = _KeyClient(
+            base_url=base_url, api_key=key, max_retries=0, timeout=timeout, http_client=http
+        )
+    else:
+        assert token_provider is not None  # check_credentials made sure of one of them
+        client = OpenAI(
+            base_url=base_url, api_key=token_provider, max_retries=0, timeout=timeout, http_client=http
+        )
+    return cast("AzureOpenAI", client)
 
 
 def check_credentials(

@@ -79,6 +79,11 @@ class Connection:
     def auth(self) -> str:
         return "key" if self._api_key else "entra"
 
+    def credentials(self) -> tuple[str | None, Callable[[], str] | None]:
+        """(api key, Entra ID token provider), one of them set: for a call that builds its own client, like the
+        connection test (`probe.probe`)."""
+        return self._api_key, self._token_provider
+
     def check(self) -> None:
         """Raise the CONFIG problem `client()` would, without building it: the client (and openai, ~25 MB) is made
         on the first request, or when the UI expects one soon (`AppServices.warm_up_client`)."""

@@ -43,6 +43,24 @@ class EndpointCheck:
         return self.level != Level.ERROR
 
 
+V1_PATH = "/openai/v1/"
+
+
+def is_v1_endpoint(url: str) -> bool:
+    """Whether `url` names the v1 API (`https://<resource>.openai.azure.com/openai/v1/`): no api-version, the
+    deployment goes in the body's `model`."""
+    path = urlsplit(url.strip()).path.lower().rstrip("/") + "/"
+    return path.endswith(V1_PATH)
+
+
+def v1_base_url(endpoint: str) -> str:
+    """The v1 API's base URL for an endpoint given either as the resource or already as `.../openai/v1/`."""
+    root = endpoint.strip().split("?")[0].rstrip("/")
+    if is_v1_endpoint(root):
+        return root + "/"
+    return root + V1_PATH
+
+
 def is_azure_host(host: str) -> bool:
     host = host.lower().rstrip(".")
     return any(host.endswith(s) and len(host) > len(s) for s in AZURE_SUFFIXES)
@@ -78,6 +96,10 @@ def check_endpoint(text: str) -> EndpointCheck:
         return EndpointCheck(Level.ERROR, f"Azure OpenAI accepts only https://, not http:// — use {fixed}")
 
     azure = is_azure_host(host)
+    if is_v1_endpoint(raw) and not parts.query and not parts.fragment:  # the v1 API: kept as given
+        base = _strip_openai_path(parts).rstrip("/") + V1_PATH
+        note = "" if azure or local else "Not an Azure OpenAI address; allowed for a gateway or proxy."
+        return EndpointCheck(Level.WARNING if note else Level.OK, note, base)
     deployment, api_version = _from_path_and_query(parts.path, parts.query)
     root = _resource_root(parts) if azure else _strip_openai_path(parts)
     notes: list[str] = []

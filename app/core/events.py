@@ -5,26 +5,81 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.capabilities import Family
 from app.core.errors import Problem
 from app.core.filters import Verdict
 
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens of one answer. `completion_tokens` includes the hidden `reasoning_tokens`; `cached_tokens` are the
+    part of `prompt_tokens` Azure served from its prompt cache (openai's `CompletionUsage` details)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def output_tokens(self) -> int:
+        """The visible answer's tokens: completion minus reasoning."""
+        return max(0, self.completion_tokens - self.reasoning_tokens)
 
     @classmethod
     def from_obj(cls, usage: Any) -> Usage | None:
+        """From openai's `CompletionUsage`, Azure's JSON, or `to_json`'s flat dict (as history stores it)."""
         if usage is None:
             return None
-        get = usage.get if isinstance(usage, dict) else lambda k, d=0: getattr(usage, k, d)
         return cls(
-            int(get("prompt_tokens", 0) or 0),
-            int(get("completion_tokens", 0) or 0),
-            int(get("total_tokens", 0) or 0),
+            _count(usage, "prompt_tokens"),
+            _count(usage, "completion_tokens"),
+            _count(usage, "total_tokens"),
+            _count(usage, "cached_tokens") or _count(_field(usage, "prompt_tokens_details"), "cached_tokens"),
+            _count(usage, "reasoning_tokens")
+            or _count(_field(usage, "completion_tokens_details"), "reasoning_tokens"),
         )
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "cached_tokens": self.cached_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+
+
+def _field(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _count(obj: Any, name: str) -> int:
+    try:
+        return int(_field(obj, name) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should read once, that is not a failure: e.g. a setting this model does not take
+    ("Temperature does not apply to o4-mini; it was not sent."). `setting` names it ("temperature")."""
+
+    text: str
+    setting: str = ""
+
+
+@dataclass(frozen=True)
+class Learned:
+    """Azure showed what a deployment serves (a response's `model`, or a 400 naming a parameter it rejects). The
+    caller keeps it: `ProfileStore.remember(profile, deployment, family, model)` (core never writes settings here)."""
+
+    deployment: str
+    family: Family | None
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +126,7 @@ class Failed:
     problem: Problem
 
 
-Event = Started | Delta | FilterResult | Retrying | Done | Failed
+Event = Started | Delta | FilterResult | Retrying | Notice | Learned | Done | Failed
 
 
 def to_json(event: Event) -> dict[str, Any]:
@@ -91,13 +146,16 @@ def to_json(event: Event) -> dict[str, Any]:
                 "finish_reason": fr,
                 "request_id": rid,
                 "model": model,
-                "usage": None
-                if u is None
-                else {
-                    "prompt_tokens": u.prompt_tokens,
-                    "completion_tokens": u.completion_tokens,
-                    "total_tokens": u.total_tokens,
-                },
+                "usage": None if u is None else u.to_json(),
+            }
+        case Notice(text=text, setting=setting):
+            return {"type": "notice", "text": text, "setting": setting}
+        case Learned(deployment=dep, family=family, model=model):
+            return {
+                "type": "learned",
+                "deployment": dep,
+                "family": str(family) if family else None,
+                "model": model,
             }
         case Failed(problem=p):
             return {"type": "problem", **p.to_json()}

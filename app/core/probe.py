@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from app.core import client as client_mod
 from app.core import errors, netio, profiles
 from app.core.cancel import CancelToken
+from app.core.capabilities import Family, family_for_model
 from app.core.profiles import AuthMode, Profile
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
@@ -53,6 +54,8 @@ class ProbeResult:
     problem: errors.Problem | None = None
     request_id: str | None = None
     skipped: bool = False
+    family: Family | None = None  # what the deployment serves, as far as the test showed (else its name says)
+    model: str | None = None  # the model Azure said answered (a response's `model`)
 
     @property
     def label(self) -> str:
@@ -123,8 +126,9 @@ def probe(
                     capability, deployment, False, skipped=True, note=f"Not tried: {stop} first."
                 )
                 continue
-            ctx = errors.Context(capability, deployment, profile.api_version, profile.endpoint, auth)
-            result = _one(client, capability, deployment, ctx, cancel)
+            version = "v1" if profile.v1 else profile.api_version
+            ctx = errors.Context(capability, deployment, version, profile.endpoint, auth)
+            result = _one(client, capability, deployment, ctx, cancel, profile)
             if result.problem is not None and result.problem.kind in _STOP_KINDS:
                 stop = f"{result.label.lower()} failed with '{result.problem.title}'"
             yield result
@@ -133,12 +137,21 @@ def probe(
 
 
 def _one(
-    client: AzureOpenAI, capability: str, deployment: str, ctx: errors.Context, cancel: CancelToken
+    client: AzureOpenAI,
+    capability: str,
+    deployment: str,
+    ctx: errors.Context,
+    cancel: CancelToken,
+    profile: Profile,
 ) -> ProbeResult:
     start = time.perf_counter()
+    guessed = profile.family(deployment)
     try:
         with netio.cancellable(cancel):
-            response = _CALLS[capability](client, deployment)
+            if capability == "chat":
+                response, guessed = _chat(client, deployment, profile)
+            else:
+                response = _CALLS[capability](client, deployment)
     except Exception as exc:  # noqa: BLE001 - every failure becomes the result's Problem
         seconds = time.perf_counter() - start
         if cancel.cancelled:
@@ -152,12 +165,58 @@ def _one(
                 seconds,
                 request_id=problem.request_id,
                 note="Reached the deployment (checked without generating an image).",
+                family=guessed,
             )
         return ProbeResult(
-            capability, deployment, False, seconds, problem=problem, request_id=problem.request_id
+            capability,
+            deployment,
+            False,
+            seconds,
+            problem=problem,
+            request_id=problem.request_id,
+            family=guessed,
         )
+    model = getattr(response, "model", None)
+    model = model if isinstance(model, str) and model else None
+    family = guessed
+    if capability == "chat" and model and guessed != Family.REASONING:
+        family = family_for_model(model) or guessed
     return ProbeResult(
-        capability, deployment, True, time.perf_counter() - start, request_id=_request_id(response)
+        capability,
+        deployment,
+        True,
+        time.perf_counter() - start,
+        request_id=_request_id(response),
+        family=family,
+        model=None if profile.chat_traits(deployment).router else model,
+    )
+
+
+def _chat(client: AzureOpenAI, deployment: str, profile: Profile) -> tuple[Any, Family | None]:
+    """The chat test, shaped for what the deployment is known to be (a reasoning model refuses `max_tokens`); when
+    Azure says the model refuses the token limit it was sent, once more the reasoning way. (response, family)."""
+    import openai
+
+    from app.core import capabilities, chat
+
+    traits = profile.chat_traits(deployment)
+    family = profile.family(deployment)
+    try:
+        return _chat_call(client, deployment, traits), family
+    except openai.BadRequestError as exc:
+        problem = errors.from_exception(exc)
+        if traits.reasoning or chat.rejected_parameter(problem) not in ("max_tokens", "temperature"):
+            raise
+    reasoned = capabilities.chat_traits(Family.REASONING, profile.model(deployment))
+    return _chat_call(client, deployment, reasoned), Family.REASONING
+
+
+def _chat_call(client: AzureOpenAI, deployment: str, traits: Any) -> Any:
+    # A reasoning model spends tokens thinking before it answers: 1 would end it in `length` with nothing said,
+    # which still proves the deployment answers, but a few more keep the test honest and cheap.
+    limit: dict[str, Any] = {traits.token_limit: 16 if traits.reasoning else 1}
+    return client.chat.completions.create(
+        model=deployment, messages=[{"role": "user", "content": "ping"}], **limit
     )
 
 
@@ -179,6 +238,10 @@ def _reached_deployment(problem: errors.Problem) -> bool:
 
 
 def _refine(problem: errors.Problem, capability: str, deployment: str) -> errors.Problem:
+    if capability == "chat":
+        from app.core import chat
+
+        problem = chat.refine_problem(problem, deployment)
     if problem.code == "OperationNotSupported":
         from dataclasses import replace
 
@@ -217,9 +280,6 @@ def _register_secret(value: str) -> None:
 
 
 _CALLS: dict[str, Callable[[Any, str], Any]] = {
-    "chat": lambda c, d: c.chat.completions.create(
-        model=d, messages=[{"role": "user", "content": "ping"}], max_tokens=1
-    ),
     "completions": lambda c, d: c.completions.create(model=d, prompt="ping", max_tokens=1),
     "embeddings": lambda c, d: c.embeddings.create(model=d, input="ping"),
     "speech": lambda c, d: c.audio.speech.create(model=d, voice="alloy", input="OK", response_format="pcm"),

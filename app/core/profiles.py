@@ -13,12 +13,20 @@ from typing import Any
 from app.core import capabilities, paths
 from app.core.capabilities import Family
 
+# The latest dated releases of the data plane (Microsoft Learn, "API version lifecycle"): new profiles use the
+# preview, which serves every operation Parley has (reasoning models need 2024-12-01-preview or later, speech a
+# preview); the v1 API (`Profile.api = "v1"`) takes no api-version at all.
 GA_API_VERSION = "2024-10-21"
-PREVIEW_API_VERSION = "2024-10-01-preview"
+PREVIEW_API_VERSION = "2025-04-01-preview"
+SEED_PREVIEW_API_VERSION = "2024-10-01-preview"
+API_DATED = "dated"
+API_V1 = "v1"
 # Offered in Settings; free text is allowed too.
 KNOWN_API_VERSIONS = (
     PREVIEW_API_VERSION,
     GA_API_VERSION,
+    "2025-03-01-preview",
+    SEED_PREVIEW_API_VERSION,
     "2024-06-01",
     "2024-02-01",
     "2024-12-01-preview",
@@ -63,6 +71,17 @@ class Profile:
     tts_speed: float = 1.0
     # deployment -> family name (capabilities.Family), learned from Azure or set in Settings; wins over the name
     families: dict[str, str] = field(default_factory=dict, hash=False)
+    # "dated" (`/openai/deployments/...?api-version=...`) or "v1" (`/openai/v1/...`, the deployment as `model`)
+    api: str = API_DATED
+    # deployment -> the model Azure said answered (a response's `model`), e.g. "o4-mini-2025-04-16"
+    models: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def v1(self) -> bool:
+        """Whether requests go to the v1 API: the switch, or an endpoint pasted as `.../openai/v1/`."""
+        from app.core.endpoints import is_v1_endpoint
+
+        return self.api == API_V1 or is_v1_endpoint(self.endpoint)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,25 +108,51 @@ class Profile:
             tts_voice=str(data.get("tts_voice", "alloy")),
             tts_speed=float(data.get("tts_speed", 1.0)),
             families={str(k): str(v) for k, v in (data.get("families") or {}).items()},
+            api=API_V1 if data.get("api") == API_V1 else API_DATED,
+            models={str(k): str(v) for k, v in (data.get("models") or {}).items()},
         )
 
     def family(self, deployment: str) -> Family | None:
-        """What `deployment` serves: what was learned or set for it, else what its name suggests."""
-        return capabilities.parse(self.families.get(deployment)) or capabilities.family_for_model(deployment)
+        """What `deployment` serves: what was learned or set for it, else what its model's or its own name says."""
+        return (
+            capabilities.parse(self.families.get(deployment))
+            or capabilities.family_for_model(self.models.get(deployment))
+            or capabilities.family_for_model(deployment)
+        )
+
+    def model(self, deployment: str) -> str:
+        """The model `deployment` serves as far as Parley knows: what Azure said, else the deployment's name."""
+        return self.models.get(deployment) or deployment
+
+    def chat_traits(self, deployment: str) -> capabilities.ChatTraits:
+        """How a chat request to `deployment` is shaped (token limit, sampling, effort, streaming, system role)."""
+        return capabilities.chat_traits(self.family(deployment), self.model(deployment))
+
+    def learned(self, deployment: str, family: Family | None, model: str | None = None) -> Profile | None:
+        """This profile with what Azure taught about `deployment`, or None when it knew that already."""
+        families, models = dict(self.families), dict(self.models)
+        if family is not None:
+            families[deployment] = str(family)
+        if model:
+            models[deployment] = model
+        if families == self.families and models == self.models:
+            return None
+        return replace(self, families=families, models=models)
 
     def with_changes(self, **changes: Any) -> Profile:
         return replace(self, **changes)
 
 
 def demo_profile(endpoint: str) -> Profile:
-    """The emulator's profile: the seed's deployment names, so every tab has something real to show."""
+    """The emulator's profile: today's chat lineup (a reasoning deployment) next to the seed's other deployments,
+    so every tab has something real to show (the emulator still serves the seed's gpt-4o)."""
     return Profile(
         name=DEMO_PROFILE_NAME,
         endpoint=endpoint,
         api_version=PREVIEW_API_VERSION,
         auth=AuthMode.KEY,
         deployments=Deployments(
-            chat="gpt-4o",
+            chat="gpt-5-mini",
             speech="tts-hd",
             transcription="whisper",
             images="dall-e-3",
@@ -128,6 +173,7 @@ def profile_from_env(environ: dict[str, str] | None = None) -> Profile | None:
     return Profile(
         name="Environment",
         endpoint=endpoint,
+        api=API_V1 if env.get("PARLEY_API", "").strip().lower() == API_V1 else API_DATED,
         api_version=env.get("OPENAI_API_VERSION", "").strip() or PREVIEW_API_VERSION,
         auth=AuthMode.KEY if has_key else AuthMode.ENTRA,
         deployments=Deployments(chat=env.get("AZURE_OPENAI_DEPLOYMENT", "").strip() or "gpt-4o"),
@@ -264,6 +310,19 @@ class ProfileStore:
         self.profiles = [p for p in self.profiles if p.name != name]
         if self.active == name:
             self.active = self.profiles[0].name if self.profiles else None
+
+    def remember(
+        self, profile_name: str, deployment: str, family: Family | None, model: str | None = None
+    ) -> bool:
+        """Keep what Azure taught about a deployment in the named profile and save; False when nothing changed (or
+        there is no such profile, e.g. one made of environment variables)."""
+        profile = self.get(profile_name)
+        changed = profile.learned(deployment, family, model) if profile is not None else None
+        if changed is None:
+            return False
+        self.profiles = [changed if p.name == profile_name else p for p in self.profiles]
+        self.save()
+        return True
 
     def export_json(self) -> str:
         """Profiles for sharing: endpoints and deployments, never a key (keys live only in the keyring)."""

@@ -41,6 +41,13 @@ DEPLOYMENTS: dict[str, tuple[str, str, int]] = {
     "text-embedding-ada-002": ("embeddings", "ada", 1536),
     "dall-e-3": ("images", "dall-e-3", 0),
     "gpt-35-turbo-instruct": ("completions", "gpt-35-turbo-instruct", 0),
+    # Today's chat lineup: reasoning models (app/emulator/reasoning.py says what each rejects) and gpt-4.1.
+    "gpt-5-mini": ("chat", "gpt-5-mini-2025-08-07", 0),
+    "gpt-5.1": ("chat", "gpt-5.1-2025-11-13", 0),
+    "o4-mini": ("chat", "o4-mini-2025-04-16", 0),
+    "o1": ("chat", "o1-2024-12-17", 0),
+    "model-router": ("chat", "model-router-2025-08-07", 0),
+    "gpt-4.1": ("chat", "gpt-4.1-2025-04-14", 0),
 }
 
 # models that take what whisper and tts do not: streamed json/text transcripts; `instructions` and more voices
@@ -75,6 +82,8 @@ OPERATIONS = {
     "images/generations": ("images", "imageGeneration", "ImageGenerations_Create"),
     "images/edits": ("images", "imageEdit", "ImageEdits_Create"),
 }
+# The v1 API: /openai/v1/<operation>, the deployment in the body's `model` (or the multipart form's `model` field)
+V1_PREFIX = "/openai/v1"
 DEPLOYMENT_RE = re.compile(
     r"^/openai/deployments/([^/]+)/(chat/completions|completions|embeddings|audio/speech|"
     r"audio/transcriptions|audio/translations|images/generations|images/edits)/?$"

@@ -25,6 +25,7 @@ DEMO_WORDS: dict[str, str] = {
     "fault:hang": "the request is accepted and never answered",
     "fault:slow=N": "stream at N tokens/s (default 5); speech at N chunks/s",
     "len:N": "the answer is about N tokens long",
+    "think:N": "a reasoning deployment thinks N seconds (silence) before its first token",
 }
 
 # The same behaviour, selected per request by header (applies to every route).
@@ -32,11 +33,13 @@ DEMO_HEADERS: dict[str, str] = {
     "x-parley-fault": "429 | 429once | 500 | 500once | cut | hang | slow | slow=N",
     "x-parley-tokens": "N: the answer is about N tokens long",
     "x-parley-token-rate": "N: tokens per second for this request (0 = no delay)",
+    "x-parley-think": "N: seconds a reasoning deployment thinks before its first token",
 }
 
 _FAULT_RE = re.compile(r"fault:(429once|429|500once|500|cut|hang|slow(?:=(\d+(?:\.\d+)?))?)", re.I)
 _FILTER_RE = re.compile(r"filter:(prompt|jailbreak|answer|async|image)", re.I)
 _LEN_RE = re.compile(r"len:(\d+)", re.I)
+_THINK_RE = re.compile(r"think:(\d+(?:\.\d+)?)", re.I)
 _HEADER_FAULT_RE = re.compile(
     r"^\s*(429once|429|500once|500|cut|hang|slow)(?:\s*=\s*(\d+(?:\.\d+)?))?\s*$", re.I
 )
@@ -50,6 +53,7 @@ class Directives:
     filter: str | None = None  # prompt, jailbreak, answer, async, image
     tokens: int | None = None  # answer length
     rate: float | None = None  # tokens/s for this request (None: the emulator's default)
+    think: float | None = None  # seconds a reasoning model thinks (None: the emulator's think_seconds)
 
 
 def directives(text: str, headers: dict[str, str]) -> Directives:
@@ -81,7 +85,16 @@ def directives(text: str, headers: dict[str, str]) -> Directives:
             rate = max(0.0, float(headers["x-parley-token-rate"]))
     except ValueError:
         pass
-    return Directives(fault, flt, tokens, rate)
+    think = None
+    m = _THINK_RE.search(text or "")
+    if m:
+        think = min(float(m.group(1)), 600.0)
+    try:
+        if headers.get("x-parley-think"):
+            think = min(max(0.0, float(headers["x-parley-think"])), 600.0)
+    except ValueError:
+        pass
+    return Directives(fault, flt, tokens, rate, think)
 
 
 # -- tokens -----------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from app.emulator.catalog import (
     MSG_INVALID_KEY,
     MSG_MISSING_KEY,
     OPERATIONS,
+    V1_PREFIX,
 )
 from app.emulator.content import Directives
 from app.emulator.jobs import Store
@@ -105,17 +106,27 @@ class Handler(TextOps, MediaOps, JobsOps):
             return self._error(401, {"code": "401", "message": MSG_MISSING_KEY})
         if api_key and self.emu.api_key is not None and api_key != self.emu.api_key:
             return self._error(401, {"code": "401", "message": MSG_INVALID_KEY})
-        version = query.get("api-version", "")
-        if version not in API_VERSIONS:
+        v1 = path == V1_PREFIX or path.startswith(V1_PREFIX + "/")
+        version = "v1" if v1 else query.get("api-version", "")
+        if not v1 and version not in API_VERSIONS:
             return self._error(404, {"code": "404", "message": "Resource not found"})
         self.api_version = version
+        if v1:  # the same operations, addressed the v1 way: the deployment travels in the body
+            rest = path[len(V1_PREFIX) :].strip("/")
+            if rest in OPERATIONS and method == "POST":
+                named = (js if isinstance(js, dict) else {}).get("model") or (form or {}).get("model")
+                if not named:
+                    return self._invalid("you must provide a model parameter", "model")
+                path = f"/openai/deployments/{named}/{rest}"
+            else:
+                path = f"/openai/{rest}"
 
         m = DEPLOYMENT_RE.match(path)
         if m and method == "POST":
             deployment, op = m.group(1), m.group(2)
             kind, op_word, rl_name = OPERATIONS[op]
             if op == "audio/speech" and not (
-                version.endswith("-preview") and version >= "2024-02-15-preview"
+                v1 or (version.endswith("-preview") and version >= "2024-02-15-preview")
             ):
                 return self._error(404, {"code": "404", "message": "Resource not found"})
             if deployment not in DEPLOYMENTS:
@@ -214,10 +225,19 @@ def _prompt_text(kind: str, js: Any, form: dict | None) -> str:
 class Emulator:
     """An Azure OpenAI look-alike on 127.0.0.1 for demo mode and tests. See docs/emulator.md."""
 
-    def __init__(self, port: int = 0, api_key: str | None = None, token_rate: float | None = None):
+    def __init__(
+        self,
+        port: int = 0,
+        api_key: str | None = None,
+        token_rate: float | None = None,
+        think_seconds: float | None = None,
+    ):
         self.port = port
         self.api_key = api_key
         self.token_rate = token_rate
+        # how long reasoning deployments think before their first token: a felt pause in demo mode, none when
+        # the tests turn pacing off (token_rate=0)
+        self.think_seconds = think_seconds if think_seconds is not None else (0.0 if token_rate == 0 else 1.5)
         self.job_seconds = 6.0  # how long a fine-tuning job or a batch takes to finish
         self._heard: deque[str] = deque()
         self._transcripts: deque[tuple[str, float]] = deque(maxlen=500)

@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from app.emulator import content, embeddings, imaging
+from app.emulator import content, embeddings, imaging, reasoning
 from app.emulator.catalog import DEFAULT_TOKEN_RATE, MSG_PROMPT_FILTER
 from app.emulator.content import Directives
 from app.emulator.wire import WireHandler
@@ -17,6 +17,11 @@ from app.emulator.wire import WireHandler
 
 class TextOps(WireHandler):
     """The handler's text routes; `Handler` dispatches to `_op_<kind>`."""
+
+    def _think(self, d: Directives) -> float:
+        """Seconds a reasoning model thinks before its first token: `think:N` / `x-parley-think`, else the
+        emulator's `think_seconds`."""
+        return d.think if d.think is not None else float(self.emu.think_seconds)
 
     def _rate(self, d: Directives) -> float:
         if d.rate is not None:
@@ -78,12 +83,17 @@ class TextOps(WireHandler):
             if msg.get("role") == "user":
                 question, images = joined, msg_images
         prompt_tokens += 3
+        rejected = reasoning.rejection(model, js, self.api_version)
+        if rejected is not None:
+            return self._error(400, rejected)
         if d.filter in ("prompt", "jailbreak"):
             return self._content_filter_error(d.filter)
         answer = content.answer_markdown(question, images, d.tokens)
         limit = js.get("max_completion_tokens") or js.get("max_tokens")
         pfr = content.prompt_filter_results(len(images))
-        self._respond_text("chat", model, answer, limit, prompt_tokens, pfr, js, d)
+        answered = reasoning.answering_model(model, question)
+        thought = reasoning.reasoning_tokens(answered, question, js.get("reasoning_effort"))
+        self._respond_text("chat", answered, answer, limit, prompt_tokens, pfr, js, d, thought)
 
     def _op_completions(
         self,
@@ -135,20 +145,36 @@ class TextOps(WireHandler):
         pfr: list,
         js: dict,
         d: Directives,
+        thought: int = 0,
     ) -> None:
         pieces = content.tokenize(answer)
         finish = "stop"
-        if isinstance(limit, int) and 0 < limit < len(pieces):
-            pieces, finish = pieces[:limit], "length"
+        if isinstance(limit, int) and limit > 0:
+            # reasoning counts against max_completion_tokens: a small limit can leave no room for the answer
+            thought = min(thought, limit)
+            if limit - thought < len(pieces):
+                pieces, finish = pieces[: limit - thought], "length"
         if d.filter == "answer":
             pieces, finish = pieces[: max(1, int(len(pieces) * 0.4))], "content_filter"
-        completion_tokens = len(pieces)
-        usage = {
+        chat = kind == "chat"
+        completion_tokens = len(pieces) + thought  # reasoning tokens are billed as output
+        usage: dict[str, Any] = {
             "completion_tokens": completion_tokens,
             "prompt_tokens": prompt_tokens,
             "total_tokens": completion_tokens + prompt_tokens,
         }
-        chat = kind == "chat"
+        if chat:  # the details Azure adds to chat usage (openai's CompletionUsage)
+            usage["completion_tokens_details"] = {
+                "accepted_prediction_tokens": 0,
+                "audio_tokens": 0,
+                "reasoning_tokens": thought,
+                "rejected_prediction_tokens": 0,
+            }
+            usage["prompt_tokens_details"] = {
+                "audio_tokens": 0,
+                "cached_tokens": reasoning.cached_tokens(prompt_tokens),
+            }
+        thinks = chat and (reasoning.is_reasoning(model) or thought > 0)
         prefix = "chatcmpl-" if chat else "cmpl-"
         cid = prefix + base64.b32encode(uuid.uuid4().bytes).decode().rstrip("=")[:29]
         created = int(time.time())
@@ -159,6 +185,8 @@ class TextOps(WireHandler):
             final_results = content.async_annotation_results()
 
         if not js.get("stream"):
+            if thinks:  # the silent reasoning phase: nothing arrives before the whole answer
+                self._sleep(self._think(d))
             text = "".join(pieces)
             if chat:
                 choice = {
@@ -185,7 +213,9 @@ class TextOps(WireHandler):
                 "model": model,
                 "object": obj,
                 "system_fingerprint": fingerprint,
-                "usage": dict(usage, completion_tokens_details=None, prompt_tokens_details=None),
+                "usage": usage
+                if chat
+                else dict(usage, completion_tokens_details=None, prompt_tokens_details=None),
                 "prompt_filter_results": pfr,
             }
             return self._json(200, body, cut=d.fault == "cut")
@@ -236,6 +266,8 @@ class TextOps(WireHandler):
         )
         if chat:
             self._sse(chunk(None, {}, role=True))
+        if thinks:  # the silent reasoning phase: no token (and no keep-alive) until the model has thought
+            self._sleep(self._think(d))
         start = time.monotonic()
         cut_at = max(1, int(len(pieces) * 0.3)) if d.fault == "cut" else None
         async_mode = d.filter == "async"
