@@ -106,7 +106,9 @@ def trickle(handler: BaseHTTPRequestHandler, first: bytes, seconds: float = 30.0
         pass
 
 
-def stall(handler: BaseHTTPRequestHandler, head: bytes, seconds: float = 30.0, ctype: str = "application/json") -> None:
+def stall(
+    handler: BaseHTTPRequestHandler, head: bytes, seconds: float = 30.0, ctype: str = "application/json"
+) -> None:
     """Headers announcing a body longer than `head`, then `head`, then nothing: a body that stalls mid-way."""
     import select
 

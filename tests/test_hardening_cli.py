@@ -47,14 +47,24 @@ def base_env(home: Path) -> dict[str, str]:
 
 
 def parley(
-    home: Path, *args: str, endpoint: str | None = None, input: bytes | None = None, timeout: float = 60, **env: str
+    home: Path,
+    *args: str,
+    endpoint: str | None = None,
+    input: bytes | None = None,
+    timeout: float = 60,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     e = base_env(home)
     if endpoint is not None:
         e["AZURE_OPENAI_ENDPOINT"] = endpoint
     e.update(env)
     r = subprocess.run(
-        [sys.executable, "-m", "app", *args], env=e, cwd=ROOT, input=input, capture_output=True, timeout=timeout
+        [sys.executable, "-m", "app", *args],
+        env=e,
+        cwd=ROOT,
+        input=input,
+        capture_output=True,
+        timeout=timeout,
     )
     return subprocess.CompletedProcess(
         r.args, r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
@@ -103,7 +113,14 @@ def _no_audio_left(folder: Path) -> None:
 
 def test_speak_cut_mid_stream_leaves_no_partial_file_in_any_run(tmp_path):
     for _ in range(4):
-        r = parley(tmp_path / "home", "--demo", "speak", "fault:cut " + "Hello there. " * 40, "-o", str(tmp_path / "out.wav"))
+        r = parley(
+            tmp_path / "home",
+            "--demo",
+            "speak",
+            "fault:cut " + "Hello there. " * 40,
+            "-o",
+            str(tmp_path / "out.wav"),
+        )
         clean(r)
         assert r.returncode == 7, r.stderr
         _no_audio_left(tmp_path)
@@ -112,7 +129,14 @@ def test_speak_cut_mid_stream_leaves_no_partial_file_in_any_run(tmp_path):
 def test_speak_stalled_mid_stream_times_out_and_leaves_no_partial_file(tmp_path):
     started = time.monotonic()
     r = parley(
-        tmp_path / "home", "--demo", "--timeout", "2", "speak", "fault:hang hello", "-o", str(tmp_path / "out.wav")
+        tmp_path / "home",
+        "--demo",
+        "--timeout",
+        "2",
+        "speak",
+        "fault:hang hello",
+        "-o",
+        str(tmp_path / "out.wav"),
     )
     clean(r)
     assert r.returncode == 7, r.stderr
@@ -123,7 +147,16 @@ def test_speak_stalled_mid_stream_times_out_and_leaves_no_partial_file(tmp_path)
 def test_speak_stopped_with_ctrl_c_leaves_no_partial_file(tmp_path):
     e = base_env(tmp_path / "home")
     p = subprocess.Popen(
-        [sys.executable, "-m", "app", "--demo", "speak", "fault:slow=3 " + "Hello there. " * 20, "-o", str(tmp_path / "out.wav")],
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "--demo",
+            "speak",
+            "fault:slow=3 " + "Hello there. " * 20,
+            "-o",
+            str(tmp_path / "out.wav"),
+        ],
         env=e,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -180,7 +213,10 @@ def test_stdin_that_is_not_utf8_exits_2_with_words(tmp_path):
 def test_an_argument_that_is_not_utf8_exits_2_with_words(tmp_path):
     e = base_env(tmp_path)
     r = subprocess.run(
-        [sys.executable.encode(), b"-m", b"app", b"--demo", b"ask", b"caf\xe9 \xff"], env=e, cwd=ROOT, capture_output=True
+        [sys.executable.encode(), b"-m", b"app", b"--demo", b"ask", b"caf\xe9 \xff"],
+        env=e,
+        cwd=ROOT,
+        capture_output=True,
     )
     err = r.stderr.decode("utf-8", "replace")
     assert r.returncode == 2, err
@@ -239,7 +275,16 @@ def test_timeout_must_be_a_positive_number(tmp_path):
 def test_a_stalled_embeddings_body_times_out_with_exit_7(tmp_path):
     with FaultServer(lambda h: stall(h, b'{"object": "list", "data": [')) as server:
         started = time.monotonic()
-        r = parley(tmp_path, "--timeout", "2", "embed", "hi", "-m", "text-embedding-3-large", endpoint=server.endpoint)
+        r = parley(
+            tmp_path,
+            "--timeout",
+            "2",
+            "embed",
+            "hi",
+            "-m",
+            "text-embedding-3-large",
+            endpoint=server.endpoint,
+        )
         seconds = time.monotonic() - started
     clean(r)
     assert r.returncode == 7, r.stderr
@@ -248,7 +293,11 @@ def test_a_stalled_embeddings_body_times_out_with_exit_7(tmp_path):
 
 @pytest.mark.parametrize("command", ["embed", "image"])
 def test_a_cut_body_is_retried_then_exits_7(tmp_path, command):
-    args = ["embed", "hi", "-m", "e"] if command == "embed" else ["image", "cat", "-m", "d", "-o", str(tmp_path / "o.png")]
+    args = (
+        ["embed", "hi", "-m", "e"]
+        if command == "embed"
+        else ["image", "cat", "-m", "d", "-o", str(tmp_path / "o.png")]
+    )
     with FaultServer(lambda h: cut(h, b'{"data": [')) as server:
         r = parley(tmp_path / "home", "--retries", "2", *args, endpoint=server.endpoint)
     clean(r)
@@ -260,7 +309,15 @@ def test_a_cut_body_is_retried_then_exits_7(tmp_path, command):
 def test_a_stalled_image_body_times_out_with_exit_7(tmp_path):
     with FaultServer(lambda h: stall(h, b'{"created": 0, "data": [{"b64_json": "iVBOR')) as server:
         r = parley(
-            tmp_path / "home", "--timeout", "2", "image", "cat", "-m", "dall-e-3", "-o", str(tmp_path / "o.png"),
+            tmp_path / "home",
+            "--timeout",
+            "2",
+            "image",
+            "cat",
+            "-m",
+            "dall-e-3",
+            "-o",
+            str(tmp_path / "o.png"),
             endpoint=server.endpoint,
         )
     clean(r)
@@ -272,14 +329,28 @@ def test_a_stalled_image_download_times_out_with_exit_7(tmp_path):
     box: dict[str, str] = {}
 
     def post(h):
-        body(h, 200, json.dumps({"created": 0, "data": [{"url": box["url"], "revised_prompt": "a cat"}]}).encode())
+        body(
+            h,
+            200,
+            json.dumps({"created": 0, "data": [{"url": box["url"], "revised_prompt": "a cat"}]}).encode(),
+        )
 
     with FaultServer(post, get=lambda h: stall(h, b"\x89PNG\r\n\x1a\n", ctype="image/png")) as server:
         box["url"] = server.endpoint + "blob/img.png"
         started = time.monotonic()
         r = parley(
-            tmp_path / "home", "--timeout", "2", "image", "cat", "-m", "dall-e-3", "--format", "url",
-            "-o", str(tmp_path / "o.png"), endpoint=server.endpoint,
+            tmp_path / "home",
+            "--timeout",
+            "2",
+            "image",
+            "cat",
+            "-m",
+            "dall-e-3",
+            "--format",
+            "url",
+            "-o",
+            str(tmp_path / "o.png"),
+            endpoint=server.endpoint,
         )
         seconds = time.monotonic() - started
     clean(r)
@@ -320,10 +391,24 @@ def test_a_key_echoed_in_a_revised_prompt_is_redacted_on_stderr(tmp_path):
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0").decode()
 
     def post(h):
-        body(h, 200, json.dumps({"created": 0, "data": [{"b64_json": png, "revised_prompt": f"cat {KEY}"}]}).encode())
+        body(
+            h,
+            200,
+            json.dumps({"created": 0, "data": [{"b64_json": png, "revised_prompt": f"cat {KEY}"}]}).encode(),
+        )
 
     with FaultServer(post) as server:
-        r = parley(tmp_path, "image", "cat", "-m", "d", "-o", str(tmp_path / "o.png"), "--json", endpoint=server.endpoint)
+        r = parley(
+            tmp_path,
+            "image",
+            "cat",
+            "-m",
+            "d",
+            "-o",
+            str(tmp_path / "o.png"),
+            "--json",
+            endpoint=server.endpoint,
+        )
     clean(r)
     assert r.returncode == 0, r.stderr
     assert "Revised prompt: cat" in r.stderr
@@ -401,8 +486,15 @@ def test_quiet_speech_is_still_sent(tmp_path, emu):
 
 def test_speech_at_an_old_preview_is_told_which_preview_serves_it(tmp_path, emu):
     r = parley(
-        tmp_path, "speak", "hi", "-m", "tts-hd", "-o", str(tmp_path / "o.wav"),
-        endpoint=emu.endpoint, OPENAI_API_VERSION="2023-12-01-preview",
+        tmp_path,
+        "speak",
+        "hi",
+        "-m",
+        "tts-hd",
+        "-o",
+        str(tmp_path / "o.wav"),
+        endpoint=emu.endpoint,
+        OPENAI_API_VERSION="2023-12-01-preview",
     )
     clean(r)
     assert r.returncode == 5, r.stderr
@@ -420,7 +512,9 @@ def test_speech_at_an_old_preview_is_told_which_preview_serves_it(tmp_path, emu)
 )
 def test_speech_404_advice_follows_the_api_version(version, says, never):
     problem = errors.from_status(
-        404, {"error": {"code": "404", "message": "Resource not found"}}, ctx=errors.Context("speech", "tts", version)
+        404,
+        {"error": {"code": "404", "message": "Resource not found"}},
+        ctx=errors.Context("speech", "tts", version),
     )
     words = f"{problem.detail} {problem.action}"
     assert says in words and never not in words, words
@@ -429,14 +523,16 @@ def test_speech_404_advice_follows_the_api_version(version, says, never):
 # -- 4/15: the settings file's notes, private files -----------------------------------------------------------------
 
 
-def test_an_unreadable_settings_file_is_told_once_on_stderr(tmp_path, emu):
+def test_an_unreadable_settings_file_is_told_once_on_stderr(tmp_path):
     home = tmp_path / "home"
     (home / "config").mkdir(parents=True)
-    settings = home / "config" / "profiles.json"
-    settings.write_text("{not json")
-    r = parley(home, "ask", "hi", endpoint=emu.endpoint)
-    assert r.returncode == 0, r.stderr
-    assert r.stderr.count("not valid JSON") == 1, r.stderr
+    (home / "config" / "profiles.json").write_text("{not json")
+    first = parley(home, "ask", "hi")
+    clean(first)
+    assert first.returncode == 2 and "not configured" in first.stderr, first.stderr
+    assert first.stderr.count("not valid JSON") == 1, first.stderr
+    second = parley(home, "ask", "hi")  # the file was set aside: nothing more to tell
+    assert second.returncode == 2 and "not valid JSON" not in second.stderr, second.stderr
 
 
 def test_the_cli_makes_existing_files_private(tmp_path):
