@@ -328,6 +328,26 @@ def write_file(path: str | Any, data: bytes) -> None:
         raise
 
 
+def check_writable(path: str | Any) -> None:
+    """A UsageError (exit 2) now, before Azure is paid for an answer, when `path` cannot be written: its folder is
+    a file, is read-only or cannot be made. Leaves nothing behind."""
+    from pathlib import Path
+
+    out_path = Path(path)
+    part = out_path.with_name(out_path.name + ".part")
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        if out_path.is_dir():
+            raise IsADirectoryError(21, "it is a folder")
+        with open(part, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot write {out_path}: {exc.strerror or exc}. Choose another file or folder."
+        ) from None
+    _remove(part)
+
+
 def _remove(path: Any) -> None:
     import contextlib
 

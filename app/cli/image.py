@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,12 +10,13 @@ from app.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Commands,
-    UsageError,
+    check_writable,
     err,
     json_line,
     read_text,
     report,
     retry_words,
+    write_file,
 )
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.worker import worker_events
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
     from app.core import images
 
     prompt = read_text(args.prompt, "prompt")
+    check_writable(args.output)  # before the image is paid for
     deployment = deployment_for(args, conn, "images")
     request = images.ImageRequest(
         deployment,
@@ -60,13 +61,7 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         if isinstance(event, ev.Retrying):
             err(retry_words(event))
         elif isinstance(event, images.GeneratedImage):
-            try:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                tmp = out.with_name(out.name + ".part")
-                tmp.write_bytes(event.png)
-                os.replace(tmp, out)
-            except OSError as exc:
-                raise UsageError(f"Cannot write {out}: {exc.strerror or exc}.") from None
+            write_file(out, event.png)  # whole or not at all
             if event.revised_prompt:
                 err(f"Revised prompt: {event.revised_prompt}")
             w, h = event.size

@@ -425,6 +425,25 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
             "Try again; if it persists, check the endpoint in Settings (a proxy or captive portal may be answering).",
             retryable=True,
         )
+    if module.startswith(("httpx", "httpcore")):
+        # Raised unwrapped while a body is read (openai wraps only the wait for headers): a stalled or cut body.
+        if "Timeout" in name:
+            return Problem(
+                Kind.TIMEOUT,
+                "Timed out",
+                "Azure stopped sending before the answer was complete.",
+                "Try again, or raise the timeout (Settings, or --timeout).",
+                retryable=True,
+            )
+        return Problem(
+            Kind.NETWORK,
+            "Connection lost",
+            _connection_reason(exc, ctx)
+            if str(exc)
+            else "The connection dropped before the answer was complete.",
+            "Check your network, then retry.",
+            retryable=True,
+        )
     if isinstance(exc, TimeoutError):
         return Problem(
             Kind.TIMEOUT,

@@ -125,6 +125,11 @@ def _generate(
     max_retries: int,
     http_get: Callable[[str], bytes] | None,
 ) -> Iterator[Any]:
+    from app.core.deadline import timeout_of
+
+    timeout = timeout_of(client)
+    start_by = time.monotonic() + timeout
+
     def call() -> tuple[Any, Any]:
         return request_parsed(
             lambda: client.images.with_streaming_response.generate(
@@ -137,11 +142,15 @@ def _generate(
                 response_format=request.response_format,
             ),
             cancel,
+            timeout=timeout,
+            start_by=start_by,
         )
 
     try:
         yield Started(None)
-        headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        headers, result = yield from retrying(
+            call, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
+        )
         request_id = _header_request_id(headers)
         items = list(getattr(result, "data", None) or [])
         if not items:
@@ -170,12 +179,13 @@ def _generate(
                 raise _bad_image(f"the image data was not valid base64 ({exc})", request_id) from exc
         elif getattr(item, "url", None):
             url = str(item.url)
-            get = http_get or (lambda u: download(client, u, cancel))
+            get = http_get or (lambda u: download(client, u, cancel, timeout=timeout))
             png = yield from retrying(
                 lambda: get(url),
                 cancel=cancel,
                 max_retries=max_retries,
                 ctx=errors.Context("image download", ctx.deployment, ctx.api_version, ctx.endpoint, ctx.auth),
+                deadline=time.monotonic() + timeout,
             )
         else:
             raise _bad_image("the answer held neither image data nor a URL", request_id)
@@ -270,41 +280,87 @@ def guard_response(response: Any, cancel: CancelToken) -> Callable[[], None]:
     return release
 
 
-def request_parsed(open_response: Callable[[], Any], cancel: CancelToken) -> tuple[Any, Any]:
+def request_parsed(
+    open_response: Callable[[], Any],
+    cancel: CancelToken,
+    *,
+    timeout: float | None = None,
+    start_by: float | None = None,
+) -> tuple[Any, Any]:
     """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
-    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down)."""
+    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down).
 
-    def run() -> tuple[Any, Any]:
-        with open_response() as response:
-            release = guard_response(response, cancel)
-            try:
-                return response.headers, response.parse()
-            finally:
-                release()
+    With `timeout` it is bounded like a chat stream (`deadline.watched`): the headers must come by `start_by` and the
+    body may not fall silent for `timeout` seconds; either raises a retryable TimeoutError."""
+    if timeout is None:
+        return call_abandonable(lambda: _read_parsed(open_response, cancel, None), cancel)
+    from app.core.deadline import watched
 
-    return call_abandonable(run, cancel)
+    return watched(
+        lambda request, feed: call_abandonable(lambda: _read_parsed(open_response, request, feed), request),
+        cancel,
+        timeout=timeout,
+        start_by=start_by,
+    )
 
 
-def download(client: Any, url: str, cancel: CancelToken | None = None) -> bytes:
-    """GET `url` (an Azure blob SAS link) with the client's own HTTP transport; no Azure credentials are sent."""
-    http = getattr(client, "_client", None)
-    if http is None or not hasattr(http, "stream"):
-        return _urllib_get(url)
-    with http.stream("GET", url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as response:
-        release = guard_response(response, cancel) if cancel is not None else (lambda: None)
+def _read_parsed(
+    open_response: Callable[[], Any], cancel: CancelToken, feed: Callable[[], None] | None
+) -> tuple[Any, Any]:
+    from app.core import netio
+
+    with open_response() as response:
+        release = guard_response(response, cancel)
         try:
-            return _read_download(response, cancel)
+            if feed is not None:
+                feed()  # the headers came
+                netio.read_body(response, feed)
+            return response.headers, response.parse()
         finally:
             release()
 
 
-def _read_download(response: Any, cancel: CancelToken | None) -> bytes:
+def download(
+    client: Any, url: str, cancel: CancelToken | None = None, *, timeout: float | None = None
+) -> bytes:
+    """GET `url` (an Azure blob SAS link) with the client's own HTTP transport; no Azure credentials are sent.
+
+    Bounded like every request (`deadline.watched`, the client's timeout unless `timeout` is given): the headers
+    within it, and no silence longer than it while the image arrives; a stall raises a retryable TimeoutError."""
+    from app.core.deadline import timeout_of, watched
+
+    http = getattr(client, "_client", None)
+    if http is None or not hasattr(http, "stream"):
+        return _urllib_get(url)
+    seconds = timeout if timeout is not None else timeout_of(client)
+
+    def get(request: CancelToken, feed: Callable[[], None]) -> bytes:
+        from app.core.netio import cancellable
+
+        with (
+            cancellable(request),
+            http.stream("GET", url, timeout=seconds, follow_redirects=True) as response,
+        ):
+            feed()
+            release = guard_response(response, request)
+            try:
+                return _read_download(response, request, feed)
+            finally:
+                release()
+
+    return watched(get, cancel or CancelToken(), timeout=seconds, start_by=time.monotonic() + seconds)
+
+
+def _read_download(
+    response: Any, cancel: CancelToken | None, feed: Callable[[], None] = lambda: None
+) -> bytes:
     if response.status_code >= 400:
         response.read()
         raise _download_error(response.status_code, response.headers)
     chunks: list[bytes] = []
     total = 0
     for chunk in response.iter_bytes():
+        feed()
         if cancel is not None and cancel.cancelled:
             raise Cancelled()
         total += len(chunk)

@@ -17,7 +17,7 @@ import contextlib
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -68,6 +68,19 @@ def shutdown(response: Any) -> None:
     if close is not None:
         with contextlib.suppress(Exception):
             close()
+
+
+def read_body(response: Any, feed: Callable[[], None]) -> None:
+    """Read a response's body chunk by chunk, calling `feed()` for each (a watchdog's), and keep it where
+    `response.read()`/`parse()` find it: a body that stalls half-way is then cut like a silent stream."""
+    http = http_response_of(response)
+    if not hasattr(http, "iter_bytes") or hasattr(http, "_content"):
+        return
+    chunks = []
+    for chunk in http.iter_bytes():
+        feed()
+        chunks.append(chunk)
+    http._content = b"".join(chunks)  # httpx2's own cache of the read body: read() returns it
 
 
 def close_on_cancel(response: Any, cancel: CancelToken) -> None:
