@@ -301,6 +301,23 @@ def is_audio(data: bytes) -> bool:
     return len(data) > 2 and data[0] == 0xFF and (data[1] & 0xE0) == 0xE0  # a bare MPEG audio frame
 
 
+def check_audio(name: str, data: bytes) -> None:
+    """A UsageError unless `data` is audio worth sending to Whisper: not empty, not another kind of file, and (for
+    a 16-bit WAV) not silent — Whisper turns silence into invented words, so the Voice tab never sends it either."""
+    if not is_audio(data):
+        raise UsageError(
+            f"{name} is not audio: it is {what_it_is(data)}. Whisper takes WAV, MP3, M4A, FLAC, Ogg or WebM files."
+        )
+    from app.core import wavinfo
+
+    level = wavinfo.loudest_dbfs(data)
+    if level is not None and level < wavinfo.SILENT_DBFS:
+        raise UsageError(
+            f"{name} is silent: its loudest moment is {level:.0f} dBFS (speech is above {wavinfo.SILENT_DBFS:.0f}). "
+            "It was not sent, as Whisper invents words for silence; check the recording's input level."
+        )
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Output files
 

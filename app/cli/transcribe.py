@@ -11,6 +11,7 @@ from app.cli.common import (
     EXIT_OK,
     Commands,
     UsageError,
+    check_audio,
     err,
     json_line,
     out,
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         audio = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read the audio file {args.file}: {exc.strerror or exc}.") from None
+    check_audio(args.file, audio)
     deployment = deployment_for(args, conn, "transcription")
     client = conn.client()
     ctx = context_for(conn, "transcription", deployment)

@@ -196,10 +196,9 @@ def checked_endpoint(profile: Profile, source: str) -> Profile:
                 fix,
             )
         )
-    changes: dict[str, Any] = {}
-    if check.url and check.url != profile.endpoint:
-        changes["endpoint"] = check.url
-    return profile.with_changes(**changes) if changes else profile
+    if check.url and check.url.rstrip("/").lower() != profile.endpoint.strip().rstrip("/").lower():
+        return profile.with_changes(endpoint=check.url)  # a pasted URL: only the resource is kept
+    return profile
 
 
 def _connect_profile(profile: Profile, secrets: SecretStore, source: str) -> Connection:

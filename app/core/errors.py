@@ -254,9 +254,7 @@ def from_status(
     if status == 404:
         version = ctx.api_version or "(none)"
         if ctx.operation == "speech":
-            action = (
-                "Text to speech needs a preview api-version such as 2024-10-01-preview; set it in Settings."
-            )
+            action = _speech_404_action(ctx.api_version)
         else:
             action = f"Check the endpoint URL and the api-version ({version}) in Settings; try 2024-10-21 (GA) or 2024-10-01-preview."
         return Problem(
@@ -318,6 +316,31 @@ def from_status(
         message or f"The service answered {status}.",
         _bad_request_action(message, ctx),
         **common,
+    )
+
+
+SPEECH_FIRST_PREVIEW = "2024-02-15-preview"  # the first api-version with /audio/speech
+
+
+def _speech_404_action(version: str | None) -> str:
+    """What to do when speech is not found, from the api-version in use: a GA version has no speech at all, a
+    preview older than 2024-02-15-preview predates it; a later preview is not the cause (advising "use a preview"
+    there repeats what the user already does), so the resource's region is."""
+    if not version or not version.endswith("-preview"):
+        shown = f" ({version})" if version else ""
+        return (
+            f"Text to speech needs a preview api-version, and this one{shown} is not: set 2024-10-01-preview "
+            "in Settings (OPENAI_API_VERSION from the command line)."
+        )
+    if version < SPEECH_FIRST_PREVIEW:
+        return (
+            f"Text to speech arrived in api-version {SPEECH_FIRST_PREVIEW}; {version} is older. Set "
+            "2024-10-01-preview in Settings (OPENAI_API_VERSION from the command line)."
+        )
+    return (
+        f"The api-version ({version}) already offers text to speech, so this resource does not: speech (tts, tts-hd) "
+        "is deployed only on resources in North Central US or Sweden Central. Check the endpoint and the speech "
+        "deployment in Settings."
     )
 
 
