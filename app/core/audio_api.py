@@ -19,7 +19,7 @@ from app.core import errors
 from app.core.cancel import Cancelled, CancelToken
 from app.core.deadline import timeout_of
 from app.core.events import Done, Failed, Retrying, Started
-from app.core.images import call_abandonable, guard_response, request_parsed
+from app.core.netio import call_abandonable, guard_response, request_parsed
 from app.core.retry import retrying
 from app.core.wavinfo import wav_seconds
 

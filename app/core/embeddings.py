@@ -12,7 +12,7 @@ from app.core import errors
 from app.core.cancel import Cancelled, CancelToken
 from app.core.deadline import timeout_of
 from app.core.events import Done, Failed, Usage
-from app.core.images import request_parsed
+from app.core.netio import request_parsed
 from app.core.retry import retrying
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time

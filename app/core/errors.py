@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from app.core import filters
+from app.core import advice, filters
 
 
 class Kind(StrEnum):
@@ -146,16 +145,6 @@ class Context:
     auth: str | None = None  # "key" or "entra"
 
 
-_CAPABILITY_WORDS = {
-    "chat": "chat",
-    "speech": "speech",
-    "transcription": "transcription",
-    "images": "images",
-    "embeddings": "embeddings",
-    "completions": "completions",
-}
-
-
 def _error_member(body: Any) -> dict[str, Any]:
     if isinstance(body, dict):
         err = body.get("error", body)
@@ -207,7 +196,7 @@ def from_status(
     code = str(err.get("code")) if err.get("code") is not None else None
     message = str(err.get("message") or "").strip()
     retry_after = _retry_after(headers)
-    what = _CAPABILITY_WORDS.get(ctx.operation, ctx.operation)
+    what = ctx.operation
     dep = f"'{ctx.deployment}'" if ctx.deployment else "the deployment"
     common = _Common(status=status, code=code, request_id=request_id, retry_after=retry_after)
 
@@ -254,7 +243,7 @@ def from_status(
     if status == 404:
         version = ctx.api_version or "(none)"
         if ctx.operation == "speech":
-            action = _speech_404_action(ctx.api_version)
+            action = advice.speech_not_found(ctx.api_version)
         else:
             action = f"Check the endpoint URL and the api-version ({version}) in Settings; try 2024-10-21 (GA) or 2024-10-01-preview."
         return Problem(
@@ -314,33 +303,8 @@ def from_status(
         Kind.BAD_REQUEST,
         "Azure rejected the request",
         message or f"The service answered {status}.",
-        _bad_request_action(message, ctx),
+        advice.bad_request(message),
         **common,
-    )
-
-
-SPEECH_FIRST_PREVIEW = "2024-02-15-preview"  # the first api-version with /audio/speech
-
-
-def _speech_404_action(version: str | None) -> str:
-    """What to do when speech is not found, from the api-version in use: a GA version has no speech at all, a
-    preview older than 2024-02-15-preview predates it; a later preview is not the cause (advising "use a preview"
-    there repeats what the user already does), so the resource's region is."""
-    if not version or not version.endswith("-preview"):
-        shown = f" ({version})" if version else ""
-        return (
-            f"Text to speech needs a preview api-version, and this one{shown} is not: set 2024-10-01-preview "
-            "in Settings (OPENAI_API_VERSION from the command line)."
-        )
-    if version < SPEECH_FIRST_PREVIEW:
-        return (
-            f"Text to speech arrived in api-version {SPEECH_FIRST_PREVIEW}; {version} is older. Set "
-            "2024-10-01-preview in Settings (OPENAI_API_VERSION from the command line)."
-        )
-    return (
-        f"The api-version ({version}) already offers text to speech, so this resource does not: speech (tts, tts-hd) "
-        "is deployed only on resources in North Central US or Sweden Central. Check the endpoint and the speech "
-        "deployment in Settings."
     )
 
 
@@ -352,15 +316,6 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.0f} s"
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-
-
-def _bad_request_action(message: str, ctx: Context) -> str:
-    low = message.lower()
-    if "api version" in low or "api-version" in low:
-        return "Choose another api-version in Settings (the seed lists 2024-10-21 and 2024-10-01-preview)."
-    if "maximum context length" in low or "too many tokens" in low or re.search(r"\btokens?\b.*\blimit", low):
-        return "Shorten the conversation or start a new one."
-    return "Change the input or options and try again."
 
 
 def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:

@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Started
+from app.core.netio import call_abandonable, guard_response, request_parsed  # noqa: F401 - their old home
 from app.core.retry import retrying
 
 if TYPE_CHECKING:
     from app.core.history import History, ImageRecord
-
-T = TypeVar("T")
 
 SIZES = ("1024x1024", "1792x1024", "1024x1792")
 QUALITIES = ("standard", "hd")
@@ -229,95 +227,6 @@ def _header_request_id(headers: Any) -> str | None:
     if headers is None:
         return None
     return headers.get("apim-request-id") or headers.get("x-request-id")
-
-
-def call_abandonable(call: Callable[[], T], cancel: CancelToken, *, poll: float = 0.05) -> T:
-    """Run a blocking request in a helper thread so a cancel returns at once (raises `Cancelled`).
-
-    A request still waiting for its response headers has no socket we can reach to shut down; the helper thread
-    finishes (or fails) on its own and its result is dropped.
-    """
-    cancel.raise_if_cancelled()
-    box: dict[str, Any] = {}
-    finished = threading.Event()
-
-    def run() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            box["error"] = exc
-        finally:
-            finished.set()
-
-    threading.Thread(target=run, name="parley-request", daemon=True).start()
-    while not finished.wait(poll):
-        if cancel.cancelled:
-            raise Cancelled()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def guard_response(response: Any, cancel: CancelToken) -> Callable[[], None]:
-    """Shut `response`'s socket down if `cancel` fires before the returned `release()` is called.
-
-    `netio.close_on_cancel` without the release: once a response is finished its connection goes back to the
-    client's pool, and a late cancel of this job must not shut down a socket another request is now using.
-    """
-    from app.core import netio
-
-    state = {"live": True}
-
-    def close() -> None:
-        if state["live"]:
-            netio.shutdown(response)
-
-    cancel.on_cancel(close)
-
-    def release() -> None:
-        state["live"] = False
-
-    return release
-
-
-def request_parsed(
-    open_response: Callable[[], Any],
-    cancel: CancelToken,
-    *,
-    timeout: float | None = None,
-    start_by: float | None = None,
-) -> tuple[Any, Any]:
-    """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
-    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down).
-
-    With `timeout` it is bounded like a chat stream (`deadline.watched`): the headers must come by `start_by` and the
-    body may not fall silent for `timeout` seconds; either raises a retryable TimeoutError."""
-    if timeout is None:
-        return call_abandonable(lambda: _read_parsed(open_response, cancel, None), cancel)
-    from app.core.deadline import watched
-
-    return watched(
-        lambda request, feed: call_abandonable(lambda: _read_parsed(open_response, request, feed), request),
-        cancel,
-        timeout=timeout,
-        start_by=start_by,
-    )
-
-
-def _read_parsed(
-    open_response: Callable[[], Any], cancel: CancelToken, feed: Callable[[], None] | None
-) -> tuple[Any, Any]:
-    from app.core import netio
-
-    with open_response() as response:
-        release = guard_response(response, cancel)
-        try:
-            if feed is not None:
-                feed()  # the headers came
-                netio.read_body(response, feed)
-            return response.headers, response.parse()
-        finally:
-            release()
 
 
 def download(
