@@ -1,5 +1,6 @@
 """A tiny HTTP server that misbehaves in ways the emulator (which is faithful to Azure) never does: garbled event
-streams, non-JSON bodies. Each test hands it one function that writes the raw answer."""
+streams, non-JSON bodies, bodies that stall or are cut, keys echoed back. Each test hands it one function that writes
+the raw answer (to every POST, and to every GET unless `get` is given)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ Answer = Callable[[BaseHTTPRequestHandler], None]
 
 
 class FaultServer:
-    def __init__(self, answer: Answer):
+    def __init__(self, answer: Answer, get: Answer | None = None):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -23,10 +24,16 @@ class FaultServer:
                 outer.requests += 1
                 answer(self)
 
+            def do_GET(self) -> None:  # noqa: N802
+                outer.requests += 1
+                outer.gets += 1
+                (get or answer)(self)
+
             def log_message(self, *args: Any) -> None:
                 pass
 
         self.requests = 0
+        self.gets = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
 
@@ -97,3 +104,47 @@ def trickle(handler: BaseHTTPRequestHandler, first: bytes, seconds: float = 30.0
             time.sleep(0.2)
     except OSError:
         pass
+
+
+def stall(
+    handler: BaseHTTPRequestHandler, head: bytes, seconds: float = 30.0, ctype: str = "application/json"
+) -> None:
+    """Headers announcing a body longer than `head`, then `head`, then nothing: a body that stalls mid-way."""
+    import select
+
+    handler.send_response(200)
+    handler.send_header("content-type", ctype)
+    handler.send_header("content-length", str(len(head) + 100_000))
+    handler.end_headers()
+    handler.wfile.write(head)
+    handler.wfile.flush()
+    select.select([handler.connection], [], [], seconds)
+    handler.close_connection = True
+
+
+def cut(handler: BaseHTTPRequestHandler, head: bytes, ctype: str = "application/json") -> None:
+    """Headers announcing a longer body, `head`, then the connection is closed: a body cut mid-way."""
+    import socket
+
+    handler.send_response(200)
+    handler.send_header("content-type", ctype)
+    handler.send_header("content-length", str(len(head) + 100_000))
+    handler.end_headers()
+    handler.wfile.write(head)
+    handler.wfile.flush()
+    handler.connection.shutdown(socket.SHUT_RDWR)
+    handler.close_connection = True
+
+
+def finish(text: str = "", model: str = "gpt-4o") -> bytes:
+    """The last chat.completion.chunk (finish_reason stop) and [DONE]."""
+    import json
+
+    obj = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}],
+    }
+    return b"data: " + json.dumps(obj).encode() + b"\n\ndata: [DONE]\n\n"

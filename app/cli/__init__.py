@@ -33,7 +33,9 @@ from app.cli.common import (
     UsageError,
     err,
     non_negative_int,
+    not_utf8,
     report,
+    seconds,
 )
 from app.cli.connect import connect
 
@@ -73,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="retries after a 429, 5xx or dropped connection (default: the profile's, or PARLEY_MAX_RETRIES)",
     )
+    common.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=seconds,
+        default=argparse.SUPPRESS,
+        help="how long each request may wait for Azure, retries included (default: the profile's, 60; "
+        "or PARLEY_TIMEOUT with environment variables)",
+    )
 
     parser = Parser(
         prog="parley",
@@ -100,6 +110,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
+
+
+# Arguments that name files: they may be in any encoding the file system has (Python keeps such bytes as
+# surrogates, and `open()` turns them back). Every other string argument goes on the wire, so it must be UTF-8.
+PATH_ARGUMENTS = frozenset({"output", "file", "image", "screenshot"})
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    for name, value in vars(args).items():
+        if name in PATH_ARGUMENTS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            where = not_utf8(text) if isinstance(text, str) else None
+            if where:
+                option = name.replace("_", "-")
+                raise UsageError(
+                    f"The {option} argument is not valid UTF-8 text ({where}). Pass UTF-8 text (check the "
+                    "terminal's encoding, e.g. LANG=C.UTF-8)."
+                )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -145,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         ("demo", False),
         ("profile", None),
         ("retries", None),
+        ("timeout", None),
         ("log_level", os.environ.get("PARLEY_LOG_LEVEL", "INFO").upper()),
     ):
         if not hasattr(args, name):
@@ -158,11 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a broken log must not stop the command
         err(f"parley: logging is off ({exc}).")
 
+    if args.command is not None:
+        try:
+            from app.core import paths
+
+            paths.make_private()  # what an older version (or a umask) left readable by others
+        except Exception:  # noqa: BLE001 - never stops a command
+            logging_exception("could not make Parley's files private")
+
     previous = None
     if args.command is not None and threading.current_thread() is threading.main_thread():
         with contextlib.suppress(ValueError, OSError):
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        _check_arguments(args)
         return _run(args)
     except UsageError as exc:
         import logging
@@ -177,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(Exception):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
         return EXIT_OK
+    except UnicodeEncodeError as exc:  # a text that is not UTF-8 got past the checks: still the user's input
+        logging_exception("text that is not UTF-8")
+        err(f"parley: some input is not valid UTF-8 text ({exc.reason}); pass UTF-8 text.")
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - never a traceback on the terminal
         import logging
 
@@ -194,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signal.SIGTERM, previous)
+
+
+def logging_exception(what: str) -> None:
+    import logging
+
+    logging.getLogger("parley.cli").exception(what)
 
 
 def gui_main() -> int:

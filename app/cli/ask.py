@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import Commands, UsageError, err, positive_int, read_text, temperature
+from app.cli.common import Commands, UsageError, err, positive_int, read_text, temperature, what_it_is
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.stream import stream_text
 from app.cli.worker import worker_events
@@ -63,6 +63,10 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
             data = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"Cannot read the image {name}: {exc.strerror or exc}.") from None
+        if chat.sniff_mime(data) is None:  # refused here: sent as it is, Azure would only say "invalid image"
+            raise UsageError(
+                f"{name} is not an image: it is {what_it_is(data)}. Attach a PNG, JPEG, GIF or WebP file."
+            )
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         part, note = chat.prepare_image(data, mime, path.name)
         if note:

@@ -40,19 +40,38 @@ def _configured(environ: Any) -> bool:
 
 
 def connect(args: argparse.Namespace) -> Connection:
-    """The connection the command runs on: --demo, --profile NAME, the environment, or the active profile."""
+    """The connection the command runs on: --demo, --profile NAME, the environment, or the active profile; with
+    --timeout as the profile's timeout (each request's bound) for this run."""
     from app.core import errors
 
     try:
-        return _connect(args)
+        conn = _connect(args)
     except errors.ParleyError as exc:
         p = exc.problem
-        if p.kind not in (errors.Kind.KEYRING, errors.Kind.CONFIG):
+        if p.kind not in (errors.Kind.KEYRING, errors.Kind.CONFIG) or "AZURE_OPENAI_ENDPOINT" in p.one_line():
             raise
         hint = "From the command line, AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY (or --demo) work too."
         raise errors.ParleyError(
             errors.Problem(p.kind, p.title, p.detail, f"{p.action} {hint}".strip())
         ) from None
+    finally:
+        _tell_load_notes()
+    if getattr(args, "timeout", None):
+        conn.profile = conn.profile.with_changes(timeout=float(args.timeout))  # the client is built later
+    return conn
+
+
+def _tell_load_notes() -> None:
+    """What loading the settings file had to set aside, once, on stderr (the file is fixed by then)."""
+    import sys
+
+    profiles = sys.modules.get("app.core.profiles")
+    if profiles is None:
+        return
+    from app.cli.common import err
+
+    for note in profiles.take_load_notes():
+        err(f"Note: {note}")
 
 
 def _connect(args: argparse.Namespace) -> Connection:

@@ -4,7 +4,6 @@ a multipart `images/edits` with an optional mask. Options are checked against th
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +12,14 @@ from app.cli.common import (
     EXIT_OK,
     Commands,
     UsageError,
+    check_writable,
     err,
     json_line,
     positive_int,
     read_text,
     report,
     retry_words,
+    write_file,
 )
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.worker import worker_events
@@ -102,6 +103,7 @@ def _request(args: argparse.Namespace, conn: Connection, prompt: str, edit: bool
     from app.core.capabilities import Family
     from app.core.image_options import ImageRequest
 
+    check_writable(args.output)  # before the image is paid for
     deployment = deployment_for(args, conn, "images")
     family = _family(args, conn, deployment, edit)
     fmt = _file_format(args)
@@ -180,13 +182,7 @@ def _other(event: Any, json_mode: bool) -> int | None:
 
 def _save(image: Any, out: Path, json_mode: bool) -> None:
     target = out if image.index == 0 else out.with_name(f"{out.stem}-{image.index + 1}{out.suffix}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(image.data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise UsageError(f"Cannot write {target}: {exc.strerror or exc}.") from None
+    write_file(target, image.data)  # whole or not at all
     if image.revised_prompt:
         err(f"Revised prompt: {image.revised_prompt}")
     w, h = image.size

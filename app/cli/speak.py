@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_INTERRUPTED, EXIT_OK, Commands, err, read_text, report, retry_words
+from app.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Commands,
+    check_writable,
+    err,
+    read_text,
+    report,
+    retry_words,
+)
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.worker import worker_events
 
@@ -42,6 +51,7 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
     from app.core import events as ev
 
     text = read_text(args.text, "text")
+    check_writable(args.output)
     deployment = deployment_for(args, conn, "speech")
     voice = args.voice or conn.profile.tts_voice
     speed = args.speed if args.speed is not None else conn.profile.tts_speed

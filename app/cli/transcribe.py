@@ -12,6 +12,7 @@ from app.cli.common import (
     EXIT_OK,
     Commands,
     UsageError,
+    check_audio,
     err,
     json_line,
     out,
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         audio = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read the audio file {args.file}: {exc.strerror or exc}.") from None
+    check_audio(args.file, audio)
     deployment = deployment_for(args, conn, "transcription")
     family = audio_families.family_of(deployment, conn.profile.family(deployment))
     if args.stream and not audio_families.streams_transcription(family):

@@ -10,6 +10,7 @@ to the API_VERSION problem saying so (`errors.from_status` with `ctx.operation =
 from __future__ import annotations
 
 import os
+import time
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from app.core.cancel import Cancelled, CancelToken
 from app.core.capabilities import Family
 from app.core.deadline import timeout_of
 from app.core.events import Done, Failed, Retrying, Started
-from app.core.images import call_abandonable, guard_response, request_parsed
+from app.core.netio import call_abandonable, guard_response, request_parsed
 from app.core.retry import retrying
 from app.core.speech_split import MAX_SPEECH_CHARS, split_for_speech
 from app.core.wavinfo import wav_seconds
@@ -190,8 +191,14 @@ def _synthesize(
     manager = None
     release = None
     try:
+        # The answer must start within the client's timeout, retries included (a stalled body is the read
+        # timeout's: httpx's read timeout is the same number).
         manager, response, release = yield from retrying(
-            open_stream, cancel=cancel, max_retries=max_retries, ctx=ctx
+            open_stream,
+            cancel=cancel,
+            max_retries=max_retries,
+            ctx=ctx,
+            deadline=time.monotonic() + timeout_of(client),
         )
         request_id = _request_id(response)
         yield Started(request_id)
@@ -311,12 +318,17 @@ def _transcribe(
     mime = _MIME.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
     file = (filename, audio, mime)
 
+    timeout = timeout_of(client)
+    start_by = time.monotonic() + timeout
+
     def call() -> tuple[Any, Any]:
         return request_parsed(
             lambda: client.audio.transcriptions.with_streaming_response.create(
                 model=deployment, file=file, **options
             ),
             cancel,
+            timeout=timeout,
+            start_by=start_by,
         )
 
     try:
@@ -333,7 +345,9 @@ def _transcribe(
             yield Transcript(heard.strip(), request_id, wav_seconds(audio), usage)
             yield Done("stop", request_id=request_id, model=deployment)
             return
-        headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        headers, result = yield from retrying(
+            call, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
+        )
         request_id = (
             (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
         )
@@ -395,63 +409,83 @@ def _speak_to_file(
     max_retries: int,
     style: dict[str, Any],
 ) -> Iterator[Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     frames = 0
-    ok = False
     started = False
     last_id = None
+    ending: Any = None  # the Failed or Done("cancelled") to yield once the partial file is gone
+    fh = None
+    out = None
+    saved = False
     try:
-        with wave.open(str(part), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SPEECH_RATE)
-            for piece in pieces:
-                for event in synthesize(
-                    client,
-                    piece,
-                    cancel=cancel,
-                    ctx=ctx,
-                    deployment=deployment,
-                    voice=voice,
-                    speed=speed,
-                    response_format="pcm",
-                    max_retries=max_retries,
-                    **style,
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(part, "wb")  # noqa: SIM115 - ours to close: wave.open(name) leaves a broken writer on failure
+        out = wave.open(fh, "wb")
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SPEECH_RATE)
+        for piece in pieces:
+            for event in synthesize(
+                client,
+                piece,
+                cancel=cancel,
+                ctx=ctx,
+                deployment=deployment,
+                voice=voice,
+                speed=speed,
+                response_format="pcm",
+                max_retries=max_retries,
+                **style,
+            ):
+                if isinstance(event, AudioChunk):
+                    out.writeframes(event.data)
+                    frames += len(event.data) // 2
+                    yield event
+                elif isinstance(event, Started):
+                    last_id = event.request_id or last_id
+                    if not started:
+                        started = True
+                        yield event
+                elif isinstance(event, Retrying):
+                    yield event
+                elif isinstance(event, Failed) or (
+                    isinstance(event, Done) and event.finish_reason == "cancelled"
                 ):
-                    if isinstance(event, AudioChunk):
-                        out.writeframes(event.data)
-                        frames += len(event.data) // 2
-                        yield event
-                    elif isinstance(event, Started):
-                        last_id = event.request_id or last_id
-                        if not started:
-                            started = True
-                            yield event
-                    elif isinstance(event, Retrying):
-                        yield event
-                    elif isinstance(event, Failed):
-                        yield event
-                        return
-                    elif isinstance(event, Done) and event.finish_reason == "cancelled":
-                        yield event
-                        return
-        os.replace(part, path)
-        ok = True
-        yield SavedAudio(path, frames / SPEECH_RATE, len(pieces))
-        yield Done("stop", request_id=last_id, model=deployment)
+                    ending = event
+                    break
+            if ending is not None:
+                break
+        if ending is None:
+            out.close()
+            fh.close()
+            os.replace(part, path)
+            saved = True
     except OSError as exc:
-        yield Failed(
+        ending = Failed(
             errors.Problem(
                 errors.Kind.OTHER,
                 "Could not write the audio file",
-                f"{path}: {exc}",
-                "Choose another file name or folder.",
+                f"{path}: {exc.strerror or exc}",
+                "Choose another file name or folder (or free some disk space).",
             )
         )
     finally:
-        if not ok:
+        if not saved:
+            # Every way out but success (a failure, a cancel, the consumer leaving, Ctrl+C) removes the partial
+            # file before anything is said about it. The writer is closed first and quietly: left to the garbage
+            # collector it would write to a closed file ("Exception ignored in Wave_write.__del__").
+            for closer in (out, fh):
+                if closer is not None:
+                    try:
+                        closer.close()
+                    except (OSError, ValueError, EOFError):
+                        pass
             try:
                 part.unlink()
             except OSError:
                 pass
+    if ending is not None:
+        yield ending
+        return
+    yield SavedAudio(path, frames / SPEECH_RATE, len(pieces))
+    yield Done("stop", request_id=last_id, model=deployment)

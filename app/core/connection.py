@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core import client as client_mod
-from app.core import errors, profiles
+from app.core import endpoints, errors, profiles
 from app.core.profiles import AuthMode, Profile, ProfileStore
 from app.core.secrets import SecretStore
 
@@ -177,7 +177,37 @@ def connect_demo(demo_server: DemoServerFactory | None) -> Connection:
     return conn
 
 
+def checked_endpoint(profile: Profile, source: str) -> Profile:
+    """`profile` with its endpoint as `endpoints.check_endpoint` reads it (a pasted REST or deployment URL cut back
+    to the resource), or a CONFIG ParleyError naming the fix: a typo in the endpoint is not a network failure, and
+    retrying it cannot help. One check for every source: a stored profile, the environment, the dialog."""
+    if not profile.endpoint.strip():
+        return profile  # `check()` says "No endpoint" with its own fix
+    check = endpoints.check_endpoint(profile.endpoint)
+    env = source == "env"
+    if not check.usable:
+        where = "AZURE_OPENAI_ENDPOINT" if env else f"The endpoint of profile '{profile.name}'"
+        fix = (
+            f"Set AZURE_OPENAI_ENDPOINT to your resource's endpoint, e.g. {endpoints.EXAMPLE}"
+            if env
+            else f"Correct the endpoint in Settings, e.g. {endpoints.EXAMPLE}"
+        )
+        shown = profile.endpoint.strip()
+        raise errors.ParleyError(
+            errors.Problem(
+                errors.Kind.CONFIG,
+                "Endpoint not usable",
+                f"{where} ({shown[:80] + ('…' if len(shown) > 80 else '') or 'empty'}): {check.message}",
+                fix,
+            )
+        )
+    if check.url and check.url.rstrip("/").lower() != profile.endpoint.strip().rstrip("/").lower():
+        return profile.with_changes(endpoint=check.url)  # a pasted URL: only the resource is kept
+    return profile
+
+
 def _connect_profile(profile: Profile, secrets: SecretStore, source: str) -> Connection:
+    profile = checked_endpoint(profile, source)
     if profile.auth == AuthMode.ENTRA:
         conn = Connection(profile, token_provider=client_mod.entra_token_provider(), source=source)
     else:
@@ -221,6 +251,7 @@ def connect(
     env = os.environ if environ is None else environ
     env_profile = profiles.profile_from_env(dict(env))
     if env_profile is not None:
+        env_profile = checked_endpoint(env_profile, "env")
         key = env.get("AZURE_OPENAI_API_KEY", "").strip()
         if key:
             _register_secret(key)

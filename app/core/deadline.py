@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 from app.core.cancel import CancelToken
 
 CONNECT_TIMEOUT = 10.0  # seconds to open the connection: a wrong host or a black-holed port fails fast
 DEFAULT_TIMEOUT = 60.0
+
+T = TypeVar("T")
 
 
 def timeout_of(client: object) -> float:
@@ -44,6 +48,11 @@ class Watchdog:
         self._last = time.monotonic()
         self._started = True
 
+    @property
+    def started(self) -> bool:
+        """Whether anything was fed: the answer had begun when the watchdog fired."""
+        return self._started
+
     def __enter__(self) -> Watchdog:
         self._last = time.monotonic()
         self._thread.start()
@@ -66,6 +75,29 @@ class Watchdog:
                 self.token.cancel()
                 return
             self._done.wait(min(limit - now, 0.5))
+
+
+def watched(
+    call: Callable[[CancelToken, Callable[[], None]], T],
+    cancel: CancelToken,
+    *,
+    timeout: float,
+    start_by: float | None = None,
+) -> T:
+    """`call(request_token, feed)` under a `Watchdog`: it must `feed()` (headers, then body chunks) by `start_by`
+    and then at least every `timeout` seconds. When the watchdog cuts it, `timed_out` is raised (a retryable
+    TIMEOUT for `errors.from_exception`) in place of whatever the cut caused; a cancel of `cancel` stays a cancel."""
+    request = cancel.child()
+    dog = Watchdog(request, idle=timeout, deadline=start_by)
+    try:
+        with dog:
+            return call(request, dog.feed)
+    except BaseException as exc:
+        if dog.fired and not cancel.cancelled:
+            raise timed_out(timeout, started=dog.started) from exc
+        raise
+    finally:
+        cancel.forget(request.cancel)
 
 
 def timed_out(seconds: float, *, started: bool) -> TimeoutError:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.core import errors
 from app.core.cancel import Cancelled, CancelToken
+from app.core.deadline import timeout_of
 from app.core.events import Done, Failed, Usage
-from app.core.images import request_parsed
+from app.core.netio import request_parsed
 from app.core.retry import retrying
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
@@ -91,19 +93,25 @@ def _embed(
         options["dimensions"] = int(dimensions)
     total = [0, 0, 0]
     last_id = None
+    timeout = timeout_of(client)
     try:
         for start in range(0, len(texts), size):
             batch = texts[start : start + size]
+            start_by = time.monotonic() + timeout  # each batch is one request, bounded like a chat answer
 
-            def call(batch: list[str] = batch) -> tuple[Any, Any]:
+            def call(batch: list[str] = batch, start_by: float = start_by) -> tuple[Any, Any]:
                 return request_parsed(
                     lambda: client.embeddings.with_streaming_response.create(
                         model=deployment, input=batch, **options
                     ),
                     cancel,
+                    timeout=timeout,
+                    start_by=start_by,
                 )
 
-            headers, result = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+            headers, result = yield from retrying(
+                call, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
+            )
             last_id = (
                 (headers.get("apim-request-id") or headers.get("x-request-id"))
                 if headers is not None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from app.core import filters
+from app.core import advice, filters
 
 
 class Kind(StrEnum):
@@ -146,16 +145,6 @@ class Context:
     auth: str | None = None  # "key" or "entra"
 
 
-_CAPABILITY_WORDS = {
-    "chat": "chat",
-    "speech": "speech",
-    "transcription": "transcription",
-    "images": "images",
-    "embeddings": "embeddings",
-    "completions": "completions",
-}
-
-
 def _error_member(body: Any) -> dict[str, Any]:
     if isinstance(body, dict):
         err = body.get("error", body)
@@ -207,7 +196,7 @@ def from_status(
     code = str(err.get("code")) if err.get("code") is not None else None
     message = str(err.get("message") or "").strip()
     retry_after = _retry_after(headers)
-    what = _CAPABILITY_WORDS.get(ctx.operation, ctx.operation)
+    what = ctx.operation
     dep = f"'{ctx.deployment}'" if ctx.deployment else "the deployment"
     common = _Common(status=status, code=code, request_id=request_id, retry_after=retry_after)
 
@@ -254,9 +243,7 @@ def from_status(
     if status == 404:
         version = ctx.api_version or "(none)"
         if ctx.operation == "speech":
-            action = (
-                "Text to speech needs a preview api-version such as 2024-10-01-preview; set it in Settings."
-            )
+            action = advice.speech_not_found(ctx.api_version)
         else:
             action = f"Check the endpoint URL and the api-version ({version}) in Settings; try 2024-10-21 (GA) or 2024-10-01-preview."
         return Problem(
@@ -316,7 +303,7 @@ def from_status(
         Kind.BAD_REQUEST,
         "Azure rejected the request",
         message or f"The service answered {status}.",
-        _bad_request_action(message, ctx),
+        advice.bad_request(message),
         **common,
     )
 
@@ -329,15 +316,6 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.0f} s"
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-
-
-def _bad_request_action(message: str, ctx: Context) -> str:
-    low = message.lower()
-    if "api version" in low or "api-version" in low:
-        return "Choose another api-version in Settings (the seed lists 2024-10-21 and 2024-10-01-preview)."
-    if "maximum context length" in low or "too many tokens" in low or re.search(r"\btokens?\b.*\blimit", low):
-        return "Shorten the conversation or start a new one."
-    return "Change the input or options and try again."
 
 
 def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
@@ -423,6 +401,25 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
             "The answer could not be read",
             "What came back was not valid JSON or UTF-8, so it is not an answer from Azure OpenAI.",
             "Try again; if it persists, check the endpoint in Settings (a proxy or captive portal may be answering).",
+            retryable=True,
+        )
+    if module.startswith(("httpx", "httpcore")):
+        # Raised unwrapped while a body is read (openai wraps only the wait for headers): a stalled or cut body.
+        if "Timeout" in name:
+            return Problem(
+                Kind.TIMEOUT,
+                "Timed out",
+                "Azure stopped sending before the answer was complete.",
+                "Try again, or raise the timeout (Settings, or --timeout).",
+                retryable=True,
+            )
+        return Problem(
+            Kind.NETWORK,
+            "Connection lost",
+            _connection_reason(exc, ctx)
+            if str(exc)
+            else "The connection dropped before the answer was complete.",
+            "Check your network, then retry.",
             retryable=True,
         )
     if isinstance(exc, TimeoutError):

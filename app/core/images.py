@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from app.core import errors, filters, image_options
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Started
 from app.core.image_options import ImageRequest, ImageUsage
+from app.core.netio import call_abandonable, guard_response, request_parsed  # noqa: F401 - their old home
 from app.core.retry import retrying
 
 if TYPE_CHECKING:
     from app.core.history import History, ImageRecord
 
-T = TypeVar("T")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DOWNLOAD_TIMEOUT = 60.0
@@ -102,12 +101,21 @@ def run_request(
     parent_id: int | None = None,
 ) -> Iterator[Any]:
     """The events of one images request (a generation or an edit): `Started`, `Retrying`, a `GeneratedImage` per
-    image, then `Done`; or `Failed(problem)`; or `Done("cancelled")`."""
+    image, then `Done`; or `Failed(problem)`; or `Done("cancelled")`. The answer must start within the client's
+    timeout, retries included, and its body may not stall longer than that."""
+    from app.core.deadline import timeout_of
+
     family = request.resolved_family
+    timeout = timeout_of(client)
+    start_by = time.monotonic() + timeout
     try:
         yield Started(None)
         headers, result = yield from retrying(
-            lambda: request_parsed(open_response, cancel), cancel=cancel, max_retries=max_retries, ctx=ctx
+            lambda: request_parsed(open_response, cancel, timeout=timeout, start_by=start_by),
+            cancel=cancel,
+            max_retries=max_retries,
+            ctx=ctx,
+            deadline=start_by,
         )
         request_id = _header_request_id(headers)
         items = list(getattr(result, "data", None) or [])
@@ -123,7 +131,9 @@ def run_request(
             )
         usage = ImageUsage.from_obj(getattr(result, "usage", None))
         for index, item in enumerate(items):
-            data = yield from _item_bytes(client, item, request_id, cancel, ctx, max_retries, http_get)
+            data = yield from _item_bytes(
+                client, item, request_id, cancel, ctx, max_retries, http_get, timeout
+            )
             kind = image_format(data)
             if kind is None:
                 raise _bad_image("the image is neither a PNG nor a JPEG", request_id)
@@ -169,6 +179,7 @@ def _item_bytes(
     ctx: errors.Context,
     max_retries: int,
     http_get: Callable[[str], bytes] | None,
+    timeout: float,
 ) -> Generator[Any, None, bytes]:
     """One answer item's image: its base64 data, or (DALL-E's url answers) the download."""
     if getattr(item, "b64_json", None):
@@ -178,13 +189,14 @@ def _item_bytes(
             raise _bad_image(f"the image data was not valid base64 ({exc})", request_id) from exc
     if getattr(item, "url", None):
         url = str(item.url)
-        get = http_get or (lambda u: download(client, u, cancel))
+        get = http_get or (lambda u: download(client, u, cancel, timeout=timeout))
         return (
             yield from retrying(
                 lambda: get(url),
                 cancel=cancel,
                 max_retries=max_retries,
                 ctx=errors.Context("image download", ctx.deployment, ctx.api_version, ctx.endpoint, ctx.auth),
+                deadline=time.monotonic() + timeout,
             )
         )
     raise _bad_image("the answer held neither image data nor a URL", request_id)
@@ -238,90 +250,47 @@ def _header_request_id(headers: Any) -> str | None:
     return headers.get("apim-request-id") or headers.get("x-request-id")
 
 
-def call_abandonable(call: Callable[[], T], cancel: CancelToken, *, poll: float = 0.05) -> T:
-    """Run a blocking request in a helper thread so a cancel returns at once (raises `Cancelled`).
+def download(
+    client: Any, url: str, cancel: CancelToken | None = None, *, timeout: float | None = None
+) -> bytes:
+    """GET `url` (an Azure blob SAS link) with the client's own HTTP transport; no Azure credentials are sent.
 
-    A request still waiting for its response headers has no socket we can reach to shut down; the helper thread
-    finishes (or fails) on its own and its result is dropped.
-    """
-    cancel.raise_if_cancelled()
-    box: dict[str, Any] = {}
-    finished = threading.Event()
+    Bounded like every request (`deadline.watched`, the client's timeout unless `timeout` is given): the headers
+    within it, and no silence longer than it while the image arrives; a stall raises a retryable TimeoutError."""
+    from app.core.deadline import timeout_of, watched
 
-    def run() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            box["error"] = exc
-        finally:
-            finished.set()
-
-    threading.Thread(target=run, name="parley-request", daemon=True).start()
-    while not finished.wait(poll):
-        if cancel.cancelled:
-            raise Cancelled()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def guard_response(response: Any, cancel: CancelToken) -> Callable[[], None]:
-    """Shut `response`'s socket down if `cancel` fires before the returned `release()` is called.
-
-    `netio.close_on_cancel` without the release: once a response is finished its connection goes back to the
-    client's pool, and a late cancel of this job must not shut down a socket another request is now using.
-    """
-    from app.core import netio
-
-    state = {"live": True}
-
-    def close() -> None:
-        if state["live"]:
-            netio.shutdown(response)
-
-    cancel.on_cancel(close)
-
-    def release() -> None:
-        state["live"] = False
-
-    return release
-
-
-def request_parsed(open_response: Callable[[], Any], cancel: CancelToken) -> tuple[Any, Any]:
-    """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
-    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down)."""
-
-    def run() -> tuple[Any, Any]:
-        with open_response() as response:
-            release = guard_response(response, cancel)
-            try:
-                return response.headers, response.parse()
-            finally:
-                release()
-
-    return call_abandonable(run, cancel)
-
-
-def download(client: Any, url: str, cancel: CancelToken | None = None) -> bytes:
-    """GET `url` (an Azure blob SAS link) with the client's own HTTP transport; no Azure credentials are sent."""
     http = getattr(client, "_client", None)
     if http is None or not hasattr(http, "stream"):
         return _urllib_get(url)
-    with http.stream("GET", url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as response:
-        release = guard_response(response, cancel) if cancel is not None else (lambda: None)
-        try:
-            return _read_download(response, cancel)
-        finally:
-            release()
+    seconds = timeout if timeout is not None else timeout_of(client)
+
+    def get(request: CancelToken, feed: Callable[[], None]) -> bytes:
+        from app.core.netio import cancellable
+
+        with (
+            cancellable(request),
+            http.stream("GET", url, timeout=seconds, follow_redirects=True) as response,
+        ):
+            feed()
+            release = guard_response(response, request)
+            try:
+                return _read_download(response, request, feed)
+            finally:
+                release()
+
+    return watched(get, cancel or CancelToken(), timeout=seconds, start_by=time.monotonic() + seconds)
 
 
-def _read_download(response: Any, cancel: CancelToken | None) -> bytes:
+def _read_download(
+    response: Any, cancel: CancelToken | None, feed: Callable[[], None] = lambda: None
+) -> bytes:
     if response.status_code >= 400:
         response.read()
         raise _download_error(response.status_code, response.headers)
     chunks: list[bytes] = []
     total = 0
     for chunk in response.iter_bytes():
+        feed()
         if cancel is not None and cancel.cancelled:
             raise Cancelled()
         total += len(chunk)

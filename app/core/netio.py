@@ -9,6 +9,9 @@ stretch, wrap the blocking call in `with cancellable(cancel):`; `build_client` i
 client's httpx2 client, which adds an httpcore2 trace callback to each request made inside that block. When the
 request's headers are about to be sent, the callback finds the connection's socket and registers its shutdown with
 the token, disarmed again when the block ends (the connection may go back to the pool and serve someone else).
+
+`request_parsed` puts it together for one non-streamed request: cancellable at every stage and, with a timeout,
+bounded like a chat stream (`deadline.watched`).
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import contextlib
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
-from app.core.cancel import CancelToken
+from app.core.cancel import Cancelled, CancelToken
+
+T = TypeVar("T")
 
 
 def http_response_of(response: Any) -> Any:
@@ -68,6 +73,19 @@ def shutdown(response: Any) -> None:
     if close is not None:
         with contextlib.suppress(Exception):
             close()
+
+
+def read_body(response: Any, feed: Callable[[], None]) -> None:
+    """Read a response's body chunk by chunk, calling `feed()` for each (a watchdog's), and keep it where
+    `response.read()`/`parse()` find it: a body that stalls half-way is then cut like a silent stream."""
+    http = http_response_of(response)
+    if not hasattr(http, "iter_bytes") or hasattr(http, "_content"):
+        return
+    chunks = []
+    for chunk in http.iter_bytes():
+        feed()
+        chunks.append(chunk)
+    http._content = b"".join(chunks)  # httpx2's own cache of the read body: read() returns it
 
 
 def close_on_cancel(response: Any, cancel: CancelToken) -> None:
@@ -171,3 +189,91 @@ def install(http_client: Any) -> Any:
         hooks["request"].append(request_hook)
         http_client.event_hooks = hooks
     return http_client
+
+
+# -- one request, cancellable and bounded in time at every stage ----------------------------------------------------
+
+
+def call_abandonable(call: Callable[[], T], cancel: CancelToken, *, poll: float = 0.05) -> T:
+    """Run a blocking request in a helper thread so a cancel returns at once (raises `Cancelled`).
+
+    A request still waiting for its response headers has no socket we can reach to shut down; the helper thread
+    finishes (or fails) on its own and its result is dropped.
+    """
+    cancel.raise_if_cancelled()
+    box: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="parley-request", daemon=True).start()
+    while not finished.wait(poll):
+        if cancel.cancelled:
+            raise Cancelled()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def guard_response(response: Any, cancel: CancelToken) -> Callable[[], None]:
+    """Shut `response`'s socket down if `cancel` fires before the returned `release()` is called.
+
+    `netio.close_on_cancel` without the release: once a response is finished its connection goes back to the
+    client's pool, and a late cancel of this job must not shut down a socket another request is now using.
+    """
+    state = {"live": True}
+
+    def close() -> None:
+        if state["live"]:
+            shutdown(response)
+
+    cancel.on_cancel(close)
+
+    def release() -> None:
+        state["live"] = False
+
+    return release
+
+
+def request_parsed(
+    open_response: Callable[[], Any],
+    cancel: CancelToken,
+    *,
+    timeout: float | None = None,
+    start_by: float | None = None,
+) -> tuple[Any, Any]:
+    """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
+    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down).
+
+    With `timeout` it is bounded like a chat stream (`deadline.watched`): the headers must come by `start_by` and the
+    body may not fall silent for `timeout` seconds; either raises a retryable TimeoutError."""
+    if timeout is None:
+        return call_abandonable(lambda: _read_parsed(open_response, cancel, None), cancel)
+    from app.core.deadline import watched
+
+    return watched(
+        lambda request, feed: call_abandonable(lambda: _read_parsed(open_response, request, feed), request),
+        cancel,
+        timeout=timeout,
+        start_by=start_by,
+    )
+
+
+def _read_parsed(
+    open_response: Callable[[], Any], cancel: CancelToken, feed: Callable[[], None] | None
+) -> tuple[Any, Any]:
+    with open_response() as response:
+        release = guard_response(response, cancel)
+        try:
+            if feed is not None:
+                feed()  # the headers came
+                read_body(response, feed)
+            return response.headers, response.parse()
+        finally:
+            release()

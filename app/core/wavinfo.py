@@ -1,4 +1,5 @@
-"""Reading a WAV file's header (rate, channels, sample width, length) with the stdlib only, for core and audio."""
+"""Reading a WAV file's header (rate, channels, sample width, length) with the stdlib only, for core and audio, and
+whether a 16-bit WAV is silent (numpy, imported when asked)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,43 @@ def wav_seconds(data: bytes) -> float | None:
         return wav_info(data)[3]
     except Exception:  # noqa: BLE001 - a WAV the wave module cannot read is still sent as it is
         return None
+
+
+SILENT_DBFS = (
+    -50.0
+)  # the voice session's threshold: quieter than this, Whisper hears nothing and invents words
+FRAME_S = 0.03
+
+
+def loudest_dbfs(data: bytes) -> float | None:
+    """The level (dBFS) of the loudest 30 ms of a 16-bit PCM WAV, or None when it is not one (other formats are
+    not checked). numpy is imported here only."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    try:
+        with wave.open(io.BytesIO(data), "rb") as w:
+            if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
+                return None
+            rate, channels = w.getframerate(), w.getnchannels()
+            pcm = w.readframes(w.getnframes())
+    except Exception:  # noqa: BLE001 - unreadable: leave it to Azure to say
+        return None
+    import math
+
+    import numpy as np
+
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float64) / 32768.0
+    step = max(1, int(rate * FRAME_S) * max(1, channels))
+    usable = len(samples) - len(samples) % step
+    if usable == 0:
+        peak = float(np.sqrt(np.mean(np.square(samples)))) if len(samples) else 0.0
+    else:
+        frames = samples[:usable].reshape(-1, step)
+        peak = float(np.sqrt(np.mean(np.square(frames), axis=1)).max())
+    return 20 * math.log10(peak) if peak > 1e-6 else -120.0
+
+
+def is_silent(data: bytes) -> bool:
+    """Whether `data` is a 16-bit WAV with no 30 ms louder than `SILENT_DBFS` (other files: False, not checked)."""
+    level = loudest_dbfs(data)
+    return level is not None and level < SILENT_DBFS
