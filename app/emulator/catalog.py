@@ -38,6 +38,9 @@ DEPLOYMENTS: dict[str, tuple[str, str, int]] = {
     "text-embedding-ada-002": ("embeddings", "ada", 1536),
     "dall-e-3": ("images", "dall-e-3", 0),
     "gpt-35-turbo-instruct": ("completions", "gpt-35-turbo-instruct", 0),
+    # The Realtime API's WebSocket only (app/emulator/realtime.py)
+    "gpt-realtime": ("realtime", "gpt-realtime-2025-08-28", 0),
+    "gpt-realtime-mini": ("realtime", "gpt-realtime-mini-2025-10-06", 0),
 }
 
 
