@@ -186,7 +186,7 @@ class LiveVoiceSession:
                 elif cmd == "stop_speaking" and self._playback is not None:
                     yield from self._interrupt(rt, FinishReason.CANCELLED)
             # 3. the microphone: streamed while listening (always, with barge-in on)
-            block = recorder.read(0.02)
+            block = recorder.read(0.005)  # short: answer audio waiting in the pump plays sooner
             read_at = time.perf_counter()
             if block is not None and started and (pressed or (hands_free and self._mic_open())):
                 pcm = float_to_pcm16(
