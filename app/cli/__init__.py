@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import app
-from app.cli import ask, check, complete, embed, emulator, gui, image, jobs, speak, transcribe
+from app.cli import ask, check, complete, embed, emulator, gui, image, jobs, speak, talk, transcribe
 from app.cli.common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -40,7 +40,7 @@ from app.cli.common import (
 from app.cli.connect import connect
 
 # In the order `parley --help` lists them.
-COMMAND_MODULES = (ask, complete, embed, speak, transcribe, image, jobs, check, emulator)
+COMMAND_MODULES = (ask, complete, embed, speak, transcribe, talk, image, jobs, check, emulator)
 
 
 class _Terminated(KeyboardInterrupt):

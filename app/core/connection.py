@@ -21,7 +21,7 @@ from app.core.profiles import AuthMode, Profile, ProfileStore
 from app.core.secrets import SecretStore
 
 if TYPE_CHECKING:  # pragma: no cover
-    from openai import AzureOpenAI
+    from openai import AzureOpenAI, OpenAI
 
 DEMO_API_KEY = "demo"
 
@@ -44,6 +44,7 @@ FIELD_LABELS = {
     "images": "Images deployment",
     "embeddings": "Embeddings deployment",
     "completions": "Completions deployment",
+    "realtime": "Realtime (live voice) deployment",
 }
 
 
@@ -65,6 +66,7 @@ class Connection:
         self._token_provider = token_provider
         self._emulator = emulator
         self._client: AzureOpenAI | None = None
+        self._realtime: OpenAI | None = None
         self._lock = threading.Lock()
 
     @property
@@ -97,9 +99,22 @@ class Connection:
                 )
             return self._client
 
+    def realtime_client(self) -> OpenAI:
+        """The GA-route client live voice connects with (`realtime.build_client`), built once, openai imported then."""
+        with self._lock:
+            if self._realtime is None:
+                from app.core import realtime
+
+                self._realtime = realtime.build_client(
+                    self.profile, api_key=self._api_key, token_provider=self._token_provider
+                )
+            return self._realtime
+
     def context(self, operation: str) -> errors.Context:
         deployment = (
-            self.profile.deployments.for_capability(operation) if operation in profiles.CAPABILITIES else None
+            self.profile.deployments.for_capability(operation)
+            if operation in profiles.ALL_CAPABILITIES
+            else None
         )
         return errors.Context(
             operation=operation,
@@ -111,7 +126,7 @@ class Connection:
 
     def deployment(self, capability: str) -> str:
         """The deployment name for `capability`; a CONFIG ParleyError naming the Settings field when blank."""
-        if capability not in profiles.CAPABILITIES:
+        if capability not in profiles.ALL_CAPABILITIES:
             raise ValueError(f"unknown capability {capability!r}")
         name = self.profile.deployments.for_capability(capability).strip()
         if not name:
@@ -130,10 +145,12 @@ class Connection:
         """Close the client and stop an emulator this connection started."""
         with self._lock:
             client, self._client = self._client, None
+            live, self._realtime = self._realtime, None
             emu, self._emulator = self._emulator, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
+        for each in (client, live):
+            if each is not None:
+                with contextlib.suppress(Exception):
+                    each.close()
         if emu is not None:
             with contextlib.suppress(Exception):
                 emu.stop()

@@ -35,6 +35,10 @@ KNOWN_API_VERSIONS = (
     "2024-05-01-preview",
 )
 CAPABILITIES = ("chat", "speech", "transcription", "images", "embeddings", "completions")
+# Deployments a profile may name besides CAPABILITIES (the probe and the Settings form go over those six; live
+# voice's realtime deployment is reached over a WebSocket, not one of their HTTP calls).
+REALTIME = "realtime"
+ALL_CAPABILITIES = (*CAPABILITIES, REALTIME)
 DEMO_PROFILE_NAME = "Demo"
 SETTINGS_FILE = "profiles.json"
 
@@ -52,6 +56,7 @@ class Deployments:
     images: str = ""
     embeddings: str = ""
     completions: str = ""
+    realtime: str = ""  # gpt-realtime / gpt-realtime-mini: live voice (app/core/realtime.py)
 
     def for_capability(self, capability: str) -> str:
         return getattr(self, capability)
@@ -91,7 +96,7 @@ class Profile:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Profile:
         deployments = Deployments(
-            **{k: str(v or "") for k, v in (data.get("deployments") or {}).items() if k in CAPABILITIES}
+            **{k: str(v or "") for k, v in (data.get("deployments") or {}).items() if k in ALL_CAPABILITIES}
         )
         name = data["name"]
         if not isinstance(name, str) or not name.strip():
@@ -158,6 +163,7 @@ def demo_profile(endpoint: str) -> Profile:
             images="dall-e-3",
             embeddings="text-embedding-3-large",
             completions="gpt-35-turbo-instruct",
+            realtime="gpt-realtime",
         ),
         demo=True,
     )

@@ -48,6 +48,9 @@ DEPLOYMENTS: dict[str, tuple[str, str, int]] = {
     "o1": ("chat", "o1-2024-12-17", 0),
     "model-router": ("chat", "model-router-2025-08-07", 0),
     "gpt-4.1": ("chat", "gpt-4.1-2025-04-14", 0),
+    # The Realtime API's WebSocket only (app/emulator/realtime.py)
+    "gpt-realtime": ("realtime", "gpt-realtime-2025-08-28", 0),
+    "gpt-realtime-mini": ("realtime", "gpt-realtime-mini-2025-10-06", 0),
 }
 
 # models that take what whisper and tts do not: streamed json/text transcripts; `instructions` and more voices

@@ -103,6 +103,10 @@ class WireHandler(BaseHTTPRequestHandler):
         return self.server.emulator
 
     def do_GET(self) -> None:
+        if (self.headers.get("Upgrade") or "").lower() == "websocket":  # the Realtime API (realtime.py)
+            from app.emulator.realtime import serve_websocket
+
+            return serve_websocket(self)
         self._dispatch("GET")
 
     def do_POST(self) -> None:
