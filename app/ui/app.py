@@ -193,7 +193,25 @@ def run_gui(
         freeze_startup_objects
     )  # connecting imported openai and azure.identity
     log.info("window shown", extra={"event": "ready"})
+    code = 1
     try:
-        return qapp.exec()
+        code = qapp.exec()
     finally:
         crash_handler.uninstall()
+        _end_background_work(code)
+    return code
+
+
+def _end_background_work(code: int) -> None:
+    """Jobs started while the window closed (a list refresh after the last turn, the indexer) still run: wait for
+    them before Python and Qt free their threads, which would abort the process. One that will not end in time
+    (a sign-in that cannot be cancelled) is left to the OS: exit now, without running the destructors."""
+    from app.ui.common import workers
+
+    if workers.shutdown(5000):
+        return
+    log.warning("quitting with background work still running: %s", [j.name for j in workers.active_jobs()])
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
