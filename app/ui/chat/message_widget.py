@@ -383,6 +383,14 @@ class MessageWidget(QFrame):
     def set_regenerate(self, visible: bool) -> None:
         self._buttons["regenerate"].setVisible(visible and self.role == "assistant")
 
+    def offer_retry(self, last: bool) -> None:
+        """Retry resends a question and replaces everything after it, so only the last message's card offers it: a
+        failed turn further up stays as it was, with its card, not a click away from deleting what followed."""
+        if self._card is not None and self._card.problem is not None:
+            button = self._card.buttons().get("retry")
+            if button is not None:
+                button.setVisible(last)
+
     def flash(self) -> None:
         """Tint the message for a moment (a search result jumped here)."""
         palette = self.palette()

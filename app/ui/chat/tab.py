@@ -304,17 +304,6 @@ class ChatTab(QWidget):
             self._resend(editing, text)
             return
         self.notice.clear()
-        last = self.view.last()
-        replace = (
-            last.message_id
-            if last is not None
-            and last.role == "user"
-            and last.status in ("failed", "filtered")
-            and last.message_id
-            else None
-        )
-        if replace is not None:
-            self.view.remove(last)  # the unanswered question is replaced by this one, here and in history
         user = MessageWidget("user", text)
         if images:
             user.set_images([(i.thumb, i.name) for i in images])
@@ -325,7 +314,6 @@ class ChatTab(QWidget):
             deployment,
             text,
             tuple(i.part() for i in images),
-            replace_id=replace,
             system_prompt=self.header.system_prompt(),
         )
         self.turns.sent_text, self.turns.sent_images = text, images
@@ -427,6 +415,9 @@ class ChatTab(QWidget):
         user.set_verdicts([])
         if new_text is not None:
             user.set_text(new_text)
+        elif self.compose.text() == user.text:
+            # The failed question was put back in the box; Retry sends it, so Enter must not send it again.
+            self.compose.take()
         deployment = self._chat_deployment()
         answer = self.view.add(MessageWidget("assistant", model=deployment))
         self.turns.sent_text, self.turns.sent_images = "", []

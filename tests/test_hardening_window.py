@@ -1,0 +1,113 @@
+"""Issue #16 in the window: failed turns stay in the conversation, Retry never sends twice, faults end in the right
+card with the text kept. Against the emulator with the real client (and tests/fault_server.py where the emulator,
+faithful to Azure, cannot misbehave that way)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from test_chat_tab import chat_requests, make_tab, send, stored, wait_idle
+
+from app.core import errors
+from app.core.history import History
+
+
+@pytest.fixture
+def tab(qtbot, services):
+    tab = make_tab(qtbot, services)
+    yield tab
+    tab.shutdown()
+
+
+def reopened(qtbot, services, cid):
+    """A new chat tab (as after a restart) showing conversation `cid`."""
+    again = make_tab(qtbot, services)
+    qtbot.waitUntil(lambda: again.conversation_id == cid and bool(again.view.widgets), timeout=10000)
+    return again
+
+
+@pytest.mark.parametrize(
+    ("question", "status", "kind"),
+    [
+        ("how to hurt someone filter:prompt", "filtered", errors.Kind.FILTERED),
+        ("busy now fault:429", "failed", errors.Kind.RATE_LIMIT),
+    ],
+)
+def test_a_failed_question_stays_with_its_card_after_the_next_message_and_reopening(
+    qtbot, tab, services, question, status, kind
+):
+    send(qtbot, tab, question)
+    assert tab.compose.text() == question  # kept in the box to fix and send again
+    send(qtbot, tab, "a different question")
+    users = [w for w in tab.view.widgets if w.role == "user"]
+    assert [w.text for w in users] == [question, "a different question"]
+    assert users[0].status == status and users[0].card.problem is not None
+    assert users[0].card.problem.kind == kind and not users[0].card.isHidden()
+    saved = stored(tab)
+    assert [(m.role, m.text) for m in saved][:2] == [("user", question), ("user", "a different question")]
+    assert saved[0].status == status and saved[0].problem is not None and saved[0].problem.kind == kind
+    # The refused question never goes on the wire again.
+    assert chat_requests(services)[-1].json["messages"] == [
+        {"role": "user", "content": "a different question"}
+    ]
+    # Retry on it now would resend it and drop what came after: only the last message's card offers Retry.
+    assert "retry" not in users[0].card.buttons() or users[0].card.buttons()["retry"].isHidden()
+
+    cid = tab.conversation_id
+    tab.shutdown()
+    again = reopened(qtbot, services, cid)
+    try:
+        first = again.view.widgets[0]
+        assert first.text == question and first.status == status
+        assert (
+            first.card.problem is not None and first.card.problem.kind == kind and not first.card.isHidden()
+        )
+        assert [w.role for w in again.view.widgets] == ["user", "user", "assistant"]
+    finally:
+        again.shutdown()
+
+
+def test_a_failed_answer_stays_after_the_next_message(qtbot, tab):
+    send(qtbot, tab, "explain fault:cut len:80")
+    partial = tab.view.widgets[-1].text
+    send(qtbot, tab, "next one")
+    saved = stored(tab)
+    assert [(m.role, m.status) for m in saved] == [
+        ("user", "complete"),
+        ("assistant", "failed"),
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ]
+    assert saved[1].text == partial and saved[1].problem is not None
+    assert tab.view.widgets[1].card.problem is not None
+
+
+def test_retry_that_succeeds_empties_the_box_so_enter_does_not_send_it_again(qtbot, tab, services):
+    tab.deployment.setCurrentText("gpt-9")
+    send(qtbot, tab, "hello there")
+    (user,) = tab.view.widgets
+    assert tab.compose.text() == "hello there" and "retry" in user.card.buttons()
+    tab.deployment.setCurrentText(services.connection.profile.deployments.chat)
+    qtbot.mouseClick(user.card.buttons()["retry"], Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tab)
+    assert [w.role for w in tab.view.widgets] == ["user", "assistant"]
+    assert tab.view.widgets[-1].status == "complete"
+    assert tab.compose.text() == ""
+    before = len(chat_requests(services))
+    qtbot.keyClick(tab.compose.edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, tab)
+    assert len(chat_requests(services)) == before
+    assert [m.text for m in History.open().messages(tab.conversation_id) if m.role == "user"] == [
+        "hello there"
+    ]
+
+
+def test_retry_keeps_what_the_user_typed_since(qtbot, tab, services):
+    tab.deployment.setCurrentText("gpt-9")
+    send(qtbot, tab, "hello there")
+    tab.compose.set_text("something else entirely")
+    tab.deployment.setCurrentText(services.connection.profile.deployments.chat)
+    qtbot.mouseClick(tab.view.widgets[0].card.buttons()["retry"], Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, tab)
+    assert tab.view.widgets[-1].status == "complete"
+    assert tab.compose.text() == "something else entirely"
