@@ -229,6 +229,13 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    @Slot(str)
+    def take_question(self, text: str) -> None:
+        """`parley --send TEXT` from a second launch: a new chat with TEXT, sent once history and Azure are ready."""
+        self.bring_to_front()
+        self.select_tab("chat")
+        self.tab("chat").send_text(text, new_chat=True)
+
     # -- tabs -----------------------------------------------------------------------------------------
     def _add_tab_shortcuts(self) -> None:
         for i in range(self.tabs.count()):
