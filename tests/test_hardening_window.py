@@ -111,3 +111,59 @@ def test_retry_keeps_what_the_user_typed_since(qtbot, tab, services):
     wait_idle(qtbot, tab)
     assert tab.view.widgets[-1].status == "complete"
     assert tab.compose.text() == "something else entirely"
+
+
+def fill_the_disk(history: History) -> None:
+    """SQLite's own "database or disk is full": the file may not grow by a page (as on a full disk)."""
+    conn = history._conn
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def free_the_disk(history: History) -> None:
+    history._conn.execute("PRAGMA max_page_count = 1073741823")
+
+
+LONG = "Please keep this question safe. " * 800  # needs new pages
+
+
+def test_disk_full_says_what_happened_and_keeps_the_question_in_the_box(qtbot, tab, services):
+    send(qtbot, tab, "a first question")
+    fill_the_disk(tab.history)
+    try:
+        send(qtbot, tab, LONG)
+        shown = tab.notice.plain_text() + " ".join(w.card.plain_text() for w in tab.view.widgets)
+        assert "disk is full" in shown.lower() and "free" in shown.lower()
+        assert "OperationalError" not in shown and "database or disk is full" not in shown
+        assert tab.compose.text() == LONG
+        # Nothing is on screen that is not stored.
+        assert [w.text for w in tab.view.widgets if w.role == "user"] == ["a first question"]
+    finally:
+        free_the_disk(tab.history)
+    send(qtbot, tab, tab.compose.text())
+    assert [m.text for m in stored(tab) if m.role == "user"] == ["a first question", LONG]
+    assert tab.compose.text() == "" and not tab.notice.isVisible()
+
+
+def test_disk_full_keeps_a_send_question_in_the_box(qtbot, tab):
+    send(qtbot, tab, "a first question")
+    fill_the_disk(tab.history)
+    try:
+        tab.send_text(LONG, new_chat=True)
+        wait_idle(qtbot, tab)
+        qtbot.waitUntil(lambda: tab.compose.text() == LONG, timeout=5000)
+        assert "disk is full" in tab.notice.plain_text().lower()
+    finally:
+        free_the_disk(tab.history)
+
+
+def test_a_read_only_history_says_so(qtbot, tab, parley_home):
+    send(qtbot, tab, "a first question")
+    tab.history._conn.execute("PRAGMA query_only = ON")  # SQLite refuses writes as for a read-only file
+    try:
+        send(qtbot, tab, "another question")
+        shown = tab.notice.plain_text()
+        assert "read-only" in shown.lower() and "OperationalError" not in shown
+        assert tab.compose.text() == "another question"
+    finally:
+        tab.history._conn.execute("PRAGMA query_only = OFF")

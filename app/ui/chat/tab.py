@@ -49,6 +49,7 @@ class ChatTab(QWidget):
         self.turns.restore_to = self.compose.restore
         self.turns.conversation_known.connect(self._on_conversation_known)
         self.turns.ended.connect(self._on_turn_ended)
+        self.turns.unsent.connect(self.notice.show_problem)
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
         self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))

@@ -37,6 +37,7 @@ class TurnRunner(QObject):
         int
     )  # the turn's conversation id (new chats get one when the question is stored)
     ended = Signal(object)  # TurnEnded, or None when the job failed before storing anything
+    unsent = Signal(object)  # errors.Problem: the question could not even be stored (it is back in the box)
 
     def __init__(self, view: ChatView, parent: QObject | None = None):
         super().__init__(parent)
@@ -155,7 +156,15 @@ class TurnRunner(QObject):
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
-        if result.problem is not None and self.user is not None:
+        if result.problem is not None and self.user is not None and not self.user.message_id:
+            # The question was never stored (a full disk, say): nothing of it stays on screen but in the box.
+            if self.answer is not None:
+                self.view.remove(self.answer)
+            self.view.remove(self.user)
+            if self.restore_to is not None:
+                self.restore_to(self.sent_text, self.sent_images)
+            self.unsent.emit(result.problem)
+        elif result.problem is not None and self.user is not None:
             # The job failed before or outside the stream (the history file, say): nothing was lost from the box.
             if self.answer is not None and not self.answer_started:
                 self.view.remove(self.answer)
