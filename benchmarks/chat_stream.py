@@ -220,6 +220,7 @@ def stream_big(tab, services, url: str) -> dict:
     emulator_url = os.environ["AZURE_OPENAI_ENDPOINT"]
     reconnect(tab, services, url)
     probe = StallProbe(interval_ms=5)
+    started = time.perf_counter()
     try:
         tab.compose.set_text("Write me ten megabytes")
         probe.start()
@@ -232,6 +233,13 @@ def stream_big(tab, services, url: str) -> dict:
     finally:
         sampling.set()
         sampler.join()
+    if os.environ.get("PARLEY_BENCH_DEBUG"):
+        worst = sorted(probe.late, key=lambda x: -x[1])[:8]
+        print(
+            f"10 MB: worst stalls (s after start, ms), ended at {seconds:.2f} s:",
+            [(round(t - started, 2), round(ms)) for t, ms in worst],
+            file=sys.stderr,
+        )
     answer = tab.view.widgets[-1]
     assert ok and answer.status == "complete" and len(answer.text) == BIG_CHARS, (
         answer.status,
