@@ -206,7 +206,8 @@ class MarkdownBody(QTextBrowser):
         """HTML for blocks appended after the frozen ones; code blocks are numbered for their Copy link. With
         `continued`, the first block goes on with a code block that a forced cut split: it gets no heading of its
         own, and its code joins that block's (whose Copy copies all of it)."""
-        parts, codes = [], []
+        parts: list[str] = []
+        codes: list[str] = []
         if tail:
             self._tail_more = ""
         for i, block in enumerate(blocks):
