@@ -8,7 +8,7 @@ caps answers at 200,000 tokens, about 1 MB): half one code block, half one parag
 worst cases for re-rendering an unfinished tail. Its longest stall and the memory it takes above idle are measured.
 
 Targets: longest stall <= 16 ms, end/start cost ratio <= 2, open <= 200 ms; 10 MB: stall <= 16 ms, memory <= 4x.
-Ceilings (CI fails past them): stall 150 ms, ratio 4, open 1,500 ms; 10 MB: stall 150 ms, memory 4x.
+Ceilings (CI fails past them): stall 150 ms, ratio 4, open 1,500 ms; 10 MB: stall 150 ms, memory 16x.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ CEILINGS = {
     "cost_ratio": 4.0,
     "open_5000_ms": 1500.0,
     "big_longest_stall_ms": 150.0,
-    "big_memory_ratio": 4.0,
+    "big_memory_ratio": 16.0,  # a regression guard (158x before #16); the goal is the target's 4x
 }
 WINDOW = 1000  # tokens at each end of the answer compared for the cost ratio
 

@@ -5,7 +5,7 @@ faithful to Azure, cannot misbehave that way)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 from test_chat_tab import chat_requests, make_tab, send, stored, wait_idle
 
 from app.core import errors
@@ -167,3 +167,48 @@ def test_a_read_only_history_says_so(qtbot, tab, parley_home):
         assert tab.compose.text() == "another question"
     finally:
         tab.history._conn.execute("PRAGMA query_only = OFF")
+
+
+def test_a_huge_code_block_or_paragraph_streams_with_a_bounded_tail_and_copies_whole(qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    from app.ui.chat import markdown_body
+    from app.ui.chat.message_widget import MessageWidget
+
+    line = "    total = sum(value * weight for value, weight in pairs)\n"
+    code = "```python\n" + line * 400 + "```\n\n"
+    prose = "the keeper climbed the stairs again " * 800
+    widget = MessageWidget("assistant")
+    qtbot.addWidget(widget)
+    body = widget.body
+    longest_tail = 0
+    for i in range(0, len(code + prose), 300):
+        widget.append((code + prose)[i : i + 300])
+        body.render_now()
+        while body._timer.isActive() and body._timer.interval() == 0:
+            body.render_now()
+        longest_tail = max(longest_tail, len(body._pending))
+    widget.flush()
+    assert longest_tail <= markdown_body.TAIL_LIMIT + markdown_body.SLICE
+    assert widget.text == code + prose
+    shown = body.toPlainText()
+    assert shown.count("total = sum(") == 400 and "the keeper climbed" in shown
+    body._on_anchor(QUrl("copy:0"))
+    assert QGuiApplication.clipboard().text() == line * 400  # the one block, whole, though it was split
+
+
+def test_an_answer_beyond_what_is_shown_says_so_and_keeps_all_its_text(qtbot, monkeypatch):
+    from app.ui.chat import markdown_body, message_widget
+
+    monkeypatch.setattr(markdown_body, "DISPLAY_LIMIT", 5_000)
+    monkeypatch.setattr(message_widget, "DISPLAY_LIMIT", 5_000)
+    widget = message_widget.MessageWidget("assistant")
+    qtbot.addWidget(widget)
+    text = "word " * 4_000
+    for i in range(0, len(text), 1000):
+        widget.append(text[i : i + 1000])
+    qtbot.waitUntil(lambda: not widget.body._timer.isActive(), timeout=5000)
+    widget.flush()
+    assert widget.text == text
+    assert len(widget.body.toPlainText()) <= 5_100
+    assert not widget.more.isHidden() and "20,000 characters" in widget.more.text()

@@ -27,7 +27,7 @@ RENDER_INTERVAL_MS = 33
 # Rendering code costs about 2.5 us a character (Pygments and Qt's tables), prose about a tenth of that: these keep
 # each render of a tail, and each slice frozen in one turn of the event loop, to a few milliseconds.
 TAIL_LIMIT = 2_000  # characters an unfinished tail may have before a cut is forced
-SLICE = 4_000  # most characters frozen in one turn of the event loop
+SLICE = 2_500  # most characters frozen in one turn of the event loop
 DISPLAY_LIMIT = (
     400_000  # characters shown (about 150 pages); the rest is kept, copied and exported, not laid out
 )
@@ -90,6 +90,7 @@ class MarkdownBody(QTextBrowser):
         self._joined: str | None = ""
         self._length = 0
         self._taken = 0  # text[:_taken] is in the document or in _pending
+        self._fresh: list[str] = []  # what arrived since, up to what is shown
         self._pending = (
             ""  # taken text after the frozen blocks: the unfinished tail, and what is not frozen yet
         )
@@ -118,6 +119,8 @@ class MarkdownBody(QTextBrowser):
         if not text:
             return
         self._parts.append(text)
+        if self._length < DISPLAY_LIMIT:
+            self._fresh.append(text)  # to be shown
         self._length += len(text)
         self._joined = None
         if not self._timer.isActive():
@@ -125,13 +128,12 @@ class MarkdownBody(QTextBrowser):
 
     def _take(self) -> None:
         """Move text that arrived since the last render into _pending, up to what is shown."""
-        end = min(self._length, DISPLAY_LIMIT)
-        if self._taken >= end:
+        if not self._fresh:
             return
-        # Parts arrive in order, so the new text is the end of the joined parts.
-        whole = self.text
-        self._pending += whole[self._taken : end]
-        self._taken = end
+        new, self._fresh = "".join(self._fresh), []
+        room = DISPLAY_LIMIT - self._taken
+        self._pending += new[:room]
+        self._taken += min(len(new), room)
 
     @Slot()
     def render_now(self) -> None:
@@ -145,7 +147,10 @@ class MarkdownBody(QTextBrowser):
         cursor = QTextCursor(self.document())
         if cut > 0:
             source = (self._fence + "\n" if self._fence else "") + window[:cut]
-            frozen = self._html(render_blocks(source, dark), continued=bool(self._fence))
+            # The rest of a code block split by a forced cut (a huge one) is not coloured: Pygments is the cost.
+            frozen = self._html(
+                render_blocks(source, dark, colour=not self._fence), continued=bool(self._fence)
+            )
             self._tail_more = ""
             self._replace_from(cursor, self._tail_pos, frozen)
             cursor.movePosition(QTextCursor.MoveOperation.End)
@@ -162,7 +167,9 @@ class MarkdownBody(QTextBrowser):
         tail = self._pending
         prefix = self._fence + "\n" if self._fence else ""
         tail_html = (
-            self._html(render_blocks(prefix + tail, dark), tail=True, continued=bool(prefix))
+            self._html(
+                render_blocks(prefix + tail, dark, colour=not prefix), tail=True, continued=bool(prefix)
+            )
             if tail.strip()
             else ""
         )

@@ -165,7 +165,7 @@ class MessageWidget(QFrame):
     @Slot(int)
     def _on_overflow(self, length: int) -> None:
         self.more.setText(
-            f"This answer is {length / 1e6:.1f} million characters long; the first {DISPLAY_LIMIT:,} are shown. "
+            f"This answer is {length:,} characters long; the first {DISPLAY_LIMIT:,} are shown. "
             "Copy copies all of it, and exporting the chat saves all of it."
         )
         self.more.show()
