@@ -8,7 +8,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,12 +20,16 @@ QUESTION = "Tell me a long story fault:slow=60 len:3000"
 RUNS = 20
 
 
-def rows(db):
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return conn.execute("SELECT role, status, length(text) FROM messages ORDER BY id").fetchall()
-    except sqlite3.Error:
-        return []
+def rows(db, tries: int = 1):
+    for attempt in range(tries):
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+                return conn.execute("SELECT role, status, length(text) FROM messages ORDER BY id").fetchall()
+        except sqlite3.Error as exc:
+            error = exc
+            if attempt + 1 < tries:
+                time.sleep(0.2)
+    return [("unreadable", str(error), 0)] if tries > 1 else []
 
 
 def close_mid_answer(tmp_path, run: int) -> tuple[int, str, list]:
@@ -49,17 +55,26 @@ def close_mid_answer(tmp_path, run: int) -> tuple[int, str, list]:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    return proc.returncode, stderr, rows(db)
+    return proc.returncode, stderr, rows(db, tries=10)
+
+
+@pytest.fixture
+def own_tmp():
+    """A folder outside pytest's basetemp: the suite runs for long, and pytest runs started meanwhile on this
+    machine remove older basetemps (it keeps three), which emptied a history under a running process."""
+    with tempfile.TemporaryDirectory(prefix="parley-exit-") as folder:
+        yield Path(folder)
 
 
 @pytest.mark.e2e
-def test_closing_mid_answer_exits_cleanly_every_time(tmp_path):
+def test_closing_mid_answer_exits_cleanly_every_time(own_tmp):
+    tmp_path = own_tmp
     failures = []
     for run in range(RUNS):
         code, stderr, stored = close_mid_answer(tmp_path, run)
         if code != 0 or stderr.strip():
             failures.append((run, code, stderr.strip()[-400:]))
         else:
-            assert [r[0] for r in stored] == ["user", "assistant"], stored
+            assert [r[0] for r in stored] == ["user", "assistant"], f"run {run}: {stored}"
             assert stored[1][1] == "stopped", f"run {run}: the answer was left {stored[1][1]}"
     assert not failures, f"{len(failures)} of {RUNS} closes were not clean: {failures[:3]}"
