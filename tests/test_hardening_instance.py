@@ -8,12 +8,21 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX sockets and modes")
+
+
+@pytest.fixture
+def home():
+    """Outside pytest's basetemp: pytest runs started meanwhile on this machine remove older basetemps (it keeps
+    three), which can take a running window's history away."""
+    with tempfile.TemporaryDirectory(prefix="parley-instance-") as folder:
+        yield Path(folder) / "home"
 
 
 def env_for(home: Path) -> dict[str, str]:
@@ -79,9 +88,9 @@ def stop(proc: subprocess.Popen) -> tuple[str, str]:
 
 
 @pytest.mark.e2e
-def test_send_to_a_running_parley_is_handed_over_and_answered_in_a_new_chat(parley_home):
-    env = env_for(parley_home)
-    db = parley_home / "data" / "history.sqlite3"
+def test_send_to_a_running_parley_is_handed_over_and_answered_in_a_new_chat(home):
+    env = env_for(home)
+    db = home / "data" / "history.sqlite3"
     first = launch(env, "--send", "first question")
     try:
         wait_for(lambda: answered(db, "first question"), 40, "the first answer", [first])
@@ -92,10 +101,10 @@ def test_send_to_a_running_parley_is_handed_over_and_answered_in_a_new_chat(parl
             text=True,
             timeout=60,
         )
-        assert second.returncode == 0, second.stderr
-        assert "took the question" in second.stdout
+        assert second.returncode == 0, (second.stdout, second.stderr)
+        assert "took the question" in second.stdout, (second.stdout, second.stderr)
         wait_for(lambda: answered(db, "second question"), 30, "the handed-over answer", [first])
-        assert len(conversations(db)) == 2  # a new chat, not appended to the first
+        assert len(conversations(db)) == 2, conversations(db)  # a new chat, not appended to the first
         assert first.poll() is None
     finally:
         _, stderr = stop(first)
@@ -103,9 +112,9 @@ def test_send_to_a_running_parley_is_handed_over_and_answered_in_a_new_chat(parl
 
 
 @pytest.mark.e2e
-def test_two_launches_at_once_lose_neither_question(parley_home):
-    env = env_for(parley_home)
-    db = parley_home / "data" / "history.sqlite3"
+def test_two_launches_at_once_lose_neither_question(home):
+    env = env_for(home)
+    db = home / "data" / "history.sqlite3"
     procs = [launch(env, "--send", "alpha question"), launch(env, "--send", "beta question")]
     try:
         # One becomes the window; the other hands its question over and exits 0 once it was taken.
