@@ -198,12 +198,14 @@ def test_filtered_prompt_card_on_the_message_and_text_kept(qtbot, tab):
     assert user.card.request_id.text().startswith("Request id: ")
     assert tab.compose.text() == "how to hurt someone filter:prompt"
     assert "Filtered" in user.filter_button.text()
-    # sending the corrected text replaces the refused question
+    # sending the corrected text keeps the refused question with its card (issue #16: nothing is lost)
     tab.compose.set_text("how to help someone")
     qtbot.keyClick(tab.compose.edit, Qt.Key.Key_Return)
     wait_idle(qtbot, tab)
-    assert [w.text for w in tab.view.widgets if w.role == "user"] == ["how to help someone"]
-    assert [m.text for m in stored(tab) if m.role == "user"] == ["how to help someone"]
+    refused = ["how to hurt someone filter:prompt", "how to help someone"]
+    assert [w.text for w in tab.view.widgets if w.role == "user"] == refused
+    assert [m.text for m in stored(tab) if m.role == "user"] == refused
+    assert user.status == "filtered" and user.card.kind == "refusal"
 
 
 def test_jailbreak_card_names_the_detection(qtbot, tab):

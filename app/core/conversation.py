@@ -43,7 +43,6 @@ class Turn:
     images: tuple[chat.ImagePart, ...] = ()
     resend_id: int | None = None
     continue_id: int | None = None
-    replace_id: int | None = None  # a question that failed unanswered, replaced by this new one
     system_prompt: str = ""
     max_tokens: int | None = None
     temperature: float | None = None
@@ -132,8 +131,6 @@ def run_turn(
         or history.create_conversation(system_prompt=turn.system_prompt, deployment=turn.deployment).id
     )
     writer = TurnWriter(history, cid, save_every=save_every, clock=clock)
-    if turn.replace_id is not None:
-        history.delete_message(turn.replace_id)
     if turn.continue_id is not None:
         answer = history.get_message(turn.continue_id)
         if answer is None or answer.role != "assistant":

@@ -141,6 +141,29 @@ class _SendOnConnect(QObject):
             self.window.tab("chat").send_text(text, new_chat=True)
 
 
+_keep: list[object] = []  # the instance lock, alive as long as the process
+
+
+def _hand_over(send: str | None) -> int:
+    """Parley already runs: give it this launch's request and say what became of it."""
+    from app.ui.common.single_instance import hand_over
+
+    request = {"op": "send", "text": send} if send else {"op": "show"}
+    if hand_over(request):
+        if send:
+            print("parley: already running; the running Parley took the question and sends it in a new chat")
+        else:
+            print("parley: already running; brought its window to the front", file=sys.stderr)
+        return 0
+    print(
+        "parley: Parley is already running but did not answer, so "
+        + ("the question was not handed over" if send else "its window could not be brought forward")
+        + ".\n  Close it (or end the process) and start Parley again.",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def run_gui(
     *,
     demo: bool = False,
@@ -159,11 +182,12 @@ def run_gui(
 
     instance = None
     if not screenshot:
-        from app.ui.common.single_instance import InstanceServer, ask_running_instance_to_show
+        from app.ui.common.single_instance import InstanceLock, InstanceServer
 
-        if ask_running_instance_to_show():
-            print("parley: already running; brought its window to the front", file=sys.stderr)
-            return 0
+        lock = InstanceLock()
+        if not lock.acquire():
+            return _hand_over(send)
+        _keep.append(lock)
         instance = InstanceServer(qapp)
 
     from app.ui.common.crash import CrashHandler
@@ -177,6 +201,7 @@ def run_gui(
         return 2
     if instance is not None:
         instance.show_requested.connect(window.bring_to_front)
+        instance.send_requested.connect(window.take_question)
     if send:
         _SendOnConnect(window, services, send)
     if screenshot:
@@ -193,7 +218,25 @@ def run_gui(
         freeze_startup_objects
     )  # connecting imported openai and azure.identity
     log.info("window shown", extra={"event": "ready"})
+    code = 1
     try:
-        return qapp.exec()
+        code = qapp.exec()
     finally:
         crash_handler.uninstall()
+        _end_background_work(code)
+    return code
+
+
+def _end_background_work(code: int) -> None:
+    """Jobs started while the window closed (a list refresh after the last turn, the indexer) still run: wait for
+    them before Python and Qt free their threads, which would abort the process. One that will not end in time
+    (a sign-in that cannot be cancelled) is left to the OS: exit now, without running the destructors."""
+    from app.ui.common import workers
+
+    if workers.shutdown(5000):
+        return
+    log.warning("quitting with background work still running: %s", [j.name for j in workers.active_jobs()])
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +24,7 @@ from app.core import errors
 from app.ui.common import prefs, workers
 from app.ui.common.services import AppServices
 from app.ui.common.tab import Tab
+from app.ui.common.workers import JobGroup
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,11 @@ class MainWindow(QMainWindow):
 
         self.banner = Banner()
         self.banner.button.clicked.connect(self._on_banner_button)
+        self.notes = (
+            Banner()
+        )  # what Parley had to set aside on start (an unreadable profiles.json), told once
+        self.notes.button.clicked.connect(self.notes.hide)
+        self._jobs = JobGroup(self, "window")
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -138,6 +145,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.notes)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -149,11 +157,14 @@ class MainWindow(QMainWindow):
         self.first_painted.connect(
             self._build_status_bar
         )  # connected first: tabs built after it find the indexer
+        self.first_painted.connect(self._make_files_private)
 
         self._build_menus()
         services.connecting.connect(self._on_connecting)
         services.connection_changed.connect(self._on_connection_changed)
         services.connection_failed.connect(self._on_connection_failed)
+        services.connection_changed.connect(self._show_load_notes)
+        services.connection_failed.connect(self._show_load_notes)
         self._restore_state()
 
     @property
@@ -228,6 +239,30 @@ class MainWindow(QMainWindow):
         self.show()
         self.raise_()
         self.activateWindow()
+
+    @Slot()
+    def _make_files_private(self) -> None:
+        """Folders an older Parley left world-readable become 0700 and their files 0600, off the GUI thread (the
+        gallery may hold thousands of images)."""
+        from app.core import paths
+
+        self._jobs.start(workers.plain(paths.make_private), name="private-files")
+
+    @Slot(object)
+    def _show_load_notes(self, _result: object) -> None:
+        """Connecting read profiles.json; what it had to set aside is told here, once."""
+        from app.core import profiles
+
+        notes = profiles.take_load_notes()
+        if notes:
+            self.notes.show_message(" ".join(html.escape(n) for n in notes), "Dismiss", "note")
+
+    @Slot(str)
+    def take_question(self, text: str) -> None:
+        """`parley --send TEXT` from a second launch: a new chat with TEXT, sent once history and Azure are ready."""
+        self.bring_to_front()
+        self.select_tab("chat")
+        self.tab("chat").send_text(text, new_chat=True)
 
     # -- tabs -----------------------------------------------------------------------------------------
     def _add_tab_shortcuts(self) -> None:

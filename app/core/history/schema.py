@@ -128,6 +128,9 @@ def default_path() -> Path:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        # Created 0600 before SQLite opens it: SQLite gives the -wal and -shm it makes the database's own mode.
+        os.close(paths.private_open(path, os.O_WRONLY | os.O_CREAT))
     conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     return conn

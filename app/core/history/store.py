@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.core import paths
 from app.core.history import schema
+from app.core.history.base import storage_errors
 from app.core.history.conversations import Conversations
 from app.core.history.export import Export
 from app.core.history.gallery import Gallery
@@ -25,7 +26,8 @@ class History(Conversations, Export, Gallery, Vectors):
             if existing is not None and existing._conn is not None:
                 return existing
             first = key not in schema._checked
-            conn, note = schema._open_checked(path, check=first)
+            with storage_errors(path):
+                conn, note = schema._open_checked(path, check=first)
             if first:
                 schema._recover_streaming(conn)
                 schema._checked.add(key)

@@ -1,209 +1,32 @@
-"""One message in the conversation: who said it, its rendered text (streamed cheaply), images, verdicts, a card.
-
-Streaming cost stays flat as the answer grows: text that can no longer change (up to the last blank line outside a
-code fence) is rendered once into frozen blocks; only the unfinished tail is rendered again, at most ~30 times a
-second however fast tokens arrive.
-"""
+"""One message in the conversation: who said it, its rendered text (streamed cheaply by `MarkdownBody`), images,
+verdicts, a card."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
-    QDesktopServices,
     QGuiApplication,
     QImage,
     QPalette,
     QPixmap,
-    QTextBlockFormat,
-    QTextCharFormat,
-    QTextCursor,
 )
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core import filters
-from app.ui.common.markdown_render import Block, render_blocks, stable_prefix
+from app.ui.chat.markdown_body import DISPLAY_LIMIT, MarkdownBody
 from app.ui.common.problem_card import Card
 
-RENDER_INTERVAL_MS = 33
 THUMB = 96
-
-
-def is_dark(widget: QWidget | None = None) -> bool:
-    """Whether the app is in a dark scheme (the system's, or the one chosen in Settings)."""
-    hints = QGuiApplication.styleHints()
-    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else None
-    if scheme == Qt.ColorScheme.Dark:
-        return True
-    if scheme == Qt.ColorScheme.Light:
-        return False
-    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
-
-
-class MarkdownBody(QTextBrowser):
-    """Rendered Markdown that can grow, in one QTextDocument (so selection runs across paragraphs).
-
-    Frozen blocks are appended once at the end; only the unfinished tail is removed and inserted again. The
-    document lays out only what changed, and the widget's height follows the document, so the cost of an update
-    does not depend on how long the answer already is. Code blocks carry a "Copy" link (copy:N)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setReadOnly(True)
-        self.setOpenLinks(False)
-        self.anchorClicked.connect(self._on_anchor)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.viewport().setAutoFillBackground(False)
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Base, Qt.GlobalColor.transparent)
-        self.setPalette(
-            palette
-        )  # a palette, not a style sheet: style sheets make every message slow to build
-        self.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextBrowserInteraction | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
-        self.document().setDocumentMargin(0)
-        self.document().documentLayout().documentSizeChanged.connect(self._fit)
-        self.setFixedHeight(0)
-        self.text = ""
-        self.codes: list[str] = []
-        self._committed = 0  # text[:_committed] is rendered into frozen blocks
-        self._tail_pos = 0  # where the tail starts in the document
-        self._tail_html = ""
-        self._tail_codes: list[str] = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(RENDER_INTERVAL_MS)
-        self._timer.timeout.connect(self.render_now)
-
-    def set_text(self, text: str) -> None:
-        self.clear()
-        self.codes = []
-        self._committed = self._tail_pos = 0
-        self._tail_html = ""
-        self.text = text
-        self.render_now()
-
-    def append(self, text: str) -> None:
-        self.text += text
-        if not self._timer.isActive():
-            self._timer.start()
-
-    @Slot()
-    def render_now(self) -> None:
-        self._timer.stop()
-        dark = is_dark(self)
-        text = self.text
-        cut = stable_prefix(text, self._committed)
-        cursor = QTextCursor(self.document())
-        if cut > self._committed:
-            frozen = self._html(render_blocks(text[self._committed : cut], dark))
-            self._replace_from(cursor, self._tail_pos, frozen)
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            if frozen:
-                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            self._tail_pos = cursor.position()
-            self._committed = cut
-            self._tail_html = ""
-        tail = text[self._committed :]
-        tail_html = self._html(render_blocks(tail, dark), tail=True) if tail.strip() else ""
-        if tail_html != self._tail_html:
-            self._replace_from(cursor, self._tail_pos, tail_html)
-            self._tail_html = tail_html
-
-    def _replace_from(self, cursor: QTextCursor, position: int, html_text: str) -> None:
-        cursor.setPosition(position)
-        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
-        cursor.setBlockFormat(QTextBlockFormat())
-        cursor.setCharFormat(QTextCharFormat())
-        if html_text:
-            cursor.insertHtml(html_text)
-            self._even_spacing(position)
-
-    def _even_spacing(self, position: int) -> None:
-        """A fragment's first block merges into the block it is inserted into and loses its margins, so spacing is
-        set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists."""
-        block = self.document().findBlock(position)
-        while block.isValid():
-            cursor = QTextCursor(block)
-            if cursor.currentTable() is None:
-                fmt = QTextBlockFormat()
-                in_list = block.textList() is not None
-                heading = block.blockFormat().headingLevel() > 0 or (
-                    block.charFormat().fontWeight() >= 600
-                    and not in_list
-                    and block.charFormat().fontPointSize() > self.font().pointSizeF()
-                )
-                fmt.setTopMargin(8 if heading else 0)
-                last_in_list = in_list and (
-                    not block.next().isValid() or block.next().textList() is not block.textList()
-                )
-                fmt.setBottomMargin(2 if in_list and not last_in_list else 8)
-                cursor.mergeBlockFormat(fmt)
-            block = block.next()
-
-    def _html(self, blocks: list[Block], tail: bool = False) -> str:
-        """HTML for blocks appended after the frozen ones; code blocks are numbered for their Copy link."""
-        parts, codes = [], []
-        for block in blocks:
-            if block.kind == "code":
-                parts.append(self._code_html(block, len(self.codes) + len(codes)))
-                codes.append(block.code)
-            else:
-                parts.append(block.html)
-        if tail:
-            self._tail_codes = codes
-        else:
-            self.codes.extend(codes)
-        return "".join(parts)
-
-    def _code_html(self, block: Block, index: int) -> str:
-        palette = self.palette()
-        background = palette.color(QPalette.ColorRole.AlternateBase).name()
-        border = palette.color(QPalette.ColorRole.Mid).name()
-        muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
-        language = html.escape(block.language or "code")
-        return (
-            f'<table width="100%" cellspacing="0" cellpadding="6" border="1" style="border-collapse: collapse; '
-            f'border-color: {border}; background-color: {background};"><tr><td>'
-            f'<span style="color: {muted};">{language}</span>&nbsp;&nbsp;<a href="copy:{index}">Copy</a>'
-            f"{block.html}</td></tr></table>"
-        )
-
-    def code_at(self, index: int) -> str:
-        if index < len(self.codes):
-            return self.codes[index]
-        offset = index - len(self.codes)
-        return self._tail_codes[offset] if offset < len(self._tail_codes) else ""
-
-    @Slot(QUrl)
-    def _on_anchor(self, url: QUrl) -> None:
-        if url.scheme() == "copy":
-            QGuiApplication.clipboard().setText(self.code_at(int(url.path() or 0)))
-        else:
-            QDesktopServices.openUrl(url)
-
-    @Slot(QSizeF)
-    def _fit(self, size: QSizeF) -> None:
-        self.setFixedHeight(int(size.height()) + 4)
-
-    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
-        event.ignore()  # the conversation scrolls, not the message
 
 
 def _mute(label: QLabel, small: bool = False) -> None:
@@ -290,6 +113,11 @@ class MessageWidget(QFrame):
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.plain.setTextFormat(Qt.TextFormat.PlainText)
+        self.more = QLabel()  # an answer too long to show in full says so
+        self.more.setWordWrap(True)
+        _mute(self.more, small=True)
+        self.more.hide()
+        self.body.overflowed.connect(self._on_overflow)
         self.usage = QLabel()
         _mute(self.usage, small=True)
         self.usage.hide()
@@ -301,6 +129,7 @@ class MessageWidget(QFrame):
         layout.addWidget(self.images_box)
         layout.addWidget(self.plain if role == "user" else self.body)
         (self.body if role == "user" else self.plain).hide()
+        layout.addWidget(self.more)
         layout.addWidget(self.usage)
         self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
         self.set_text(text)
@@ -332,6 +161,14 @@ class MessageWidget(QFrame):
     def flush(self) -> None:
         if self.role != "user":
             self.body.render_now()
+
+    @Slot(int)
+    def _on_overflow(self, length: int) -> None:
+        self.more.setText(
+            f"This answer is {length:,} characters long; the first {DISPLAY_LIMIT:,} are shown. "
+            "Copy copies all of it, and exporting the chat saves all of it."
+        )
+        self.more.show()
 
     # -- decorations --------------------------------------------------------------------------------------------
     def set_images(self, images: list[tuple[QImage, str]]) -> None:
@@ -382,6 +219,14 @@ class MessageWidget(QFrame):
 
     def set_regenerate(self, visible: bool) -> None:
         self._buttons["regenerate"].setVisible(visible and self.role == "assistant")
+
+    def offer_retry(self, last: bool) -> None:
+        """Retry resends a question and replaces everything after it, so only the last message's card offers it: a
+        failed turn further up stays as it was, with its card, not a click away from deleting what followed."""
+        if self._card is not None and self._card.problem is not None:
+            button = self._card.buttons().get("retry")
+            if button is not None:
+                button.setVisible(last)
 
     def flash(self) -> None:
         """Tint the message for a moment (a search result jumped here)."""

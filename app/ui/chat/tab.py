@@ -41,7 +41,7 @@ class ChatTab(QWidget):
         super().__init__(parent)
         self.services = services
         self._jobs = JobGroup(self, "chat")
-        self._queued: list[tuple[str, list[Any]]] = []
+        self._queued: list[tuple[str, bool]] = []  # (text, as a new chat): --send questions waiting to go
         self._editing: int | None = None  # the user message being edited in the box
         self._jump_to: int | None = None  # a message to scroll to once its conversation is shown
         self._build()
@@ -49,6 +49,7 @@ class ChatTab(QWidget):
         self.turns.restore_to = self.compose.restore
         self.turns.conversation_known.connect(self._on_conversation_known)
         self.turns.ended.connect(self._on_turn_ended)
+        self.turns.unsent.connect(self.notice.show_problem)
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
         self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
@@ -259,22 +260,28 @@ class ChatTab(QWidget):
         self.compose.edit.setFocus()
 
     def send_text(self, text: str, *, new_chat: bool = False) -> None:
-        """Send `text` as soon as history and the connection are ready (`parley --send`)."""
-        self._queued.append((text, []))
-        if new_chat:
-            self.new_chat()
+        """Send `text` as soon as history and the connection are ready (`parley --send`, also handed over by a
+        second launch). Several wait their turn; none touches what the user is typing in the box."""
+        self._queued.append((text, new_chat))
         self._drain_queue()
 
     def _drain_queue(self) -> None:
-        if (
-            self._queued
-            and self.history is not None
-            and self.connection is not None
-            and not self.turns.running
-        ):
-            text, _ = self._queued.pop(0)
-            self.compose.set_text(text)
-            self.send()
+        if not self._queued or self.history is None or self.connection is None or self.turns.running:
+            return
+        text, new_chat = self._queued[0]
+        problem = self._not_ready()
+        if problem is not None:
+            if self.compose.text().strip():
+                self.notice.show_problem(problem)  # stays queued: the box holds the user's own words
+                return
+            self._queued.pop(0)
+            self.compose.set_text(text)  # kept where the user sees it, with why it was not sent
+            self.notice.show_problem(problem)
+            return
+        self._queued.pop(0)
+        if new_chat:
+            self.new_chat()
+        self._send_new(text, [])
 
     def _chat_deployment(self) -> str:
         name = self.deployment.currentText().strip()
@@ -296,25 +303,18 @@ class ChatTab(QWidget):
         if problem is not None:
             self.notice.show_problem(problem)
             return
-        deployment = self._chat_deployment()
         text, images = self.compose.take()
         if self._editing is not None:
             editing, self._editing = self._editing, None
             self._end_edit()
             self._resend(editing, text)
             return
+        self._send_new(text, images)
+
+    def _send_new(self, text: str, images: list[Any]) -> None:
+        """A new question at the end of the conversation (the caller checked `_not_ready`)."""
+        deployment = self._chat_deployment()
         self.notice.clear()
-        last = self.view.last()
-        replace = (
-            last.message_id
-            if last is not None
-            and last.role == "user"
-            and last.status in ("failed", "filtered")
-            and last.message_id
-            else None
-        )
-        if replace is not None:
-            self.view.remove(last)  # the unanswered question is replaced by this one, here and in history
         user = MessageWidget("user", text)
         if images:
             user.set_images([(i.thumb, i.name) for i in images])
@@ -325,7 +325,6 @@ class ChatTab(QWidget):
             deployment,
             text,
             tuple(i.part() for i in images),
-            replace_id=replace,
             system_prompt=self.header.system_prompt(),
         )
         self.turns.sent_text, self.turns.sent_images = text, images
@@ -427,6 +426,9 @@ class ChatTab(QWidget):
         user.set_verdicts([])
         if new_text is not None:
             user.set_text(new_text)
+        elif self.compose.text() == user.text:
+            # The failed question was put back in the box; Retry sends it, so Enter must not send it again.
+            self.compose.take()
         deployment = self._chat_deployment()
         answer = self.view.add(MessageWidget("assistant", model=deployment))
         self.turns.sent_text, self.turns.sent_images = "", []

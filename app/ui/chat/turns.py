@@ -7,7 +7,9 @@ verdicts on the right message, a 429 countdown, and at the end the card that say
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -23,12 +25,44 @@ from app.ui.common.workers import JobResult, JobSlot
 log = logging.getLogger(__name__)
 
 
+BATCH_SECONDS = 0.02  # deltas closer together than this reach the GUI thread as one event
+
+
+@dataclass(frozen=True)
+class Deltas(Delta):
+    """Several deltas in one event; `count` is how many arrived."""
+
+    count: int = 1
+
+
+def batched(events: Iterator[Any], clock: Callable[[], float] = time.monotonic) -> Iterator[Any]:
+    """Deltas that arrive faster than BATCH_SECONDS apart are joined. Each event is one queued signal, and Qt
+    handles every queued signal before it looks at input or paints again: thousands a second (a fast stream of a
+    huge answer) froze the window for half a second at a time. A slow stream's deltas still go one by one."""
+    parts: list[str] = []
+    last = clock() - BATCH_SECONDS
+    for event in events:
+        if type(event) is Delta:
+            parts.append(event.text)
+            now = clock()
+            if now - last >= BATCH_SECONDS:
+                yield Deltas("".join(parts), len(parts))
+                parts, last = [], now
+            continue
+        if parts:
+            yield Deltas("".join(parts), len(parts))
+            parts, last = [], clock()
+        yield event
+    if parts:
+        yield Deltas("".join(parts), len(parts))
+
+
 def _run(connection: Any, history: Any, turn: Turn, *, cancel: CancelToken):
     """The job: the client is built here, off the GUI thread (the first call imports openai)."""
     client = connection.client()
     ctx = replace(connection.context("chat"), deployment=turn.deployment)
-    yield from run_turn(
-        history, client, turn, cancel=cancel, ctx=ctx, max_retries=connection.profile.max_retries
+    yield from batched(
+        run_turn(history, client, turn, cancel=cancel, ctx=ctx, max_retries=connection.profile.max_retries)
     )
 
 
@@ -37,6 +71,7 @@ class TurnRunner(QObject):
         int
     )  # the turn's conversation id (new chats get one when the question is stored)
     ended = Signal(object)  # TurnEnded, or None when the job failed before storing anything
+    unsent = Signal(object)  # errors.Problem: the question could not even be stored (it is back in the box)
 
     def __init__(self, view: ChatView, parent: QObject | None = None):
         super().__init__(parent)
@@ -91,7 +126,7 @@ class TurnRunner(QObject):
             if answer.card.kind == "waiting":
                 answer.card.clear()
             answer.append(event.text)
-            self.deltas += 1
+            self.deltas += event.count if isinstance(event, Deltas) else 1
         elif isinstance(event, UserSaved):
             user.message_id = event.message.id
             self.conversation_known.emit(event.message.conversation_id)
@@ -155,7 +190,15 @@ class TurnRunner(QObject):
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
-        if result.problem is not None and self.user is not None:
+        if result.problem is not None and self.user is not None and not self.user.message_id:
+            # The question was never stored (a full disk, say): nothing of it stays on screen but in the box.
+            if self.answer is not None:
+                self.view.remove(self.answer)
+            self.view.remove(self.user)
+            if self.restore_to is not None:
+                self.restore_to(self.sent_text, self.sent_images)
+            self.unsent.emit(result.problem)
+        elif result.problem is not None and self.user is not None:
             # The job failed before or outside the stream (the history file, say): nothing was lost from the box.
             if self.answer is not None and not self.answer_started:
                 self.view.remove(self.answer)

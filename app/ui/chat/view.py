@@ -150,7 +150,9 @@ class ChatView(QScrollArea):
     def _build_older(self, count: int) -> None:
         start = max(0, self._first_shown - count)
         for i, message in enumerate(self._stored[start : self._first_shown]):
-            self._insert(i, widget_for_stored(message, self.model, self._thumbs))
+            widget = widget_for_stored(message, self.model, self._thumbs)
+            widget.offer_retry(message is self._stored[-1])
+            self._insert(i, widget)
         self._first_shown = start
         self._update_earlier()
 
@@ -208,6 +210,7 @@ class ChatView(QScrollArea):
         last_answer = self.last("assistant")
         for w in self.widgets:
             w.set_regenerate(w is last_answer and w is self.widgets[-1] and w.status != "streaming")
+            w.offer_retry(w is self.widgets[-1])
 
     # -- paging ---------------------------------------------------------------------------------------------------
     def _update_earlier(self) -> None:

@@ -57,7 +57,7 @@ def write_report(report: str) -> Path | None:
     try:
         folder = paths.ensure(paths.log_dir())
         path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-        path.write_text(report, encoding="utf-8")
+        paths.write_private(path, report.encode("utf-8"))  # the log lines in it are the user's alone
         return path
     except OSError:
         return None

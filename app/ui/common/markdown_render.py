@@ -54,8 +54,8 @@ def highlight(code: str, language: str, dark: bool = False) -> str:
     return pyg_highlight(code, lexer, _formatter(dark))
 
 
-def code_html(code: str, language: str, dark: bool = False) -> str:
-    body = highlight(code.rstrip("\n"), language, dark)
+def code_html(code: str, language: str, dark: bool = False, colour: bool = True) -> str:
+    body = highlight(code.rstrip("\n"), language, dark) if colour else html.escape(code.rstrip("\n"))
     # Qt's rich text keeps spaces and line breaks inside <pre>; pre-wrap lets long lines wrap instead of widening.
     return f'<pre style="white-space: pre-wrap; margin: 0; font-family: monospace;">{body}</pre>'
 
@@ -68,8 +68,9 @@ def _prose_html(rendered: str) -> str:
     return rendered.replace("<table>", _TABLE_STYLE).strip()
 
 
-def render_blocks(text: str, dark: bool = False) -> list[Block]:
-    """The text as blocks: consecutive prose in one HTML block, each fenced or indented code block on its own."""
+def render_blocks(text: str, dark: bool = False, colour: bool = True) -> list[Block]:
+    """The text as blocks: consecutive prose in one HTML block, each fenced or indented code block on its own.
+    `colour=False` leaves code uncoloured (Pygments costs ~4 us a character: for the rest of a huge code block)."""
     md = _md()
     tokens = md.parse(text)
     blocks: list[Block] = []
@@ -86,7 +87,9 @@ def render_blocks(text: str, dark: bool = False) -> list[Block]:
         if token.type in ("fence", "code_block") and token.level == 0:
             flush()
             language = (token.info or "").split()[0] if token.type == "fence" and token.info else ""
-            blocks.append(Block("code", code_html(token.content, language, dark), token.content, language))
+            blocks.append(
+                Block("code", code_html(token.content, language, dark, colour), token.content, language)
+            )
         else:
             pending.append(token)
     flush()
@@ -124,6 +127,52 @@ def stable_prefix(text: str, start: int = 0) -> int:
             boundary = end + 1
         pos = end + 1
     return boundary
+
+
+def next_cut(text: str, fence: str = "", limit: int | None = None) -> tuple[int, str]:
+    """Where `text` (which starts inside the code block opened by the line `fence`, when given) can be cut, and the
+    fence the rest then starts inside ("" for none).
+
+    The cut is `stable_prefix`'s boundary, unless more than `limit` characters would stay unfinished after it:
+    then it is forced, at the last line end (inside a code block the rest goes on as the same code; in prose a
+    paragraph is split there), else at the last space, else anywhere. So an answer that is one huge paragraph or
+    one huge code block still gets a bounded unfinished tail: re-rendering it costs the same at any size.
+    """
+    boundary = 0
+    in_fence = _FENCE.match(fence).group(1) if fence and _FENCE.match(fence) else None  # type: ignore[union-attr]
+    opening = fence if in_fence else ""
+    last_end, fence_at_end = 0, opening  # after the last complete line
+    pos, length = 0, len(text)
+    while pos < length:
+        end = text.find("\n", pos)
+        if end < 0:
+            break
+        line = text[pos:end]
+        found = _FENCE.match(line)
+        if in_fence is not None:
+            if (
+                found
+                and found.group(1)[0] == in_fence[0]
+                and len(found.group(1)) >= len(in_fence)
+                and not line.strip().strip(in_fence[0])
+            ):
+                in_fence, opening = None, ""
+                boundary = end + 1
+        elif found:
+            in_fence, opening = found.group(1), line
+        elif not line.strip() and pos > 0:
+            boundary = end + 1
+        pos = end + 1
+        last_end, fence_at_end = pos, opening
+    if limit is None or length - boundary <= limit:
+        return boundary, ""
+    if last_end > boundary:
+        return last_end, fence_at_end
+    if in_fence is None:
+        space = text.rfind(" ", boundary)
+        if space > boundary:
+            return space + 1, ""
+    return length, fence_at_end if in_fence is not None else ""
 
 
 def warm_up(cancel: object = None) -> None:

@@ -98,7 +98,11 @@ class _Worker(QObject):
             else:
                 log.warning("job %s failed: %s", self._name, type(exc).__name__, exc_info=True)
                 outcome = JobResult(problem=errors.from_exception(exc), seconds=time.perf_counter() - start)
-        self.done.emit(outcome)
+        try:
+            self.done.emit(outcome)
+        except RuntimeError:
+            # The app is quitting and Qt already deleted this object: nobody is left to tell.
+            log.debug("job %s ended after its receiver was deleted", self._name)
         self.ended.set()
         if self._own_thread:
             # End the thread from inside: waiting for it must not depend on the GUI thread processing `done`.
@@ -336,16 +340,18 @@ def active_jobs() -> list[Job]:
     return [job for job in _alive if job._busy()]
 
 
-def shutdown(timeout_ms: int = 3000) -> None:
-    """At quit: cancel every job and wait for its thread, so Python never frees a running QThread."""
+def shutdown(timeout_ms: int = 3000) -> bool:
+    """At quit: cancel every job and wait for its thread and for the history pool, so Python and Qt never free a
+    running QThread (that aborts the process). True when everything ended within the time; a job still running is
+    kept referenced, never freed under its thread."""
     for job in list(_alive):
         job.cancel()
     deadline = time.monotonic() + timeout_ms / 1000
     for job in list(_alive):
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
-        if job._thread is not None:
-            job._thread.quit()
-        job.wait(remaining)
-        _alive.discard(job)
+        if job.wait(remaining):
+            _alive.discard(job)
+    done = True
     if _history_pool is not None:
-        _history_pool.waitForDone(max(0, int((deadline - time.monotonic()) * 1000)))
+        done = _history_pool.waitForDone(max(0, int((deadline - time.monotonic()) * 1000)))
+    return done and not active_jobs()

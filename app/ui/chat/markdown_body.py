@@ -1,0 +1,274 @@
+"""A message's rendered Markdown that grows while it streams, at a cost that does not depend on its length.
+
+Text that can no longer change (up to the last blank line outside a code fence) is rendered once into frozen
+blocks; only the unfinished tail is rendered again, at most ~30 times a second however fast tokens arrive. The
+tail is bounded even in one huge paragraph or code block, and a 10 MB answer keeps the window responsive.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QPalette,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+
+from app.ui.common.markdown_render import Block, next_cut, render_blocks
+
+RENDER_INTERVAL_MS = 33
+# Rendering code costs about 2.5 us a character (Pygments and Qt's tables), prose about a tenth of that: these keep
+# each render of a tail, and each slice frozen in one turn of the event loop, to a few milliseconds.
+TAIL_LIMIT = 2_000  # characters an unfinished tail may have before a cut is forced
+SLICE = 2_500  # most characters frozen in one turn of the event loop
+DISPLAY_LIMIT = (
+    400_000  # characters shown (about 150 pages); the rest is kept, copied and exported, not laid out
+)
+
+
+def is_dark(widget: QWidget | None = None) -> bool:
+    """Whether the app is in a dark scheme (the system's, or the one chosen in Settings)."""
+    hints = QGuiApplication.styleHints()
+    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else None
+    if scheme == Qt.ColorScheme.Dark:
+        return True
+    if scheme == Qt.ColorScheme.Light:
+        return False
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+class MarkdownBody(QTextBrowser):
+    """Rendered Markdown that can grow, in one QTextDocument (so selection runs across paragraphs).
+
+    Frozen blocks are appended once at the end; only the unfinished tail is removed and inserted again. The
+    document lays out only what changed, and the widget's height follows the document, so the cost of an update
+    does not depend on how long the answer already is. Code blocks carry a "Copy" link (copy:N).
+
+    Any size stays responsive: the unfinished tail is bounded (`next_cut` forces a cut in a huge paragraph or code
+    block), newly frozen text is rendered at most SLICE characters per turn of the event loop, and only the first
+    DISPLAY_LIMIT characters are shown (the whole text is kept: Copy and export have all of it)."""
+
+    overflowed = Signal(int)  # the whole text's length, while it is longer than what is shown
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setOpenLinks(False)
+        self.anchorClicked.connect(self._on_anchor)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.viewport().setAutoFillBackground(False)
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Base, Qt.GlobalColor.transparent)
+        self.setPalette(
+            palette
+        )  # a palette, not a style sheet: style sheets make every message slow to build
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.document().setDocumentMargin(0)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.setFixedHeight(0)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(RENDER_INTERVAL_MS)
+        self._timer.timeout.connect(self.render_now)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.codes: list[str] = []
+        self._parts: list[str] = []  # the whole text, as it arrived (joined only when asked for)
+        self._joined: str | None = ""
+        self._length = 0
+        self._taken = 0  # text[:_taken] is in the document or in _pending
+        self._fresh: list[str] = []  # what arrived since, up to what is shown
+        self._pending = (
+            ""  # taken text after the frozen blocks: the unfinished tail, and what is not frozen yet
+        )
+        self._fence = ""  # the opening fence line when _pending starts inside a code block cut short
+        self._tail_pos = 0  # where the tail starts in the document
+        self._tail_html = ""
+        self._tail_codes: list[str] = []
+        self._tail_more = ""  # the tail's code that goes on with the last frozen code block
+
+    @property
+    def text(self) -> str:
+        if self._joined is None:
+            self._joined = "".join(self._parts)
+            self._parts = [self._joined]
+        return self._joined
+
+    def set_text(self, text: str) -> None:
+        self._timer.stop()
+        self.clear()
+        self._reset()
+        self.append(text)
+        self.render_now()
+
+    def append(self, text: str) -> None:
+        # Parts, not `self.text += text`: that copied the whole answer for every delta (seconds for 10 MB).
+        if not text:
+            return
+        self._parts.append(text)
+        if self._length < DISPLAY_LIMIT:
+            self._fresh.append(text)  # to be shown
+        self._length += len(text)
+        self._joined = None
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _take(self) -> None:
+        """Move text that arrived since the last render into _pending, up to what is shown."""
+        if not self._fresh:
+            return
+        new, self._fresh = "".join(self._fresh), []
+        room = DISPLAY_LIMIT - self._taken
+        self._pending += new[:room]
+        self._taken += min(len(new), room)
+
+    @Slot()
+    def render_now(self) -> None:
+        self._timer.stop()
+        self._take()
+        dark = is_dark(self)
+        pending = self._pending
+        sliced = len(pending) > SLICE
+        window = pending[:SLICE] if sliced else pending
+        cut, fence_after = next_cut(window, self._fence, 0 if sliced else TAIL_LIMIT)
+        cursor = QTextCursor(self.document())
+        if cut > 0:
+            source = (self._fence + "\n" if self._fence else "") + window[:cut]
+            # The rest of a code block split by a forced cut (a huge one) is not coloured: Pygments is the cost.
+            frozen = self._html(
+                render_blocks(source, dark, colour=not self._fence), continued=bool(self._fence)
+            )
+            self._tail_more = ""
+            self._replace_from(cursor, self._tail_pos, frozen)
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            if frozen:
+                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            self._tail_pos = cursor.position()
+            self._pending, self._fence = pending[cut:], fence_after
+            self._tail_html = ""
+        if self._length > DISPLAY_LIMIT:
+            self.overflowed.emit(self._length)
+        if sliced:
+            self._timer.start(0)  # the rest on the next turn of the event loop: input and painting come first
+            return
+        tail = self._pending
+        prefix = self._fence + "\n" if self._fence else ""
+        tail_html = (
+            self._html(
+                render_blocks(prefix + tail, dark, colour=not prefix), tail=True, continued=bool(prefix)
+            )
+            if tail.strip()
+            else ""
+        )
+        if tail_html != self._tail_html:
+            self._replace_from(cursor, self._tail_pos, tail_html)
+            self._tail_html = tail_html
+
+    def _replace_from(self, cursor: QTextCursor, position: int, html_text: str) -> None:
+        cursor.setPosition(position)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.setBlockFormat(QTextBlockFormat())
+        cursor.setCharFormat(QTextCharFormat())
+        if html_text:
+            cursor.insertHtml(html_text)
+            self._even_spacing(position)
+
+    def _even_spacing(self, position: int) -> None:
+        """A fragment's first block merges into the block it is inserted into and loses its margins, so spacing is
+        set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists."""
+        block = self.document().findBlock(position)
+        while block.isValid():
+            cursor = QTextCursor(block)
+            if cursor.currentTable() is None:
+                fmt = QTextBlockFormat()
+                in_list = block.textList() is not None
+                heading = block.blockFormat().headingLevel() > 0 or (
+                    block.charFormat().fontWeight() >= 600
+                    and not in_list
+                    and block.charFormat().fontPointSize() > self.font().pointSizeF()
+                )
+                fmt.setTopMargin(8 if heading else 0)
+                last_in_list = in_list and (
+                    not block.next().isValid() or block.next().textList() is not block.textList()
+                )
+                fmt.setBottomMargin(2 if in_list and not last_in_list else 8)
+                cursor.mergeBlockFormat(fmt)
+            block = block.next()
+
+    def _html(self, blocks: list[Block], tail: bool = False, continued: bool = False) -> str:
+        """HTML for blocks appended after the frozen ones; code blocks are numbered for their Copy link. With
+        `continued`, the first block goes on with a code block that a forced cut split: it gets no heading of its
+        own, and its code joins that block's (whose Copy copies all of it)."""
+        parts: list[str] = []
+        codes: list[str] = []
+        if tail:
+            self._tail_more = ""
+        for i, block in enumerate(blocks):
+            if block.kind == "code" and continued and i == 0 and self.codes:
+                parts.append(self._code_html(block, None))
+                if tail:
+                    self._tail_more = block.code
+                else:
+                    self.codes[-1] += block.code
+            elif block.kind == "code":
+                parts.append(self._code_html(block, len(self.codes) + len(codes)))
+                codes.append(block.code)
+            else:
+                parts.append(block.html)
+        if tail:
+            self._tail_codes = codes
+        else:
+            self.codes.extend(codes)
+        return "".join(parts)
+
+    def _code_html(self, block: Block, index: int | None) -> str:
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.AlternateBase).name()
+        border = palette.color(QPalette.ColorRole.Mid).name()
+        muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+        language = html.escape(block.language or "code")
+        heading = (
+            f'<span style="color: {muted};">{language}</span>&nbsp;&nbsp;<a href="copy:{index}">Copy</a>'
+            if index is not None
+            else ""
+        )
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="6" border="1" style="border-collapse: collapse; '
+            f'border-color: {border}; background-color: {background};"><tr><td>'
+            f"{heading}{block.html}</td></tr></table>"
+        )
+
+    def code_at(self, index: int) -> str:
+        if index < len(self.codes):
+            more = self._tail_more if index == len(self.codes) - 1 else ""
+            return self.codes[index] + more
+        offset = index - len(self.codes)
+        return self._tail_codes[offset] if offset < len(self._tail_codes) else ""
+
+    @Slot(QUrl)
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == "copy":
+            QGuiApplication.clipboard().setText(self.code_at(int(url.path() or 0)))
+        else:
+            QDesktopServices.openUrl(url)
+
+    @Slot(QSizeF)
+    def _fit(self, size: QSizeF) -> None:
+        self.setFixedHeight(int(size.height()) + 4)
+
+    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        event.ignore()  # the conversation scrolls, not the message

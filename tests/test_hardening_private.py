@@ -1,0 +1,96 @@
+"""Issue #16, the window's files stay private: the history file and its -wal/-shm are 0600 when created, crash
+reports too, existing files are fixed when the window starts, and a profiles.json that had to be set aside is told
+to the user in the window, once."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.ui.common.services import AppServices
+from app.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def open_umask():
+    old = os.umask(0o022)  # what most desktops have: new files 0644 unless made private
+    yield
+    os.umask(old)
+
+
+def test_a_new_history_file_and_its_wal_and_shm_are_private(parley_home, open_umask):
+    from app.core.history import History
+
+    history = History.open()
+    try:
+        history.create_conversation(system_prompt="", deployment="gpt-4o")
+        db = history.path
+        for suffix in ("", "-wal", "-shm"):
+            path = db.with_name(db.name + suffix)
+            assert path.exists(), path
+            assert mode(path) == 0o600, (path, oct(mode(path)))
+        assert mode(db.parent) == 0o700
+    finally:
+        history.close()
+
+
+def test_crash_reports_are_private(parley_home, open_umask):
+    from app.ui.common.crash import write_report
+
+    path = write_report("Parley crash report")
+    assert path is not None and mode(path) == 0o600
+
+
+def make_window(qtbot):
+    services = AppServices(demo=True)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.first_painted, timeout=10000):
+        win.show()
+    return win
+
+
+def test_the_window_makes_existing_files_private_when_it_starts(qtbot, parley_home):
+    config = parley_home / "config"
+    config.mkdir(parents=True)
+    config.chmod(0o755)
+    loose = config / "ui-old.ini"
+    loose.write_text("[x]\n")
+    loose.chmod(0o644)
+    win = make_window(qtbot)
+    try:
+        qtbot.waitUntil(lambda: mode(loose) == 0o600 and mode(config) == 0o700, timeout=10000)
+    finally:
+        win.close()
+
+
+def test_profiles_set_aside_are_told_in_the_window_once(qtbot, parley_home):
+    from app.core import profiles
+
+    profiles.take_load_notes()  # nothing left over from another test
+    config = parley_home / "config"
+    config.mkdir(parents=True)
+    (config / "profiles.json").write_text('{"profiles": "oops"}')
+    win = make_window(qtbot)
+    try:
+        with qtbot.waitSignal(win.services.connection_changed, timeout=15000):
+            win.services.reconnect()
+        qtbot.waitUntil(lambda: win.notes.isVisible(), timeout=5000)
+        assert "profiles.unreadable-" in win.notes.label.text()
+        qtbot.mouseClick(win.notes.button, Qt.MouseButton.LeftButton)
+        assert not win.notes.isVisible()
+        with qtbot.waitSignal(win.services.connection_changed, timeout=15000):
+            win.services.reconnect()
+        assert not win.notes.isVisible()  # told once
+    finally:
+        win.close()
