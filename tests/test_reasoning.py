@@ -178,3 +178,21 @@ def test_the_first_token_waits_for_the_thinking_phase(emulator):
         assert first_delta is not None and first_delta >= 0.55 and started < 0.5
     finally:
         emulator.think_seconds = 0.0
+
+
+def test_reasoning_and_cached_tokens_are_stored_with_the_answer(tmp_path):
+    from app.core.events import Usage
+    from app.core.history import History
+    from app.core.turns import MessageStatus
+
+    history = History.open(tmp_path / "h.sqlite3")
+    cid = history.create_conversation().id
+    answer = history.begin_assistant(cid)
+    history.finish_message(
+        answer.id,
+        "hi",
+        MessageStatus.COMPLETE,
+        usage=Usage(1200, 300, 1500, cached_tokens=1024, reasoning_tokens=256),
+    )
+    stored = history.get_message(answer.id).usage
+    assert (stored.cached_tokens, stored.reasoning_tokens) == (1024, 256)

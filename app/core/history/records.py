@@ -132,13 +132,7 @@ def _loads(text: str | None) -> Any:
 
 def usage_json(usage: Usage) -> str:
     _require(usage, Usage, "usage")
-    return dumps(
-        {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-        }
-    )
+    return dumps(usage.to_json())  # cached and reasoning tokens too; Usage.from_obj reads both forms back
 
 
 def verdicts_json(verdicts: Any) -> str:
