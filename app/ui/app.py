@@ -17,20 +17,10 @@ import app
 from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
+from app.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 ICON = Path(app.__file__).parent / "resources" / "parley.svg"
-
-
-def apply_theme(choice: str) -> None:
-    """'system' follows the desktop's light/dark setting (Qt tracks changes live); 'light'/'dark' force it."""
-    from PySide6.QtCore import Qt
-
-    hints = QGuiApplication.styleHints()
-    if not hasattr(hints, "setColorScheme"):  # Qt < 6.8
-        return
-    scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(choice, Qt.ColorScheme.Unknown)
-    hints.setColorScheme(scheme)
 
 
 class _Screenshot(QObject):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -41,14 +41,10 @@ THUMB = 96
 
 
 def is_dark(widget: QWidget | None = None) -> bool:
-    """Whether the app is in a dark scheme (the system's, or the one chosen in Settings)."""
-    hints = QGuiApplication.styleHints()
-    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else None
-    if scheme == Qt.ColorScheme.Dark:
-        return True
-    if scheme == Qt.ColorScheme.Light:
-        return False
-    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    """Whether the app paints dark now (the theme chosen in Settings, or the system's)."""
+    from app.ui import theme
+
+    return theme.is_dark()
 
 
 class MarkdownBody(QTextBrowser):
@@ -89,6 +85,18 @@ class MarkdownBody(QTextBrowser):
         self._timer.setSingleShot(True)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self.render_now)
+        self._dark = is_dark(self)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
+        # Code colours and code-block backgrounds are baked into the HTML: a theme change renders them again.
+        if (
+            event.type() == QEvent.Type.PaletteChange
+            and hasattr(self, "_dark")  # set last in __init__
+            and self.text
+            and self._dark != is_dark(self)
+        ):
+            self.set_text(self.text)
+        super().changeEvent(event)
 
     def set_text(self, text: str) -> None:
         self.clear()
@@ -106,7 +114,7 @@ class MarkdownBody(QTextBrowser):
     @Slot()
     def render_now(self) -> None:
         self._timer.stop()
-        dark = is_dark(self)
+        dark = self._dark = is_dark(self)
         text = self.text
         cut = stable_prefix(text, self._committed)
         cursor = QTextCursor(self.document())
@@ -393,6 +401,13 @@ class MessageWidget(QFrame):
         self.setAutoFillBackground(True)
         QTimer.singleShot(2500, self, self._unflash)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.PaletteChange and getattr(self, "_unflashed_dark", None) != is_dark(
+            self
+        ):
+            self._unflash()  # the background was taken from the palette of the theme before
+        super().changeEvent(event)
+
     @Slot()
     def _unflash(self) -> None:
         """Your messages sit on the alternate background; answers on the window's own."""
@@ -404,6 +419,7 @@ class MessageWidget(QFrame):
                 QPalette.ColorRole.AlternateBase if self.role == "user" else QPalette.ColorRole.Window
             ),
         )
+        self._unflashed_dark = is_dark(self)
         self.setPalette(palette)
         self.setAutoFillBackground(self.role == "user")
 

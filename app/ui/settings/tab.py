@@ -149,7 +149,7 @@ class SettingsTab(QScrollArea):
     # -- preferences ---------------------------------------------------------------------------------------------
     @Slot(int)
     def _on_theme(self, index: int) -> None:
-        from app.ui.app import apply_theme
+        from app.ui.theme import apply_theme
 
         value = str(self.theme.itemData(index))
         self.services.set_pref(prefs.THEME, value)
