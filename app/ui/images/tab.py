@@ -102,6 +102,7 @@ class ImagesTab(QWidget):
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("Describe the image… (Ctrl+Enter to generate)")
         self.prompt.setAccessibleName("Image prompt")
+        self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it
         self.prompt.setMaximumHeight(110)
         self.size_combo = self._combo(SIZES, "Size")
         self.quality_combo = self._combo(QUALITIES, "Quality")

@@ -57,6 +57,7 @@ class CompletionsTab(QWidget):
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("A plain-text prompt for a completions model… (Ctrl+Enter to run)")
         self.prompt.setAccessibleName("Completion prompt")
+        self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it
         self.deployment = QLineEdit()
         self.deployment.setAccessibleName("Completions deployment")
         self.deployment.setPlaceholderText("gpt-35-turbo-instruct")
@@ -73,6 +74,7 @@ class CompletionsTab(QWidget):
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setAccessibleName("Completion")
+        self.output.setTabChangesFocus(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
