@@ -54,3 +54,109 @@ def test_jobs_empty_note_status_line_and_details_follow_the_batch(qtbot, demo, t
     assert not re.search(r"\b1\d{9}\b", detail), detail  # no Unix timestamps
     assert time.strftime("%Y-%m-%d", time.localtime()) in detail
     tab.shutdown()
+
+
+# -- connection dialog --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plain_services(qtbot):
+    services = AppServices()
+    yield services
+    services.shutdown()
+
+
+def open_dialog(qtbot, services, existing=()):
+    from app.ui.settings.connection_dialog import ConnectionDialog
+
+    dialog = ConnectionDialog(services, None, existing=list(existing))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: not dialog.auth.busy, timeout=10000)
+    return dialog
+
+
+def type_endpoint(qtbot, dialog, text):
+    dialog.endpoint_edit.clear()
+    qtbot.keyClicks(dialog.endpoint_edit, text)
+
+
+def test_dialog_names_a_local_endpoint_as_its_placeholder_promises(qtbot, plain_services, dict_keyring):
+    dialog = open_dialog(qtbot, plain_services)
+    assert "filled from the endpoint" in dialog.name_edit.placeholderText()
+    type_endpoint(qtbot, dialog, "http://127.0.0.1:8080/")
+    assert dialog.name_edit.text().strip(), "no name was filled for a local endpoint"
+    assert not dialog.name_note.isVisible()
+    dialog.reject()
+
+
+def test_dialog_auto_name_follows_the_endpoint_and_drops_its_error(qtbot, plain_services, dict_keyring):
+    dialog = open_dialog(qtbot, plain_services, existing=["contoso"])
+    type_endpoint(qtbot, dialog, "https://contoso.openai.azure.com/")
+    assert dialog.name_edit.text() == "contoso"
+    dialog.problems()  # what Save or Test shows: the duplicate name
+    assert dialog.name_note.isVisible() and "already" in dialog.name_note.text()
+    type_endpoint(qtbot, dialog, "https://fabrikam.openai.azure.com/")
+    assert dialog.name_edit.text() == "fabrikam"
+    assert not dialog.name_note.isVisible()
+    dialog.name_edit.clear()
+    qtbot.keyClicks(dialog.name_edit, "Mine")  # a typed name is the user's: the endpoint never replaces it
+    type_endpoint(qtbot, dialog, "https://northwind.openai.azure.com/")
+    assert dialog.name_edit.text() == "Mine"
+    dialog.reject()
+
+
+def test_dialog_forgets_test_results_when_the_form_changes(qtbot, plain_services, dict_keyring, emulator):
+    dialog = open_dialog(qtbot, plain_services)
+    type_endpoint(qtbot, dialog, emulator.endpoint)
+    dialog.auth.key_edit.setText("any-key")
+    dialog.deployment_edits["chat"].setText("gpt-4o")
+    with qtbot.waitSignal(dialog.probe.finished, timeout=20000):
+        dialog.probe.start()
+    assert dialog.probe.row_texts() and dialog.probe.status.text()
+    for edit, text in (
+        (dialog.deployment_edits["chat"], "gpt-4o-mini"),
+        (dialog.auth.key_edit, "another-key"),
+        (dialog.endpoint_edit, emulator.endpoint + "x"),
+    ):
+        with qtbot.waitSignal(dialog.probe.finished, timeout=20000):
+            dialog.probe.start()
+        assert dialog.probe.row_texts()
+        edit.setText(text)
+        assert not dialog.probe.row_texts() and not dialog.probe.status.text(), edit.accessibleName()
+    dialog.reject()
+
+
+def test_dialog_layout_stays_put_when_the_local_address_warning_appears(qtbot, plain_services, dict_keyring):
+    dialog = open_dialog(qtbot, plain_services)
+    type_endpoint(qtbot, dialog, "https://contoso.openai.azure.com/")
+    qtbot.wait(50)
+    before = dialog.auth.mapTo(dialog, dialog.auth.rect().topLeft()).y()
+    type_endpoint(qtbot, dialog, "http://localhost:8080/")
+    assert dialog.endpoint_note.isVisible() and "local address" in dialog.endpoint_note.text()
+    qtbot.wait(50)
+    after = dialog.auth.mapTo(dialog, dialog.auth.rect().topLeft()).y()
+    assert after == before, (before, after)
+    dialog.reject()
+
+
+def test_dialog_counts_only_what_was_tried(qtbot, plain_services, dict_keyring):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dialog = open_dialog(qtbot, plain_services)
+    type_endpoint(qtbot, dialog, f"http://127.0.0.1:{port}/")
+    dialog.auth.key_edit.setText("any-key")
+    for capability, edit in dialog.deployment_edits.items():
+        edit.setText(f"dep-{capability}")
+    with qtbot.waitSignal(dialog.probe.finished, timeout=20000):
+        dialog.probe.start()
+    rows = dialog.probe.row_texts()
+    skipped = sum(1 for r in rows if "Not tried" in r)
+    assert skipped >= 1, rows
+    status = dialog.probe.status.text()
+    assert "1 of" in status and f"{skipped} not tried" in status, status
+    assert len(dialog.probe.failures) == 1
+    dialog.reject()
