@@ -160,3 +160,50 @@ def test_dialog_counts_only_what_was_tried(qtbot, plain_services, dict_keyring):
     assert "1 of" in status and f"{skipped} not tried" in status, status
     assert len(dialog.probe.failures) == 1
     dialog.reject()
+
+
+# -- the emulator command -----------------------------------------------------------------------------------------
+
+
+def parley(*args, **kwargs):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        **kwargs,
+    )
+
+
+@pytest.mark.e2e
+def test_emulator_help_lists_only_its_own_options():
+    p = parley("emulator", "--help")
+    out, _err = p.communicate(timeout=30)
+    assert p.returncode == 0
+    assert "--port" in out and "--api-key" in out
+    for option in ("--demo", "--profile", "--retries"):
+        assert option not in out, f"{option} does not apply to the emulator:\n{out}"
+
+
+@pytest.mark.e2e
+def test_emulator_start_hint_uses_the_key_it_accepts():
+    import signal
+
+    p = parley("emulator", "--port", "0", "--api-key", "s3cret-key")
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("Try:"):
+            line = p.stdout.readline()
+            assert line, (lines, p.stderr.read())
+            lines.append(line.strip())
+        assert "AZURE_OPENAI_API_KEY=s3cret-key" in lines[-1], lines
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=10)
+    finally:
+        p.kill()

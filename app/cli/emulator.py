@@ -18,6 +18,7 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import shlex
     import time
 
     from app.emulator import DEMO_WORDS, DEPLOYMENTS, Emulator
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         out(f"Deployments: {names}\n")
         out(f"API key: {'only the one given with --api-key' if args.api_key else 'any'}\n")
         out("Demo words in a prompt: " + ", ".join(DEMO_WORDS) + "\n")
-        out(f"Try: AZURE_OPENAI_ENDPOINT={url} AZURE_OPENAI_API_KEY=any parley ask 'hello'\n")
+        key = shlex.quote(args.api_key) if args.api_key else "any"  # the hint must work as pasted
+        out(f"Try: AZURE_OPENAI_ENDPOINT={url} AZURE_OPENAI_API_KEY={key} parley ask 'hello'\n")
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:
