@@ -207,3 +207,40 @@ def test_emulator_start_hint_uses_the_key_it_accepts():
         p.communicate(timeout=10)
     finally:
         p.kill()
+
+
+# -- cosmetic -----------------------------------------------------------------------------------------------------
+
+
+def completions_tab(qtbot, services):
+    from app.ui.tools.completions_tab import CompletionsTab
+
+    tab = CompletionsTab(services)
+    qtbot.addWidget(tab)
+    tab.resize(800, 500)  # the smallest window the issue asks to look right
+    tab.show()
+    tab.on_connection(services.connection)
+    return tab
+
+
+def test_completions_deployment_field_shows_the_whole_name(qtbot, demo):
+    tab = completions_tab(qtbot, demo)
+    qtbot.waitExposed(tab)
+    field = tab.deployment
+    assert field.text() == "gpt-35-turbo-instruct"
+    needed = field.fontMetrics().horizontalAdvance(field.text())
+    room = field.contentsRect().width() - field.textMargins().left() - field.textMargins().right() - 8
+    assert needed <= room, (needed, room)
+
+
+def test_the_429_card_link_is_clickable_and_kept_on_one_line(qtbot, demo):
+    tab = completions_tab(qtbot, demo)
+    tab.prompt.setPlainText("Hi fault:429")
+    previous = tab._job.job
+    tab._on_run()
+    qtbot.waitUntil(lambda: tab._job.job is not previous and tab._job.job.result is not None, timeout=30000)
+    qtbot.waitUntil(lambda: tab.card.kind == "problem", timeout=30000)
+    shown = tab.card.text.text()
+    assert 'href="https://aka.ms/oai/quotaincrease"' in shown, shown
+    assert "white-space: nowrap" in shown
+    assert tab.card.text.openExternalLinks()

@@ -39,9 +39,18 @@ COLOURS = {
 Action = tuple[str, str]  # (id emitted by `Card.action`, button text)
 
 
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def _link(match: re.Match[str]) -> str:
+    url = match.group(0)  # already escaped; & in a URL is &amp; in both the text and the href, as HTML wants
+    return f'<a href="{url}" style="white-space: nowrap">{url}</a>'
+
+
 def _html(text: str) -> str:
-    """Plain text as HTML, its line breaks kept (a list of what was tried reads as a list)."""
-    return html.escape(text).replace("\n", "<br>")
+    """Plain text as HTML, its line breaks kept (a list of what was tried reads as a list) and its web addresses
+    as links that open in the browser and never break across lines."""
+    return _URL.sub(_link, html.escape(text, quote=False)).replace("\n", "<br>")
 
 
 def verdict_text(verdict: filters.Verdict) -> str:

@@ -61,6 +61,10 @@ class CompletionsTab(QWidget):
         self.deployment = QLineEdit()
         self.deployment.setAccessibleName("Completions deployment")
         self.deployment.setPlaceholderText("gpt-35-turbo-instruct")
+        # Room for a typical deployment name ("gpt-35-turbo-instruct") and a little more, whatever the font.
+        self.deployment.setMinimumWidth(
+            self.deployment.fontMetrics().horizontalAdvance("gpt-35-turbo-instruct-01") + 24
+        )
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(1, 4096)
         self.max_tokens.setValue(100)
@@ -91,7 +95,7 @@ class CompletionsTab(QWidget):
             label = QLabel(text)
             label.setBuddy(widget)
             options.addWidget(label)
-            options.addWidget(widget)
+            options.addWidget(widget, 2 if widget is self.deployment else 0)
         options.addStretch(1)
         options.addWidget(self.run_button)
         layout = QVBoxLayout(self)
