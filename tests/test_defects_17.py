@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.ui.common.services import AppServices
 
@@ -244,3 +245,42 @@ def test_the_429_card_link_is_clickable_and_kept_on_one_line(qtbot, demo):
     assert 'href="https://aka.ms/oai/quotaincrease"' in shown, shown
     assert "white-space: nowrap" in shown
     assert tab.card.text.openExternalLinks()
+
+
+def test_the_filtered_row_stands_out_in_the_filter_table(qtbot):
+    from app.core import filters
+    from app.ui.common.problem_card import VerdictDialog
+
+    verdict = filters.completion_verdict(
+        {
+            "hate": {"filtered": False, "severity": "safe"},
+            "violence": {"filtered": True, "severity": "medium"},
+        }
+    )
+    dialog = VerdictDialog([("Prompt", verdict)])
+    qtbot.addWidget(dialog)
+    rows = dialog.rows()
+    filtered = next(i for i, r in enumerate(rows) if r[3] == "filtered")
+    allowed = next(i for i, r in enumerate(rows) if r[3] == "allowed")
+    for column in range(4):
+        hot, calm = dialog.table.item(filtered, column), dialog.table.item(allowed, column)
+        assert hot.font().bold() and not calm.font().bold()
+        assert hot.background().style() != calm.background().style() or hot.background() != calm.background()
+
+
+def test_open_folder_without_a_file_manager_says_where_the_folder_is(qtbot, demo, monkeypatch):
+    from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+    from app.core import paths
+    from app.ui.settings.tab import SettingsTab
+
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", staticmethod(lambda url: False)
+    )  # nothing to open it with
+    tab = SettingsTab(demo)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.mouseClick(tab.open_folder, Qt.MouseButton.LeftButton)
+    assert tab.data_card.isVisible(), "nothing was said"
+    assert str(paths.data_dir()) in tab.data_card.plain_text()
+    assert QGuiApplication.clipboard().text() == str(paths.data_dir())

@@ -11,7 +11,7 @@ import re
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -287,8 +287,18 @@ class VerdictDialog(QDialog):
             if extra:
                 result = f"{result} ({extra})"
             cells = [source, category.label, result, "filtered" if category.filtered else "allowed"]
+        filtered = category is not None and category.filtered
         for column, text in enumerate(cells):
-            self.table.setItem(row, column, QTableWidgetItem(text))
+            item = QTableWidgetItem(text)
+            if filtered:  # the reason Azure blocked it: the row a reader looks for first
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+                tint = QColor(COLOURS["refusal"])
+                tint.setAlpha(60)
+                item.setBackground(tint)
+                item.setToolTip(f"Azure filtered this: {cells[1]} ({cells[2]})")
+            self.table.setItem(row, column, item)
 
     def rows(self) -> list[list[str]]:
         return [[self.table.item(r, c).text() for c in range(4)] for r in range(self.table.rowCount())]
