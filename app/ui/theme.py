@@ -158,6 +158,10 @@ def apply_theme(choice: str) -> bool:
         for widget in app.allWidgets():
             if widget.styleSheet():
                 widget.setStyleSheet(widget.styleSheet())
+            # Widgets that baked colours into HTML or their own palette (messages, code blocks) redo them.
+            retheme = getattr(widget, "retheme", None)
+            if callable(retheme):
+                retheme()
     return dark
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSizeF, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -87,16 +87,10 @@ class MarkdownBody(QTextBrowser):
         self._timer.timeout.connect(self.render_now)
         self._dark = is_dark(self)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
-        # Code colours and code-block backgrounds are baked into the HTML: a theme change renders them again.
-        if (
-            event.type() == QEvent.Type.PaletteChange
-            and hasattr(self, "_dark")  # set last in __init__
-            and self.text
-            and self._dark != is_dark(self)
-        ):
+    def retheme(self) -> None:
+        """The theme changed (`theme.apply_theme` calls this): code colours are baked into the HTML, render again."""
+        if self.text and self._dark != is_dark(self):
             self.set_text(self.text)
-        super().changeEvent(event)
 
     def set_text(self, text: str) -> None:
         self.clear()
@@ -181,7 +175,9 @@ class MarkdownBody(QTextBrowser):
         return "".join(parts)
 
     def _code_html(self, block: Block, index: int) -> str:
-        palette = self.palette()
+        palette = (
+            QGuiApplication.palette()
+        )  # the app's, set at once by a theme change (a widget's follows later)
         background = palette.color(QPalette.ColorRole.AlternateBase).name()
         border = palette.color(QPalette.ColorRole.Mid).name()
         muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
@@ -401,12 +397,10 @@ class MessageWidget(QFrame):
         self.setAutoFillBackground(True)
         QTimer.singleShot(2500, self, self._unflash)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
-        if event.type() == QEvent.Type.PaletteChange and getattr(self, "_unflashed_dark", None) != is_dark(
-            self
-        ):
-            self._unflash()  # the background was taken from the palette of the theme before
-        super().changeEvent(event)
+    def retheme(self) -> None:
+        """The theme changed (`theme.apply_theme` calls this): the background came from the old palette."""
+        self._unflash()
+        self.body.retheme()
 
     @Slot()
     def _unflash(self) -> None:
@@ -419,7 +413,6 @@ class MessageWidget(QFrame):
                 QPalette.ColorRole.AlternateBase if self.role == "user" else QPalette.ColorRole.Window
             ),
         )
-        self._unflashed_dark = is_dark(self)
         self.setPalette(palette)
         self.setAutoFillBackground(self.role == "user")
 
