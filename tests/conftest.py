@@ -58,4 +58,9 @@ def no_leaked_threads(request):
     # A job the test cancelled may take a moment to end; one still running after 3 s was left behind.
     leaked = [job for job in workers.active_jobs() if not job.wait(3000)]
     workers.shutdown(3000)
+    # A test's widgets and services can end up in reference cycles; collect them here, on the GUI thread. Left to
+    # chance, the collector may run on a later test's worker thread and destroy Qt objects there (a segfault).
+    import gc
+
+    gc.collect()
     assert not leaked, f"test left background jobs running: {[j.name for j in leaked]}"

@@ -150,7 +150,8 @@ def test_connection_test_shows_401_for_a_wrong_key(qtbot, services, dict_keyring
     assert rows[0] == "✗ Chat (gpt-4o): Not authorised"
     assert "Check the API key for this resource" in rows[1] and "Request id:" in rows[1]
     assert rows[2].startswith("– Speech (tts-hd): Not tried")
-    assert dialog.probe.status.text() == "2 of 2 did not work; see below."
+    # The speech deployment was not tried after the key failed: one failure, not two (#17).
+    assert dialog.probe.status.text() == "1 of 1 did not work; 1 not tried; see below."
 
 
 def test_connection_test_shows_404_for_an_unknown_deployment(qtbot, services, dict_keyring, emulator):

@@ -182,8 +182,8 @@ def test_export_has_no_key_and_import_brings_profiles_back(
 def test_preferences_are_saved_and_announced(qtbot, window, parley_home, monkeypatch):
     applied = []
     monkeypatch.setattr(
-        "app.ui.app.apply_theme", applied.append
-    )  # offscreen Qt has no colour scheme to observe
+        "app.ui.theme.apply_theme", applied.append
+    )  # test_theme.py checks what it paints; here only that the choice reaches it
     tab = settings(window, qtbot)
     changed = []
     window.services.pref_changed.connect(lambda k, v: changed.append((k, v)))

@@ -48,14 +48,17 @@ class _Terminated(KeyboardInterrupt):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+    # `local`: what applies to every command; `common` adds what only commands that connect use (the emulator's
+    # --help must not offer --demo, --profile or --retries).
+    local = argparse.ArgumentParser(add_help=False)
+    local.add_argument(
         "--log-level",
         type=str.upper,
         choices=LOG_LEVELS,
         default=argparse.SUPPRESS,
         help="how much goes to the log file (default INFO; DEBUG includes the HTTP libraries)",
     )
+    common = argparse.ArgumentParser(add_help=False, parents=[local])
     common.add_argument(
         "--demo",
         action="store_true",
@@ -102,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    commands = Commands(sub, common)
+    commands = Commands(sub, common, local)
     for module in COMMAND_MODULES:
         module.register(commands)
     return parser

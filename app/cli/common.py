@@ -61,16 +61,21 @@ seconds = _bounded(float, 0.1, 3600.0, "must be between 0.1 and 3600 seconds", "
 class Commands:
     """The subcommands as their modules register them: each `register(commands)` adds its parser with `add`."""
 
-    def __init__(self, sub: Any, common: argparse.ArgumentParser):
+    def __init__(
+        self, sub: Any, common: argparse.ArgumentParser, local: argparse.ArgumentParser | None = None
+    ):
+        """`local`: the global options that apply to a command that does not connect (no --demo, --profile...)."""
         self._sub = sub
         self._common = common
+        self._local = local or common
 
     def add(
         self, name: str, help_text: str, run: Callable[..., int], *, connects: bool = True
     ) -> argparse.ArgumentParser:
         """The subparser of `name`, with the global options; `run(args, conn, cancel)` (or `run(args)` when it
         does not `connect`) handles it."""
-        p = self._sub.add_parser(name, help=help_text, description=help_text, parents=[self._common])
+        parent = self._common if connects else self._local
+        p = self._sub.add_parser(name, help=help_text, description=help_text, parents=[parent])
         p.set_defaults(run=run, connects=connects)
         return p
 

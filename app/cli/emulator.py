@@ -33,7 +33,13 @@ def run(args: argparse.Namespace) -> int:
         out(f"Deployments: {names}\n")
         out(f"API key: {'only the one given with --api-key' if args.api_key else 'any'}\n")
         out("Demo words in a prompt: " + ", ".join(DEMO_WORDS) + "\n")
-        out(f"Try: AZURE_OPENAI_ENDPOINT={url} AZURE_OPENAI_API_KEY=any parley ask 'hello'\n")
+        # A key is never printed (every output is redacted): the hint names where the accepted one comes from.
+        if args.api_key:
+            out(
+                f"Try: export AZURE_OPENAI_API_KEY set to your --api-key, then AZURE_OPENAI_ENDPOINT={url} parley ask 'hello'\n"
+            )
+        else:
+            out(f"Try: AZURE_OPENAI_ENDPOINT={url} AZURE_OPENAI_API_KEY=any parley ask 'hello'\n")
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:

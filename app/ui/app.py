@@ -17,20 +17,10 @@ import app
 from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
+from app.ui.theme import apply_theme
 
 log = logging.getLogger(__name__)
 ICON = Path(app.__file__).parent / "resources" / "parley.svg"
-
-
-def apply_theme(choice: str) -> None:
-    """'system' follows the desktop's light/dark setting (Qt tracks changes live); 'light'/'dark' force it."""
-    from PySide6.QtCore import Qt
-
-    hints = QGuiApplication.styleHints()
-    if not hasattr(hints, "setColorScheme"):  # Qt < 6.8
-        return
-    scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(choice, Qt.ColorScheme.Unknown)
-    hints.setColorScheme(scheme)
 
 
 class _Screenshot(QObject):
@@ -99,6 +89,41 @@ def freeze_startup_objects(*_args: object) -> None:
     import gc
 
     gc.freeze()
+
+
+class GuiThreadCollector(QObject):
+    """Python's cycle collector runs on whichever thread happens to allocate past its threshold. When that is a
+    worker, a collected cycle that holds Qt widgets destroys them off the GUI thread and the process crashes (seen
+    in the test suite: whole chat tabs collected by a job's thread). So automatic collection is off and this timer
+    runs it on the GUI thread instead, as cheaply as the automatic one (young generations only, unless the counts
+    say an older one is due)."""
+
+    INTERVAL_MS = 500
+
+    def __init__(self, parent: QObject):
+        super().__init__(parent)
+        import gc
+
+        self._gc = gc
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+
+    @Slot()
+    def check(self) -> None:
+        gc = self._gc
+        counts = gc.get_count()
+        thresholds = gc.get_threshold()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._gc.enable()
 
 
 def _quit_on_signals(window: MainWindow) -> None:
@@ -179,6 +204,7 @@ def run_gui(
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setWindowIcon(QIcon(str(ICON)))
     share_the_interpreter()
+    collector = GuiThreadCollector(qapp)
 
     instance = None
     if not screenshot:
@@ -224,6 +250,7 @@ def run_gui(
     finally:
         crash_handler.uninstall()
         _end_background_work(code)
+        collector.stop()
     return code
 
 

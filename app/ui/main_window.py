@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors
+from app.ui import shortcuts
 from app.ui.common import prefs, workers
 from app.ui.common.services import AppServices
 from app.ui.common.tab import Tab
@@ -200,8 +201,18 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         help_menu = self.menuBar().addMenu("&Help")
+        keys = help_menu.addAction("&Keyboard shortcuts")
+        keys.setShortcut(QKeySequence(shortcuts.SHOW_SHORTCUTS))
+        keys.triggered.connect(self.show_shortcuts)
         help_menu.addAction("&About Parley").triggered.connect(self.show_about)
         help_menu.addAction("Open &log folder").triggered.connect(self.open_log_folder)
+
+    @Slot()
+    def show_shortcuts(self) -> shortcuts.ShortcutsDialog:
+        dialog = shortcuts.ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     @Slot()
     def show_about(self) -> None:

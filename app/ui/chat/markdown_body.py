@@ -34,14 +34,10 @@ DISPLAY_LIMIT = (
 
 
 def is_dark(widget: QWidget | None = None) -> bool:
-    """Whether the app is in a dark scheme (the system's, or the one chosen in Settings)."""
-    hints = QGuiApplication.styleHints()
-    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else None
-    if scheme == Qt.ColorScheme.Dark:
-        return True
-    if scheme == Qt.ColorScheme.Light:
-        return False
-    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    """Whether the app paints dark now (the theme chosen in Settings, or the system's)."""
+    from app.ui import theme
+
+    return theme.is_dark()
 
 
 class MarkdownBody(QTextBrowser):
@@ -82,7 +78,13 @@ class MarkdownBody(QTextBrowser):
         self._timer.setSingleShot(True)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self.render_now)
+        self._dark = is_dark(self)
         self._reset()
+
+    def retheme(self) -> None:
+        """The theme changed (`theme.apply_theme` calls this): code colours are baked into the HTML, render again."""
+        if self.text and self._dark != is_dark(self):
+            self.set_text(self.text)
 
     def _reset(self) -> None:
         self.codes: list[str] = []
@@ -139,7 +141,7 @@ class MarkdownBody(QTextBrowser):
     def render_now(self) -> None:
         self._timer.stop()
         self._take()
-        dark = is_dark(self)
+        dark = self._dark = is_dark(self)
         pending = self._pending
         sliced = len(pending) > SLICE
         window = pending[:SLICE] if sliced else pending
@@ -236,7 +238,9 @@ class MarkdownBody(QTextBrowser):
         return "".join(parts)
 
     def _code_html(self, block: Block, index: int | None) -> str:
-        palette = self.palette()
+        palette = (
+            QGuiApplication.palette()
+        )  # the app's, set at once by a theme change (a widget's follows later)
         background = palette.color(QPalette.ColorRole.AlternateBase).name()
         border = palette.color(QPalette.ColorRole.Mid).name()
         muted = palette.color(QPalette.ColorRole.PlaceholderText).name()

@@ -238,6 +238,11 @@ class MessageWidget(QFrame):
         self.setAutoFillBackground(True)
         QTimer.singleShot(2500, self, self._unflash)
 
+    def retheme(self) -> None:
+        """The theme changed (`theme.apply_theme` calls this): the background came from the old palette."""
+        self._unflash()
+        self.body.retheme()
+
     @Slot()
     def _unflash(self) -> None:
         """Your messages sit on the alternate background; answers on the window's own."""

@@ -212,7 +212,7 @@ class ChatSidebar(QWidget):
 
     @Slot()
     def _undo(self) -> None:
+        self.undo_bar.hide()  # first: hiding the focused button moves the focus, which restore then sets
         if self._deleted is not None:
-            self.restore.emit(self._deleted.id)
-            self._deleted = None
-        self.undo_bar.hide()
+            deleted, self._deleted = self._deleted, None
+            self.restore.emit(deleted.id)

@@ -26,7 +26,7 @@ from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
 from app.ui.chat.view import ChatView
-from app.ui.common import prefs
+from app.ui.common import a11y, prefs
 from app.ui.common.problem_card import Card, VerdictDialog
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup
@@ -65,6 +65,7 @@ class ChatTab(QWidget):
         self.sidebar.new_chat.connect(self.new_chat)
         self.sidebar.open_conversation.connect(self.open_conversation)
         self.sidebar.delete.connect(self._delete)
+        self.sidebar.restore.connect(self._focus_box)  # Undo's button hides: the focus goes back to the box
         self.header = ConversationHeader()
         self.title, self.deployment = self.header.title, self.header.deployment
         self.system_toggle, self.system_edit = self.header.system_toggle, self.header.system_edit
@@ -117,7 +118,9 @@ class ChatTab(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
-        self.setFocusProxy(self.compose.edit)
+        # Tab walks it as it reads (sidebar, header, conversation, box); a focus proxy made Tab skip to the box.
+        sidebar = (self.sidebar.new_button, self.search, self.sidebar.list, self.sidebar.undo_button)
+        a11y.chain_tab_order([*sidebar, self.header, self.system_edit, self.notice, self.view, self.compose])
         self.setAcceptDrops(True)
 
     @Slot(str, object)
@@ -237,6 +240,10 @@ class ChatTab(QWidget):
             self.view.scroll_to_message(message_id)
         else:
             self.open_conversation(conversation_id, message_id)
+
+    @Slot()
+    def _focus_box(self) -> None:
+        self.compose.edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     @Slot()
     def new_chat(self) -> None:
@@ -374,6 +381,8 @@ class ChatTab(QWidget):
     @Slot(object)
     def _on_turn_ended(self, ended: TurnEnded | None) -> None:
         self.compose.set_busy(False)
+        if ended is not None and ended.answer_message_id is not None:
+            a11y.announce(self.view, a11y.ENDINGS.get(str(ended.status), f"Answer {ended.status}."))
         self.refresh_list()
         if self.services.indexer is not None:
             self.services.indexer.schedule()

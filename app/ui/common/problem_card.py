@@ -11,7 +11,7 @@ import re
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -39,9 +39,18 @@ COLOURS = {
 Action = tuple[str, str]  # (id emitted by `Card.action`, button text)
 
 
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def _link(match: re.Match[str]) -> str:
+    url = match.group(0)  # already escaped; & in a URL is &amp; in both the text and the href, as HTML wants
+    return f'<a href="{url}" style="white-space: nowrap">{url}</a>'
+
+
 def _html(text: str) -> str:
-    """Plain text as HTML, its line breaks kept (a list of what was tried reads as a list)."""
-    return html.escape(text).replace("\n", "<br>")
+    """Plain text as HTML, its line breaks kept (a list of what was tried reads as a list) and its web addresses
+    as links that open in the browser and never break across lines."""
+    return _URL.sub(_link, html.escape(text, quote=False)).replace("\n", "<br>")
 
 
 def verdict_text(verdict: filters.Verdict) -> str:
@@ -278,8 +287,18 @@ class VerdictDialog(QDialog):
             if extra:
                 result = f"{result} ({extra})"
             cells = [source, category.label, result, "filtered" if category.filtered else "allowed"]
+        filtered = category is not None and category.filtered
         for column, text in enumerate(cells):
-            self.table.setItem(row, column, QTableWidgetItem(text))
+            item = QTableWidgetItem(text)
+            if filtered:  # the reason Azure blocked it: the row a reader looks for first
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+                tint = QColor(COLOURS["refusal"])
+                tint.setAlpha(60)
+                item.setBackground(tint)
+                item.setToolTip(f"Azure filtered this: {cells[1]} ({cells[2]})")
+            self.table.setItem(row, column, item)
 
     def rows(self) -> list[list[str]]:
         return [[self.table.item(r, c).text() for c in range(4)] for r in range(self.table.rowCount())]

@@ -71,6 +71,7 @@ class ImagesTab(QWidget):
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("Describe the image… (Ctrl+Enter to generate)")
         self.prompt.setAccessibleName("Image prompt")
+        self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it
         self.prompt.setMaximumHeight(110)
         self.options = OptionsBar(self.services)
         self.options.changed.connect(self._on_family_changed)

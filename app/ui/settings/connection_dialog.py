@@ -34,6 +34,22 @@ from app.ui.settings.profile_fields import DeploymentFields, RequestFields, add_
 _VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 
+def _name_for(url: str | None) -> str:
+    """A profile name from an endpoint: the resource ("contoso"), or "Local (127.0.0.1:8080)" for this computer."""
+    if not url:
+        return ""
+    host_port = url.split("://", 1)[-1].split("/", 1)[0]
+    host = (
+        host_port.rsplit(":", 1)[0].strip("[]")
+        if host_port.count(":") == 1 or "]" in host_port
+        else host_port
+    )
+    if host in endpoints.LOCAL_HOSTS:
+        return f"Local ({host_port})"
+    first = host.split(".", 1)[0]
+    return "" if not first or first[0].isdigit() else first
+
+
 def _note() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
@@ -72,6 +88,11 @@ class ConnectionDialog(QDialog):
         self.endpoint_edit.textChanged.connect(self._on_endpoint_changed)
         self.endpoint_edit.editingFinished.connect(self._on_endpoint_finished)
         self.endpoint_note = _note()
+        # Its line is kept while empty: a note appearing as the user types must not push the form down.
+        self.endpoint_note.setMinimumHeight(self.endpoint_note.fontMetrics().lineSpacing())
+        policy = self.endpoint_note.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.endpoint_note.setSizePolicy(policy)
         self.auth = AuthPanel()
         self.version_combo = QComboBox()
         self.version_combo.setEditable(True)
@@ -118,6 +139,11 @@ class ConnectionDialog(QDialog):
         layout.addWidget(self.buttons)
         self._fill(profile)
         self.auth.load_key(self.old_name)
+        # Test results describe the form as it was: any edit makes them stale, so they go.
+        for edit in (self.name_edit, self.endpoint_edit, *self.deployment_edits.values()):
+            edit.textChanged.connect(self._forget_test)
+        self.version_combo.currentTextChanged.connect(self._forget_test)
+        self.auth.changed.connect(self._forget_test)
 
     def _fill(self, profile: Profile | None) -> None:
         p = profile or Profile(name="", endpoint="")
@@ -176,14 +202,27 @@ class ConnectionDialog(QDialog):
             self.name_note, name_problem(text, self.existing, self.old_name) if text.strip() else "", "error"
         )
 
+    @Slot()
+    def _forget_test(self) -> None:
+        if self.probe.running:
+            self.probe.cancel()
+        if self.probe.results or self.probe.status.text():
+            self.probe.reset()
+
     @Slot(str)
     def _on_endpoint_changed(self, text: str) -> None:
         if self._fixing:
             return
         check = self._show_endpoint(endpoints.check_endpoint(text))
-        host = (check.url.split("://", 1)[-1].split("/", 1)[0].split(".", 1)[0]) if check.url else ""
-        if not self._name_typed and host and not host[0].isdigit():
-            self.name_edit.setText(host)
+        if self._name_typed:
+            return
+        # The name follows the endpoint until the user types one; a stale error about the old name goes with it.
+        self.name_edit.setText(_name_for(check.url))
+        if self.name_note.isVisible():
+            name = self.name_edit.text()
+            self._show(
+                self.name_note, name_problem(name, self.existing, self.old_name) if name else "", "error"
+            )
 
     @Slot()
     def _on_endpoint_finished(self) -> None:

@@ -67,7 +67,8 @@ class ProbePanel(QWidget):
 
     @property
     def failures(self) -> list[ProbeResult]:
-        return [r for r in self.results if not r.ok]
+        """What was tried and did not work (a deployment not tried after an earlier failure is not one)."""
+        return [r for r in self.results if not r.ok and not r.skipped]
 
     def row_texts(self) -> list[str]:
         """Every result line as shown (for tests and screen readers)."""
@@ -149,9 +150,13 @@ class ProbePanel(QWidget):
             self.finished.emit(False)
             return
         bad = len(self.failures)
-        tested = len(self.results)
-        ok = bad == 0 and tested > 0
+        skipped = sum(1 for r in self.results if r.skipped)
+        tried = len(self.results) - skipped
+        ok = bad == 0 and tried > 0 and not skipped
+        not_tried = f" {skipped} not tried;" if skipped else ""
         self.status.setText(
-            f"All {tested} deployments answered." if ok else f"{bad} of {tested} did not work; see below."
+            f"All {tried} deployments answered."
+            if ok
+            else f"{bad} of {tried} did not work;{not_tried} see below."
         )
         self.finished.emit(ok)

@@ -149,7 +149,7 @@ class SettingsTab(QScrollArea):
     # -- preferences ---------------------------------------------------------------------------------------------
     @Slot(int)
     def _on_theme(self, index: int) -> None:
-        from app.ui.app import apply_theme
+        from app.ui.theme import apply_theme
 
         value = str(self.theme.itemData(index))
         self.services.set_pref(prefs.THEME, value)
@@ -168,11 +168,19 @@ class SettingsTab(QScrollArea):
     @Slot()
     def open_data_folder(self) -> None:
         from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
+        from PySide6.QtGui import QDesktopServices, QGuiApplication
 
         from app.core import paths
 
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.ensure(paths.data_dir()))))
+        folder = str(paths.ensure(paths.data_dir()))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+            # No file manager answered: say where the folder is, and put its path where a paste finds it.
+            QGuiApplication.clipboard().setText(folder)
+            self.data_card.show_message(
+                "warning",
+                "No file manager to open the folder with",
+                f"The folder is {folder} (copied to the clipboard).",
+            )
 
     @Slot()
     def _on_clear_history(self) -> None:

@@ -57,9 +57,14 @@ class CompletionsTab(QWidget):
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("A plain-text prompt for a completions model… (Ctrl+Enter to run)")
         self.prompt.setAccessibleName("Completion prompt")
+        self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it
         self.deployment = QLineEdit()
         self.deployment.setAccessibleName("Completions deployment")
         self.deployment.setPlaceholderText("gpt-35-turbo-instruct")
+        # Room for a typical deployment name ("gpt-35-turbo-instruct") and a little more, whatever the font.
+        self.deployment.setMinimumWidth(
+            self.deployment.fontMetrics().horizontalAdvance("gpt-35-turbo-instruct-01") + 24
+        )
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(1, 4096)
         self.max_tokens.setValue(100)
@@ -73,6 +78,7 @@ class CompletionsTab(QWidget):
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setAccessibleName("Completion")
+        self.output.setTabChangesFocus(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -89,7 +95,7 @@ class CompletionsTab(QWidget):
             label = QLabel(text)
             label.setBuddy(widget)
             options.addWidget(label)
-            options.addWidget(widget)
+            options.addWidget(widget, 2 if widget is self.deployment else 0)
         options.addStretch(1)
         options.addWidget(self.run_button)
         layout = QVBoxLayout(self)

@@ -92,6 +92,33 @@ def _when(ts: Any) -> str:
         return ""
 
 
+def _value(name: str, value: Any) -> str:
+    """A job's field in words: times in local time, request counts as progress, lists joined."""
+    if name.endswith("_at"):
+        return _when(value) or str(value)
+    if name == "request_counts":
+        failed = f", {value.failed} failed" if _field(value, "failed", 0) else ""
+        return f"{_field(value, 'completed', 0)} of {_field(value, 'total', 0)} done{failed}"
+    if isinstance(value, tuple | list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def details_text(job: Any, events: list) -> str:
+    fields = getattr(job, "__dataclass_fields__", {})
+    lines = [
+        f"{name}: {_value(name, getattr(job, name))}"
+        for name in fields
+        if getattr(job, name) not in (None, "", ())
+    ]
+    if events:
+        lines += ["", "Events:"] + [
+            f"  {_when(_field(e, 'created_at', None))}  {_field(e, 'level', '')}  {_field(e, 'message', '')}"
+            for e in events
+        ]
+    return "\n".join(lines)
+
+
 class JobsTab(QWidget):
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
@@ -99,6 +126,8 @@ class JobsTab(QWidget):
         self._jobs = JobGroup(self, "jobs")
         self.rows: list[Any] = []
         self.poll_interval_ms = 5000
+        self.active_poll_ms = 5000  # while a job runs
+        self._changed: Any = None  # the job the status line last reported (its status follows the list)
         self.kind = QComboBox()
         self.kind.addItem("Fine-tuning jobs", "fine-tune")
         self.kind.addItem("Batch jobs", "batch")
@@ -210,8 +239,13 @@ class JobsTab(QWidget):
                 self.table.selectRow(r)
         if not self.rows:
             self.detail.setPlainText("No jobs on this resource yet.")
+        elif selected is None:
+            self.detail.setPlainText("Select a job to see its details.")
+        reported = next((j for j in self.rows if _field(j, "id") == _field(self._changed, "id", None)), None)
+        if reported is not None:
+            self._report(reported)
         active = any(str(_field(j, "status")) not in TERMINAL for j in self.rows)
-        self.poll_interval_ms = 5000 if active else min(60000, self.poll_interval_ms * 2)
+        self.poll_interval_ms = self.active_poll_ms if active else min(60000, self.poll_interval_ms * 2)
         if active:
             self.poll.start(self.poll_interval_ms)
 
@@ -237,16 +271,7 @@ class JobsTab(QWidget):
             self.show_problem(result.problem)
             return
         job, events = result.value
-        fields = getattr(job, "__dataclass_fields__", {})
-        lines = [
-            f"{name}: {getattr(job, name)}" for name in fields if getattr(job, name) not in (None, "", ())
-        ]
-        if events:
-            lines += ["", "Events:"] + [
-                f"  {_when(_field(e, 'created_at', None))}  {_field(e, 'level', '')}  {_field(e, 'message', '')}"
-                for e in events
-            ]
-        self.detail.setPlainText("\n".join(lines))
+        self.detail.setPlainText(details_text(job, events))
 
     # -- actions --------------------------------------------------------------------------------------
     @Slot()
@@ -311,12 +336,17 @@ class JobsTab(QWidget):
         if result.problem is not None:
             self.show_problem(result.problem)
             return
-        value = result.value
-        self.message.setText(
-            f"Done: {html.escape(str(_field(value, 'id', '')))} ({html.escape(str(_field(value, 'status', '') or 'uploaded'))}). "
-            + DOCS
-        )
+        self._changed = result.value
+        self._report(result.value)
         self.refresh()
+
+    def _report(self, value: Any) -> None:
+        """The status line about the job just created or cancelled, with its status as the list last showed it."""
+        self._changed = value
+        status = str(_field(value, "status", "") or "uploaded")
+        self.message.setText(
+            f"Done: {html.escape(str(_field(value, 'id', '')))} ({html.escape(status)}). " + DOCS
+        )
 
     def show_problem(self, problem: errors.Problem) -> None:
         """The shared inline card (what happened, what to do, the request id)."""

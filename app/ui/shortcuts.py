@@ -1,0 +1,73 @@
+"""Help → Keyboard shortcuts: every key Parley answers to, by where it works (tests check none is left out)."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
+SHOW_SHORTCUTS = "Ctrl+/"
+
+# (where, keys, what): keys in QKeySequence's portable form, shown in the platform's own words.
+SHORTCUTS: tuple[tuple[str, str, str], ...] = (
+    ("Everywhere", "Ctrl+1", "Chat tab"),
+    ("Everywhere", "Ctrl+2", "Voice tab"),
+    ("Everywhere", "Ctrl+3", "Images tab"),
+    ("Everywhere", "Ctrl+4", "Completions tab"),
+    ("Everywhere", "Ctrl+5", "Jobs tab"),
+    ("Everywhere", "Ctrl+6", "Settings tab"),
+    ("Everywhere", "Tab", "Next control (Shift+Tab: the one before)"),
+    ("Everywhere", "Alt", "With an underlined letter: that menu, tab, button or field"),
+    ("Everywhere", SHOW_SHORTCUTS, "This list of shortcuts"),
+    ("Everywhere", "Ctrl+Q", "Quit Parley"),
+    ("Chat", "Return", "Send the message (or Ctrl+Return, as chosen in Settings)"),
+    ("Chat", "Shift+Return", "New line in the message (Return, when Ctrl+Return sends)"),
+    ("Chat", "Esc", "Stop the answer"),
+    ("Chat", "Ctrl+N", "New chat"),
+    ("Chat", "Ctrl+F", "Search all chats"),
+    ("Chat", "Down", "From the search box: into the results (Return opens one)"),
+    ("Chat", "F2", "Rename the selected conversation"),
+    ("Chat", "Del", "Delete the selected conversation (Undo brings it back)"),
+    ("Voice", "Space", "Hold to talk, in push-to-talk mode"),
+    ("Voice", "Esc", "Stop the voice conversation"),
+    ("Images", "Ctrl+Return", "Generate the image"),
+    ("Images", "Esc", "Cancel the generation"),
+    ("Images", "Del", "Delete the selected image in the gallery (Undo brings it back)"),
+    ("Completions", "Ctrl+Return", "Run the completion"),
+    ("Completions", "Esc", "Stop the completion"),
+)
+
+
+def native(keys: str) -> str:
+    """The keys as the platform writes them (Ctrl on Linux and Windows, ⌘ on macOS)."""
+    return QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText) or keys
+
+
+def shortcuts_html() -> str:
+    rows, where = [], ""
+    for section, keys, what in SHORTCUTS:
+        if section != where:
+            where = section
+            rows.append(f'<tr><td colspan="2"><br><b>{html.escape(section)}</b></td></tr>')
+        rows.append(
+            f"<tr><td style='padding-right: 16px'><code>{html.escape(native(keys))}</code></td>"
+            f"<td>{html.escape(what)}</td></tr>"
+        )
+    return f"<table cellspacing='0' cellpadding='2'>{''.join(rows)}</table>"
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.text = QTextBrowser()
+        self.text.setAccessibleName("Keyboard shortcuts")
+        self.text.setAccessibleDescription("Every keyboard shortcut of Parley, by where it works")
+        self.text.setHtml(shortcuts_html())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(buttons)
+        self.resize(560, 560)

@@ -1,0 +1,176 @@
+"""Light and dark: the palettes Parley paints with, and `apply_theme`, which applies one everywhere (Settings' Theme).
+
+Qt's `setColorScheme` only asks the platform, and many platforms (X11 without a desktop theme, offscreen, older
+Windows styles) report no scheme and ignore the request, so the palette is set here, explicitly, on Fusion (the one
+style that draws every widget from the palette on every platform).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+CHOICES = ("system", "light", "dark")
+
+
+@dataclass(frozen=True)
+class Colours:
+    window: str
+    base: str  # text fields, lists, the conversation
+    alternate: str  # your messages, code blocks, alternate rows
+    button: str
+    text: str
+    muted: str  # secondary text, placeholders
+    border: str
+    accent: str  # selection, focus, links
+    accent_text: str
+    link: str
+    tooltip: str
+    tooltip_text: str
+
+
+LIGHT = Colours(
+    window="#f4f5f7",
+    base="#ffffff",
+    alternate="#eef1f5",
+    button="#f8f9fa",
+    text="#1f2328",
+    muted="#6a737d",
+    border="#c8cdd4",
+    accent="#2f6fde",
+    accent_text="#ffffff",
+    link="#1f5fcf",
+    tooltip="#ffffff",
+    tooltip_text="#1f2328",
+)
+DARK = Colours(
+    window="#1d1f23",
+    base="#24272c",
+    alternate="#2d3137",
+    button="#2d3137",
+    text="#e6e8eb",
+    muted="#9aa1ab",
+    border="#454b54",
+    accent="#4c8dff",
+    accent_text="#ffffff",
+    link="#7fb0ff",
+    tooltip="#2d3137",
+    tooltip_text="#e6e8eb",
+)
+
+
+def palette_for(colours: Colours) -> QPalette:
+    c = {name: QColor(value) for name, value in colours.__dict__.items()}
+    p = QPalette()
+    role = QPalette.ColorRole
+    for r, colour in (
+        (role.Window, c["window"]),
+        (role.WindowText, c["text"]),
+        (role.Base, c["base"]),
+        (role.AlternateBase, c["alternate"]),
+        (role.ToolTipBase, c["tooltip"]),
+        (role.ToolTipText, c["tooltip_text"]),
+        (role.PlaceholderText, c["muted"]),
+        (role.Text, c["text"]),
+        (role.Button, c["button"]),
+        (role.ButtonText, c["text"]),
+        (role.BrightText, QColor("#ff6b6b")),
+        (role.Highlight, c["accent"]),
+        (role.HighlightedText, c["accent_text"]),
+        (role.Link, c["link"]),
+        (role.LinkVisited, c["link"]),
+        (role.Light, c["button"].lighter(130)),
+        (role.Midlight, c["button"].lighter(115)),
+        (role.Mid, c["border"]),
+        (role.Dark, c["border"].darker(130)),
+        (role.Shadow, QColor("#000000")),
+        (role.Accent, c["accent"]),
+    ):
+        p.setColor(r, colour)
+    disabled = QColor(c["muted"])
+    disabled.setAlpha(160)
+    for r in (role.WindowText, role.Text, role.ButtonText, role.PlaceholderText):
+        p.setColor(QPalette.ColorGroup.Disabled, r, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, role.Highlight, c["border"])
+    return p
+
+
+class _State(QObject):
+    """What was chosen, what it resolved to, and whether the system's scheme changes are followed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.choice = "system"
+        self.dark = False
+        self.listening = False
+
+    @Slot(Qt.ColorScheme)
+    def on_system_scheme(self, _scheme: Qt.ColorScheme) -> None:
+        if self.choice == "system":
+            apply_theme("system")
+
+
+_state: _State | None = None
+
+
+def _system_is_dark() -> bool:
+    """The desktop's scheme; where the platform reports none, its own palette's brightness (light if unknown)."""
+    hints = QGuiApplication.styleHints()
+    scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else Qt.ColorScheme.Unknown
+    if scheme == Qt.ColorScheme.Dark:
+        return True
+    if scheme == Qt.ColorScheme.Light:
+        return False
+    app = QApplication.instance()
+    style = app.style() if isinstance(app, QApplication) else None
+    if style is None:
+        return False
+    return style.standardPalette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def apply_theme(choice: str) -> bool:
+    """'system' follows the desktop (live, where it reports changes); 'light'/'dark' force it. Returns dark or not."""
+    global _state
+    if _state is None:
+        _state = _State()
+    choice = choice if choice in CHOICES else "system"
+    _state.choice = choice
+    hints = QGuiApplication.styleHints()
+    if hasattr(hints, "setColorScheme"):  # Qt >= 6.8: window frames and native dialogs follow where they can
+        hints.setColorScheme(
+            {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(choice, Qt.ColorScheme.Unknown)
+        )
+        if not _state.listening:
+            hints.colorSchemeChanged.connect(_state.on_system_scheme)
+            _state.listening = True
+    dark = choice == "dark" or (choice == "system" and _system_is_dark())
+    _state.dark = dark
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        if app.style().name().lower() != "fusion":
+            app.setStyle("Fusion")
+        app.setPalette(palette_for(DARK if dark else LIGHT))
+        # A widget with a style sheet (cards, banners, notes) took its palette when it was polished and keeps it,
+        # as do its children: polishing them again makes them take the new one.
+        for widget in app.allWidgets():
+            if widget.styleSheet():
+                widget.setStyleSheet(widget.styleSheet())
+            # Widgets that baked colours into HTML or their own palette (messages, code blocks) redo them.
+            retheme = getattr(widget, "retheme", None)
+            if callable(retheme):
+                retheme()
+    return dark
+
+
+def is_dark() -> bool:
+    """Whether Parley is painting dark now (the chosen theme, or the system's)."""
+    if _state is not None:
+        return _state.dark
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def colours() -> Colours:
+    return DARK if is_dark() else LIGHT

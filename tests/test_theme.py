@@ -1,0 +1,128 @@
+"""Settings' theme: Light, Dark and Follow the system visibly apply to the whole window (every tab, cards, code
+blocks, the Markdown view), also where the platform reports no colour scheme (offscreen here), and after a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QImage
+
+from app.ui import theme
+
+
+def mean_luminance(image: QImage, rect: tuple[int, int, int, int] | None = None) -> float:
+    """0 (black) to 255 (white), sampled on a grid."""
+    x0, y0, w, h = rect or (0, 0, image.width(), image.height())
+    total, count = 0.0, 0
+    for y in range(y0, y0 + h, 4):
+        for x in range(x0, x0 + w, 4):
+            c = QColor(image.pixel(x, y))
+            total += 0.2126 * c.red() + 0.7152 * c.green() + 0.0722 * c.blue()
+            count += 1
+    return total / max(1, count)
+
+
+def set_theme_pref(home: Path, value: str) -> None:
+    settings = QSettings(str(home / "config" / "ui.ini"), QSettings.Format.IniFormat)
+    settings.setValue("ui/theme", value)
+    settings.sync()
+
+
+def screenshot(home: Path, tab: str, out: Path) -> QImage:
+    env = dict(os.environ, PARLEY_HOME=str(home), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", "--demo", "--screenshot", str(out), "--tab", tab],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["ok"]
+    image = QImage(str(out))
+    assert not image.isNull()
+    return image
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("tab", ["chat", "settings"])
+def test_dark_and_light_apply_after_a_restart_without_a_platform_scheme(qapp, parley_home, tmp_path, tab):
+    shots = {}
+    for choice in ("light", "dark", "system"):
+        set_theme_pref(parley_home, choice)
+        shots[choice] = mean_luminance(screenshot(parley_home, tab, tmp_path / f"{tab}-{choice}.png"))
+    assert shots["light"] > 200, shots
+    assert shots["dark"] < 70, shots
+    # Offscreen reports no scheme and a light palette: following the system is light, not a half-dark mix.
+    assert abs(shots["system"] - shots["light"]) < 5, shots
+
+
+def show_window(qtbot):
+    from app.ui.common.services import AppServices
+    from app.ui.main_window import MainWindow
+
+    services = AppServices(demo=True)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.first_painted, timeout=10000):
+        win.show()
+    return win
+
+
+@pytest.fixture
+def restore_light():
+    yield
+    theme.apply_theme("light")
+
+
+def test_switching_in_settings_repaints_cards_code_and_markdown(qtbot, restore_light):
+    from app.core import errors
+    from app.ui.chat.message_widget import MessageWidget
+
+    theme.apply_theme("light")
+    win = show_window(qtbot)
+    win.select_tab("settings")
+    settings = win.tab("settings")
+    qtbot.waitUntil(settings.isVisible)
+    answer = MessageWidget("assistant", "Some **prose**.\n\n```python\nprint('hello world')\n```\n")
+    answer.card.show_problem(
+        errors.Problem(errors.Kind.RATE_LIMIT, "Too many requests", "Wait.", "Try again.")
+    )
+    qtbot.addWidget(answer)
+    answer.resize(500, 300)
+    answer.show()
+    qtbot.waitExposed(answer)
+
+    def lum(widget) -> float:
+        return mean_luminance(widget.grab().toImage())
+
+    light = {
+        "window": lum(win),
+        "answer": lum(answer),
+        "card": lum(answer.card),
+        "markdown": lum(answer.body),
+    }
+    light_html = answer.body.toHtml()
+    settings.theme.setCurrentIndex(settings.theme.findData("dark"))  # what the user does
+    qtbot.waitUntil(lambda: theme.is_dark())
+    qtbot.wait(100)  # palette change events are delivered by the event loop
+    assert win.services.pref("ui/theme") == "dark"
+    dark = {"window": lum(win), "answer": lum(answer), "card": lum(answer.card), "markdown": lum(answer.body)}
+    for part in light:
+        assert light[part] > 150 and dark[part] < 90, (part, light, dark)
+    # The code block's colours are baked into the HTML: they were rendered again for the dark palette.
+    dark_html = answer.body.toHtml()
+    assert dark_html != light_html
+    assert theme.DARK.alternate in dark_html and theme.LIGHT.alternate not in dark_html
+
+    settings.theme.setCurrentIndex(settings.theme.findData("system"))
+    qtbot.waitUntil(lambda: not theme.is_dark())  # offscreen has no scheme and a light palette
+    qtbot.wait(100)
+    assert lum(win) > 150
+    win.close()
