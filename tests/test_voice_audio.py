@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -59,8 +60,11 @@ class SessionRun:
         self, emu: Emulator, mic_rate: int | None = None, api_version: str | None = None, **config: Any
     ):
         profile = profiles.demo_profile(emu.endpoint)
-        if api_version is not None:
-            profile = profile.with_changes(api_version=api_version)
+        if (
+            api_version is not None
+        ):  # a dated api-version: a seed chat model (reasoning ones need 2024-12-01-preview+)
+            chat_on_gpt_4o = replace(profile.deployments, chat="gpt-4o")
+            profile = profile.with_changes(api_version=api_version, deployments=chat_on_gpt_4o)
         self.connection = Connection(profile, api_key="demo", source="demo")
         self.config = VoiceConfig(input_name="default", **{"speed": 3.0, **config})
         self.controls = Controls()

@@ -4,6 +4,7 @@ and runs each change to one (rename, pin, delete, restore, system prompt, deploy
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,14 @@ def _export(history: History, conversation_id: int, fmt: str, path: str) -> str:
         if fmt == "markdown"
         else json.dumps(history.export_json(conversation_id), indent=2, ensure_ascii=False)
     )
-    Path(path).write_text(data, encoding="utf-8")
+    # Whole or not at all: through a temporary file beside it, so a reader (or a crash) never sees half an export.
+    target = Path(path)
+    part = target.with_name(f".{target.name}.part")
+    try:
+        part.write_text(data, encoding="utf-8")
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
     return path
 
 
