@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -169,6 +169,9 @@ class BargeIn:
         self._recent: deque[tuple[float, bool]] = deque()
         self._pending: list = []
         self.echo_db = -120.0
+        self.onset_ago_s = (
+            0.0  # when `feed` says True: seconds since the first voiced frame of the window began
+        )
 
     def feed(self, samples, playing: bool) -> bool:
         """True when the user has spoken over the echo for `start_ms` (within the start window)."""
@@ -207,4 +210,16 @@ class BargeIn:
         self._recent.append((self._t, voiced))
         while self._recent and self._recent[0][0] <= self._t - cfg.start_window_ms / 1000:
             self._recent.popleft()
+        first = next((t for t, v in self._recent if v), self._t)
+        self.onset_ago_s = self._t - first + seconds  # the frame stamps are their ends
         return voiced and sum(seconds for _, v in self._recent if v) * 1000 >= cfg.start_ms - 1e-6
+
+
+def barge_detector(samplerate: int, vad: VadConfig, margin_db: float, *, echo_cancelled: bool) -> BargeIn:
+    """The barge-in detector for a session. On an echo-cancelled signal Parley's voice is gone, so it decides on
+    10 ms frames and 60 ms of voice (playback stops within 150 ms of the user's first word); on the raw signal it
+    must tell the user from the echo by level alone and waits for the VAD's usual 120 ms."""
+    if not echo_cancelled:
+        return BargeIn(samplerate, vad, margin_db=margin_db)
+    quick = replace(vad, frame_ms=10.0, start_ms=60.0, start_window_ms=100.0)
+    return BargeIn(samplerate, quick, margin_db=margin_db, grace_s=0.3)

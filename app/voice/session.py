@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
+from app.audio.vad import SpeechEnded, SpeechStarted, Vad, VadConfig, barge_detector, rms_db
 from app.audio.wav import encode_wav, resample
 from app.core import errors
 from app.core.audio_families import TranscriptDelta
@@ -23,6 +23,7 @@ from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
 from app.core.turns import FinishReason, TurnWriter
 from app.voice.backend import TRANSCRIBE_RATE, Backend, backend_for  # noqa: F401 - the session's names
 from app.voice.events import (
+    ConversationStarted,
     InputLevel,
     Notice,
     ReplyDelta,
@@ -53,7 +54,9 @@ VOICE_SYSTEM_PROMPT = (
 @dataclass
 class VoiceConfig:
     hands_free: bool = True
-    barge_in: bool = False
+    barge_in: bool = (
+        True  # listened for only where echo cancellation is active (or the player gives no reference)
+    )
     input_device: int | str | None = None
     output_device: int | str | None = None
     input_name: str = "the default microphone"
@@ -122,6 +125,10 @@ class VoiceSession:
         self.state = VoiceState.IDLE
         self.recorder: Any = None  # for tests and diagnostics: the GUI's meter gets `on_level` instead
         self.threshold_db: float | None = None  # the VAD's current threshold, sent along with the level
+        self.echo: Any = (
+            None  # app.audio.echo.EchoCanceller, when it loaded: one per session, it stays converged
+        )
+        self.echo_note: str | None = None  # why there is none
 
     def _set(self, state: VoiceState) -> StateChanged:
         self.state = state
@@ -135,6 +142,10 @@ class VoiceSession:
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
             return
+        if self.backend.echo_factory is not None:
+            self.echo, self.echo_note = self.backend.echo_factory()
+            if self.echo_note and self.config.barge_in and self.config.hands_free:
+                yield Notice(self.echo_note)
         watch = LevelWatch(recorder, self.on_level, lambda: self.threshold_db) if self.on_level else None
         if watch is not None:
             watch.start()
@@ -204,6 +215,13 @@ class VoiceSession:
                         VoiceState.LISTENING if cfg.hands_free or turn is not None else VoiceState.IDLE
                     )
 
+    def _ensure_conversation(self) -> Iterator[Any]:
+        """The conversation is made with its first stored turn: a silent session leaves no empty entry."""
+        backend = self.backend
+        if backend.conversation_id is None and backend.history is not None and backend.new_conversation:
+            backend.conversation_id = backend.new_conversation()
+            yield ConversationStarted(backend.conversation_id)
+
     def _no_speech_text(self, after: str) -> str:
         return f"No speech heard — check the microphone ({self.config.input_name}). {after}"
 
@@ -264,17 +282,25 @@ class VoiceSession:
     def _answer(
         self, text: str, decided_at: float, recorder: Any, cancel: CancelToken
     ) -> Generator[Any, None, list[Any] | None]:
+        yield from self._ensure_conversation()
         writer = TurnWriter(self.backend.history, self.backend.conversation_id)
         writer.begin_user(text)
         self.messages.append(("user", text))
         yield self._set(VoiceState.THINKING)
 
         player = self.backend.player_factory()
+        # What the player plays is the echo canceller's reference: the mic's blocks come back without it.
+        echo = self.echo if self.echo is not None and hasattr(player, "on_played") else None
+        if echo is not None:
+            player.on_played = echo.played
         try:
             player.start()  # now, not at the first sentence: opening a device can take a while
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
-            player = NullPlayer()
+            player, echo = NullPlayer(), None
+        if echo is not None:
+            echo.set_delay(player.latency, recorder.latency)
+            recorder.drain()  # heard while transcribing: stale, and it would sit before the reference it echoes
         turn_cancel = CancelToken()
         cancel.on_cancel(turn_cancel.cancel)
         speaker = Speaker(self.backend, player, turn_cancel)
@@ -288,8 +314,14 @@ class VoiceSession:
         reply: list[str] = []
         finish: str | None = None
         failed: errors.Problem | None = None
-        hands_free_barge = self.config.hands_free and (self.config.barge_in or self.controls.barge_in)
-        barge = BargeIn(recorder.samplerate, self.config.vad, margin_db=self.config.barge_in_margin_db)
+        cfg = self.config
+        barge_wanted = cfg.hands_free and (self.config.barge_in or self.controls.barge_in)
+        # Barge-in only where Parley cannot hear itself: echo cancelled, or (fakes, tests) a player that gives no
+        # reference, where the echo's level is learned instead. A canceller that failed to load: no barge-in.
+        hands_free_barge = barge_wanted and (echo is not None or self.echo_note is None)
+        barge = barge_detector(
+            recorder.samplerate, cfg.vad, cfg.barge_in_margin_db, echo_cancelled=echo is not None
+        )
         heard = _Tail(PREROLL_S * recorder.samplerate)
         barge_audio: list | None = None
         reported_audio = False
@@ -358,12 +390,18 @@ class VoiceSession:
                 block = recorder.read(0.02)
                 if block is None or not hands_free_barge:
                     continue
+                if echo is not None:
+                    block = echo.process(block, recorder.samplerate)
                 heard.add(block)
                 if barge.feed(block, playing=player.first_audio_at is not None):
+                    # When the user's voice reached the mic: the first voiced frame, less the input's latency.
+                    onset = time.monotonic() - barge.onset_ago_s - recorder.latency
                     barge_audio = heard.blocks()
                     turn_cancel.cancel()
                     player.stop()
                     finish = finish or FinishReason.BARGED_IN  # not INTERRUPTED: that means Parley crashed
+                    stopped = getattr(player, "stopped_at", None) or time.monotonic()
+                    yield Timing("barge_in_onset_to_playback_stopped", (stopped - onset) * 1000)
                     yield Notice("Stopped to listen.")
                     break
         finally:

@@ -73,11 +73,12 @@ def _voice_job(
         "*warm-up*\n\n```python\nx = 1\n```\n"
     )  # markdown-it and Pygments load here, not in the GUI
     history = History.open()
-    conversation = history.create_conversation(
-        title="Voice conversation", deployment=connection.profile.deployments.chat
-    )
-    yield ConversationStarted(conversation.id)
-    backend = backend_for(connection, config, history=history, conversation_id=conversation.id)
+    deployment = connection.profile.deployments.chat
+
+    def new_conversation() -> int:  # with the first stored turn: a silent session leaves no empty entry
+        return history.create_conversation(title="Voice conversation", deployment=deployment).id
+
+    backend = backend_for(connection, config, history=history, new_conversation=new_conversation)
     yield from VoiceSession(backend, config, controls, on_level).run(cancel)
 
 
