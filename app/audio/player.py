@@ -19,10 +19,11 @@ class Player:
         device: int | str | None = None,
         samplerate: int = 24000,
         blocksize: int = 1200,
-        on_played: Callable[[bytes, int], Any] | None = None,
+        on_played: Callable[[bytes, int, float], Any] | None = None,
     ):
-        """`on_played(pcm, samplerate)` gets every block as it goes to the device, silence included (the echo
-        canceller's reference); it runs on PortAudio's thread, so it must only queue."""
+        """`on_played(pcm, samplerate, plays_at)` gets every block as it goes to the device, silence included (the
+        echo canceller's reference), with the monotonic time it will be heard; it runs on PortAudio's thread, so it
+        must only queue."""
         self.device = device
         self.samplerate = samplerate
         self.blocksize = blocksize
@@ -57,7 +58,9 @@ class Player:
                 chunk += b"\x00" * (need - len(chunk))
             outdata[:need] = chunk
             if self.on_played is not None:
-                self.on_played(chunk, self.samplerate)
+                ahead = float(time_info.outputBufferDacTime - time_info.currentTime)
+                plays_at = time.monotonic() + (ahead if 0.0 <= ahead < 1.0 else self.latency)
+                self.on_played(chunk, self.samplerate, plays_at)
 
         try:
             stream = sd.RawOutputStream(

@@ -215,6 +215,9 @@ class BargeIn:
         return voiced and sum(seconds for _, v in self._recent if v) * 1000 >= cfg.start_ms - 1e-6
 
 
+ECHO_CONVERGE_S = 2.0
+
+
 def barge_detector(samplerate: int, vad: VadConfig, margin_db: float, *, echo_cancelled: bool) -> BargeIn:
     """The barge-in detector for a session. On an echo-cancelled signal Parley's voice is gone, so it decides on
     10 ms frames and 60 ms of voice (playback stops within 150 ms of the user's first word); on the raw signal it
@@ -222,4 +225,6 @@ def barge_detector(samplerate: int, vad: VadConfig, margin_db: float, *, echo_ca
     if not echo_cancelled:
         return BargeIn(samplerate, vad, margin_db=margin_db)
     quick = replace(vad, frame_ms=10.0, start_ms=60.0, start_window_ms=100.0)
-    return BargeIn(samplerate, quick, margin_db=margin_db, grace_s=0.3)
+    # WebRTC's canceller re-converges for up to ~2 s at the start of each answer (measured on the loopback rig):
+    # until then Parley's own voice comes through, so nothing counts.
+    return BargeIn(samplerate, quick, margin_db=margin_db, grace_s=ECHO_CONVERGE_S)

@@ -129,6 +129,9 @@ class VoiceSession:
             None  # app.audio.echo.EchoCanceller, when it loaded: one per session, it stays converged
         )
         self.echo_note: str | None = None  # why there is none
+        self.players: list[
+            Any
+        ] = []  # each answer's player: for tests, how much was heard and when it stopped
 
     def _set(self, state: VoiceState) -> StateChanged:
         self.state = state
@@ -289,6 +292,7 @@ class VoiceSession:
         yield self._set(VoiceState.THINKING)
 
         player = self.backend.player_factory()
+        self.players.append(player)
         # What the player plays is the echo canceller's reference: the mic's blocks come back without it.
         echo = self.echo if self.echo is not None and hasattr(player, "on_played") else None
         if echo is not None:
@@ -299,7 +303,6 @@ class VoiceSession:
             yield VoiceFailed(exc.problem)
             player, echo = NullPlayer(), None
         if echo is not None:
-            echo.set_delay(player.latency, recorder.latency)
             recorder.drain()  # heard while transcribing: stale, and it would sit before the reference it echoes
         turn_cancel = CancelToken()
         cancel.on_cancel(turn_cancel.cancel)
@@ -387,21 +390,22 @@ class VoiceSession:
                     break
                 self.controls.put_back(commands)
                 # 4. the microphone: dropped (no self-echo), unless barge-in hears the user over Parley's voice
-                block = recorder.read(0.02)
-                if block is None or not hands_free_barge:
+                item = _read_timed(recorder, 0.02)
+                if item is None or not hands_free_barge:
                     continue
-                if echo is not None:
-                    block = echo.process(block, recorder.samplerate)
-                heard.add(block)
-                if barge.feed(block, playing=player.first_audio_at is not None):
-                    # When the user's voice reached the mic: the first voiced frame, less the input's latency.
+                # Every block waiting, not one a pass: a backlog would put the mic behind the echo's reference.
+                if _user_spoke(
+                    [item, *_drain_timed(recorder)], echo, barge, heard, player, recorder.samplerate
+                ):
+                    # When the detector's first voiced frame reached the mic (an unvoiced start, held back by the
+                    # canceller as echo, is earlier: tests time from the true onset).
                     onset = time.monotonic() - barge.onset_ago_s - recorder.latency
                     barge_audio = heard.blocks()
                     turn_cancel.cancel()
                     player.stop()
                     finish = finish or FinishReason.BARGED_IN  # not INTERRUPTED: that means Parley crashed
                     stopped = getattr(player, "stopped_at", None) or time.monotonic()
-                    yield Timing("barge_in_onset_to_playback_stopped", (stopped - onset) * 1000)
+                    yield Timing("barge_in_voiced_to_playback_stopped", (stopped - onset) * 1000)
                     yield Notice("Stopped to listen.")
                     break
         finally:
@@ -415,6 +419,32 @@ class VoiceSession:
             yield VoiceFailed(failed)
         yield ReplyDone("".join(reply), FinishReason.parse(finish))
         return barge_audio
+
+
+def _read_timed(recorder: Any, timeout: float) -> tuple[Any, float | None] | None:
+    """(block, when it was captured) from a recorder that knows (the real one), else (block, None)."""
+    if hasattr(recorder, "read_timed"):
+        return recorder.read_timed(timeout)
+    block = recorder.read(timeout)
+    return None if block is None else (block, None)
+
+
+def _drain_timed(recorder: Any) -> list[tuple[Any, float | None]]:
+    if hasattr(recorder, "drain_timed"):
+        return recorder.drain_timed()
+    return [(block, None) for block in recorder.drain()]
+
+
+def _user_spoke(items: list, echo: Any, barge: Any, heard: _Tail, player: Any, rate: int) -> bool:
+    """Feed the mic's (block, captured at) items, echo cancelled where there is a canceller, to the barge-in
+    detector; True once the user speaks over Parley (`heard` then ends with the start of what they say)."""
+    for block, captured_at in items:
+        if echo is not None:
+            block = echo.process(block, rate, captured_at)
+        heard.add(block)
+        if barge.feed(block, playing=player.first_audio_at is not None):
+            return True
+    return False
 
 
 class _Tail:
