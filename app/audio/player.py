@@ -62,9 +62,11 @@ class Player:
                 plays_at = time.monotonic() + (ahead if 0.0 <= ahead < 1.0 else self.latency)
                 self.on_played(chunk, self.samplerate, plays_at)
 
+        from app.audio.server import route
+
         try:
             stream = sd.RawOutputStream(
-                device=self.device,
+                device=route(self.device, kind="output"),
                 channels=1,
                 samplerate=self.samplerate,
                 dtype="int16",

@@ -50,15 +50,18 @@ class Recorder:
             self.level.peak = peak
             self.level.rms_db = 20 * np.log10(rms) if rms > 1e-6 else -120.0
 
+        from app.audio.server import route
+
         with self._lock:
             if self._stream is not None:
                 return
+            device = route(self.device, kind="input")
             try:
                 try:
                     # Low latency: the end of the user's speech reaches the VAD sooner (ALSA's 'high' held the
                     # first blocks back for 0.2 s and more).
                     stream = sd.InputStream(
-                        device=self.device,
+                        device=device,
                         channels=1,
                         samplerate=self.requested_rate,
                         dtype="float32",
@@ -67,10 +70,10 @@ class Recorder:
                         callback=callback,
                     )
                 except sd.PortAudioError:
-                    info = sd.query_devices(self.device, "input")
+                    info = sd.query_devices(device, "input")
                     self.samplerate = int(info["default_samplerate"])
                     stream = sd.InputStream(
-                        device=self.device,
+                        device=device,
                         channels=1,
                         samplerate=self.samplerate,
                         dtype="float32",

@@ -225,9 +225,9 @@ class DevicePanel(QGroupBox):
             combo.clear()
             for d in self.devices:
                 if (d.inputs if kind == "input" else d.outputs) > 0:
-                    combo.addItem(d.name, d.index)
+                    combo.addItem(d.name, d.value)
             if choice.device is not None:
-                combo.setCurrentIndex(combo.findData(choice.device.index))
+                combo.setCurrentIndex(combo.findData(choice.device.value))
             combo.blockSignals(False)
             if choice.note and combo.count():
                 notes.append(choice.note)

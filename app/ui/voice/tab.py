@@ -131,6 +131,9 @@ class VoiceTab(QWidget):
         hands_free = str(self.services.pref(prefs.VOICE_MODE)) == "hands_free"
         (self.hands_free if hands_free else self.push_to_talk).setChecked(True)
         self.barge_in = QCheckBox("&Barge-in (speak over Parley to interrupt)")
+        self.barge_in.setToolTip(
+            "Parley cancels its own voice from the microphone (echo cancellation), so it works on speakers too"
+        )
         self.barge_in.setChecked(bool(self.services.pref(prefs.VOICE_BARGE_IN)))
         self.sensitivity = QSlider(Qt.Orientation.Horizontal)
         self.sensitivity.setRange(4, 24)
