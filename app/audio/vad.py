@@ -173,6 +173,11 @@ class BargeIn:
             0.0  # when `feed` says True: seconds since the first voiced frame of the window began
         )
 
+    @property
+    def playing_for(self) -> float:
+        """Seconds of playback heard so far."""
+        return self._t - self._playing_since if self._playing_since is not None else 0.0
+
     def feed(self, samples, playing: bool) -> bool:
         """True when the user has spoken over the echo for `start_ms` (within the start window)."""
         import numpy as np
@@ -215,16 +220,24 @@ class BargeIn:
         return voiced and sum(seconds for _, v in self._recent if v) * 1000 >= cfg.start_ms - 1e-6
 
 
-ECHO_CONVERGE_S = 2.0
+ECHO_CONVERGE_S = 2.0  # WebRTC's canceller re-converges this long at the start of each answer (measured)
 
 
-def barge_detector(samplerate: int, vad: VadConfig, margin_db: float, *, echo_cancelled: bool) -> BargeIn:
-    """The barge-in detector for a session. On an echo-cancelled signal Parley's voice is gone, so it decides on
-    10 ms frames and 60 ms of voice (playback stops within 150 ms of the user's first word); on the raw signal it
-    must tell the user from the echo by level alone and waits for the VAD's usual 120 ms."""
-    if not echo_cancelled:
-        return BargeIn(samplerate, vad, margin_db=margin_db)
-    quick = replace(vad, frame_ms=10.0, start_ms=60.0, start_window_ms=100.0)
-    # WebRTC's canceller re-converges for up to ~2 s at the start of each answer (measured on the loopback rig):
-    # until then Parley's own voice comes through, so nothing counts.
-    return BargeIn(samplerate, quick, margin_db=margin_db, grace_s=ECHO_CONVERGE_S)
+class CancelledBargeIn:
+    """Barge-in on an echo-cancelled microphone. Once the canceller has converged on an answer, Parley's voice is
+    gone from the cleaned signal: 10 ms frames and 60 ms of voice decide (playback stops within 150 ms of the
+    user's first word). Until then its voice still comes through, so the raw signal decides as without a canceller:
+    the user must beat the echo's learned level."""
+
+    def __init__(self, samplerate: int, vad: VadConfig, margin_db: float):
+        self.raw = BargeIn(samplerate, vad, margin_db=margin_db)
+        quick = replace(vad, frame_ms=10.0, start_ms=60.0, start_window_ms=100.0)
+        self.clean = BargeIn(samplerate, quick, margin_db=margin_db, grace_s=0.3)
+        self.onset_ago_s = 0.0
+
+    def feed_pair(self, raw, clean, playing: bool) -> bool:
+        raw_hit = self.raw.feed(raw, playing)
+        clean_hit = self.clean.feed(clean, playing)
+        decider = self.clean if self.clean.playing_for >= ECHO_CONVERGE_S else self.raw
+        self.onset_ago_s = decider.onset_ago_s
+        return clean_hit if decider is self.clean else raw_hit

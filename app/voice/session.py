@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.audio.vad import SpeechEnded, SpeechStarted, Vad, VadConfig, barge_detector, rms_db
+from app.audio.vad import BargeIn, CancelledBargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
 from app.audio.wav import encode_wav, resample
 from app.core import errors
 from app.core.audio_families import TranscriptDelta
@@ -322,8 +322,10 @@ class VoiceSession:
         # Barge-in only where Parley cannot hear itself: echo cancelled, or (fakes, tests) a player that gives no
         # reference, where the echo's level is learned instead. A canceller that failed to load: no barge-in.
         hands_free_barge = barge_wanted and (echo is not None or self.echo_note is None)
-        barge = barge_detector(
-            recorder.samplerate, cfg.vad, cfg.barge_in_margin_db, echo_cancelled=echo is not None
+        barge: Any = (
+            CancelledBargeIn(recorder.samplerate, cfg.vad, cfg.barge_in_margin_db)
+            if echo is not None
+            else BargeIn(recorder.samplerate, cfg.vad, margin_db=cfg.barge_in_margin_db)
         )
         heard = _Tail(PREROLL_S * recorder.samplerate)
         barge_audio: list | None = None
@@ -438,11 +440,16 @@ def _drain_timed(recorder: Any) -> list[tuple[Any, float | None]]:
 def _user_spoke(items: list, echo: Any, barge: Any, heard: _Tail, player: Any, rate: int) -> bool:
     """Feed the mic's (block, captured at) items, echo cancelled where there is a canceller, to the barge-in
     detector; True once the user speaks over Parley (`heard` then ends with the start of what they say)."""
+    playing = player.first_audio_at is not None
     for block, captured_at in items:
-        if echo is not None:
-            block = echo.process(block, rate, captured_at)
-        heard.add(block)
-        if barge.feed(block, playing=player.first_audio_at is not None):
+        if echo is None:
+            heard.add(block)
+            if barge.feed(block, playing):
+                return True
+            continue
+        clean = echo.process(block, rate, captured_at)
+        heard.add(clean)
+        if barge.feed_pair(block, clean, playing):
             return True
     return False
 
