@@ -237,7 +237,12 @@ class CancelledBargeIn:
 
     def feed_pair(self, raw, clean, playing: bool) -> bool:
         raw_hit = self.raw.feed(raw, playing)
+        if self.raw.playing_for < ECHO_CONVERGE_S:
+            self.onset_ago_s = self.raw.onset_ago_s
+            return raw_hit
+        # Converged: the cleaned signal's own detector starts now, so the echo that leaked before is not learned as
+        # the level to beat; it decides once its grace has learned the residual.
         clean_hit = self.clean.feed(clean, playing)
-        decider = self.clean if self.clean.playing_for >= ECHO_CONVERGE_S else self.raw
+        decider = self.clean if self.clean.playing_for >= self.clean.grace_s else self.raw
         self.onset_ago_s = decider.onset_ago_s
         return clean_hit if decider is self.clean else raw_hit
