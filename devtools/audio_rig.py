@@ -185,3 +185,102 @@ class Echo:
     def __exit__(self, *exc: object) -> None:
         if self.module:
             subprocess.run(["pactl", "unload-module", self.module], timeout=10)
+
+
+class MicMixer:
+    """Mixes a user's utterance into what Parley's recorder captures (on top of the real microphone, echo included)
+    and notes when its first voiced sample reached the microphone: the onset a barge-in is timed from.
+
+    A context manager that routes `app.audio.recorder`'s sounddevice through a proxy whose InputStream callback
+    adds the pending samples; the onset is the callback's time less PortAudio's ADC-to-callback delay for that
+    sample (or the stream's latency where the host reports no ADC time)."""
+
+    def __init__(self) -> None:
+        self._pending: np.ndarray | None = None
+        self._first_voiced = 0
+        self._lock = threading.Lock()
+        self.onset_at: float | None = None
+        self._original: object = None
+
+    def __enter__(self) -> MicMixer:
+        import app.audio.recorder as recorder
+
+        self._original = recorder.sounddevice
+        real = recorder.sounddevice
+
+        def proxied():
+            return _MixingSounddevice(real(), self)
+
+        recorder.sounddevice = proxied  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import app.audio.recorder as recorder
+
+        recorder.sounddevice = self._original  # type: ignore[assignment]
+
+    def say(self, samples: np.ndarray, rate: int, target_rate: int, threshold: float = 0.02) -> None:
+        """Mix `samples` (float mono at `rate`) into the next captured blocks (at `target_rate`)."""
+        from app.audio.wav import resample
+
+        x = resample(samples, rate, target_rate)
+        voiced = np.flatnonzero(np.abs(x) > threshold)
+        with self._lock:
+            self.onset_at = None
+            self._first_voiced = int(voiced[0]) if len(voiced) else 0
+            self._pending = x
+
+    @property
+    def mixing(self) -> bool:
+        return self._pending is not None
+
+    def _mix(self, indata: np.ndarray, frames: int, time_info, stream) -> np.ndarray:
+        now = time.monotonic()
+        with self._lock:
+            pending = self._pending
+            if pending is None:
+                return indata
+            n = min(frames, len(pending))
+            mixed = indata.copy()
+            mixed[:n, 0] += pending[:n]
+            if self.onset_at is None and self._first_voiced < n:
+                adc = float(time_info.currentTime - time_info.inputBufferAdcTime)
+                if not 0.0 < adc < 1.0:  # no ADC time from this host API: its latency estimate then
+                    adc = float(stream.latency) if stream is not None else 0.0
+                self.onset_at = now - adc + self._first_voiced / stream.samplerate
+            self._first_voiced -= n
+            rest = pending[n:]
+            self._pending = rest if len(rest) else None
+            return mixed
+
+
+class _MixingSounddevice:
+    def __init__(self, sd, mixer: MicMixer):
+        self._sd, self._mixer = sd, mixer
+
+    def __getattr__(self, name: str):
+        return getattr(self._sd, name)
+
+    def InputStream(self, *args, callback, **kwargs):  # noqa: N802 - sounddevice's name
+        holder: list = []
+
+        def mixing(indata, frames, time_info, status):
+            stream = holder[0] if holder else None
+            callback(self._mixer._mix(indata, frames, time_info, stream), frames, time_info, status)
+
+        stream = self._sd.InputStream(*args, callback=mixing, **kwargs)
+        holder.append(stream)
+        return stream
+
+
+def silent_from(tap: SpeakerTap, after: float, within: float, threshold: float = 0.01) -> float | None:
+    """The arrival time of the last piece louder than `threshold` RMS in [after, after + within] on the speaker,
+    i.e. when playback went quiet (None if it never sounded there)."""
+    with tap._lock:
+        pieces = [(at, data) for at, data in tap._pieces if after <= at <= after + within]
+    last = None
+    for at, data in pieces:
+        x = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+        if len(x) and np.sqrt(np.mean(np.square(x))) > threshold:
+            last = at
+    return last

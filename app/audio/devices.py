@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.core.errors import Kind, ParleyError, Problem
 
 PORTAUDIO_MISSING = "PortAudioMissing"  # Problem.code: a restart, not a Refresh, is what helps
+PORTAUDIO_ALIASES = ("pulse", "default", "pipewire")  # saved before real names were listed: the default now
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,12 @@ class Device:
     default_samplerate: float
     is_default_input: bool = False
     is_default_output: bool = False
+    route: str | None = None  # a sound-server device ("pulse:NAME"): what the recorder/player are given
+
+    @property
+    def value(self) -> int | str:
+        """What to open it by: the server route, else PortAudio's index."""
+        return self.route if self.route is not None else self.index
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,14 @@ def sounddevice():
 
 
 def list_devices(rescan: bool = False) -> list[Device]:
+    """The sound server's real microphones and speakers where there is one (PulseAudio, PipeWire), else PortAudio's
+    devices. PortAudio is loaded either way: it opens the streams."""
     sd = sounddevice()
+    from app.audio.server import server_devices
+
+    served = server_devices()
+    if served and any(d.inputs for d in served) and any(d.outputs for d in served):
+        return served
     if rescan:
         # PortAudio enumerates once at initialisation; re-initialise to see plugged/unplugged devices.
         sd._terminate()
@@ -89,7 +103,7 @@ def choose(devices: list[Device], saved_name: str | None, *, kind: str) -> Choic
     default = next(
         (d for d in usable if (d.is_default_input if kind == "input" else d.is_default_output)), usable[0]
     )
-    if saved_name:
+    if saved_name and saved_name not in PORTAUDIO_ALIASES:
         return Choice(default, f"'{saved_name}' is not connected; using '{default.name}'.")
     return Choice(default)
 

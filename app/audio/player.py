@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from app.audio.devices import open_failed_problem, sounddevice
 from app.core.errors import ParleyError
@@ -12,7 +14,16 @@ from app.core.errors import ParleyError
 class Player:
     """Plays mono s16le PCM at `samplerate`; `write()` from any thread, PortAudio's callback pulls from the buffer."""
 
-    def __init__(self, device: int | str | None = None, samplerate: int = 24000, blocksize: int = 1200):
+    def __init__(
+        self,
+        device: int | str | None = None,
+        samplerate: int = 24000,
+        blocksize: int = 1200,
+        on_played: Callable[[bytes, int, float], Any] | None = None,
+    ):
+        """`on_played(pcm, samplerate, plays_at)` gets every block as it goes to the device, silence included (the
+        echo canceller's reference), with the monotonic time it will be heard; it runs on PortAudio's thread, so it
+        must only queue."""
         self.device = device
         self.samplerate = samplerate
         self.blocksize = blocksize
@@ -24,7 +35,10 @@ class Player:
             None  # monotonic time the first non-empty block went to the device
         )
         self.emptied_at: float | None = None  # monotonic time the last written byte went to the device
-        self.frames_played = 0
+        self.frames_played = 0  # samples of written audio handed to the device (not the silence padding)
+        self.on_played = on_played
+        self.stopped_at: float | None = None  # monotonic time `stop()` silenced the device
+        self._stopped_ms: float | None = None
 
     def start(self) -> None:
         sd = sounddevice()
@@ -40,13 +54,19 @@ class Player:
             if emptied:
                 self.emptied_at = time.monotonic()
             self.frames_played += len(chunk) // 2
-            outdata[: len(chunk)] = chunk
             if len(chunk) < need:
-                outdata[len(chunk) :] = b"\x00" * (need - len(chunk))
+                chunk += b"\x00" * (need - len(chunk))
+            outdata[:need] = chunk
+            if self.on_played is not None:
+                ahead = float(time_info.outputBufferDacTime - time_info.currentTime)
+                plays_at = time.monotonic() + (ahead if 0.0 <= ahead < 1.0 else self.latency)
+                self.on_played(chunk, self.samplerate, plays_at)
+
+        from app.audio.server import route
 
         try:
             stream = sd.RawOutputStream(
-                device=self.device,
+                device=route(self.device, kind="output"),
                 channels=1,
                 samplerate=self.samplerate,
                 dtype="int16",
@@ -101,11 +121,28 @@ class Player:
             time.sleep(0.02)
         return self.played_out
 
+    @property
+    def audio_end_ms(self) -> float:
+        """Milliseconds of the written audio the listener has heard: what went to the device less what the device
+        still held (its latency) when playback stopped; frozen by `stop()` (a realtime truncate's audio_end_ms)."""
+        if self._stopped_ms is not None:
+            return self._stopped_ms
+        return self._heard_ms()
+
+    def _heard_ms(self) -> float:
+        handed = self.frames_played / self.samplerate
+        in_device = 0.0 if self._stream is None or self.played_out else self.latency
+        return max(0.0, handed - in_device) * 1000
+
     def stop(self) -> None:
         """Silence at once: drop what is buffered and close the device."""
         with self._lock:
             self._buffer.clear()
-        stream, self._stream = self._stream, None
+        stream = self._stream
         if stream is not None:
-            stream.abort()
+            self._stopped_ms = self._heard_ms()
+        self._stream = None
+        if stream is not None:
+            stream.abort()  # drops what the device still holds: no tail after a barge-in
+            self.stopped_at = time.monotonic()
             stream.close()

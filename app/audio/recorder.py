@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from app.audio.devices import open_failed_problem, sounddevice
 from app.core.errors import ParleyError
@@ -41,22 +43,25 @@ class Recorder:
             if status.input_overflow:
                 self.overflows += 1
             mono = indata[:, 0].copy()
-            self._queue.put(mono)
+            self._queue.put((mono, _captured_at(time_info, self.latency)))
             self.frames += frames
             peak = float(np.max(np.abs(mono))) if frames else 0.0
             rms = float(np.sqrt(np.mean(mono * mono))) if frames else 0.0
             self.level.peak = peak
             self.level.rms_db = 20 * np.log10(rms) if rms > 1e-6 else -120.0
 
+        from app.audio.server import route
+
         with self._lock:
             if self._stream is not None:
                 return
+            device = route(self.device, kind="input")
             try:
                 try:
                     # Low latency: the end of the user's speech reaches the VAD sooner (ALSA's 'high' held the
                     # first blocks back for 0.2 s and more).
                     stream = sd.InputStream(
-                        device=self.device,
+                        device=device,
                         channels=1,
                         samplerate=self.requested_rate,
                         dtype="float32",
@@ -65,10 +70,10 @@ class Recorder:
                         callback=callback,
                     )
                 except sd.PortAudioError:
-                    info = sd.query_devices(self.device, "input")
+                    info = sd.query_devices(device, "input")
                     self.samplerate = int(info["default_samplerate"])
                     stream = sd.InputStream(
-                        device=self.device,
+                        device=device,
                         channels=1,
                         samplerate=self.samplerate,
                         dtype="float32",
@@ -82,6 +87,12 @@ class Recorder:
 
     def read(self, timeout: float = 0.1):
         """The next captured block (numpy float32), or None after `timeout`."""
+        item = self.read_timed(timeout)
+        return item[0] if item is not None else None
+
+    def read_timed(self, timeout: float = 0.1) -> tuple[Any, float] | None:
+        """The next block and the monotonic time its first sample reached the microphone (the echo canceller
+        lines it up with what was playing then), or None after `timeout`."""
         try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -89,12 +100,15 @@ class Recorder:
 
     def drain(self) -> list:
         """Everything captured so far; used to drop what the mic heard while Parley was speaking."""
-        blocks = []
+        return [block for block, _ in self.drain_timed()]
+
+    def drain_timed(self) -> list[tuple[Any, float]]:
+        items = []
         while True:
             try:
-                blocks.append(self._queue.get_nowait())
+                items.append(self._queue.get_nowait())
             except queue.Empty:
-                return blocks
+                return items
 
     @property
     def latency(self) -> float:
@@ -112,3 +126,10 @@ class Recorder:
         if stream is not None:
             stream.stop()
             stream.close()
+
+
+def _captured_at(time_info: Any, latency: float) -> float:
+    """Monotonic time the block's first sample reached the ADC: PortAudio's ADC time where the host reports it,
+    else the stream's latency estimate."""
+    ago = float(time_info.currentTime - time_info.inputBufferAdcTime)
+    return time.monotonic() - (ago if 0.0 <= ago < 1.0 else latency)

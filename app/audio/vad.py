@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -169,6 +169,14 @@ class BargeIn:
         self._recent: deque[tuple[float, bool]] = deque()
         self._pending: list = []
         self.echo_db = -120.0
+        self.onset_ago_s = (
+            0.0  # when `feed` says True: seconds since the first voiced frame of the window began
+        )
+
+    @property
+    def playing_for(self) -> float:
+        """Seconds of playback heard so far."""
+        return self._t - self._playing_since if self._playing_since is not None else 0.0
 
     def feed(self, samples, playing: bool) -> bool:
         """True when the user has spoken over the echo for `start_ms` (within the start window)."""
@@ -207,4 +215,34 @@ class BargeIn:
         self._recent.append((self._t, voiced))
         while self._recent and self._recent[0][0] <= self._t - cfg.start_window_ms / 1000:
             self._recent.popleft()
+        first = next((t for t, v in self._recent if v), self._t)
+        self.onset_ago_s = self._t - first + seconds  # the frame stamps are their ends
         return voiced and sum(seconds for _, v in self._recent if v) * 1000 >= cfg.start_ms - 1e-6
+
+
+ECHO_CONVERGE_S = 2.0  # WebRTC's canceller re-converges this long at the start of each answer (measured)
+
+
+class CancelledBargeIn:
+    """Barge-in on an echo-cancelled microphone. Once the canceller has converged on an answer, Parley's voice is
+    gone from the cleaned signal: 10 ms frames and 60 ms of voice decide (playback stops within 150 ms of the
+    user's first word). Until then its voice still comes through, so the raw signal decides as without a canceller:
+    the user must beat the echo's learned level."""
+
+    def __init__(self, samplerate: int, vad: VadConfig, margin_db: float):
+        self.raw = BargeIn(samplerate, vad, margin_db=margin_db)
+        quick = replace(vad, frame_ms=10.0, start_ms=60.0, start_window_ms=100.0)
+        self.clean = BargeIn(samplerate, quick, margin_db=margin_db, grace_s=0.3)
+        self.onset_ago_s = 0.0
+
+    def feed_pair(self, raw, clean, playing: bool) -> bool:
+        raw_hit = self.raw.feed(raw, playing)
+        if self.raw.playing_for < ECHO_CONVERGE_S:
+            self.onset_ago_s = self.raw.onset_ago_s
+            return raw_hit
+        # Converged: the cleaned signal's own detector starts now, so the echo that leaked before is not learned as
+        # the level to beat; it decides once its grace has learned the residual.
+        clean_hit = self.clean.feed(clean, playing)
+        decider = self.clean if self.clean.playing_for >= self.clean.grace_s else self.raw
+        self.onset_ago_s = decider.onset_ago_s
+        return clean_hit if decider is self.clean else raw_hit

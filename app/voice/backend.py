@@ -25,13 +25,22 @@ class Backend:
     recorder_factory: Callable[[], Any]
     player_factory: Callable[[], Any]
     history: Any = None  # app.core.history.History, optional
-    conversation_id: int | None = None
+    conversation_id: int | None = None  # set by the session when it stores its first turn, if it was None
+    new_conversation: Callable[[], int] | None = None  # makes the conversation then (the id)
+    # () -> (EchoCanceller or None, a note when it could not load); None: no echo cancellation wanted
+    echo_factory: Callable[[], tuple[Any, str | None]] | None = None
 
 
 def backend_for(
-    connection: Any, config: VoiceConfig, *, history: Any = None, conversation_id: int | None = None
+    connection: Any,
+    config: VoiceConfig,
+    *,
+    history: Any = None,
+    conversation_id: int | None = None,
+    new_conversation: Callable[[], int] | None = None,
 ) -> Backend:
     """The real backend: the profile's transcription, chat and speech deployments, sounddevice in and out."""
+    from app.audio.echo import make_canceller
     from app.audio.player import Player
     from app.audio.recorder import Recorder
     from app.core import audio_api, audio_families, chat
@@ -91,8 +100,13 @@ def backend_for(
         transcribe=transcribe,
         chat=answer,
         synthesize=synthesize,
-        recorder_factory=lambda: Recorder(config.input_device, TRANSCRIBE_RATE),
+        # 10 ms blocks: the echo canceller's frame, and a barge-in is heard 20 ms sooner than with 30 ms ones.
+        recorder_factory=lambda: Recorder(
+            config.input_device, TRANSCRIBE_RATE, blocksize=TRANSCRIBE_RATE // 100
+        ),
         player_factory=lambda: Player(config.output_device, 24000),
         history=history,
         conversation_id=conversation_id,
+        new_conversation=new_conversation,
+        echo_factory=make_canceller,
     )

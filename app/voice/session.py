@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.audio.vad import BargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
+from app.audio.vad import BargeIn, CancelledBargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
 from app.audio.wav import encode_wav, resample
 from app.core import errors
 from app.core.audio_families import TranscriptDelta
@@ -23,6 +23,7 @@ from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
 from app.core.turns import FinishReason, TurnWriter
 from app.voice.backend import TRANSCRIBE_RATE, Backend, backend_for  # noqa: F401 - the session's names
 from app.voice.events import (
+    ConversationStarted,
     InputLevel,
     Notice,
     ReplyDelta,
@@ -53,7 +54,9 @@ VOICE_SYSTEM_PROMPT = (
 @dataclass
 class VoiceConfig:
     hands_free: bool = True
-    barge_in: bool = False
+    barge_in: bool = (
+        True  # listened for only where echo cancellation is active (or the player gives no reference)
+    )
     input_device: int | str | None = None
     output_device: int | str | None = None
     input_name: str = "the default microphone"
@@ -122,6 +125,13 @@ class VoiceSession:
         self.state = VoiceState.IDLE
         self.recorder: Any = None  # for tests and diagnostics: the GUI's meter gets `on_level` instead
         self.threshold_db: float | None = None  # the VAD's current threshold, sent along with the level
+        self.echo: Any = (
+            None  # app.audio.echo.EchoCanceller, when it loaded: one per session, it stays converged
+        )
+        self.echo_note: str | None = None  # why there is none
+        self.players: list[
+            Any
+        ] = []  # each answer's player: for tests, how much was heard and when it stopped
 
     def _set(self, state: VoiceState) -> StateChanged:
         self.state = state
@@ -135,6 +145,10 @@ class VoiceSession:
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
             return
+        if self.backend.echo_factory is not None:
+            self.echo, self.echo_note = self.backend.echo_factory()
+            if self.echo_note and self.config.barge_in and self.config.hands_free:
+                yield Notice(self.echo_note)
         watch = LevelWatch(recorder, self.on_level, lambda: self.threshold_db) if self.on_level else None
         if watch is not None:
             watch.start()
@@ -204,6 +218,13 @@ class VoiceSession:
                         VoiceState.LISTENING if cfg.hands_free or turn is not None else VoiceState.IDLE
                     )
 
+    def _ensure_conversation(self) -> Iterator[Any]:
+        """The conversation is made with its first stored turn: a silent session leaves no empty entry."""
+        backend = self.backend
+        if backend.conversation_id is None and backend.history is not None and backend.new_conversation:
+            backend.conversation_id = backend.new_conversation()
+            yield ConversationStarted(backend.conversation_id)
+
     def _no_speech_text(self, after: str) -> str:
         return f"No speech heard — check the microphone ({self.config.input_name}). {after}"
 
@@ -264,17 +285,25 @@ class VoiceSession:
     def _answer(
         self, text: str, decided_at: float, recorder: Any, cancel: CancelToken
     ) -> Generator[Any, None, list[Any] | None]:
+        yield from self._ensure_conversation()
         writer = TurnWriter(self.backend.history, self.backend.conversation_id)
         writer.begin_user(text)
         self.messages.append(("user", text))
         yield self._set(VoiceState.THINKING)
 
         player = self.backend.player_factory()
+        self.players.append(player)
+        # What the player plays is the echo canceller's reference: the mic's blocks come back without it.
+        echo = self.echo if self.echo is not None and hasattr(player, "on_played") else None
+        if echo is not None:
+            player.on_played = echo.played
         try:
             player.start()  # now, not at the first sentence: opening a device can take a while
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
-            player = NullPlayer()
+            player, echo = NullPlayer(), None
+        if echo is not None:
+            recorder.drain()  # heard while transcribing: stale, and it would sit before the reference it echoes
         turn_cancel = CancelToken()
         cancel.on_cancel(turn_cancel.cancel)
         speaker = Speaker(self.backend, player, turn_cancel)
@@ -288,8 +317,16 @@ class VoiceSession:
         reply: list[str] = []
         finish: str | None = None
         failed: errors.Problem | None = None
-        hands_free_barge = self.config.hands_free and (self.config.barge_in or self.controls.barge_in)
-        barge = BargeIn(recorder.samplerate, self.config.vad, margin_db=self.config.barge_in_margin_db)
+        cfg = self.config
+        barge_wanted = cfg.hands_free and (self.config.barge_in or self.controls.barge_in)
+        # Barge-in only where Parley cannot hear itself: echo cancelled, or (fakes, tests) a player that gives no
+        # reference, where the echo's level is learned instead. A canceller that failed to load: no barge-in.
+        hands_free_barge = barge_wanted and (echo is not None or self.echo_note is None)
+        barge: Any = (
+            CancelledBargeIn(recorder.samplerate, cfg.vad, cfg.barge_in_margin_db)
+            if echo is not None
+            else BargeIn(recorder.samplerate, cfg.vad, margin_db=cfg.barge_in_margin_db)
+        )
         heard = _Tail(PREROLL_S * recorder.samplerate)
         barge_audio: list | None = None
         reported_audio = False
@@ -355,15 +392,22 @@ class VoiceSession:
                     break
                 self.controls.put_back(commands)
                 # 4. the microphone: dropped (no self-echo), unless barge-in hears the user over Parley's voice
-                block = recorder.read(0.02)
-                if block is None or not hands_free_barge:
+                item = _read_timed(recorder, 0.02)
+                if item is None or not hands_free_barge:
                     continue
-                heard.add(block)
-                if barge.feed(block, playing=player.first_audio_at is not None):
+                # Every block waiting, not one a pass: a backlog would put the mic behind the echo's reference.
+                if _user_spoke(
+                    [item, *_drain_timed(recorder)], echo, barge, heard, player, recorder.samplerate
+                ):
+                    # When the detector's first voiced frame reached the mic (an unvoiced start, held back by the
+                    # canceller as echo, is earlier: tests time from the true onset).
+                    onset = time.monotonic() - barge.onset_ago_s - recorder.latency
                     barge_audio = heard.blocks()
                     turn_cancel.cancel()
                     player.stop()
                     finish = finish or FinishReason.BARGED_IN  # not INTERRUPTED: that means Parley crashed
+                    stopped = getattr(player, "stopped_at", None) or time.monotonic()
+                    yield Timing("barge_in_voiced_to_playback_stopped", (stopped - onset) * 1000)
                     yield Notice("Stopped to listen.")
                     break
         finally:
@@ -377,6 +421,37 @@ class VoiceSession:
             yield VoiceFailed(failed)
         yield ReplyDone("".join(reply), FinishReason.parse(finish))
         return barge_audio
+
+
+def _read_timed(recorder: Any, timeout: float) -> tuple[Any, float | None] | None:
+    """(block, when it was captured) from a recorder that knows (the real one), else (block, None)."""
+    if hasattr(recorder, "read_timed"):
+        return recorder.read_timed(timeout)
+    block = recorder.read(timeout)
+    return None if block is None else (block, None)
+
+
+def _drain_timed(recorder: Any) -> list[tuple[Any, float | None]]:
+    if hasattr(recorder, "drain_timed"):
+        return recorder.drain_timed()
+    return [(block, None) for block in recorder.drain()]
+
+
+def _user_spoke(items: list, echo: Any, barge: Any, heard: _Tail, player: Any, rate: int) -> bool:
+    """Feed the mic's (block, captured at) items, echo cancelled where there is a canceller, to the barge-in
+    detector; True once the user speaks over Parley (`heard` then ends with the start of what they say)."""
+    playing = player.first_audio_at is not None
+    for block, captured_at in items:
+        if echo is None:
+            heard.add(block)
+            if barge.feed(block, playing):
+                return True
+            continue
+        clean = echo.process(block, rate, captured_at)
+        heard.add(clean)
+        if barge.feed_pair(block, clean, playing):
+            return True
+    return False
 
 
 class _Tail:

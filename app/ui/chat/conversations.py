@@ -75,6 +75,7 @@ class Conversations(QObject):
         sidebar.pin.connect(self.pin)
         sidebar.restore.connect(self.restore)
         sidebar.export.connect(self.choose_export)
+        services.conversations_changed.connect(self.refresh)  # a voice conversation began or ended
 
     def open(self) -> None:
         self._jobs.start(plain(_open_history), self._on_opened, name="history-open", pool=history_pool())

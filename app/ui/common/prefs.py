@@ -39,7 +39,7 @@ SEARCH_MODE = Pref("history_search/mode", str, "both")  # words / meaning / both
 VOICE_INPUT = Pref("voice/input", str)  # device names; None: the system default
 VOICE_OUTPUT = Pref("voice/output", str)
 VOICE_MODE = Pref("voice/mode", str, "hands_free")  # hands_free / push_to_talk
-VOICE_BARGE_IN = Pref("voice/barge_in", bool, False)
+VOICE_BARGE_IN = Pref("voice/barge_in", bool, True)  # on: it listens only where echo is cancelled
 VOICE_MARGIN_DB = Pref("voice/margin_db", int, 12)
 # Voice and speed live in the profile; these hold them for demo and environment connections (default: the profile's).
 VOICE_VOICE = Pref("voice/voice", str)

@@ -50,6 +50,9 @@ class AppServices(QObject):
     profiles_changed = Signal()  # a profile was added, edited, renamed, deleted or imported (Settings)
     pref_changed = Signal(str, object)  # (Pref.key, value) after set_pref
     history_cleared = Signal()  # Settings deleted every conversation
+    conversations_changed = (
+        Signal()
+    )  # another tab stored a conversation (voice): the Chat sidebar lists it again
 
     def __init__(self, *, demo: bool = False, profile_name: str | None = None, parent: QObject | None = None):
         super().__init__(parent)

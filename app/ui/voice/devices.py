@@ -21,6 +21,7 @@ from app.ui.voice.widgets import LevelMeter
 from app.voice.events import InputLevel
 
 MIC_TEST_S = 3.0
+LOOKING = ("Looking for microphones…", "Looking for speakers…")  # shown while the first listing runs
 HEARD_NOTHING_PEAK = 0.003  # about -50 dBFS: below any voice at a working microphone
 
 
@@ -28,6 +29,26 @@ def _list_devices(rescan: bool, cancel: CancelToken) -> Any:
     from app.audio import devices
 
     return devices.list_devices(rescan=rescan)
+
+
+def _idle_levels(device: Any, on_level: Callable[[InputLevel], Any], cancel: CancelToken):
+    """The chosen microphone's level for the meter while the devices box is shown and nothing else records: the
+    user sees the mic is alive before starting. Nothing is kept or sent."""
+    from app.audio.recorder import Recorder
+    from app.voice.threads import LevelWatch
+
+    rec = Recorder(device, 16000)
+    rec.start()
+    watch = LevelWatch(rec, on_level)
+    watch.start()
+    try:
+        while not cancel.cancelled:
+            rec.drain()
+            yield None  # lets the worker see a cancel between reads
+            cancel.wait(0.1)
+    finally:
+        watch.stop()
+        rec.stop()
 
 
 class MicTestStep(StrEnum):
@@ -90,6 +111,7 @@ class DevicePanel(QGroupBox):
     status = Signal(str)  # mic test progress, for the tab's status line
     listed = Signal(bool)  # devices listed; True when there is a microphone to use
     level = Signal(object)  # InputLevel, emitted from a session's or the mic test's level thread
+    idle_level = Signal(object)  # InputLevel from the idle meter: dropped once a session or the test records
 
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__("Devices", parent)
@@ -97,6 +119,7 @@ class DevicePanel(QGroupBox):
         self.devices: list = []
         self._devices_job = JobSlot(self, "audio-devices")
         self._test_job = JobSlot(self, "mic-test")
+        self._idle_job = JobSlot(self, "idle-meter")
         self.last_level: InputLevel | None = None  # what the meter shows now (None: no recording since reset)
         self.session_busy = False  # the tab says so: no rescans under a running stream
         self.input_combo = QComboBox()
@@ -133,6 +156,7 @@ class DevicePanel(QGroupBox):
         self.input_combo.currentIndexChanged.connect(self._save)
         self.output_combo.currentIndexChanged.connect(self._save)
         self.level.connect(self._on_level)
+        self.idle_level.connect(self._on_idle_level)
 
     # -- what the session uses ------------------------------------------------------------------------
     def input_device(self) -> Any:
@@ -147,7 +171,10 @@ class DevicePanel(QGroupBox):
     def set_busy(self, busy: bool) -> None:
         self.session_busy = busy
         if busy:
+            self._idle_job.cancel()  # the session opens the microphone itself
             self.last_level = None
+        else:
+            self.idle_meter()
         for widget in (self.input_combo, self.output_combo, self.refresh_button, self.test_button):
             widget.setEnabled(not busy and (widget is not self.test_button or self._can_test()))
 
@@ -163,6 +190,12 @@ class DevicePanel(QGroupBox):
         if self._devices_job.running:
             return
         busy = self.session_busy or self._test_job.running
+        if self.input_combo.count() == 0:  # first visit: say what is happening (PortAudio can take seconds)
+            for combo, text in zip((self.input_combo, self.output_combo), LOOKING, strict=True):
+                combo.blockSignals(True)
+                combo.addItem(text, None)
+                combo.blockSignals(False)
+                combo.setEnabled(False)
         self._devices_job.start(partial(_list_devices, rescan and not busy), self._on_devices)
 
     @property
@@ -192,19 +225,56 @@ class DevicePanel(QGroupBox):
             combo.clear()
             for d in self.devices:
                 if (d.inputs if kind == "input" else d.outputs) > 0:
-                    combo.addItem(d.name, d.index)
+                    combo.addItem(d.name, d.value)
             if choice.device is not None:
-                combo.setCurrentIndex(combo.findData(choice.device.index))
+                combo.setCurrentIndex(combo.findData(choice.device.value))
             combo.blockSignals(False)
             if choice.note and combo.count():
                 notes.append(choice.note)
         has_input = self.input_combo.count() > 0
+        for combo in (self.input_combo, self.output_combo):
+            combo.setEnabled(not self.session_busy)
         self.test_button.setEnabled(self._can_test() and not self.session_busy)
+        self.idle_meter()
         self.note.setText(" ".join(notes))
         self.note.setVisible(bool(notes))
         if not has_input:
             self.problem.emit(devmod.no_input_problem())
         self.listed.emit(has_input)
+
+    # -- the idle meter: alive whenever the box is shown and nothing else records -------------------------
+    @property
+    def idle_metering(self) -> bool:
+        return self._idle_job.running
+
+    def idle_meter(self) -> None:
+        """(Re)start the idle level on the chosen microphone, or stop it where it must not run."""
+        self._idle_job.cancel()
+        device_known = self.input_combo.count() > 0 and self.input_combo.isEnabled()
+        if not self.isVisible() or self.session_busy or self.testing or not device_known:
+            return
+        self._idle_job.start(
+            partial(_idle_levels, self.input_device(), self.idle_level.emit), self._on_idle_done
+        )
+
+    @Slot(object)
+    def _on_idle_done(self, result: JobResult) -> None:
+        if not self.session_busy and not self.testing:
+            self.meter.set_level(-120.0)
+        # A microphone that cannot be opened now says so when the session or the test opens it.
+
+    @Slot(object)
+    def _on_idle_level(self, level: InputLevel) -> None:
+        if not self.session_busy and not self.testing and self.idle_metering:
+            self.meter.set_level(level.rms_db)  # not `last_level`: that says what a session's mic delivered
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        super().showEvent(event)
+        self.idle_meter()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        super().hideEvent(event)
+        self._idle_job.cancel()  # out of sight: let the microphone go
 
     @Slot()
     def _save(self, *_args: Any) -> None:
@@ -213,6 +283,8 @@ class DevicePanel(QGroupBox):
         if self.output_combo.currentIndex() >= 0:
             self.services.set_pref(prefs.VOICE_OUTPUT, self.output_combo.currentText())
         self.note.hide()
+        if self.sender() is self.input_combo:
+            self.idle_meter()
 
     # -- mic test --------------------------------------------------------------------------------------
     @property
@@ -224,6 +296,7 @@ class DevicePanel(QGroupBox):
         if self.testing:
             self._test_job.cancel()
             return
+        self._idle_job.cancel()  # the test records from the microphone itself
         self.last_level = None
         self.test_button.setText("Stop test")
         self._test_job.start(
@@ -255,6 +328,7 @@ class DevicePanel(QGroupBox):
         self.status.emit("")
         if result.problem is not None:
             self.problem.emit(result.problem)
+        self.idle_meter()
 
     @Slot(object)
     def _on_level(self, level: InputLevel) -> None:
@@ -262,5 +336,6 @@ class DevicePanel(QGroupBox):
         self.meter.set_level(level.rms_db, level.threshold_db)
 
     def shutdown(self) -> None:
+        self._idle_job.cancel()
         self._test_job.cancel()
         self._devices_job.cancel()

@@ -56,6 +56,10 @@ from app.voice.session import Controls, VoiceConfig
 
 log = logging.getLogger(__name__)
 RENDER_MS = 100
+# A key held down repeats as release/press pairs; where Qt cannot pair them (X11 without detectable auto-repeat, a
+# busy event loop) the release looks real. A press this soon after a release means the key never went up.
+RELEASE_DEBOUNCE_MS = 60
+SEPARATOR = "separator"  # a transcript entry between sessions
 
 
 def _voice_job(
@@ -73,11 +77,12 @@ def _voice_job(
         "*warm-up*\n\n```python\nx = 1\n```\n"
     )  # markdown-it and Pygments load here, not in the GUI
     history = History.open()
-    conversation = history.create_conversation(
-        title="Voice conversation", deployment=connection.profile.deployments.chat
-    )
-    yield ConversationStarted(conversation.id)
-    backend = backend_for(connection, config, history=history, conversation_id=conversation.id)
+    deployment = connection.profile.deployments.chat
+
+    def new_conversation() -> int:  # with the first stored turn: a silent session leaves no empty entry
+        return history.create_conversation(title="Voice conversation", deployment=deployment).id
+
+    backend = backend_for(connection, config, history=history, new_conversation=new_conversation)
     yield from VoiceSession(backend, config, controls, on_level).run(cancel)
 
 
@@ -98,6 +103,10 @@ class VoiceTab(QWidget):
         self._render_pending = False
         self.timings: dict[str, float] = {}
         self.conversation_id: int | None = None
+        self._space_held = False
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.timeout.connect(self._space_released)
         self._build()
         self._devices_listed = False
 
@@ -122,6 +131,9 @@ class VoiceTab(QWidget):
         hands_free = str(self.services.pref(prefs.VOICE_MODE)) == "hands_free"
         (self.hands_free if hands_free else self.push_to_talk).setChecked(True)
         self.barge_in = QCheckBox("&Barge-in (speak over Parley to interrupt)")
+        self.barge_in.setToolTip(
+            "Parley cancels its own voice from the microphone (echo cancellation), so it works on speakers too"
+        )
         self.barge_in.setChecked(bool(self.services.pref(prefs.VOICE_BARGE_IN)))
         self.sensitivity = QSlider(Qt.Orientation.Horizontal)
         self.sensitivity.setRange(4, 24)
@@ -253,9 +265,12 @@ class VoiceTab(QWidget):
         self.controls = Controls()
         self.controls.barge_in = self.barge_in.isChecked()
         self._assistant_open = self._hearing = False
-        self._turns, self._html_cache = [], {}  # a new session is a new conversation
-        self._frozen = self._tail_pos = 0
-        self.transcript.clear()
+        if self._turns and self._turns[-1][0] != SEPARATOR:  # a new conversation: the last one stays above
+            self._turns.append([SEPARATOR, "New conversation"])
+            self._schedule_render()
+        self._space_held = False
+        self._release_timer.stop()
+        self.conversation_id = None  # the session makes its own with its first stored turn
         self._job.start(
             # The meter's level comes through a signal, emitted from the session's level thread.
             partial(_voice_job, connection, self.config(), self.controls, self.devices.level.emit),
@@ -314,6 +329,7 @@ class VoiceTab(QWidget):
             log.info("voice timing %s=%.1f ms", event.name, event.ms)
         elif isinstance(event, ConversationStarted):
             self.conversation_id = event.conversation_id
+            self.services.conversations_changed.emit()  # the Chat sidebar lists it now, not after a restart
 
     def _set_state(self, state: VoiceState) -> None:
         if state is not self.badge.state:
@@ -356,7 +372,9 @@ class VoiceTab(QWidget):
         cached = self._html_cache.get(index)
         if cached is not None and cached[0] == text:
             return cached[1]
-        if role == "user":
+        if role == SEPARATOR:
+            out = f"<hr/><p align='center'><i>{html.escape(text)}</i></p>"
+        elif role == "user":
             out = f"<p><b>You:</b> {html.escape(text)}</p>"
         else:
             from app.ui.common.markdown_render import render_blocks
@@ -372,6 +390,12 @@ class VoiceTab(QWidget):
     @Slot(object)
     def _on_voice_done(self, result: JobResult) -> None:
         self._space_owner(False)
+        self._release_timer.stop()
+        self._space_held = False
+        if self.card.kind == "warning":
+            self.card.clear()  # "Is the microphone on?" was about the session that ended
+        if self.conversation_id is not None:
+            self.services.conversations_changed.emit()  # its title and time in the Chat sidebar
         self.meter.set_level(-120.0)
         self._set_state(VoiceState.IDLE)
         self.start_button.setText("Start &conversation")
@@ -412,10 +436,22 @@ class VoiceTab(QWidget):
             and self.isAncestorOf(obj)
             and not isinstance(obj, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox))
         ):
-            if not event.isAutoRepeat():
-                (self._press if event.type() == QEvent.Type.KeyPress else self._release)()
+            if event.type() == QEvent.Type.KeyPress:
+                if self._release_timer.isActive():
+                    self._release_timer.stop()  # an auto-repeat pair Qt did not mark: still held
+                elif not self._space_held:
+                    self._space_held = True
+                    self._press()
+            elif not event.isAutoRepeat():
+                self._release_timer.start(RELEASE_DEBOUNCE_MS)
             return True
         return False
+
+    @Slot()
+    def _space_released(self) -> None:
+        if self._space_held:
+            self._space_held = False
+            self._release()
 
     # -- messages ----------------------------------------------------------------------------------------
     @Slot(str)
