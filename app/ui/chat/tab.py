@@ -6,6 +6,7 @@ History is read and written only on workers (`_db`); the turn in progress is run
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -23,6 +24,7 @@ from app.ui.chat.compose import ComposeBox, image_sources
 from app.ui.chat.conversations import Conversations
 from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.model_bits import ModelBits
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
 from app.ui.chat.view import ChatView
@@ -50,6 +52,7 @@ class ChatTab(QWidget):
         self.turns.conversation_known.connect(self._on_conversation_known)
         self.turns.ended.connect(self._on_turn_ended)
         self.turns.unsent.connect(self.notice.show_problem)
+        self.bits = ModelBits(services, self.header, self.turns, self.view, self.notice, self)
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
         self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
@@ -188,6 +191,7 @@ class ChatTab(QWidget):
         connection = self.connection
         profile_deployment = connection.profile.deployments.chat if connection is not None else None
         self.header.fill_deployments(self.conversation, profile_deployment)
+        self.bits.refresh()
 
     @Slot(object)
     def _on_history_opened(self, current: int | None) -> None:
@@ -216,6 +220,7 @@ class ChatTab(QWidget):
         self.title.setText(conversation.title)
         self._fill_deployments()
         self.view.show_conversation(messages, conversation.deployment, thumbs)
+        self.bits.reprice()
         self._end_edit()
         if self._jump_to is not None:
             self.view.scroll_to_message(self._jump_to)
@@ -356,6 +361,7 @@ class ChatTab(QWidget):
 
     def _start(self, turn: Turn, user: MessageWidget, answer: MessageWidget) -> None:
         self.compose.set_busy(True)
+        turn = replace(turn, **self.bits.turn_options(turn.deployment))  # the family's traits and the effort
         self.turns.start(self.connection, self.history, turn, user, answer)
 
     @Slot()
@@ -483,6 +489,7 @@ class ChatTab(QWidget):
 
     def shutdown(self) -> None:
         self.search.shutdown()
+        self.bits.shutdown()
         self.turns.stop()
         self.compose.shutdown()
         self.conversations.shutdown()
