@@ -142,8 +142,8 @@ def test_the_v1_switch(qtbot, services, dict_keyring, emulator):
 
 def test_a_reasoning_deployment_on_an_old_api_version_is_explained_with_the_fix(qtbot, services, emulator):
     dialog = open_dialog(qtbot, services)
-    fill(dialog, emulator.endpoint, chat="gpt-5-mini")
-    dialog.version_combo.setCurrentText("2024-10-21")
+    fill(dialog, emulator.endpoint, chat="gpt-5-mini", speech="tts-hd")
+    dialog.version_combo.setCurrentText("2024-10-21")  # too old for reasoning (and for speech: said after)
     assert (
         "reasoning model" in dialog.version_note.text() and "2024-12-01-preview" in dialog.version_note.text()
     )

@@ -106,7 +106,7 @@ class ConnectionDialog(QDialog):
         add_row(form, "&Name", self.name_edit, self.name_note, "Profile name")
         add_row(form, "End&point", self.endpoint_edit, self.endpoint_note, "Endpoint")
         form.addRow("Authentication", self.auth)
-        add_row(form, "AP&I", self.api_combo, None, "API")
+        add_row(form, "API t&ype", self.api_combo, None, "API type")
         add_row(form, "API &version", self.version_combo, self.version_note, "API version")
         form.addRow("", self.version_fix)
 
@@ -261,7 +261,17 @@ class ConnectionDialog(QDialog):
             text = "An api-version looks like 2024-10-21 or 2024-10-01-preview."
             self._show(self.version_note, text, "error")
             return text
-        if (
+        reasoning = self._reasoning_too_old(version)
+        if reasoning:  # first: without a newer version the chat does not answer at all
+            self._show(
+                self.version_note,
+                f"'{reasoning}' is a reasoning model: Azure serves those only at api-version "
+                f"{capabilities.REASONING_API_VERSION} or later. Use {profiles.PREVIEW_API_VERSION}, or "
+                "switch the API type to v1.",
+                "warning",
+            )
+            self.version_fix.show()
+        elif (
             self.deployment_edits.get("speech")
             and self.deployment_edits["speech"].text().strip()
             and not version.endswith("-preview")
@@ -271,15 +281,6 @@ class ConnectionDialog(QDialog):
                 "Text to speech needs a preview api-version (e.g. 2024-10-01-preview).",
                 "warning",
             )
-        elif reasoning := self._reasoning_too_old(version):
-            self._show(
-                self.version_note,
-                f"'{reasoning}' is a reasoning model: Azure serves those only at api-version "
-                f"{capabilities.REASONING_API_VERSION} or later. Use {profiles.PREVIEW_API_VERSION}, or "
-                "switch the API to v1.",
-                "warning",
-            )
-            self.version_fix.show()
         else:
             self._show(self.version_note, "", "")
         return text

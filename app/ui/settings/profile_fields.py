@@ -28,7 +28,7 @@ FIELDS = (  # capability, label, placeholder (the seed's deployment names)
     ("images", "I&mages", "dall-e-3"),
     ("embeddings", "Embeddin&gs", "text-embedding-3-large"),
     ("completions", "Comp&letions (legacy)", "gpt-35-turbo-instruct"),
-    ("realtime", "Realti&me (live voice)", "gpt-realtime"),
+    ("realtime", "Re&altime (live voice)", "gpt-realtime"),
 )
 VOICES = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 
@@ -117,6 +117,7 @@ class DeploymentFields(QGroupBox):
         if capability in self._set_by_user:
             return
         deployment = self.edits[capability].text().strip()
+        self.family_boxes[capability].setEnabled(bool(deployment))
         known = self._learned.get(deployment) or (self._profile.family(deployment) if deployment else None)
         self._show(capability, str(known or ""), self._source(deployment) if deployment else "")
 
