@@ -159,3 +159,15 @@ def test_what_a_chat_learned_is_kept_in_the_stored_profile(qtbot, tab, services)
         lambda: ProfileStore.load().get(connection.profile.name).families.get("prod-chat") == "reasoning",
         timeout=5000,
     )
+
+
+def test_a_model_that_cannot_stream_thinks_until_the_whole_answer(qtbot, tab, services):
+    use(tab, "o1")
+    assert efforts(tab) == ["default", "low", "medium", "high"]
+    send(qtbot, tab, "Prove it think:1.2", wait=False)
+    answer = tab.view.widgets[-1]
+    qtbot.waitUntil(lambda: "Thinking… 1 s" in answer.state.text(), timeout=5000)
+    qtbot.waitUntil(lambda: tab.turns.job is None, timeout=20000)
+    assert chat_requests(services)[-1].json.get("stream") in (None, False)
+    assert answer.status == "complete" and answer.text and tab.turns.thinking_seconds >= 1.2
+    assert "reasoning" in answer.usage.text()
