@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from app.core import chat, errors, filters
 from app.core.cancel import CancelToken
+from app.core.capabilities import ChatTraits
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started
 from app.core.history import History, StoredMessage
 from app.core.turns import MessageStatus, TurnWriter, status_for
@@ -46,6 +47,8 @@ class Turn:
     system_prompt: str = ""
     max_tokens: int | None = None
     temperature: float | None = None
+    reasoning_effort: str | None = None  # sent only where the deployment takes it (else a Notice)
+    traits: ChatTraits | None = None  # `Profile.chat_traits(deployment)`; None: the name decides
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ def run_turn(
         system=(conversation.system_prompt or None) if conversation else None,
         max_tokens=turn.max_tokens,
         temperature=turn.temperature,
+        reasoning_effort=turn.reasoning_effort,
+        traits=turn.traits,
     )
 
     answer_id: int | None = None

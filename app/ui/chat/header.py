@@ -13,6 +13,8 @@ SAVE_AFTER_MS = 600  # the system prompt is saved once typing pauses, not on eve
 class ConversationHeader(QWidget):
     system_prompt_edited = Signal(str)  # after typing pauses
     deployment_chosen = Signal(str)
+    effort_chosen = Signal(str)  # "" : the model's default
+    prices_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,12 +46,33 @@ class ConversationHeader(QWidget):
         self._system_timer.setInterval(SAVE_AFTER_MS)
         self._system_timer.timeout.connect(self._save_system_prompt)
         self.system_edit.textChanged.connect(self._system_timer.start)
+        # Reasoning effort: only the values this deployment's family takes; hidden for chat models.
+        self.effort_label = QLabel("&Reasoning:")
+        self.effort = QComboBox()
+        self.effort.setAccessibleName("Reasoning effort")
+        self.effort.setToolTip(
+            "How much the reasoning model thinks before it answers (more: slower, more tokens)"
+        )
+        self.effort_label.setBuddy(self.effort)
+        self.effort.activated.connect(self._on_effort_chosen)
+        self.cost = QLabel()  # the conversation's cost so far, when its deployment has prices
+        self.cost.setAccessibleName("Cost of this conversation")
+        self.prices = QToolButton()
+        self.prices.setText("Prices…")
+        self.prices.setAccessibleName("Edit token prices")
+        self.prices.setToolTip("Your price per 1M tokens for each deployment, to see what answers cost")
+        self.prices.clicked.connect(self.prices_requested)
         head = QHBoxLayout(self)
         head.setContentsMargins(12, 6, 12, 0)
         head.addWidget(self.title, 1)
+        head.addWidget(self.cost)
         head.addWidget(QLabel("Deployment:"))
         head.addWidget(self.deployment)
+        head.addWidget(self.effort_label)
+        head.addWidget(self.effort)
         head.addWidget(self.system_toggle)
+        head.addWidget(self.prices)
+        self.set_efforts((), "")
 
     def show_conversation(self, conversation: Any, profile_deployment: str | None) -> None:
         """`conversation` None: a new chat. The deployment list offers the profile's and the conversation's."""
@@ -90,6 +113,30 @@ class ConversationHeader(QWidget):
         text = self.system_prompt()
         self.system_toggle.setText("System prompt ✓" if text else "System prompt")
         self.system_prompt_edited.emit(text)
+
+    def set_efforts(self, efforts: tuple[str, ...], chosen: str) -> None:
+        """Offer `efforts` (the family's) with "default" first; none: the row hides (a chat model)."""
+        self.effort.clear()
+        self.effort.addItem("default", "")
+        for value in efforts:
+            self.effort.addItem(value, value)
+        index = self.effort.findData(chosen) if chosen in efforts else 0
+        self.effort.setCurrentIndex(max(0, index))
+        self.effort.setVisible(bool(efforts))
+        self.effort_label.setVisible(bool(efforts))
+
+    def chosen_effort(self) -> str | None:
+        if self.effort.isHidden():
+            return None
+        return str(self.effort.currentData() or "") or None
+
+    def set_cost(self, text: str) -> None:
+        self.cost.setText(text)
+        self.cost.setVisible(bool(text))
+
+    @Slot(int)
+    def _on_effort_chosen(self, _index: int) -> None:
+        self.effort_chosen.emit(str(self.effort.currentData() or ""))
 
     @Slot(int)
     def _on_deployment_chosen(self, _index: int) -> None:

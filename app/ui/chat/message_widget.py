@@ -119,6 +119,8 @@ class MessageWidget(QFrame):
         self.more.hide()
         self.body.overflowed.connect(self._on_overflow)
         self.usage = QLabel()
+        self.usage_value: Any = None  # the answer's Usage, for the conversation's cost
+        self.answered_by: str | None = None
         _mute(self.usage, small=True)
         self.usage.hide()
         self._card: Card | None = None  # made when first needed: most messages never show one
@@ -194,14 +196,29 @@ class MessageWidget(QFrame):
         }.get(status, "cut off at the token limit" if finish_reason == "length" else "")
         self.state.setText(f"· {words}" if words else "")
 
-    def set_usage(self, usage: Any) -> None:
-        if not usage:
+    def set_thinking(self, seconds: float) -> None:
+        """A reasoning model is silent before its first visible token: say it is thinking, and for how long."""
+        self.state.setText(f"· Thinking… {int(seconds)} s")
+
+    def set_usage(self, usage: Any, price: Any = None) -> None:
+        """The token line: input (cached), reasoning and output tokens, and the cost when `price` is known."""
+        from app.ui.chat import prices
+
+        value = prices.usage_of(usage)
+        if value is None:
             return
-        get = usage.get if isinstance(usage, dict) else (lambda k, d=0: getattr(usage, k, d))
-        prompt, completion = int(get("prompt_tokens", 0) or 0), int(get("completion_tokens", 0) or 0)
-        self.usage.setText(f"{prompt:,} tokens in · {completion:,} out")
-        self.usage.setToolTip("Tokens Azure counted for this answer (prompt and completion)")
+        self.usage_value = value
+        self.usage.setText(prices.token_line(value, price))
+        self.usage.setToolTip(prices.token_tooltip(value, price))
+        self.usage.setAccessibleName(f"Tokens: {self.usage.text()}")
         self.usage.show()
+
+    def set_model(self, deployment: str, answered_by: str | None) -> None:
+        """model-router picks a model per answer: say which one answered."""
+        self.answered_by = answered_by
+        shown = f"{deployment} → {answered_by}" if answered_by and answered_by != deployment else deployment
+        self.who.setText(f"<b>Assistant</b> · {html.escape(shown)}")
+        self.who.setToolTip(f"Answered by {answered_by}" if answered_by else "")
 
     def set_verdicts(self, verdicts: list[filters.Verdict]) -> None:
         """The small indicator that opens the full annotation."""

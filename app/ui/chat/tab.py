@@ -6,6 +6,7 @@ History is read and written only on workers (`_db`); the turn in progress is run
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -23,9 +24,10 @@ from app.ui.chat.compose import ComposeBox, image_sources
 from app.ui.chat.conversations import Conversations
 from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.model_bits import ModelBits
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
-from app.ui.chat.view import ChatView
+from app.ui.chat.view import ChatView, verdict_rows
 from app.ui.common import a11y, prefs
 from app.ui.common.problem_card import Card, VerdictDialog
 from app.ui.common.services import AppServices
@@ -50,6 +52,7 @@ class ChatTab(QWidget):
         self.turns.conversation_known.connect(self._on_conversation_known)
         self.turns.ended.connect(self._on_turn_ended)
         self.turns.unsent.connect(self.notice.show_problem)
+        self.bits = ModelBits(services, self.header, self.turns, self.view, self.notice, self)
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
         self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
@@ -191,6 +194,7 @@ class ChatTab(QWidget):
         connection = self.connection
         profile_deployment = connection.profile.deployments.chat if connection is not None else None
         self.header.fill_deployments(self.conversation, profile_deployment)
+        self.bits.refresh()
 
     @Slot(object)
     def _on_history_opened(self, current: int | None) -> None:
@@ -219,6 +223,7 @@ class ChatTab(QWidget):
         self.title.setText(conversation.title)
         self._fill_deployments()
         self.view.show_conversation(messages, conversation.deployment, thumbs)
+        self.bits.reprice()
         self._end_edit()
         if self._jump_to is not None:
             self.view.scroll_to_message(self._jump_to)
@@ -363,6 +368,7 @@ class ChatTab(QWidget):
 
     def _start(self, turn: Turn, user: MessageWidget, answer: MessageWidget) -> None:
         self.compose.set_busy(True)
+        turn = replace(turn, **self.bits.turn_options(turn.deployment))  # the family's traits and the effort
         self.turns.start(self.connection, self.history, turn, user, answer)
 
     @Slot()
@@ -444,21 +450,8 @@ class ChatTab(QWidget):
         self._start(Turn(self.conversation_id or 0, deployment, new_text, resend_id=user_id), user, answer)
 
     def _show_verdicts(self, widget: MessageWidget) -> None:
-        verdicts: list[tuple[str, Any]] = []
-        if widget.role == "assistant":
-            question = self._question_before(widget)
-            verdicts += (
-                [
-                    (f"Prompt {v.index + 1}" if len(question.verdicts) > 1 else "Prompt", v)
-                    for v in question.verdicts
-                ]
-                if question
-                else []
-            )
-            verdicts += [("Answer", v) for v in widget.verdicts]
-        else:
-            verdicts += [("Prompt", v) for v in widget.verdicts]
-        VerdictDialog(verdicts, self).exec()
+        question = self._question_before(widget) if widget.role == "assistant" else None
+        VerdictDialog(verdict_rows(widget, question), self).exec()
 
     @Slot(str)
     def _on_edit_bar(self, what: str) -> None:
@@ -492,6 +485,7 @@ class ChatTab(QWidget):
 
     def shutdown(self) -> None:
         self.search.shutdown()
+        self.bits.shutdown()
         self.turns.stop()
         self.compose.shutdown()
         self.conversations.shutdown()

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from app.core import errors, filters
+from app.core import chat, errors, filters
 from app.core.cancel import CancelToken
 from app.core.conversation import AnswerStarted, Turn, TurnEnded, UserSaved, run_turn, status_for
-from app.core.events import Delta, Done, Failed, FilterResult, Retrying
+from app.core.events import Delta, Done, Failed, FilterResult, Learned, Notice, Retrying
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.view import ChatView, card_actions, show_filtered_answer
 from app.ui.common.workers import JobResult, JobSlot
@@ -66,12 +66,22 @@ def _run(connection: Any, history: Any, turn: Turn, *, cancel: CancelToken):
     )
 
 
+def _routed(turn: Turn | None) -> bool:
+    """model-router answers with the model it picked: that one is worth naming on the answer."""
+    if turn is None:
+        return False
+    traits = turn.traits or chat.ChatRequest(turn.deployment, ()).model_traits
+    return traits.router
+
+
 class TurnRunner(QObject):
     conversation_known = Signal(
         int
     )  # the turn's conversation id (new chats get one when the question is stored)
     ended = Signal(object)  # TurnEnded, or None when the job failed before storing anything
     unsent = Signal(object)  # errors.Problem: the question could not even be stored (it is back in the box)
+    notice = Signal(object)  # events.Notice: a setting this model does not take (said once, by the tab)
+    learned = Signal(object)  # events.Learned: what Azure showed about the deployment, for the profile
 
     def __init__(self, view: ChatView, parent: QObject | None = None):
         super().__init__(parent)
@@ -85,6 +95,14 @@ class TurnRunner(QObject):
         self.restore_to: Any = None  # callable(text, images) to put an unsent message back in the box
         self._prompt_verdicts: list[filters.Verdict] = []
         self.deltas = 0
+        self.turn: Turn | None = None
+        self.price_for: Callable[[str], Any] = lambda _deployment: None
+        # From the request until the first visible token (reasoning models think silently first).
+        self._thinking = QTimer(self)
+        self._thinking.setInterval(250)
+        self._thinking.timeout.connect(self._tick)
+        self._sent_at = 0.0
+        self.thinking_seconds: float | None = None  # how long the last answer took to start
 
     @property
     def running(self) -> bool:
@@ -101,10 +119,15 @@ class TurnRunner(QObject):
         from functools import partial
 
         self.user, self.answer = user, answer
+        self.turn = turn
         self.answer_started = False
+        self._sent_at = time.monotonic()
+        self.thinking_seconds = None
+        self._thinking.start()
         self._prompt_verdicts = []
         self.deltas = 0
         answer.set_state("streaming")
+        answer.set_thinking(0)
         self.view.update_regenerate()
         self._ended = False
         self._outcome_shown = False
@@ -116,6 +139,20 @@ class TurnRunner(QObject):
     def stop(self) -> None:
         self._job.cancel()
 
+    @Slot()
+    def _tick(self) -> None:
+        if self.answer is not None:
+            self.answer.set_thinking(time.monotonic() - self._sent_at)
+
+    def _thought(self) -> None:
+        """The first visible token (or the end): the thinking state gives way to the answer."""
+        if not self._thinking.isActive():
+            return
+        self._thinking.stop()
+        self.thinking_seconds = time.monotonic() - self._sent_at
+        if self.answer is not None and self.answer.status == "streaming":
+            self.answer.set_state("streaming")
+
     # -- events -------------------------------------------------------------------------------------------------
     @Slot(object)
     def _on_event(self, event: object) -> None:
@@ -123,6 +160,7 @@ class TurnRunner(QObject):
         if user is None or answer is None:
             return
         if isinstance(event, Delta):
+            self._thought()
             if answer.card.kind == "waiting":
                 answer.card.clear()
             answer.append(event.text)
@@ -146,9 +184,15 @@ class TurnRunner(QObject):
                 answer.set_verdicts([verdict])
         elif isinstance(event, Retrying):
             answer.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
+        elif isinstance(event, Notice):
+            self.notice.emit(event)
+        elif isinstance(event, Learned):
+            self.learned.emit(event)
         elif isinstance(event, Done):
+            self._thought()
             self._on_done(event)
         elif isinstance(event, Failed):
+            self._thought()
             self._on_failed(event.problem)
         elif isinstance(event, TurnEnded):
             self._ended = True
@@ -166,7 +210,25 @@ class TurnRunner(QObject):
             user.set_state("stopped")
             return
         answer.set_state(status_for(event.finish_reason), event.finish_reason)
-        answer.set_usage(event.usage)
+        turn = self.turn
+        deployment = turn.deployment if turn is not None else ""
+        answer.set_usage(event.usage, self.price_for(deployment))
+        if event.model:
+            answer.set_model(deployment, event.model if _routed(turn) else None)
+        if turn is not None:
+            learned = chat.lesson(chat.ChatRequest(deployment, (), traits=turn.traits), event)
+            if learned is not None:
+                self.learned.emit(learned)
+        log.info(
+            "chat answered",
+            extra={
+                "event": "chat.answer",
+                "deployment": deployment,
+                "model": event.model or "",
+                "thinking_seconds": round(self.thinking_seconds or 0.0, 2),
+                "tokens": answer.usage.text() if event.usage else "",
+            },
+        )
         if event.finish_reason == "content_filter":
             show_filtered_answer(answer)
 
@@ -207,7 +269,9 @@ class TurnRunner(QObject):
             if self.restore_to is not None and not self.answer_started:
                 self.restore_to(self.sent_text, self.sent_images)
         elif not self._outcome_shown:
+            self._thought()
             self._on_done(Done("cancelled"))
+        self._thinking.stop()
         self.view.update_regenerate()
         if not self._ended:
             self._ended = True

@@ -264,3 +264,14 @@ class ChatView(QScrollArea):
     def _on_range(self, _minimum: int, maximum: int) -> None:
         if self._stick:
             self.verticalScrollBar().setValue(maximum)
+
+
+def verdict_rows(widget: MessageWidget, question: MessageWidget | None) -> list[tuple[str, Any]]:
+    """The rows of the filter-results dialog for a message: an answer lists its question's prompt verdicts first."""
+    if widget.role != "assistant":
+        return [("Prompt", v) for v in widget.verdicts]
+    rows: list[tuple[str, Any]] = []
+    if question is not None:
+        many = len(question.verdicts) > 1
+        rows += [(f"Prompt {v.index + 1}" if many else "Prompt", v) for v in question.verdicts]
+    return rows + [("Answer", v) for v in widget.verdicts]

@@ -47,6 +47,10 @@ VOICE_SPEED = Pref("voice/speed", float)
 VOICE_STYLE = Pref("voice/style", str, "")  # a speaking style for gpt-4o-mini-tts (its `instructions`)
 # The Images tab's options per family and the deployment last used, as JSON ({"dall-e": {...}, "gpt-image": {...}}).
 IMAGES_OPTIONS = Pref("images/options", str, "")
+# Prices per deployment, per 1M tokens, typed by the user (nothing is fetched), as JSON:
+# {"gpt-5-mini": {"input": 0.25, "cached": 0.025, "output": 2.0}}.
+CHAT_PRICES = Pref("chat/prices", str, "")
+CHAT_REASONING_EFFORT = Pref("chat/reasoning_effort", str, "")  # "": the model's own default
 
 PREFS = {
     p.key: p
@@ -67,6 +71,8 @@ PREFS = {
         VOICE_SPEED,
         VOICE_STYLE,
         IMAGES_OPTIONS,
+        CHAT_PRICES,
+        CHAT_REASONING_EFFORT,
     )
 }
 

@@ -15,12 +15,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core import endpoints, profile_ops, profiles
+from app.core import capabilities, endpoints, profile_ops, profiles
+from app.core.capabilities import Family
 from app.core.endpoints import Level
 from app.core.profile_ops import SaveOutcome, name_problem
 from app.core.profiles import AuthMode, Profile
@@ -71,6 +73,7 @@ class ConnectionDialog(QDialog):
         super().__init__(parent)
         self.services = services
         self.old_name = profile.name if profile is not None else None
+        self._original = profile  # what the form does not show (learned models, ...) is kept on save
         self.existing = list(existing or [])
         self._name_typed = profile is not None
         self._fixing = False
@@ -100,19 +103,36 @@ class ConnectionDialog(QDialog):
         self.version_combo.setToolTip("GA: 2024-10-21. Text to speech needs a preview version.")
         self.version_combo.currentTextChanged.connect(self._check_version)
         self.version_note = _note()
+        # A reasoning deployment on an api-version Azure does not serve it at: one click to a current one.
+        self.version_fix = QPushButton(f"Use {profiles.PREVIEW_API_VERSION}")
+        self.version_fix.setAccessibleName("Use a current api-version")
+        self.version_fix.clicked.connect(
+            lambda: self.version_combo.setCurrentText(profiles.PREVIEW_API_VERSION)
+        )
+        self.version_fix.hide()
+        self.api_combo = QComboBox()
+        self.api_combo.addItem("Dated api-version (/openai/deployments/…)", profiles.API_DATED)
+        self.api_combo.addItem("v1 (/openai/v1/, no api-version)", profiles.API_V1)
+        self.api_combo.setToolTip("Azure's v1 API needs no api-version; the dated API names one per request.")
+        self.api_combo.currentIndexChanged.connect(self._on_api_changed)
         self.deployments = DeploymentFields()
         self.deployment_edits = self.deployments.edits
         for edit in self.deployment_edits.values():
             edit.textChanged.connect(self._check_version)
+        for box in self.deployments.family_boxes.values():
+            box.currentIndexChanged.connect(self._check_version)
         self.requests = RequestFields()
 
         form = QFormLayout()
         add_row(form, "&Name", self.name_edit, self.name_note, "Profile name")
         add_row(form, "End&point", self.endpoint_edit, self.endpoint_note, "Endpoint")
         form.addRow("Authentication", self.auth)
+        add_row(form, "API t&ype", self.api_combo, None, "API type")
         add_row(form, "API &version", self.version_combo, self.version_note, "API version")
+        form.addRow("", self.version_fix)
 
         self.probe = ProbePanel(self.probe_request)
+        self.probe.result_shown.connect(lambda r: self.deployments.learn(r.deployment, r.family, r.model))
         self.save_card = Card(in_settings=True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -151,7 +171,8 @@ class ConnectionDialog(QDialog):
         self.endpoint_edit.setText(p.endpoint)
         self.auth.set_auth(p.auth)
         self.version_combo.setCurrentText(p.api_version)
-        self.deployments.fill(p.deployments)
+        self.api_combo.setCurrentIndex(max(0, self.api_combo.findData(p.api)))
+        self.deployments.fill(p.deployments, p)
         self.requests.fill(p)
         if profile is None:
             self.endpoint_note.hide()
@@ -159,13 +180,17 @@ class ConnectionDialog(QDialog):
     # -- values ------------------------------------------------------------------------------------------------
     def profile(self) -> Profile:
         check = endpoints.check_endpoint(self.endpoint_edit.text())
+        base = self._original or Profile(name="", endpoint="")
         return self.requests.apply(
-            Profile(
+            base.with_changes(
                 name=self.name_edit.text().strip(),
                 endpoint=check.url or self.endpoint_edit.text().strip(),
                 api_version=self.version_combo.currentText().strip() or profiles.PREVIEW_API_VERSION,
                 auth=self.auth.auth(),
                 deployments=self.deployments.values(),
+                families=self.deployments.families(),
+                models=self.deployments.models(),
+                api=str(self.api_combo.currentData()),
             )
         )
 
@@ -214,6 +239,8 @@ class ConnectionDialog(QDialog):
         if self._fixing:
             return
         check = self._show_endpoint(endpoints.check_endpoint(text))
+        if endpoints.is_v1_endpoint(text):
+            self.api_combo.setCurrentIndex(self.api_combo.findData(profiles.API_V1))
         if self._name_typed:
             return
         # The name follows the endpoint until the user types one; a stale error about the old name goes with it.
@@ -245,14 +272,45 @@ class ConnectionDialog(QDialog):
         return check
 
     @Slot()
+    def _on_api_changed(self) -> None:
+        self.version_combo.setEnabled(self.api_combo.currentData() != profiles.API_V1)
+        self._check_version()
+
+    def _reasoning_too_old(self, version: str) -> str:
+        """The first reasoning deployment the dated api-version is too old for, else ""."""
+        if (
+            self.api_combo.currentData() == profiles.API_V1
+            or version[:10] >= capabilities.REASONING_API_VERSION[:10]
+        ):
+            return ""
+        for capability, edit in self.deployment_edits.items():
+            if edit.text().strip() and self.deployments.family(capability) == Family.REASONING:
+                return edit.text().strip()
+        return ""
+
+    @Slot()
     def _check_version(self) -> str:
         version = self.version_combo.currentText().strip()
         text = ""
+        self.version_fix.hide()
+        if self.api_combo.currentData() == profiles.API_V1:
+            self._show(self.version_note, "The v1 API sends no api-version.", "")
+            return text
         if not _VERSION_RE.match(version):
             text = "An api-version looks like 2024-10-21 or 2024-10-01-preview."
             self._show(self.version_note, text, "error")
             return text
-        if (
+        reasoning = self._reasoning_too_old(version)
+        if reasoning:  # first: without a newer version the chat does not answer at all
+            self._show(
+                self.version_note,
+                f"'{reasoning}' is a reasoning model: Azure serves those only at api-version "
+                f"{capabilities.REASONING_API_VERSION} or later. Use {profiles.PREVIEW_API_VERSION}, or "
+                "switch the API type to v1.",
+                "warning",
+            )
+            self.version_fix.show()
+        elif (
             self.deployment_edits.get("speech")
             and self.deployment_edits["speech"].text().strip()
             and not version.endswith("-preview")

@@ -36,6 +36,7 @@ def _plain(rich: str) -> str:
 
 class ProbePanel(QWidget):
     finished = Signal(bool)  # True when every tested capability answered
+    result_shown = Signal(object)  # each ProbeResult, as it is shown (the form keeps the family it showed)
 
     def __init__(self, request: ProbeRequest, parent: QWidget | None = None):
         super().__init__(parent)
@@ -131,11 +132,16 @@ class ProbePanel(QWidget):
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setWordWrap(True)
         label.setAccessibleName(f"{LABELS.get(result.capability, result.capability)} test result")
+        if result.family is not None:  # the family also shows beside the deployment's field (`result_shown`)
+            served = result.family.label + (f", {result.model}" if result.model else "")
+            label.setToolTip(f"Serves: {served}")
+            label.setAccessibleDescription(f"Serves: {served}")
         self._rows.addWidget(label)
         if result.problem is not None:
             card = Card(in_settings=True)
             self._rows.addWidget(card)  # parented first: shown in place, never as a window of its own
             card.show_problem(result.problem)
+        self.result_shown.emit(result)
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
