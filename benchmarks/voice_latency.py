@@ -89,6 +89,8 @@ def run() -> dict:
         _wait(app, lambda: services.connection is not None, 30, "no demo connection")
         emulator = services.connection.emulator
         emulator.token_rate = 50  # ~150 tokens: the answer streams for about 3 s
+        # The demo chat deployment is a reasoning model that "thinks" 1.5 s first: these figures are Parley's own.
+        emulator.think_seconds = 0
         tab = VoiceTab(services)
         tab.resize(960, 640)
         tab.show()
@@ -180,6 +182,7 @@ def barge_ins() -> dict:
         question = spoken_wav(WORDS, Path(tmp) / "question.wav")
         interruption, rate = decode_wav(spoken_wav(INTERRUPTION, Path(tmp) / "no.wav").read_bytes())
         emu = Emulator(token_rate=40)
+        emu.think_seconds = 0  # Parley's own latency, not the demo reasoning model's thinking
         emu.start()
         connection = Connection(profiles.demo_profile(emu.endpoint), api_key="demo", source="demo")
         config = VoiceConfig(input_name="default", speed=1.0)
