@@ -81,13 +81,16 @@ def test_no_sound_server_means_portaudios_list(monkeypatch):
 
 
 def test_a_chosen_server_device_is_routed_by_name(monkeypatch):
-    monkeypatch.delenv("PULSE_SOURCE", raising=False)
-    monkeypatch.delenv("PULSE_SINK", raising=False)
+    # setenv, not delenv: monkeypatch restores only what it recorded, and a PULSE_SINK left behind sent every later
+    # audio test's playback to a sink that does not exist
+    monkeypatch.setenv("PULSE_SOURCE", "")
+    monkeypatch.setenv("PULSE_SINK", "")
     pytest.importorskip("sounddevice", reason="PortAudio (libportaudio2) is not installed")
     server.route("pulse:bluez_input.headset", kind="input")
     server.route("pulse:hdmi.2", kind="output")
     assert (os.environ["PULSE_SOURCE"], os.environ["PULSE_SINK"]) == ("bluez_input.headset", "hdmi.2")
     assert server.route(3, kind="input") == 3  # a PortAudio device stays one
+    assert "PULSE_SOURCE" not in os.environ  # ... and the earlier server choice no longer steers input streams
 
 
 @pytest.mark.audio

@@ -97,9 +97,11 @@ def route(device: int | str | None, *, kind: str) -> int | str | None:
     """What to hand PortAudio for `device`. A sound-server name is routed through the server's client variables
     (PULSE_SOURCE / PULSE_SINK, read when the ALSA pulse plugin opens the stream) and PortAudio's own `pulse`
     device (or its default) is opened; anything else is PortAudio's already."""
+    variable = "PULSE_SOURCE" if kind == "input" else "PULSE_SINK"
     if not (isinstance(device, str) and device.startswith(ROUTE_PREFIX)):
+        os.environ.pop(variable, None)  # an earlier choice must not steer this stream (the default, a PortAudio one)
         return device
-    os.environ["PULSE_SOURCE" if kind == "input" else "PULSE_SINK"] = device[len(ROUTE_PREFIX) :]
+    os.environ[variable] = device[len(ROUTE_PREFIX) :]
     from app.audio.devices import sounddevice
 
     sd = sounddevice()
