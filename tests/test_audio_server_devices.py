@@ -90,7 +90,8 @@ def test_a_chosen_server_device_is_routed_by_name(monkeypatch):
     server.route("pulse:hdmi.2", kind="output")
     assert (os.environ["PULSE_SOURCE"], os.environ["PULSE_SINK"]) == ("bluez_input.headset", "hdmi.2")
     assert server.route(3, kind="input") == 3  # a PortAudio device stays one
-    assert "PULSE_SOURCE" not in os.environ  # ... and the earlier server choice no longer steers input streams
+    # ... and the earlier server choice no longer steers input streams
+    assert "PULSE_SOURCE" not in os.environ
 
 
 @pytest.mark.audio

@@ -99,7 +99,8 @@ def route(device: int | str | None, *, kind: str) -> int | str | None:
     device (or its default) is opened; anything else is PortAudio's already."""
     variable = "PULSE_SOURCE" if kind == "input" else "PULSE_SINK"
     if not (isinstance(device, str) and device.startswith(ROUTE_PREFIX)):
-        os.environ.pop(variable, None)  # an earlier choice must not steer this stream (the default, a PortAudio one)
+        # An earlier choice must not steer this stream (the default, or a PortAudio device).
+        os.environ.pop(variable, None)
         return device
     os.environ[variable] = device[len(ROUTE_PREFIX) :]
     from app.audio.devices import sounddevice
