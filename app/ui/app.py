@@ -169,14 +169,16 @@ class _SendOnConnect(QObject):
 _keep: list[object] = []  # the instance lock, alive as long as the process
 
 
-def _hand_over(send: str | None) -> int:
+def _hand_over(send: str | None, quick: bool = False) -> int:
     """Parley already runs: give it this launch's request and say what became of it."""
     from app.ui.common.single_instance import hand_over
 
-    request = {"op": "send", "text": send} if send else {"op": "show"}
+    request = {"op": "send", "text": send} if send else {"op": "quick"} if quick else {"op": "show"}
     if hand_over(request):
         if send:
             print("parley: already running; the running Parley took the question and sends it in a new chat")
+        elif quick:
+            print("parley: already running; opened its Ask Parley window", file=sys.stderr)
         else:
             print("parley: already running; brought its window to the front", file=sys.stderr)
         return 0
@@ -196,6 +198,7 @@ def run_gui(
     tab: str | None = None,
     profile: str | None = None,
     send: str | None = None,
+    quick: bool = False,
 ) -> int:
     QApplication.setApplicationName("Parley")
     QApplication.setOrganizationName("Parley")
@@ -212,7 +215,7 @@ def run_gui(
 
         lock = InstanceLock()
         if not lock.acquire():
-            return _hand_over(send)
+            return _hand_over(send, quick)
         _keep.append(lock)
         instance = InstanceServer(qapp)
 
@@ -228,6 +231,8 @@ def run_gui(
     if instance is not None:
         instance.show_requested.connect(window.bring_to_front)
         instance.send_requested.connect(window.take_question)
+        instance.quick_requested.connect(window.quick_ask)
+        window.add_tray(ICON)  # skipped quietly where the platform has no tray
     if send:
         _SendOnConnect(window, services, send)
     if screenshot:
@@ -236,6 +241,8 @@ def run_gui(
         _FirstPaint(window)
     _quit_on_signals(window)
     window.show()
+    if quick:
+        window.quick_ask()
     # Connect once the first frame is on screen: keyring, credentials, the emulator and the openai import never
     # delay the window.
     window.first_painted.connect(services.reconnect)

@@ -155,6 +155,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.profile_label)
         self.profile_switcher: QWidget | None = None
         self.indexer: QObject | None = None
+        self.quick: Any = None  # the Ask Parley window, made the first time it is asked for
+        self.tray: Any = None
+        self._quitting = False
         self.first_painted.connect(
             self._build_status_bar
         )  # connected first: tabs built after it find the indexer
@@ -199,7 +202,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(self.quit_app)
+        file_menu.insertAction(quit_action, self._ask_action())
         help_menu = self.menuBar().addMenu("&Help")
         keys = help_menu.addAction("&Keyboard shortcuts")
         keys.setShortcut(QKeySequence(shortcuts.SHOW_SHORTCUTS))
@@ -241,6 +245,67 @@ class MainWindow(QMainWindow):
         from app.core import paths
 
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.ensure(paths.log_dir()))))
+
+    # -- quick ask and the tray -------------------------------------------------------------------------
+    def _ask_action(self) -> QAction:
+        action = QAction("&Ask Parley…", self)
+        action.triggered.connect(self.quick_ask)
+        return action
+
+    @Slot()
+    def quick_ask(self) -> Any:
+        """The small Ask Parley window (tray, `parley --quick`), brought forward with the cursor in its question."""
+        if self.quick is None:
+            from app.ui.quick_ask import QuickAsk
+
+            self.quick = QuickAsk(self.services)
+            self.quick.continue_requested.connect(self.continue_in_chat)
+            self.quick.answered.connect(self._on_quick_answered)
+        self.quick.present()
+        log.info("quick ask shown", extra={"event": "quick_ask"})
+        return self.quick
+
+    @Slot(int)
+    def continue_in_chat(self, conversation_id: int) -> None:
+        """Quick ask's "Continue in Parley": that conversation, open in the Chat tab."""
+        self.bring_to_front()
+        self.select_tab("chat")
+        chat = self.tab("chat")
+        chat.refresh_list()
+        chat.open_conversation(conversation_id)
+
+    @Slot(int)
+    def _on_quick_answered(self, _conversation_id: int) -> None:
+        holder = self._tab_widgets["chat"]
+        if holder.widget is not None:
+            holder.widget.refresh_list()  # type: ignore[attr-defined]
+
+    def add_tray(self, icon_path: object) -> bool:
+        """A tray icon where the platform has a tray; elsewhere nothing (and closing the window quits)."""
+        from PySide6.QtGui import QIcon
+
+        from app.ui.quick_ask import Tray
+
+        if self.tray is not None or not Tray.available():
+            return self.tray is not None
+        self.tray = Tray(QIcon(str(icon_path)), self)
+        self.tray.ask.connect(self.quick_ask)
+        self.tray.show_window.connect(self.bring_to_front)
+        self.tray.quit.connect(self.quit_app)
+        # With a tray, the hidden window and a closed quick-ask window must not end Parley: quitting is explicit.
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.setQuitOnLastWindowClosed(False)
+        return True
+
+    @Slot()
+    def quit_app(self) -> None:
+        """File > Quit and the tray's Quit: really quit, even when closing the window only hides it."""
+        self._quitting = True
+        self.close()
+
+    def keeps_running_in_tray(self) -> bool:
+        return bool(self.tray is not None and not self._quitting and self.services.pref(prefs.KEEP_IN_TRAY))
 
     @Slot()
     def bring_to_front(self) -> None:
@@ -376,6 +441,14 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.save_state()
+        if self.keeps_running_in_tray():
+            # The user chose to keep Parley in the tray: the window goes, the app (and a running answer) stays.
+            event.ignore()
+            self.hide()
+            return
+        if self.quick is not None:
+            self.quick.shutdown()
+            self.quick.close()
         for holder in self._tab_widgets.values():
             if holder.widget is not None:
                 holder.widget.shutdown()
@@ -384,3 +457,8 @@ class MainWindow(QMainWindow):
         workers.shutdown(3000)
         self.services.shutdown()
         super().closeEvent(event)
+        if self.tray is not None:
+            from PySide6.QtWidgets import QApplication
+
+            self.tray.icon.hide()
+            QTimer.singleShot(0, QApplication.quit)  # no longer quits by itself (see add_tray)

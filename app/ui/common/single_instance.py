@@ -1,4 +1,4 @@
-"""One Parley per user and data folder. A second launch hands its request (come forward, or `--send TEXT`) to the
+"""One Parley per user and data folder. A second launch hands its request (come forward, `--quick`, or `--send TEXT`) to the
 running one over a private local socket and exits once that one acknowledged it.
 
 Who runs is decided by a lock file held for the whole life of the process (QLockFile: a crashed holder's lock is
@@ -88,7 +88,7 @@ class InstanceLock:
 
 
 def hand_over(request: dict[str, str], timeout: float = HAND_OVER_SECONDS) -> bool:
-    """Give `request` ({"op": "show"} or {"op": "send", "text": ...}) to the running Parley; True once it answered
+    """Give `request` ({"op": "show"}, {"op": "quick"} or {"op": "send", "text": ...}) to the running Parley; True once it answered
     that it took it. Retries the connection while the running one may still be starting its server."""
     payload = json.dumps(request).encode("utf-8") + b"\n"
     deadline = time.monotonic() + timeout
@@ -124,6 +124,7 @@ class InstanceServer(QObject):
 
     show_requested = Signal()
     send_requested = Signal(str)
+    quick_requested = Signal()  # `parley --quick`: the small Ask Parley window
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -173,6 +174,9 @@ class InstanceServer(QObject):
         op = request.get("op") if isinstance(request, dict) else None
         if op == "send" and isinstance(request.get("text"), str) and request["text"].strip():
             self.send_requested.emit(request["text"])
+            self._reply(conn, b"ok")
+        elif op == "quick":
+            self.quick_requested.emit()
             self._reply(conn, b"ok")
         elif op == "show":
             self.show_requested.emit()
