@@ -51,24 +51,50 @@ class _Screenshot(QObject):
 
 
 class _FirstPaint(QObject):
-    """For benchmarks/startup.py: prints the wall-clock time of the first painted frame, then quits."""
+    """For benchmarks/startup.py: prints the wall-clock time of the first painted frame, then of the moment the chat
+    input is on screen and takes typing (painted with the keyboard focus, enabled, editable), then quits."""
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = window
+        self._edit: QObject | None = None
         window.installEventFilter(self)
+        QApplication.instance().focusChanged.connect(self._check)  # type: ignore[attr-defined]
+        window.first_painted.connect(self._check)
 
     def eventFilter(self, obj: QObject, event) -> bool:  # noqa: N802 - Qt name
         from PySide6.QtCore import QEvent
 
-        if event.type() == QEvent.Type.Paint and obj is self.window:
-            self.window.removeEventFilter(self)
-            QTimer.singleShot(0, self._report)
+        if event.type() == QEvent.Type.Paint:
+            if obj is self.window:
+                self.window.removeEventFilter(self)
+                QTimer.singleShot(0, self._report_paint)
+            elif obj is self._edit:
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, self._report_ready)
         return False
 
     @Slot()
-    def _report(self) -> None:
+    def _report_paint(self) -> None:
         print(json.dumps({"first_paint": time.time()}), flush=True)
+
+    @Slot()
+    @Slot(object, object)
+    def _check(self, *_args: object) -> None:
+        holder = self.window._tab_widgets["chat"]
+        tab = holder.widget
+        if self._edit is not None or tab is None:
+            return
+        edit = tab.compose.edit
+        if edit.isVisible() and edit.isEnabled() and edit.hasFocus() and not edit.isReadOnly():
+            viewport = edit.viewport()
+            self._edit = viewport
+            viewport.installEventFilter(self)  # the next frame of the box, now with its cursor
+            viewport.update()
+
+    @Slot()
+    def _report_ready(self) -> None:
+        print(json.dumps({"ready_to_type": time.time()}), flush=True)
         if os.environ.get("PARLEY_QUIT_AFTER_PAINT"):
             QTimer.singleShot(int(os.environ.get("PARLEY_QUIT_AFTER_PAINT", "0") or 0), self.window.close)
 
