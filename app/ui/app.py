@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication, QIcon
@@ -59,7 +60,9 @@ class _FirstPaint(QObject):
         self.window = window
         self._edit: QObject | None = None
         window.installEventFilter(self)
-        QApplication.instance().focusChanged.connect(self._check)  # type: ignore[attr-defined]
+        qapp = QApplication.instance()
+        if isinstance(qapp, QApplication):
+            qapp.focusChanged.connect(self._check)
         window.first_painted.connect(self._check)
 
     def eventFilter(self, obj: QObject, event) -> bool:  # noqa: N802 - Qt name
@@ -82,7 +85,7 @@ class _FirstPaint(QObject):
     @Slot(object, object)
     def _check(self, *_args: object) -> None:
         holder = self.window._tab_widgets["chat"]
-        tab = holder.widget
+        tab: Any = holder.widget
         if self._edit is not None or tab is None:
             return
         edit = tab.compose.edit
