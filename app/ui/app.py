@@ -261,7 +261,9 @@ def run_gui(
         instance.show_requested.connect(window.bring_to_front)
         instance.send_requested.connect(window.take_question)
         instance.quick_requested.connect(window.quick_ask)
-        window.add_tray(ICON)  # skipped quietly where the platform has no tray
+        # The tray (and quick ask's imports of the chat core) once the window is on screen; none where the
+        # platform has no tray.
+        window.first_painted.connect(lambda: window.add_tray(ICON))
     if send:
         _SendOnConnect(window, services, send)
     if screenshot:

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.indexer: QObject | None = None
         self.quick: Any = None  # the Ask Parley window, made the first time it is asked for
         self.tray: Any = None
+        self._connected_text: str | None = None  # the label before an outage turned it to "not reachable"
         self._quitting = False
         self.first_painted.connect(
             self._build_status_bar
@@ -188,7 +189,8 @@ class MainWindow(QMainWindow):
         # One indexer for meaning search; the chat tab schedules it after each turn.
         self.indexer = SemanticIndexer(self.services, self)
         self.services.indexer = self.indexer
-        self.statusBar().addWidget(IndexStatus(self.indexer))
+        self.statusBar().addWidget(IndexStatus(self.indexer), 1)
+        self.indexer.status.connect(self._on_index_status)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         if obj is self and not self._painted and event.type() == QEvent.Type.Paint:
@@ -387,6 +389,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_connection_changed(self, connection: object) -> None:
+        self._connected_text = None
         profile = connection.profile  # type: ignore[attr-defined]
         if connection.demo:  # type: ignore[attr-defined]
             self.profile_label.setText("Connected")  # the switcher beside it says "Demo (built-in emulator)"
@@ -416,6 +419,24 @@ class MainWindow(QMainWindow):
         self.banner.show_message(
             f"<b>{problem.title}</b> — {problem.detail} {problem.action}", "Open Settings", "problem"
         )
+
+    @Slot(str)
+    def _on_index_status(self, _text: str) -> None:
+        """The indexer is the one thing talking to Azure in the background: when it cannot reach Azure, the label
+        must not go on saying Connected; when it gets through again, the label says so again."""
+        problem = getattr(self.indexer, "problem", None)
+        unreachable = problem is not None and problem.kind in (
+            errors.Kind.NETWORK,
+            errors.Kind.TIMEOUT,
+            errors.Kind.SERVER,
+        )
+        if unreachable:
+            if self._connected_text is None:
+                self._connected_text = self.profile_label.text()
+            self.profile_label.setText("Azure not reachable")
+            self.profile_label.setToolTip(f"{problem.title}: {problem.detail} {problem.action}")  # type: ignore[union-attr]
+        elif self._connected_text is not None and self.services.connection is not None:
+            self._on_connection_changed(self.services.connection)
 
     @Slot()
     def _on_banner_button(self) -> None:
