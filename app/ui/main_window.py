@@ -242,11 +242,19 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_log_folder(self) -> None:
         from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
+        from PySide6.QtGui import QDesktopServices, QGuiApplication
 
         from app.core import paths
 
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.ensure(paths.log_dir()))))
+        folder = str(paths.ensure(paths.log_dir()))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+            # No file manager answered: say where the folder is, and put its path where a paste finds it.
+            QGuiApplication.clipboard().setText(folder)
+            self.notes.show_message(
+                f"No file manager to open the log folder with. It is {html.escape(folder)} (copied to the clipboard).",
+                "Dismiss",
+                "note",
+            )
 
     # -- quick ask and the tray -------------------------------------------------------------------------
     def _ask_action(self) -> QAction:
