@@ -55,3 +55,31 @@ def test_a_square_gallery_image_keeps_its_caption(qtbot, tab):
         grid = gallery.gridSize()
         assert grid.height() >= gallery.iconSize().height() + line + 8, (points, grid)
         assert gallery.minimumHeight() >= grid.height() + 2 * gallery.frameWidth(), points
+
+
+def test_the_response_format_is_named_in_words(qtbot, tab):
+    combo = tab.options.format_combo
+    shown = [combo.itemText(i) for i in range(combo.count())]
+    assert "b64_json" not in shown and "url" not in shown
+    assert [combo.itemData(i) for i in range(combo.count())] == ["b64_json", "url"]
+    label = tab.options._labels[combo].text().replace("&", "")
+    assert "Format" not in label
+
+
+def test_image_options_survive_a_restart(qtbot, services):
+    first = ImagesTab(services)
+    qtbot.addWidget(first)
+    with qtbot.waitSignal(first.gallery.loaded, timeout=10000):
+        first.show()
+    generate(qtbot, first, "a lighthouse", size="1024x1792", quality="hd", style="natural", format="url")
+    first.shutdown()
+    second = ImagesTab(services)
+    qtbot.addWidget(second)
+    with qtbot.waitSignal(second.gallery.loaded, timeout=10000):
+        second.show()
+    options = second.options
+    assert options.size_combo.currentText() == "1024x1792"
+    assert options.quality_combo.currentText() == "hd"
+    assert options.style_combo.currentText() == "natural"
+    assert options.format_combo.currentData() == "url"
+    second.shutdown()

@@ -19,6 +19,9 @@ FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG"}  # never WebP: Azure does not ser
 DEMO_DEPLOYMENTS = ("dall-e-3", "gpt-image-1", "gpt-image-1-mini")
 
 
+DELIVERY_LABELS = {"b64_json": "In the reply", "url": "As a link"}
+
+
 def _combo(name: str, items: tuple[str, ...] = ()) -> QComboBox:
     combo = QComboBox()
     combo.addItems(list(items))
@@ -45,8 +48,14 @@ class OptionsBar(QWidget):
         self.size_combo = _combo("Size")
         self.quality_combo = _combo("Quality")
         self.style_combo = _combo("Style", io.STYLES)
-        self.format_combo = _combo("Response format", io.RESPONSE_FORMATS)
-        self.format_combo.setToolTip("How Azure returns the image; Parley saves a PNG file either way")
+        # Words, not the API's b64_json/url: the value travels as the item's data.
+        self.format_combo = _combo("How Azure sends the image")
+        for fmt in io.RESPONSE_FORMATS:
+            self.format_combo.addItem(DELIVERY_LABELS.get(fmt, fmt), fmt)
+        self.format_combo.setToolTip(
+            "In the reply: the image comes inside Azure's answer. As a link: Azure answers with a download link "
+            "that Parley follows. Parley saves a PNG file either way."
+        )
         self.background_combo = _combo("Background", io.BACKGROUNDS)
         self.output_format_combo = _combo("Image format")
         for fmt in io.OUTPUT_FORMATS:
@@ -68,7 +77,7 @@ class OptionsBar(QWidget):
             ("Si&ze:", self.size_combo),
             ("&Quality:", self.quality_combo),
             ("St&yle:", self.style_combo),
-            ("&Format:", self.format_combo),
+            ("Deli&very:", self.format_combo),
             ("&Background:", self.background_combo),
             ("&Format:", self.output_format_combo),
             ("Com&pression:", self.compression_spin),
@@ -151,6 +160,8 @@ class OptionsBar(QWidget):
             ("background", self.background_combo),
         ):
             index = combo.findText(str(values.get(key, "")))
+            if index < 0:
+                index = combo.findData(values.get(key))  # items that show words carry the value as data
             if index >= 0:
                 combo.setCurrentIndex(index)
         if not dalle:  # Azure's defaults where nothing was chosen yet
@@ -194,7 +205,7 @@ class OptionsBar(QWidget):
                 "size": self.size_combo.currentText(),
                 "quality": self.quality_combo.currentText(),
                 "style": self.style_combo.currentText(),
-                "response_format": self.format_combo.currentText(),
+                "response_format": self.format_combo.currentData(),
             }
         fmt = self.output_format_combo.currentData()
         values: dict[str, Any] = {
