@@ -83,3 +83,22 @@ def test_image_options_survive_a_restart(qtbot, services):
     assert options.style_combo.currentText() == "natural"
     assert options.format_combo.currentData() == "url"
     second.shutdown()
+
+
+def test_options_read_whole_at_800_px(qtbot, tab):
+    from PySide6.QtWidgets import QComboBox
+
+    from app.core.capabilities import Family
+
+    tab.resize(780, 500)
+    for family in (Family.DALLE, Family.GPT_IMAGE):
+        tab.options.family_combo.setCurrentIndex(tab.options.family_combo.findData(family))
+        qtbot.wait(20)
+        for combo in tab.options.findChildren(QComboBox):
+            if combo.isVisible() and combo is not tab.options.deployment_combo:
+                assert combo.width() >= combo.sizeHint().width(), (
+                    family,
+                    combo.accessibleName(),
+                    combo.width(),
+                )
+        assert tab.options.minimumSizeHint().width() <= 780

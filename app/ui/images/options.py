@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from app.core import image_options as io
 from app.core.capabilities import Family
@@ -68,8 +68,13 @@ class OptionsBar(QWidget):
         self.n_spin = QSpinBox()
         self.n_spin.setRange(1, io.GPT_MAX_N)
         self.n_spin.setAccessibleName("Number of images")
-        layout = QHBoxLayout(self)
+        # Two rows: what to ask (deployment, model) and how (the options). In one row at 800 px every combo was
+        # squeezed to a few letters ("Deployme", "stand", "1024").
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        rows = (QHBoxLayout(), QHBoxLayout())
+        for row in rows:
+            layout.addLayout(row)
         self._labels: dict[QWidget, QLabel] = {}
         for text, widget in (
             ("&Deployment:", self.deployment_combo),
@@ -86,8 +91,13 @@ class OptionsBar(QWidget):
             label = QLabel(text)
             label.setBuddy(widget)
             self._labels[widget] = label
-            layout.addWidget(label)
-            layout.addWidget(widget)
+            if isinstance(widget, QComboBox) and widget is not self.deployment_combo:
+                widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            row = rows[0] if widget in (self.deployment_combo, self.family_combo, self.n_spin) else rows[1]
+            row.addWidget(label)
+            row.addWidget(widget)
+        for row in rows:
+            row.addStretch(1)
         self.family = Family.DALLE
         self._apply_family(Family.DALLE)
         self.family_combo.currentIndexChanged.connect(self._on_family_chosen)
