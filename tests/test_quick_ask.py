@@ -155,3 +155,24 @@ def test_parley_quick_opens_ask_parley_in_the_running_instance(parley_home):
 def test_quick_flag_is_documented():
     out = subprocess.run([sys.executable, "-m", "app", "--help"], capture_output=True, text=True, timeout=60)
     assert "--quick" in out.stdout and "Ask Parley" in out.stdout
+
+
+@pytest.mark.qt_no_exception_capture
+def test_parley_quick_starts_parley_when_none_runs(parley_home):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PARLEY_HOME=str(parley_home))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--demo", "--quick"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    log = parley_home / "logs" / "parley.log"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (log.exists() and "quick ask shown" in log.read_text()):
+            time.sleep(0.1)
+        assert "quick ask shown" in log.read_text()
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
