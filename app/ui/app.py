@@ -103,6 +103,7 @@ class _FirstPaint(QObject):
 
 
 GIL_SWITCH_SECONDS = 0.001
+TRAY_DELAY_MS = 400
 
 
 def share_the_interpreter() -> None:
@@ -261,9 +262,9 @@ def run_gui(
         instance.show_requested.connect(window.bring_to_front)
         instance.send_requested.connect(window.take_question)
         instance.quick_requested.connect(window.quick_ask)
-        # The tray (and quick ask's imports of the chat core) once the window is on screen; none where the
-        # platform has no tray.
-        window.first_painted.connect(lambda: window.add_tray(ICON))
+        # The tray (and quick ask's imports of the chat core) a moment after the window is on screen, so they
+        # never delay the chat input taking typing; none where the platform has no tray.
+        window.first_painted.connect(lambda: QTimer.singleShot(TRAY_DELAY_MS, lambda: window.add_tray(ICON)))
     if send:
         _SendOnConnect(window, services, send)
     if screenshot:
