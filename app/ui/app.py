@@ -196,7 +196,18 @@ class _SendOnConnect(QObject):
             self.window.tab("chat").send_text(text, new_chat=True)
 
 
-_keep: list[object] = []  # the instance lock, alive as long as the process
+_keep: list[object] = []  # the instance lock and server, alive as long as the process
+
+
+def _serve(qapp: QObject, window: MainWindow) -> None:
+    """Listen for later launches (`parley`, `--send TEXT`, `--quick`)."""
+    from app.ui.common.single_instance import InstanceServer
+
+    instance = InstanceServer(qapp)
+    _keep.append(instance)
+    instance.show_requested.connect(window.bring_to_front)
+    instance.send_requested.connect(window.take_question)
+    instance.quick_requested.connect(window.quick_ask)
 
 
 def _hand_over(send: str | None, quick: bool = False) -> int:
@@ -239,15 +250,13 @@ def run_gui(
     share_the_interpreter()
     collector = GuiThreadCollector(qapp)
 
-    instance = None
     if not screenshot:
-        from app.ui.common.single_instance import InstanceLock, InstanceServer
+        from app.ui.common.single_instance import InstanceLock
 
         lock = InstanceLock()
         if not lock.acquire():
             return _hand_over(send, quick)
         _keep.append(lock)
-        instance = InstanceServer(qapp)
 
     from app.ui.common.crash import CrashHandler
 
@@ -258,10 +267,9 @@ def run_gui(
     if tab and not window.select_tab(tab):
         print(f"parley: unknown tab '{tab}'", file=sys.stderr)
         return 2
-    if instance is not None:
-        instance.show_requested.connect(window.bring_to_front)
-        instance.send_requested.connect(window.take_question)
-        instance.quick_requested.connect(window.quick_ask)
+    if not screenshot:
+        # The server (QtNetwork) once the window is on screen: a second launch keeps trying to reach it meanwhile.
+        window.first_painted.connect(lambda: _serve(qapp, window))
         # The tray (and quick ask's imports of the chat core) a moment after the window is on screen, so they
         # never delay the chat input taking typing; none where the platform has no tray.
         window.first_painted.connect(lambda: QTimer.singleShot(TRAY_DELAY_MS, lambda: window.add_tray(ICON)))

@@ -16,9 +16,12 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLockFile, QObject, Signal, Slot
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+if TYPE_CHECKING:  # QtNetwork is imported when the server starts, after the first frame (start-up time)
+    from PySide6.QtNetwork import QLocalSocket
 
 from app.core import paths
 
@@ -90,6 +93,8 @@ class InstanceLock:
 def hand_over(request: dict[str, str], timeout: float = HAND_OVER_SECONDS) -> bool:
     """Give `request` ({"op": "show"}, {"op": "quick"} or {"op": "send", "text": ...}) to the running Parley; True once it answered
     that it took it. Retries the connection while the running one may still be starting its server."""
+    from PySide6.QtNetwork import QLocalSocket
+
     payload = json.dumps(request).encode("utf-8") + b"\n"
     deadline = time.monotonic() + timeout
     name = server_name()
@@ -128,6 +133,8 @@ class InstanceServer(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
+        from PySide6.QtNetwork import QLocalServer
+
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         name = server_name()
@@ -149,6 +156,8 @@ class InstanceServer(QObject):
 
     @Slot()
     def _on_disconnected(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         conn = self.sender()
         if isinstance(conn, QLocalSocket):
             self._buffers.pop(conn, None)
@@ -156,6 +165,8 @@ class InstanceServer(QObject):
 
     @Slot()
     def _on_ready_read(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         conn = self.sender()
         if not isinstance(conn, QLocalSocket) or conn not in self._buffers:
             return
