@@ -1,4 +1,5 @@
-"""Time to first painted window of `parley --demo` against a bare PySide6 window in the same run, plus idle RSS.
+"""Time until a user can type: `parley --demo`'s chat input on screen with the keyboard focus, enabled and editable,
+against a bare PySide6 window with a tab widget and a focused text box, in the same run; plus idle RSS.
 
 Prints one JSON line. Targets: ratio <= 1.5, idle RSS <= 100 MB; exits non-zero only past generous ceilings.
 """
@@ -23,17 +24,18 @@ TARGET_RSS_MB, CEILING_RSS_MB = 100.0, 250.0
 BARE = r"""
 import json, sys, time
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication, QMainWindow, QPlainTextEdit, QTabWidget
 app = QApplication(sys.argv[:1])
-win = QMainWindow(); win.setCentralWidget(QLabel("bare")); win.resize(1100, 760)
+win = QMainWindow(); tabs = QTabWidget(); box = QPlainTextEdit(); tabs.addTab(box, "Chat")
+win.setCentralWidget(tabs); win.resize(1100, 760)
 class Probe(QObject):
     def eventFilter(self, obj, ev):
-        if ev.type() == QEvent.Type.Paint and obj is win:
-            win.removeEventFilter(self)
-            QTimer.singleShot(0, lambda: print(json.dumps({"first_paint": time.time()}), flush=True))
+        if ev.type() == QEvent.Type.Paint and obj is box.viewport() and box.hasFocus():
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, lambda: print(json.dumps({"ready_to_type": time.time()}), flush=True))
             QTimer.singleShot(1500, app.quit)
         return False
-p = Probe(); win.installEventFilter(p); win.show(); app.exec()
+p = Probe(); box.viewport().installEventFilter(p); win.show(); box.setFocus(); app.exec()
 """
 
 
@@ -54,12 +56,12 @@ def _measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float | None]:
         assert proc.stdout is not None
         for line in proc.stdout:
             line = line.strip()
-            if line.startswith("{") and "first_paint" in line:
-                painted = json.loads(line)["first_paint"] - start
+            if line.startswith("{") and "ready_to_type" in line:
+                painted = json.loads(line)["ready_to_type"] - start
                 time.sleep(1.0)  # idle: the connection (and the demo emulator) settle
                 rss = _rss_mb(proc.pid)
                 return painted, rss
-        raise RuntimeError(f"{cmd} never painted: {proc.stderr.read() if proc.stderr else ''}")
+        raise RuntimeError(f"{cmd} never got ready to type: {proc.stderr.read() if proc.stderr else ''}")
     finally:
         proc.terminate()
         try:
@@ -91,8 +93,8 @@ def run() -> dict:
             if r is not None:
                 rss.append(r)
     return {
-        "bare_first_paint_ms": round(statistics.median(bare) * 1000, 1),
-        "parley_first_paint_ms": round(statistics.median(parley) * 1000, 1),
+        "bare_ready_to_type_ms": round(statistics.median(bare) * 1000, 1),
+        "parley_ready_to_type_ms": round(statistics.median(parley) * 1000, 1),
         "ratio": round(statistics.median(parley) / statistics.median(bare), 2),
         "idle_rss_mb": round(statistics.median(rss), 1) if rss else None,  # None: no /proc here
     }

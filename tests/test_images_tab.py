@@ -25,7 +25,10 @@ def generate(qtbot, tab, prompt, **options):
     tab.prompt.setPlainText(prompt)
     for name, value in options.items():
         combo = getattr(tab, f"{name}_combo")
-        combo.setCurrentIndex(combo.findText(value))
+        index = combo.findText(value)
+        combo.setCurrentIndex(
+            index if index >= 0 else combo.findData(value)
+        )  # items showing words carry data
     previous = tab._job.job
     qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab._job.job is not previous and tab._job.job.result is not None, timeout=30000)

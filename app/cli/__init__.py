@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="window only: open the small Ask Parley window (in the running Parley, else start it); bind it to a "
+        "desktop shortcut",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands = Commands(sub, common, local)
     for module in COMMAND_MODULES:

@@ -30,4 +30,5 @@ def start(args: argparse.Namespace) -> int:
         tab=args.tab,
         profile=args.profile,
         send=args.send,
+        quick=bool(getattr(args, "quick", False)),
     )

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication, QIcon
@@ -51,29 +52,58 @@ class _Screenshot(QObject):
 
 
 class _FirstPaint(QObject):
-    """For benchmarks/startup.py: prints the wall-clock time of the first painted frame, then quits."""
+    """For benchmarks/startup.py: prints the wall-clock time of the first painted frame, then of the moment the chat
+    input is on screen and takes typing (painted with the keyboard focus, enabled, editable), then quits."""
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = window
+        self._edit: QObject | None = None
         window.installEventFilter(self)
+        qapp = QApplication.instance()
+        if isinstance(qapp, QApplication):
+            qapp.focusChanged.connect(self._check)
+        window.first_painted.connect(self._check)
 
     def eventFilter(self, obj: QObject, event) -> bool:  # noqa: N802 - Qt name
         from PySide6.QtCore import QEvent
 
-        if event.type() == QEvent.Type.Paint and obj is self.window:
-            self.window.removeEventFilter(self)
-            QTimer.singleShot(0, self._report)
+        if event.type() == QEvent.Type.Paint:
+            if obj is self.window:
+                self.window.removeEventFilter(self)
+                QTimer.singleShot(0, self._report_paint)
+            elif obj is self._edit:
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, self._report_ready)
         return False
 
     @Slot()
-    def _report(self) -> None:
+    def _report_paint(self) -> None:
         print(json.dumps({"first_paint": time.time()}), flush=True)
+
+    @Slot()
+    @Slot(object, object)
+    def _check(self, *_args: object) -> None:
+        holder = self.window._tab_widgets["chat"]
+        tab: Any = holder.widget
+        if self._edit is not None or tab is None:
+            return
+        edit = tab.compose.edit
+        if edit.isVisible() and edit.isEnabled() and edit.hasFocus() and not edit.isReadOnly():
+            viewport = edit.viewport()
+            self._edit = viewport
+            viewport.installEventFilter(self)  # the next frame of the box, now with its cursor
+            viewport.update()
+
+    @Slot()
+    def _report_ready(self) -> None:
+        print(json.dumps({"ready_to_type": time.time()}), flush=True)
         if os.environ.get("PARLEY_QUIT_AFTER_PAINT"):
             QTimer.singleShot(int(os.environ.get("PARLEY_QUIT_AFTER_PAINT", "0") or 0), self.window.close)
 
 
 GIL_SWITCH_SECONDS = 0.001
+TRAY_DELAY_MS = 400
 
 
 def share_the_interpreter() -> None:
@@ -166,17 +196,30 @@ class _SendOnConnect(QObject):
             self.window.tab("chat").send_text(text, new_chat=True)
 
 
-_keep: list[object] = []  # the instance lock, alive as long as the process
+_keep: list[object] = []  # the instance lock and server, alive as long as the process
 
 
-def _hand_over(send: str | None) -> int:
+def _serve(qapp: QObject, window: MainWindow) -> None:
+    """Listen for later launches (`parley`, `--send TEXT`, `--quick`)."""
+    from app.ui.common.single_instance import InstanceServer
+
+    instance = InstanceServer(qapp)
+    _keep.append(instance)
+    instance.show_requested.connect(window.bring_to_front)
+    instance.send_requested.connect(window.take_question)
+    instance.quick_requested.connect(window.quick_ask)
+
+
+def _hand_over(send: str | None, quick: bool = False) -> int:
     """Parley already runs: give it this launch's request and say what became of it."""
     from app.ui.common.single_instance import hand_over
 
-    request = {"op": "send", "text": send} if send else {"op": "show"}
+    request = {"op": "send", "text": send} if send else {"op": "quick"} if quick else {"op": "show"}
     if hand_over(request):
         if send:
             print("parley: already running; the running Parley took the question and sends it in a new chat")
+        elif quick:
+            print("parley: already running; opened its Ask Parley window", file=sys.stderr)
         else:
             print("parley: already running; brought its window to the front", file=sys.stderr)
         return 0
@@ -196,6 +239,7 @@ def run_gui(
     tab: str | None = None,
     profile: str | None = None,
     send: str | None = None,
+    quick: bool = False,
 ) -> int:
     QApplication.setApplicationName("Parley")
     QApplication.setOrganizationName("Parley")
@@ -206,15 +250,13 @@ def run_gui(
     share_the_interpreter()
     collector = GuiThreadCollector(qapp)
 
-    instance = None
     if not screenshot:
-        from app.ui.common.single_instance import InstanceLock, InstanceServer
+        from app.ui.common.single_instance import InstanceLock
 
         lock = InstanceLock()
         if not lock.acquire():
-            return _hand_over(send)
+            return _hand_over(send, quick)
         _keep.append(lock)
-        instance = InstanceServer(qapp)
 
     from app.ui.common.crash import CrashHandler
 
@@ -225,9 +267,12 @@ def run_gui(
     if tab and not window.select_tab(tab):
         print(f"parley: unknown tab '{tab}'", file=sys.stderr)
         return 2
-    if instance is not None:
-        instance.show_requested.connect(window.bring_to_front)
-        instance.send_requested.connect(window.take_question)
+    if not screenshot:
+        # The server (QtNetwork) once the window is on screen: a second launch keeps trying to reach it meanwhile.
+        window.first_painted.connect(lambda: _serve(qapp, window))
+        # The tray (and quick ask's imports of the chat core) a moment after the window is on screen, so they
+        # never delay the chat input taking typing; none where the platform has no tray.
+        window.first_painted.connect(lambda: QTimer.singleShot(TRAY_DELAY_MS, lambda: window.add_tray(ICON)))
     if send:
         _SendOnConnect(window, services, send)
     if screenshot:
@@ -236,6 +281,8 @@ def run_gui(
         _FirstPaint(window)
     _quit_on_signals(window)
     window.show()
+    if quick:
+        window.quick_ask()
     # Connect once the first frame is on screen: keyring, credentials, the emulator and the openai import never
     # delay the window.
     window.first_painted.connect(services.reconnect)

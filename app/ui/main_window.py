@@ -155,6 +155,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.profile_label)
         self.profile_switcher: QWidget | None = None
         self.indexer: QObject | None = None
+        self.quick: Any = None  # the Ask Parley window, made the first time it is asked for
+        self.tray: Any = None
+        self._connected_text: str | None = None  # the label before an outage turned it to "not reachable"
+        self._quitting = False
         self.first_painted.connect(
             self._build_status_bar
         )  # connected first: tabs built after it find the indexer
@@ -185,7 +189,8 @@ class MainWindow(QMainWindow):
         # One indexer for meaning search; the chat tab schedules it after each turn.
         self.indexer = SemanticIndexer(self.services, self)
         self.services.indexer = self.indexer
-        self.statusBar().addWidget(IndexStatus(self.indexer))
+        self.statusBar().addWidget(IndexStatus(self.indexer), 1)
+        self.indexer.status.connect(self._on_index_status)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         if obj is self and not self._painted and event.type() == QEvent.Type.Paint:
@@ -199,7 +204,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(self.quit_app)
+        file_menu.insertAction(quit_action, self._ask_action())
         help_menu = self.menuBar().addMenu("&Help")
         keys = help_menu.addAction("&Keyboard shortcuts")
         keys.setShortcut(QKeySequence(shortcuts.SHOW_SHORTCUTS))
@@ -236,11 +242,80 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_log_folder(self) -> None:
         from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
+        from PySide6.QtGui import QDesktopServices, QGuiApplication
 
         from app.core import paths
 
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.ensure(paths.log_dir()))))
+        folder = str(paths.ensure(paths.log_dir()))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+            # No file manager answered: say where the folder is, and put its path where a paste finds it.
+            QGuiApplication.clipboard().setText(folder)
+            self.notes.show_message(
+                f"No file manager to open the log folder with. It is {html.escape(folder)} (copied to the clipboard).",
+                "Dismiss",
+                "note",
+            )
+
+    # -- quick ask and the tray -------------------------------------------------------------------------
+    def _ask_action(self) -> QAction:
+        action = QAction("&Ask Parley…", self)
+        action.triggered.connect(self.quick_ask)
+        return action
+
+    @Slot()
+    def quick_ask(self) -> Any:
+        """The small Ask Parley window (tray, `parley --quick`), brought forward with the cursor in its question."""
+        if self.quick is None:
+            from app.ui.quick_ask import QuickAsk
+
+            self.quick = QuickAsk(self.services)
+            self.quick.continue_requested.connect(self.continue_in_chat)
+            self.quick.answered.connect(self._on_quick_answered)
+        self.quick.present()
+        log.info("quick ask shown", extra={"event": "quick_ask"})
+        return self.quick
+
+    @Slot(int)
+    def continue_in_chat(self, conversation_id: int) -> None:
+        """Quick ask's "Continue in Parley": that conversation, open in the Chat tab."""
+        self.bring_to_front()
+        self.select_tab("chat")
+        chat = self.tab("chat")
+        chat.refresh_list()
+        chat.open_conversation(conversation_id)
+
+    @Slot(int)
+    def _on_quick_answered(self, _conversation_id: int) -> None:
+        holder = self._tab_widgets["chat"]
+        if holder.widget is not None:
+            holder.widget.refresh_list()  # type: ignore[attr-defined]
+
+    def add_tray(self, icon_path: object) -> bool:
+        """A tray icon where the platform has a tray; elsewhere nothing (and closing the window quits)."""
+        from PySide6.QtGui import QIcon
+
+        from app.ui.quick_ask import Tray
+
+        if self.tray is not None or not Tray.available():
+            return self.tray is not None
+        self.tray = Tray(QIcon(str(icon_path)), self)
+        self.tray.ask.connect(self.quick_ask)
+        self.tray.show_window.connect(self.bring_to_front)
+        self.tray.quit.connect(self.quit_app)
+        # With a tray, the hidden window and a closed quick-ask window must not end Parley: quitting is explicit.
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.setQuitOnLastWindowClosed(False)
+        return True
+
+    @Slot()
+    def quit_app(self) -> None:
+        """File > Quit and the tray's Quit: really quit, even when closing the window only hides it."""
+        self._quitting = True
+        self.close()
+
+    def keeps_running_in_tray(self) -> bool:
+        return bool(self.tray is not None and not self._quitting and self.services.pref(prefs.KEEP_IN_TRAY))
 
     @Slot()
     def bring_to_front(self) -> None:
@@ -322,6 +397,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_connection_changed(self, connection: object) -> None:
+        self._connected_text = None
         profile = connection.profile  # type: ignore[attr-defined]
         if connection.demo:  # type: ignore[attr-defined]
             self.profile_label.setText("Connected")  # the switcher beside it says "Demo (built-in emulator)"
@@ -352,6 +428,24 @@ class MainWindow(QMainWindow):
             f"<b>{problem.title}</b> — {problem.detail} {problem.action}", "Open Settings", "problem"
         )
 
+    @Slot(str)
+    def _on_index_status(self, _text: str) -> None:
+        """The indexer is the one thing talking to Azure in the background: when it cannot reach Azure, the label
+        must not go on saying Connected; when it gets through again, the label says so again."""
+        problem = getattr(self.indexer, "problem", None)
+        unreachable = problem is not None and problem.kind in (
+            errors.Kind.NETWORK,
+            errors.Kind.TIMEOUT,
+            errors.Kind.SERVER,
+        )
+        if unreachable:
+            if self._connected_text is None:
+                self._connected_text = self.profile_label.text()
+            self.profile_label.setText("Azure not reachable")
+            self.profile_label.setToolTip(f"{problem.title}: {problem.detail} {problem.action}")  # type: ignore[union-attr]
+        elif self._connected_text is not None and self.services.connection is not None:
+            self._on_connection_changed(self.services.connection)
+
     @Slot()
     def _on_banner_button(self) -> None:
         self.services.open_settings.emit()
@@ -376,6 +470,14 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt name
         self.save_state()
+        if self.keeps_running_in_tray():
+            # The user chose to keep Parley in the tray: the window goes, the app (and a running answer) stays.
+            event.ignore()
+            self.hide()
+            return
+        if self.quick is not None:
+            self.quick.shutdown()
+            self.quick.close()
         for holder in self._tab_widgets.values():
             if holder.widget is not None:
                 holder.widget.shutdown()
@@ -384,3 +486,8 @@ class MainWindow(QMainWindow):
         workers.shutdown(3000)
         self.services.shutdown()
         super().closeEvent(event)
+        if self.tray is not None:
+            from PySide6.QtWidgets import QApplication
+
+            self.tray.icon.hide()
+            QTimer.singleShot(0, QApplication.quit)  # no longer quits by itself (see add_tray)

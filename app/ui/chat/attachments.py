@@ -77,8 +77,9 @@ def prepare(
     w, h = decoded.width(), decoded.height()
     if max(w, h) > chat.MAX_SIDE or len(data) > chat.MAX_IMAGE_BYTES:
         tw, th = chat.fit_size(w, h)
+        # fit_size kept the aspect already; fitting its rounded box again lost a pixel (2048 became 2047).
         scaled = decoded.scaled(
-            tw, th, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            tw, th, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
         fmt = "PNG" if mime in ("image/png", "image/gif") and scaled.hasAlphaChannel() else "JPEG"
         data, mime = _encode(scaled, fmt), f"image/{fmt.lower()}"

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from app.core import errors
 from app.core.cancel import CancelToken
@@ -224,6 +224,10 @@ class SemanticIndexer(QObject):
             self._logged = (problem.kind, problem.title)
             log.warning("semantic indexing stopped: %s", problem.one_line())
         self._set_status(f"Meaning search indexing stopped: {problem.title} — {problem.action}")
+        if not self._closed:
+            # Try again by itself after the pause: an outage that ends must not leave its message behind until
+            # the next chat turn happens to schedule a run.
+            self._timer.start(max(0, self.failure_pause_ms))
 
     def _set_status(self, text: str) -> None:
         if text != self._status:
@@ -238,19 +242,23 @@ class IndexStatus(QLabel):
     def __init__(self, indexer: SemanticIndexer, parent: QWidget | None = None):
         super().__init__(parent)
         self.setAccessibleName("Meaning search indexing")
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hide()
         self._pending = ""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SLOW_MS)  # the status-bar text appears only for runs that take a while
         self._timer.timeout.connect(self._reveal)
+        # Takes the room the status bar has and elides the rest (full text in the tooltip), instead of being cut
+        # off mid-word and running into the connection label beside it.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(80)
         indexer.status.connect(self._on_status)
 
     @Slot(str)
     def _on_status(self, text: str) -> None:
         self._pending = text
         self.setToolTip(text)
+        self.setAccessibleDescription(text)
         if not text:
             self._timer.stop()
             self.hide()
@@ -265,3 +273,23 @@ class IndexStatus(QLabel):
         if self._pending:
             self.setText(self._pending)
             self.show()
+
+    def shown_text(self) -> str:
+        """What is painted: the text, elided to the room the label has."""
+        return self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, max(0, self.contentsRect().width())
+        )
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        from PySide6.QtGui import QPainter
+
+        painter = QPainter(self)
+        self.style().drawItemText(
+            painter,
+            self.contentsRect(),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            self.palette(),
+            self.isEnabled(),
+            self.shown_text(),
+            self.foregroundRole(),
+        )

@@ -32,6 +32,7 @@ class Pref:
 THEME = Pref("ui/theme", str, "system")  # system / light / dark
 WINDOW_GEOMETRY = Pref("window/geometry", QByteArray)
 WINDOW_TAB = Pref("window/tab", str, "chat")  # the tab shown at the last quit
+KEEP_IN_TRAY = Pref("window/keep_in_tray", bool, False)  # closing the window leaves Parley in the tray
 CHAT_FONT_SIZE = Pref("chat/font_size", int, 11)
 CHAT_SEND_KEY = Pref("chat/send_key", str, "enter")  # enter / ctrl+enter
 CHAT_CONVERSATION = Pref("chat/conversation", int)  # the conversation open at the last quit
@@ -58,6 +59,7 @@ PREFS = {
         THEME,
         WINDOW_GEOMETRY,
         WINDOW_TAB,
+        KEEP_IN_TRAY,
         CHAT_FONT_SIZE,
         CHAT_SEND_KEY,
         CHAT_CONVERSATION,

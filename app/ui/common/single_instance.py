@@ -1,4 +1,4 @@
-"""One Parley per user and data folder. A second launch hands its request (come forward, or `--send TEXT`) to the
+"""One Parley per user and data folder. A second launch hands its request (come forward, `--quick`, or `--send TEXT`) to the
 running one over a private local socket and exits once that one acknowledged it.
 
 Who runs is decided by a lock file held for the whole life of the process (QLockFile: a crashed holder's lock is
@@ -16,9 +16,12 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLockFile, QObject, Signal, Slot
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+if TYPE_CHECKING:  # QtNetwork is imported when the server starts, after the first frame (start-up time)
+    from PySide6.QtNetwork import QLocalSocket
 
 from app.core import paths
 
@@ -88,8 +91,10 @@ class InstanceLock:
 
 
 def hand_over(request: dict[str, str], timeout: float = HAND_OVER_SECONDS) -> bool:
-    """Give `request` ({"op": "show"} or {"op": "send", "text": ...}) to the running Parley; True once it answered
+    """Give `request` ({"op": "show"}, {"op": "quick"} or {"op": "send", "text": ...}) to the running Parley; True once it answered
     that it took it. Retries the connection while the running one may still be starting its server."""
+    from PySide6.QtNetwork import QLocalSocket
+
     payload = json.dumps(request).encode("utf-8") + b"\n"
     deadline = time.monotonic() + timeout
     name = server_name()
@@ -124,9 +129,12 @@ class InstanceServer(QObject):
 
     show_requested = Signal()
     send_requested = Signal(str)
+    quick_requested = Signal()  # `parley --quick`: the small Ask Parley window
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
+        from PySide6.QtNetwork import QLocalServer
+
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         name = server_name()
@@ -148,6 +156,8 @@ class InstanceServer(QObject):
 
     @Slot()
     def _on_disconnected(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         conn = self.sender()
         if isinstance(conn, QLocalSocket):
             self._buffers.pop(conn, None)
@@ -155,6 +165,8 @@ class InstanceServer(QObject):
 
     @Slot()
     def _on_ready_read(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         conn = self.sender()
         if not isinstance(conn, QLocalSocket) or conn not in self._buffers:
             return
@@ -173,6 +185,9 @@ class InstanceServer(QObject):
         op = request.get("op") if isinstance(request, dict) else None
         if op == "send" and isinstance(request.get("text"), str) and request["text"].strip():
             self.send_requested.emit(request["text"])
+            self._reply(conn, b"ok")
+        elif op == "quick":
+            self.quick_requested.emit()
             self._reply(conn, b"ok")
         elif op == "show":
             self.show_requested.emit()

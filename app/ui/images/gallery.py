@@ -114,9 +114,8 @@ class Gallery(QListView):
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(QSize(THUMB + 16, THUMB + 24))
-        self.setMinimumHeight(THUMB + 24 + 2 * self.frameWidth() + 8)  # at least one whole row of thumbnails
         self.setSpacing(4)
+        self._fit_grid()
         self.setWordWrap(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setDragEnabled(True)
@@ -133,6 +132,20 @@ class Gallery(QListView):
         self.activated.connect(self._on_activated)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_menu)
+
+    def _fit_grid(self) -> None:
+        """Each cell holds a whole square thumbnail and its caption line, at the font in use (a fixed 24 px cut the
+        caption off square images at larger fonts); the view is at least one whole row high."""
+        cell_height = THUMB + self.fontMetrics().height() + 12
+        self.setGridSize(QSize(THUMB + 16, cell_height))
+        self.setMinimumHeight(cell_height + 2 * self.frameWidth() + 4)
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        from PySide6.QtCore import QEvent
+
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_grid()
 
     def _make_placeholder(self) -> QIcon:
         pix = QPixmap(THUMB, THUMB)

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from app.core import image_options as io
 from app.core.capabilities import Family
@@ -17,6 +17,9 @@ from app.ui.common import prefs
 FAMILY_NAMES = {Family.DALLE: "DALL-E 3", Family.GPT_IMAGE: "GPT-image"}
 FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG"}  # never WebP: Azure does not serve it
 DEMO_DEPLOYMENTS = ("dall-e-3", "gpt-image-1", "gpt-image-1-mini")
+
+
+DELIVERY_LABELS = {"b64_json": "In the reply", "url": "As a link"}
 
 
 def _combo(name: str, items: tuple[str, ...] = ()) -> QComboBox:
@@ -45,8 +48,14 @@ class OptionsBar(QWidget):
         self.size_combo = _combo("Size")
         self.quality_combo = _combo("Quality")
         self.style_combo = _combo("Style", io.STYLES)
-        self.format_combo = _combo("Response format", io.RESPONSE_FORMATS)
-        self.format_combo.setToolTip("How Azure returns the image; Parley saves a PNG file either way")
+        # Words, not the API's b64_json/url: the value travels as the item's data.
+        self.format_combo = _combo("How Azure sends the image")
+        for fmt in io.RESPONSE_FORMATS:
+            self.format_combo.addItem(DELIVERY_LABELS.get(fmt, fmt), fmt)
+        self.format_combo.setToolTip(
+            "In the reply: the image comes inside Azure's answer. As a link: Azure answers with a download link "
+            "that Parley follows. Parley saves a PNG file either way."
+        )
         self.background_combo = _combo("Background", io.BACKGROUNDS)
         self.output_format_combo = _combo("Image format")
         for fmt in io.OUTPUT_FORMATS:
@@ -59,8 +68,13 @@ class OptionsBar(QWidget):
         self.n_spin = QSpinBox()
         self.n_spin.setRange(1, io.GPT_MAX_N)
         self.n_spin.setAccessibleName("Number of images")
-        layout = QHBoxLayout(self)
+        # Two rows: what to ask (deployment, model) and how (the options). In one row at 800 px every combo was
+        # squeezed to a few letters ("Deployme", "stand", "1024").
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        rows = (QHBoxLayout(), QHBoxLayout())
+        for row in rows:
+            layout.addLayout(row)
         self._labels: dict[QWidget, QLabel] = {}
         for text, widget in (
             ("&Deployment:", self.deployment_combo),
@@ -68,7 +82,7 @@ class OptionsBar(QWidget):
             ("Si&ze:", self.size_combo),
             ("&Quality:", self.quality_combo),
             ("St&yle:", self.style_combo),
-            ("&Format:", self.format_combo),
+            ("Deli&very:", self.format_combo),
             ("&Background:", self.background_combo),
             ("&Format:", self.output_format_combo),
             ("Com&pression:", self.compression_spin),
@@ -77,8 +91,13 @@ class OptionsBar(QWidget):
             label = QLabel(text)
             label.setBuddy(widget)
             self._labels[widget] = label
-            layout.addWidget(label)
-            layout.addWidget(widget)
+            if isinstance(widget, QComboBox) and widget is not self.deployment_combo:
+                widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            row = rows[0] if widget in (self.deployment_combo, self.family_combo, self.n_spin) else rows[1]
+            row.addWidget(label)
+            row.addWidget(widget)
+        for row in rows:
+            row.addStretch(1)
         self.family = Family.DALLE
         self._apply_family(Family.DALLE)
         self.family_combo.currentIndexChanged.connect(self._on_family_chosen)
@@ -151,6 +170,8 @@ class OptionsBar(QWidget):
             ("background", self.background_combo),
         ):
             index = combo.findText(str(values.get(key, "")))
+            if index < 0:
+                index = combo.findData(values.get(key))  # items that show words carry the value as data
             if index >= 0:
                 combo.setCurrentIndex(index)
         if not dalle:  # Azure's defaults where nothing was chosen yet
@@ -194,7 +215,7 @@ class OptionsBar(QWidget):
                 "size": self.size_combo.currentText(),
                 "quality": self.quality_combo.currentText(),
                 "style": self.style_combo.currentText(),
-                "response_format": self.format_combo.currentText(),
+                "response_format": self.format_combo.currentData(),
             }
         fmt = self.output_format_combo.currentData()
         values: dict[str, Any] = {

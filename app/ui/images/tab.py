@@ -248,6 +248,7 @@ class ImagesTab(QWidget):
         elif isinstance(event, Retrying):
             self.card.show_countdown(event.problem, event.wait, event.attempt, event.max_attempts)
         elif isinstance(event, Failed):
+            self._clear_result()
             self.show_problem(event.problem)
 
     @Slot(object)
@@ -256,6 +257,7 @@ class ImagesTab(QWidget):
         self.generate_button.setText("&Generate")
         self.generate_button.setAccessibleName("Generate image")
         if result.problem is not None:
+            self._clear_result()
             self.show_problem(result.problem)
         elif result.cancelled:
             self.show_card("Cancelled", "The image was not generated. Your prompt is kept.", kind="info")
@@ -275,6 +277,17 @@ class ImagesTab(QWidget):
         self._show_usage(record)
         for b in (self.copy_button, self.save_button, self.chat_button, self.edit_button):
             b.setEnabled(True)
+
+    def _clear_result(self) -> None:
+        """A failed or refused request is about another prompt than the image shown: the image, its revised prompt,
+        filter line and usage go (the image stays in the gallery), so the card never sits beside them."""
+        self.current = None
+        self.view.set_image(None)
+        self._show_revised(None)
+        self.filters_label.clear()
+        self.usage_label.clear()
+        for b in (self.copy_button, self.save_button, self.chat_button, self.edit_button):
+            b.setEnabled(False)
 
     def _show_usage(self, record: ImageRecord) -> None:
         words = record.usage.words() if record.usage is not None else ""

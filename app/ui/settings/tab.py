@@ -76,6 +76,16 @@ class SettingsTab(QScrollArea):
         size_label.setBuddy(self.font_size)
         form.addRow(theme_label, self.theme)
         form.addRow(size_label, self.font_size)
+        from PySide6.QtWidgets import QCheckBox
+
+        self.keep_in_tray = QCheckBox("&Keep Parley in the tray when its window is closed")
+        self.keep_in_tray.setAccessibleName("Keep Parley in the tray when its window is closed")
+        self.keep_in_tray.setToolTip(
+            "Quick ask stays one click (or `parley --quick`) away; File > Quit ends Parley"
+        )
+        self.keep_in_tray.setChecked(bool(self.services.pref(prefs.KEEP_IN_TRAY)))
+        self.keep_in_tray.toggled.connect(lambda on: self.services.set_pref(prefs.KEEP_IN_TRAY, bool(on)))
+        form.addRow(self.keep_in_tray)
         return box
 
     def _chat(self) -> QGroupBox:
