@@ -146,3 +146,42 @@ def test_cli_ask_on_a_v1_endpoint_from_the_environment(emulator, tmp_path):
     (sent,) = [q for q in emulator.requests if "chat" in q.path]
     assert sent.path == "/openai/v1/chat/completions" and not sent.query
     assert sent.json["max_completion_tokens"] == 3000 and sent.json["model"] == "o4-mini"
+
+
+@pytest.mark.parametrize("how", ["switch", "dated"])
+def test_a_masked_image_edit_and_a_streamed_transcription_work_on_both_paths(emulator, how):
+    """The two operations added with today's models (multipart images/edits, streamed gpt-4o-transcribe) on v1 too."""
+    from app.core import audio_api, errors, image_edits, images
+    from app.core.audio_api import Transcript
+    from app.core.audio_families import TranscriptDelta
+    from app.core.capabilities import Family
+    from app.core.image_options import ImageRequest
+
+    c = client_mod.build_client(profile(emulator, how), api_key="the-key")
+    source = images.generate(
+        c, ImageRequest("gpt-image-1", "a lighthouse", family=Family.GPT_IMAGE), cancel=CancelToken()
+    )
+    png = next(e for e in source if isinstance(e, images.GeneratedImage)).data
+    emulator.clear()
+    edit = image_edits.EditRequest(ImageRequest("gpt-image-1", "paint it red", family=Family.GPT_IMAGE), png)
+    edited = list(image_edits.edit(c, edit, cancel=CancelToken(), ctx=errors.Context("images")))
+    assert any(isinstance(e, images.GeneratedImage) for e in edited), edited[-1]
+    emulator.hear("the quick brown fox")
+    loud = wav(1.0).replace(b"\x10\x00\xf0\xff", b"\x40\x1f\xc0\xe0")  # +-8000: speech, not silence
+    heard = list(
+        audio_api.transcribe(c, loud, cancel=CancelToken(), deployment="gpt-4o-transcribe", stream=True)
+    )
+    assert [e.text for e in heard if isinstance(e, TranscriptDelta)]
+    assert [e.text for e in heard if isinstance(e, Transcript)] == ["the quick brown fox"]
+    paths = [r.path for r in emulator.requests]
+    if how == "switch":
+        assert paths == ["/openai/v1/images/edits", "/openai/v1/audio/transcriptions"]
+        assert (
+            emulator.requests[0].form["model"] == "gpt-image-1"
+            and "api-version" not in emulator.requests[1].query
+        )
+    else:
+        assert paths == [
+            "/openai/deployments/gpt-image-1/images/edits",
+            "/openai/deployments/gpt-4o-transcribe/audio/transcriptions",
+        ]
