@@ -44,6 +44,9 @@ def services(qtbot):
     services = AppServices(demo=True)
     with qtbot.waitSignal(services.connection_changed, timeout=30000):
         services.reconnect()
+    # The demo chat model "thinks" 1.5 s before answering, as reasoning models do; tests that are about thinking ask
+    # for it (`think:N`), the rest should not wait for it on every turn.
+    services.connection.emulator.think_seconds = 0.0
     yield services
     services.shutdown()
 
