@@ -573,3 +573,79 @@ def test_every_opener_hears_that_a_corrupt_file_was_moved_aside(tmp_path):
     again = History.open(path)
     assert again.recovery_note == note
     again.close()
+
+
+# ---- what the search index holds (v3): finished text only, its first SEARCH_CHARS ------------------------------
+
+
+def _fts_rows(path: Path, word: str) -> list[int]:
+    with sqlite3.connect(path) as conn:
+        return [
+            r[0] for r in conn.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?", (word,))
+        ]
+
+
+def test_a_streaming_answer_is_searchable_once_it_ends_and_not_before(db):
+    c = db.create_conversation()
+    a = db.begin_assistant(c.id)
+    db.update_streaming(a.id, "the lighthouse keeper")
+    assert [h.message_id for h in db.search("lighthouse")] == []  # not re-indexed every second while it grows
+    db.update_streaming(a.id, "the lighthouse keeper climbed")
+    db.finish_message(a.id, "the lighthouse keeper climbed the stairs", MessageStatus.COMPLETE)
+    assert [h.message_id for h in db.search("lighthouse")] == [a.id]
+    assert [h.message_id for h in db.search("stairs")] == [a.id]
+    db.resume_streaming(a.id)  # Continue: it streams again, appending
+    db.update_streaming(a.id, "the lighthouse keeper climbed the stairs and lit the lamp")
+    db.finish_message(
+        a.id, "the lighthouse keeper climbed the stairs and lit the lamp", MessageStatus.COMPLETE
+    )
+    assert [h.message_id for h in db.search("lamp")] == [a.id]
+    assert _fts_rows(db.path, "lighthouse") == [a.id]  # once, with no stale entry left by the rewrites
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("DELETE FROM messages WHERE id = ?", (a.id,))
+    assert _fts_rows(db.path, "lighthouse") == []
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)")
+
+
+def test_only_the_first_million_characters_of_a_huge_answer_are_indexed(db):
+    c = db.create_conversation()
+    a = db.begin_assistant(c.id)
+    text = "opening " + "filler " * (history_schema.SEARCH_CHARS // 7) + " farewell"
+    db.finish_message(a.id, text, MessageStatus.COMPLETE)
+    assert db.get_message(a.id).text == text  # all of it is kept
+    assert [h.message_id for h in db.search("opening")] == [a.id]
+    assert db.search("farewell") == []
+    db.finish_message(a.id, "short now", MessageStatus.COMPLETE)
+    assert db.search("opening") == [] and [h.message_id for h in db.search("short")] == [a.id]
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)")
+
+
+def test_a_v2_file_with_a_reply_left_streaming_migrates_to_a_consistent_index(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        for script in history_schema.MIGRATIONS[:2]:
+            conn.executescript(script)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute("INSERT INTO conversations (id, created_at, updated_at) VALUES (1, 0, 0)")
+        conn.execute(  # indexed in full by v2's triggers while it streamed; its writer died long ago
+            "INSERT INTO messages (id, conversation_id, role, text, created_at, status, writer_pid)"
+            " VALUES (1, 1, 'assistant', 'half a sentence about tides', 0, 'streaming', 999999999)"
+        )
+        huge = "opening " + "filler " * (history_schema.SEARCH_CHARS // 7) + " farewell"
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, role, text, created_at) VALUES (2, 1, 'assistant', ?, 0)",
+            (huge,),
+        )
+    h = History.open(path)
+    try:
+        assert [m.status for m in h.messages(1)][0] != MessageStatus.STREAMING  # recovered
+        assert [x.message_id for x in h.search("tides")] == [1]  # indexed once, when recovery ended it
+        assert h.search("farewell") == [] and [x.message_id for x in h.search("opening")] == [2]
+        with sqlite3.connect(path) as conn:
+            conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)")
+            conn.execute("DELETE FROM messages")
+        assert h.search("tides") == [] and h.search("opening") == []
+    finally:
+        h.close()

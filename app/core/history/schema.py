@@ -107,8 +107,33 @@ MIGRATIONS: list[str] = [
     ALTER TABLE images ADD COLUMN parent_id INTEGER;
     ALTER TABLE images ADD COLUMN usage_json TEXT;
     """,
+    # v3: a reply is indexed for search once it stops streaming, not re-tokenized into the index every second while
+    # it streams, and only its first SEARCH_CHARS characters are (a 10 MB answer took the app to hundreds of MB).
+    # The index holds exactly `substr(text, 1, 1000000)` of the rows whose status is not 'streaming'.
+    """
+    INSERT INTO messages_fts (messages_fts, rowid, text)
+        SELECT 'delete', id, text FROM messages WHERE status = 'streaming' OR length(text) > 1000000;
+    INSERT INTO messages_fts (rowid, text)
+        SELECT id, substr(text, 1, 1000000) FROM messages WHERE status != 'streaming' AND length(text) > 1000000;
+    DROP TRIGGER messages_fts_insert;
+    DROP TRIGGER messages_fts_delete;
+    DROP TRIGGER messages_fts_update;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (rowid, text) VALUES (new.id, substr(new.text, 1, 1000000));
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, substr(old.text, 1, 1000000));
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, status ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text)
+            SELECT 'delete', old.id, substr(old.text, 1, 1000000) WHERE old.status != 'streaming';
+        INSERT INTO messages_fts (rowid, text)
+            SELECT new.id, substr(new.text, 1, 1000000) WHERE new.status != 'streaming';
+    END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+SEARCH_CHARS = 1_000_000  # of a message's text, indexed for search (v3's triggers)
 
 
 class _Unreadable(Exception):
