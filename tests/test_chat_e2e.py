@@ -92,7 +92,10 @@ def test_kill_mid_answer_then_restart_shows_question_and_partial_answer(parley_h
                     f.seek(offset)
                     lines = f.read().decode("utf-8", "replace").splitlines()
                 for line in lines:
-                    entry = json.loads(line)
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:  # being written right now: read again next time
+                        continue
                     if entry.get("event") == "chat.shown":
                         shown = entry
             time.sleep(0.1)

@@ -51,7 +51,10 @@ def test_the_window_shows_thinking_time_and_a_token_line_for_a_reasoning_answer(
             assert proc.poll() is None, proc.communicate()
             if log.exists():
                 for line in log.read_text("utf-8", "replace").splitlines():
-                    entry = json.loads(line)
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:  # the app is writing this line right now: read it next time
+                        continue
                     if entry.get("event") == "chat.answer":
                         answer = entry
             time.sleep(0.2)
