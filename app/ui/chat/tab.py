@@ -139,10 +139,11 @@ class ChatTab(QWidget):
             size = int(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return
-        for widget in (self.view.container, self.compose.edit):
-            font = widget.font()
-            font.setPointSize(max(6, min(48, size)))
-            widget.setFont(font)
+        size = max(6, min(48, size))
+        self.view.set_font_size(size)
+        font = self.compose.edit.font()
+        font.setPointSize(size)
+        self.compose.edit.setFont(font)
 
     @Slot()
     def _on_history_cleared(self) -> None:
