@@ -108,6 +108,9 @@ def apply_theme(choice: str) -> bool:
         if app.style().name().lower() != "fusion":
             app.setStyle("Fusion")
         app.setPalette(palette_for(DARK if dark else LIGHT))
+        from app.ui import style
+
+        style.restyle()
         # A widget with a style sheet (cards, banners, notes) took its palette when it was polished and keeps it,
         # as do its children: polishing them again makes them take the new one.
         for widget in app.allWidgets():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QFrame,
@@ -105,7 +105,9 @@ class ChatView(QScrollArea):
         centre.setSpacing(0)
         self.page = QWidget()
         self.page.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        centre.addWidget(self.page, 1, Qt.AlignmentFlag.AlignHCenter)
+        centre.addStretch(0)  # the margins left and right once the column is as wide as it may be
+        centre.addWidget(self.page, 1)
+        centre.addStretch(0)
         self.column = QVBoxLayout(self.page)
         self.column.setContentsMargins(0, 0, 0, 0)
         self.column.setSpacing(design.L)

@@ -16,6 +16,16 @@ from PySide6.QtSvg import QSvgRenderer
 
 ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons" / "ui"
 
+# The main window's tabs.
+TABS = {
+    "chat": "message-square",
+    "voice": "audio-lines",
+    "images": "image",
+    "completions": "text-cursor-input",
+    "jobs": "list-checks",
+    "settings": "settings",
+}
+
 _svg: dict[str, bytes] = {}
 _renderers: dict[tuple[str, str], QSvgRenderer] = {}
 _icons: dict[str, QIcon] = {}
