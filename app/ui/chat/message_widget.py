@@ -74,11 +74,17 @@ class ActionButton(QToolButton):
 
     def focusInEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         super().focusInEvent(event)
-        self._message._repaint_actions()
+        self._repaint_all()
 
     def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         super().focusOutEvent(event)
-        self._message._repaint_actions()
+        self._repaint_all()
+
+    def _repaint_all(self) -> None:
+        # The focus also leaves while the message is being destroyed, when only the QWidget part of it is left.
+        repaint = getattr(self._message, "_repaint_actions", None)
+        if repaint is not None:
+            repaint()
 
 
 class MessageWidget(QFrame):

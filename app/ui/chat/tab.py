@@ -110,7 +110,7 @@ class ChatTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
-        for part in (self.sidebar, self.header, self.system_edit, self.compose):
+        for part in (self.sidebar, self.header, self.compose.send, self.compose.attach):
             style.apply(part)  # never the conversation: style.py says why
         from app.ui.chat.search import HistorySearch
 
