@@ -119,7 +119,7 @@ def test_switching_in_settings_repaints_cards_code_and_markdown(qtbot, restore_l
     # The code block's colours are baked into the HTML: they were rendered again for the dark palette.
     dark_html = answer.body.toHtml()
     assert dark_html != light_html
-    assert theme.DARK.alternate in dark_html and theme.LIGHT.alternate not in dark_html
+    assert theme.DARK.code in dark_html and theme.LIGHT.code not in dark_html
 
     settings.theme.setCurrentIndex(settings.theme.findData("system"))
     qtbot.waitUntil(lambda: not theme.is_dark())  # offscreen has no scheme and a light palette

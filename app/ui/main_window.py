@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors
-from app.ui import shortcuts
-from app.ui.common import prefs, workers
+from app.ui import shortcuts, style
+from app.ui.common import icons, prefs, workers
 from app.ui.common.services import AppServices
 from app.ui.common.tab import Tab
 from app.ui.common.workers import JobGroup
@@ -57,6 +57,10 @@ class LazyTab(QWidget):
 
             widget = getattr(importlib.import_module(self.module), self.cls)(self.services)
             self.widget = widget
+            if (
+                self.module != "app.ui.chat.tab"
+            ):  # the chat styles its controls, not its conversation (style.py)
+                style.apply(widget)
             self.layout().addWidget(widget)
             self.services.connection_changed.connect(widget.on_connection)
             if self.services.connection is not None:
@@ -134,11 +138,12 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.setAccessibleName("Sections")
+        style.apply(self.tabs.tabBar())
         self._tab_widgets: dict[str, LazyTab] = {}
         for name, module, cls, title in TABS:
             widget = LazyTab(services, module, cls)
             self._tab_widgets[name] = widget
-            index = self.tabs.addTab(widget, title)
+            index = self.tabs.addTab(widget, icons.icon(icons.TABS[name]), title)
             self.tabs.setTabToolTip(index, f"{title.replace('&', '')} (Ctrl+{index + 1})")
         self._add_tab_shortcuts()
 

@@ -7,59 +7,14 @@ style that draws every widget from the palette on every platform).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from app.ui.design import DARK, LIGHT, Colours
+
 CHOICES = ("system", "light", "dark")
-
-
-@dataclass(frozen=True)
-class Colours:
-    window: str
-    base: str  # text fields, lists, the conversation
-    alternate: str  # your messages, code blocks, alternate rows
-    button: str
-    text: str
-    muted: str  # secondary text, placeholders
-    border: str
-    accent: str  # selection, focus, links
-    accent_text: str
-    link: str
-    tooltip: str
-    tooltip_text: str
-
-
-LIGHT = Colours(
-    window="#f4f5f7",
-    base="#ffffff",
-    alternate="#eef1f5",
-    button="#f8f9fa",
-    text="#1f2328",
-    muted="#6a737d",
-    border="#c8cdd4",
-    accent="#2f6fde",
-    accent_text="#ffffff",
-    link="#1f5fcf",
-    tooltip="#ffffff",
-    tooltip_text="#1f2328",
-)
-DARK = Colours(
-    window="#1d1f23",
-    base="#24272c",
-    alternate="#2d3137",
-    button="#2d3137",
-    text="#e6e8eb",
-    muted="#9aa1ab",
-    border="#454b54",
-    accent="#4c8dff",
-    accent_text="#ffffff",
-    link="#7fb0ff",
-    tooltip="#2d3137",
-    tooltip_text="#e6e8eb",
-)
+__all__ = ["CHOICES", "DARK", "LIGHT", "Colours", "apply_theme", "colours", "is_dark", "palette_for"]
 
 
 def palette_for(colours: Colours) -> QPalette:
@@ -153,6 +108,9 @@ def apply_theme(choice: str) -> bool:
         if app.style().name().lower() != "fusion":
             app.setStyle("Fusion")
         app.setPalette(palette_for(DARK if dark else LIGHT))
+        from app.ui import style
+
+        style.restyle()
         # A widget with a style sheet (cards, banners, notes) took its palette when it was polished and keeps it,
         # as do its children: polishing them again makes them take the new one.
         for widget in app.allWidgets():

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.ui.chat import attachments
 from app.ui.chat.attachments import PendingImage
+from app.ui.common import icons
 from app.ui.common.workers import JobGroup, JobResult
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
@@ -134,10 +135,14 @@ class ComposeBox(QWidget):
         self.note.hide()
         self.attach = QToolButton()
         self.attach.setText("Attach image…")
+        self.attach.setIcon(icons.icon("paperclip"))
+        self.attach.setAutoRaise(True)
         self.attach.setAccessibleName("Attach an image")
         self.attach.setToolTip("Attach an image (you can also paste or drop one)")
         self.attach.clicked.connect(self.choose_files)
         self.send = QPushButton("Send")
+        self.send.setObjectName("primary")  # the one accent-coloured button of the tab (style.py)
+        self.send.setIcon(icons.icon("send-horizontal"))
         self.send.setAccessibleName("Send")
         self.send.setDefault(False)
         self.send.clicked.connect(self._on_send_button)
@@ -199,6 +204,7 @@ class ComposeBox(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.send.setText("Stop" if busy else "Send")
+        self.send.setIcon(icons.icon("square" if busy else "send-horizontal"))
         self.send.setAccessibleName("Stop the answer" if busy else "Send")
         self.send.setToolTip("Stop the answer (Esc)" if busy else "Send (Enter)")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QSize, QSizeF, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -18,12 +18,16 @@ from PySide6.QtGui import (
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
+    QTextDocument,
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
+from app.ui import design
+from app.ui.common import icons
 from app.ui.common.markdown_render import Block, next_cut, render_blocks
 
 RENDER_INTERVAL_MS = 33
+ICON_PX = 14  # the Copy icon in a code block's header
 # Rendering code costs about 2.5 us a character (Pygments and Qt's tables), prose about a tenth of that: these keep
 # each render of a tail, and each slice frozen in one turn of the event loop, to a few milliseconds.
 TAIL_LIMIT = 2_000  # characters an unfinished tail may have before a cut is forced
@@ -60,7 +64,9 @@ class MarkdownBody(QTextBrowser):
         self.anchorClicked.connect(self._on_anchor)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )  # a code line wider than the column
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.viewport().setAutoFillBackground(False)
         palette = self.palette()
@@ -72,6 +78,7 @@ class MarkdownBody(QTextBrowser):
             Qt.TextInteractionFlag.TextBrowserInteraction | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.document().setDocumentMargin(0)
+        self._add_icons()
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self.setFixedHeight(0)
         self._timer = QTimer(self)
@@ -84,7 +91,7 @@ class MarkdownBody(QTextBrowser):
     def retheme(self) -> None:
         """The theme changed (`theme.apply_theme` calls this): code colours are baked into the HTML, render again."""
         if self.text and self._dark != is_dark(self):
-            self.set_text(self.text)
+            self.set_text(self.text)  # its Copy icon too
 
     def _reset(self) -> None:
         self.codes: list[str] = []
@@ -111,7 +118,8 @@ class MarkdownBody(QTextBrowser):
 
     def set_text(self, text: str) -> None:
         self._timer.stop()
-        self.clear()
+        self.clear()  # drops the document's resources too
+        self._add_icons()
         self._reset()
         self.append(text)
         self.render_now()
@@ -238,23 +246,32 @@ class MarkdownBody(QTextBrowser):
         return "".join(parts)
 
     def _code_html(self, block: Block, index: int | None) -> str:
-        palette = (
-            QGuiApplication.palette()
-        )  # the app's, set at once by a theme change (a widget's follows later)
-        background = palette.color(QPalette.ColorRole.AlternateBase).name()
-        border = palette.color(QPalette.ColorRole.Mid).name()
-        muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+        """A code block: a header with its language and a Copy button (copy:N), then the code, which never wraps
+        (the message scrolls sideways under a wide one)."""
+        from app.ui import theme
+
+        colours = (
+            theme.colours()
+        )  # the app's, set at once by a theme change (a widget's palette follows later)
         language = html.escape(block.language or "code")
+        # The header stays at the left, in view however wide the code is.
         heading = (
-            f'<span style="color: {muted};">{language}</span>&nbsp;&nbsp;<a href="copy:{index}">Copy</a>'
+            f'<tr><td style="color: {colours.muted};">{language}&nbsp;&nbsp;&nbsp;'
+            f'<a href="copy:{index}" style="color: {colours.link}; text-decoration: none;">'
+            f'<img src="icon:copy" width="{ICON_PX}" height="{ICON_PX}">&nbsp;Copy</a></td></tr>'
             if index is not None
             else ""
         )
         return (
-            f'<table width="100%" cellspacing="0" cellpadding="6" border="1" style="border-collapse: collapse; '
-            f'border-color: {border}; background-color: {background};"><tr><td>'
-            f"{heading}{block.html}</td></tr></table>"
+            f'<table width="100%" cellspacing="0" cellpadding="{design.S}" border="0" '
+            f'style="background-color: {colours.code};">{heading}<tr><td>{block.html}</td></tr></table>'
         )
+
+    def _add_icons(self) -> None:
+        """The Copy icon of code blocks, as an image the document draws, sharp at the screen's pixel ratio."""
+        ratio = self.devicePixelRatioF() or 1.0
+        pixmap = icons.icon("copy").pixmap(QSize(ICON_PX, ICON_PX), ratio)
+        self.document().addResource(QTextDocument.ResourceType.ImageResource, QUrl("icon:copy"), pixmap)
 
     def code_at(self, index: int) -> str:
         if index < len(self.codes):
@@ -272,7 +289,11 @@ class MarkdownBody(QTextBrowser):
 
     @Slot(QSizeF)
     def _fit(self, size: QSizeF) -> None:
-        self.setFixedHeight(int(size.height()) + 4)
+        """The widget is as tall as its text (the conversation scrolls, not the message), plus the sideways
+        scroll bar when a code line is wider than the column."""
+        wide = size.width() > self.viewport().width() + 1
+        bar = self.horizontalScrollBar().sizeHint().height() if wide else 0
+        self.setFixedHeight(int(size.height()) + 4 + bar)
 
     def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         event.ignore()  # the conversation scrolls, not the message

@@ -6,10 +6,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
+    QColor,
+    QFont,
     QGuiApplication,
     QImage,
+    QPainter,
     QPalette,
     QPixmap,
 )
@@ -23,20 +26,25 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import filters
+from app.ui import design
 from app.ui.chat.markdown_body import DISPLAY_LIMIT, MarkdownBody
+from app.ui.common import icons
 from app.ui.common.problem_card import Card
 
 THUMB = 96
+BUBBLE_INDENT = 3 * design.XL  # your messages start this far in: told apart from answers at a glance
+# (what, tooltip, accessible name, icon)
+ACTIONS = (
+    ("copy", "Copy", "Copy this message", "copy"),
+    ("edit", "Edit and resend", "Edit this message", "pencil"),
+    ("regenerate", "Regenerate", "Regenerate this answer", "refresh-cw"),
+)
 
 
-def _mute(label: QLabel, small: bool = False) -> None:
+def _mute(label: QLabel) -> None:
     palette = label.palette()
     palette.setColor(QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText))
     label.setPalette(palette)
-    if small:
-        font = label.font()
-        font.setPointSizeF(font.pointSizeF() * 0.85)
-        label.setFont(font)
 
 
 def thumbnail(data: bytes, size: int = THUMB) -> QImage:
@@ -47,6 +55,36 @@ def thumbnail(data: bytes, size: int = THUMB) -> QImage:
     return image.scaled(
         size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
+
+
+class ActionButton(QToolButton):
+    """A message's action as an icon: always in the Tab order, drawn only while its message is hovered or one of
+    the actions has the keyboard focus (so the conversation stays calm)."""
+
+    def __init__(self, message: MessageWidget):
+        super().__init__(message)
+        self._message = message
+        self.setAutoRaise(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        if self._message.actions_shown():
+            super().paintEvent(event)
+
+    def focusInEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        super().focusInEvent(event)
+        self._repaint_all()
+
+    def focusOutEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        super().focusOutEvent(event)
+        self._repaint_all()
+
+    def _repaint_all(self) -> None:
+        # The focus also leaves while the message is being destroyed, when only the QWidget part of it is left.
+        repaint = getattr(self._message, "_repaint_actions", None)
+        if repaint is not None:
+            repaint()
 
 
 class MessageWidget(QFrame):
@@ -70,11 +108,11 @@ class MessageWidget(QFrame):
         self.finish_reason: str | None = None
         self.verdicts: list[filters.Verdict] = []
         self.setObjectName("user" if role == "user" else "assistant")
-        self._unflash()
+        self._flashing = False
         self.who = QLabel(
-            f"<b>{'You' if role == 'user' else 'Assistant'}</b>"
-            + (f" · {html.escape(model)}" if model else "")
+            ("You" if role == "user" else "Assistant") + (f" · {html.escape(model)}" if model else "")
         )
+        _mute(self.who)
         self.state = QLabel()
         _mute(self.state)
         self.filter_button = QToolButton()
@@ -82,19 +120,19 @@ class MessageWidget(QFrame):
         self.filter_button.hide()
         self.filter_button.clicked.connect(self._on_filters)
         self._buttons: dict[str, QToolButton] = {}
+        self._hovered = False
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
+        head.setSpacing(design.XS)
         head.addWidget(self.who)
         head.addWidget(self.state)
         head.addStretch(1)
         head.addWidget(self.filter_button)
-        for what, label in (("copy", "Copy"), ("edit", "Edit"), ("regenerate", "Regenerate")):
-            button = QToolButton()
-            button.setText(label)
-            button.setAutoRaise(True)
-            button.setAccessibleName(
-                f"{label} this message" if what != "regenerate" else "Regenerate this answer"
-            )
+        for what, tip, name, icon_name in ACTIONS:
+            button = ActionButton(self)
+            button.setIcon(icons.icon(icon_name))
+            button.setToolTip(tip)
+            button.setAccessibleName(name)
             button.setProperty("what", what)
             button.clicked.connect(self._on_button)
             head.addWidget(button)
@@ -115,18 +153,21 @@ class MessageWidget(QFrame):
         self.plain.setTextFormat(Qt.TextFormat.PlainText)
         self.more = QLabel()  # an answer too long to show in full says so
         self.more.setWordWrap(True)
-        _mute(self.more, small=True)
+        _mute(self.more)
         self.more.hide()
         self.body.overflowed.connect(self._on_overflow)
         self.usage = QLabel()
         self.usage_value: Any = None  # the answer's Usage, for the conversation's cost
         self.answered_by: str | None = None
-        _mute(self.usage, small=True)
+        _mute(self.usage)
         self.usage.hide()
         self._card: Card | None = None  # made when first needed: most messages never show one
         layout = self._layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
-        layout.setSpacing(4)
+        if role == "user":  # a bubble towards the right, padded inside
+            layout.setContentsMargins(BUBBLE_INDENT + design.M, design.S, design.M, design.S)
+        else:  # the plain surface, its text aligned with the column
+            layout.setContentsMargins(0, design.XS, 0, design.XS)
+        layout.setSpacing(design.XS)
         layout.addLayout(head)
         layout.addWidget(self.images_box)
         layout.addWidget(self.plain if role == "user" else self.body)
@@ -134,6 +175,7 @@ class MessageWidget(QFrame):
         layout.addWidget(self.more)
         layout.addWidget(self.usage)
         self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
+        self._scale_small()
         self.set_text(text)
 
     @property
@@ -217,7 +259,7 @@ class MessageWidget(QFrame):
         """model-router picks a model per answer: say which one answered."""
         self.answered_by = answered_by
         shown = f"{deployment} → {answered_by}" if answered_by and answered_by != deployment else deployment
-        self.who.setText(f"<b>Assistant</b> · {html.escape(shown)}")
+        self.who.setText(f"Assistant · {html.escape(shown)}")
         self.who.setToolTip(f"Answered by {answered_by}" if answered_by else "")
 
     def set_verdicts(self, verdicts: list[filters.Verdict]) -> None:
@@ -247,32 +289,70 @@ class MessageWidget(QFrame):
 
     def flash(self) -> None:
         """Tint the message for a moment (a search result jumped here)."""
-        palette = self.palette()
-        tint = QGuiApplication.palette().color(QPalette.ColorRole.Highlight)
-        tint.setAlpha(60)
-        palette.setColor(QPalette.ColorRole.Window, tint)
-        self.setPalette(palette)
-        self.setAutoFillBackground(True)
+        self._flashing = True
+        self.update()
         QTimer.singleShot(2500, self, self._unflash)
 
     def retheme(self) -> None:
-        """The theme changed (`theme.apply_theme` calls this): the background came from the old palette."""
-        self._unflash()
+        """The theme changed (`theme.apply_theme` calls this): the bubble is painted in the new colours."""
+        self.update()
         self.body.retheme()
 
     @Slot()
     def _unflash(self) -> None:
-        """Your messages sit on the alternate background; answers on the window's own."""
-        palette = self.palette()
-        app_palette = QGuiApplication.palette()
-        palette.setColor(
-            QPalette.ColorRole.Window,
-            app_palette.color(
-                QPalette.ColorRole.AlternateBase if self.role == "user" else QPalette.ColorRole.Window
-            ),
-        )
-        self.setPalette(palette)
-        self.setAutoFillBackground(self.role == "user")
+        self._flashing = False
+        self.update()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        """Your messages in a tinted rounded bubble; answers on the plain surface (tinted while flashing)."""
+        if self.role != "user" and not self._flashing:
+            return
+        from app.ui import theme
+
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        if self.role == "user":
+            painter.setBrush(QColor(theme.colours().user_bubble))
+            bubble = self.rect().adjusted(BUBBLE_INDENT, 0, 0, 0)
+            painter.drawRoundedRect(bubble, design.RADIUS_BUBBLE, design.RADIUS_BUBBLE)
+        if self._flashing:
+            tint = QColor(theme.colours().accent)
+            tint.setAlpha(50)
+            painter.setBrush(tint)
+            painter.drawRoundedRect(self.rect(), design.RADIUS, design.RADIUS)
+        painter.end()
+
+    # -- the actions: drawn on hover and keyboard focus --------------------------------------------------------
+    def actions_shown(self) -> bool:
+        """The action icons are drawn while the pointer is over the message or one of them has the focus."""
+        return self._hovered or any(b.hasFocus() for b in self._buttons.values())
+
+    def enterEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        self._hovered = True
+        self._repaint_actions()
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        self._hovered = False
+        self._repaint_actions()
+        super().leaveEvent(event)
+
+    def _repaint_actions(self) -> None:
+        for button in self._buttons.values():
+            button.update()
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.FontChange:
+            self._scale_small()
+        super().changeEvent(event)
+
+    def _scale_small(self) -> None:
+        """Headers, token lines and notes are SMALL × the chat font, following it when it changes."""
+        font = QFont(self.font())
+        font.setPointSizeF(self.font().pointSizeF() * design.SMALL)
+        for label in (self.who, self.state, self.usage, self.more):
+            label.setFont(font)
 
     def button(self, what: str) -> QToolButton:
         return self._buttons[what]

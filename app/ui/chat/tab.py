@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
+from app.ui import style
 from app.ui.chat.compose import ComposeBox, image_sources
 from app.ui.chat.conversations import Conversations
 from app.ui.chat.header import ConversationHeader
@@ -28,7 +29,7 @@ from app.ui.chat.model_bits import ModelBits
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
 from app.ui.chat.view import ChatView, verdict_rows
-from app.ui.common import a11y, prefs
+from app.ui.common import a11y, icons, prefs
 from app.ui.common.problem_card import Card, VerdictDialog
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup
@@ -66,6 +67,7 @@ class ChatTab(QWidget):
     def _build(self) -> None:
         self.sidebar = ChatSidebar()
         self.sidebar.new_chat.connect(self.new_chat)
+        self.sidebar.new_button.setIcon(icons.icon("square-pen"))
         self.sidebar.open_conversation.connect(self.open_conversation)
         self.sidebar.delete.connect(self._delete)
         self.sidebar.restore.connect(self._focus_box)  # Undo's button hides: the focus goes back to the box
@@ -108,6 +110,8 @@ class ChatTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
+        for part in (self.sidebar, self.header, self.compose.send, self.compose.attach):
+            style.apply(part)  # never the conversation: style.py says why
         from app.ui.chat.search import HistorySearch
 
         self.search = HistorySearch(self.services, indexer=self.services.indexer)
@@ -139,10 +143,11 @@ class ChatTab(QWidget):
             size = int(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return
-        for widget in (self.view.container, self.compose.edit):
-            font = widget.font()
-            font.setPointSize(max(6, min(48, size)))
-            widget.setFont(font)
+        size = max(6, min(48, size))
+        self.view.set_font_size(size)
+        font = self.compose.edit.font()
+        font.setPointSize(size)
+        self.compose.edit.setFont(font)
 
     @Slot()
     def _on_history_cleared(self) -> None:

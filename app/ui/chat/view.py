@@ -10,10 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core import errors, filters
 from app.core.history import StoredMessage
+from app.ui import design
 from app.ui.chat.message_widget import MessageWidget
 
 PAGE = 40  # messages with widgets after opening; older ones on request
@@ -87,10 +98,19 @@ class ChatView(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setAccessibleName("Conversation")
+        # The reading column (docs/DESIGN.md): at most COLUMN_CHARS of the chat font wide, centred in the container.
         self.container = QWidget()
-        self.column = QVBoxLayout(self.container)
-        self.column.setContentsMargins(12, 8, 12, 8)
-        self.column.setSpacing(10)
+        centre = QHBoxLayout(self.container)
+        centre.setContentsMargins(design.L, design.M, design.L, design.M)
+        centre.setSpacing(0)
+        self.page = QWidget()
+        self.page.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        centre.addStretch(0)  # the margins left and right once the column is as wide as it may be
+        centre.addWidget(self.page, 1)
+        centre.addStretch(0)
+        self.column = QVBoxLayout(self.page)
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.column.setSpacing(design.L)
         self.earlier = QPushButton()
         self.earlier.setAccessibleName("Show earlier messages")
         self.earlier.clicked.connect(self.show_earlier)
@@ -113,6 +133,13 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
+
+    def set_font_size(self, points: int) -> None:
+        """Settings' chat font size for every message; the column's width follows it."""
+        font = self.container.font()
+        font.setPointSize(points)
+        self.container.setFont(font)
+        self.page.setMaximumWidth(QFontMetrics(font).averageCharWidth() * design.COLUMN_CHARS)
 
     # -- contents -----------------------------------------------------------------------------------------------
     def clear(self) -> None:

@@ -56,16 +56,29 @@ def highlight(code: str, language: str, dark: bool = False) -> str:
 
 def code_html(code: str, language: str, dark: bool = False, colour: bool = True) -> str:
     body = highlight(code.rstrip("\n"), language, dark) if colour else html.escape(code.rstrip("\n"))
-    # Qt's rich text keeps spaces and line breaks inside <pre>; pre-wrap lets long lines wrap instead of widening.
-    return f'<pre style="white-space: pre-wrap; margin: 0; font-family: monospace;">{body}</pre>'
+    # Qt's rich text keeps spaces and line breaks inside <pre>; long lines stay whole (the message scrolls sideways).
+    return f'<pre style="white-space: pre; margin: 0; font-family: monospace;">{body}</pre>'
 
 
 _TABLE_STYLE = '<table border="1" cellspacing="0" cellpadding="4" style="border-collapse: collapse;">'
 
 
-def _prose_html(rendered: str) -> str:
-    # Qt's rich text draws no table borders unless asked on the element itself.
-    return rendered.replace("<table>", _TABLE_STYLE).strip()
+def _prose_html(rendered: str, dark: bool = False) -> str:
+    # Qt's rich text draws no table borders unless asked on the element itself, and no border on a block: a
+    # blockquote becomes a table whose thin first cell is its quote bar.
+    from app.ui import design
+
+    bar = (design.DARK if dark else design.LIGHT).quote
+    return (
+        rendered.replace("<table>", _TABLE_STYLE)
+        .replace(
+            "<blockquote>",
+            f'<table cellspacing="0" cellpadding="0" style="margin-top: 4px; margin-bottom: 4px;"><tr>'
+            f'<td width="3" bgcolor="{bar}"></td><td width="{design.M}"></td><td>',
+        )
+        .replace("</blockquote>", "</td></tr></table>")
+        .strip()
+    )
 
 
 def render_blocks(text: str, dark: bool = False, colour: bool = True) -> list[Block]:
@@ -78,7 +91,7 @@ def render_blocks(text: str, dark: bool = False, colour: bool = True) -> list[Bl
 
     def flush() -> None:
         if pending:
-            rendered = _prose_html(md.renderer.render(pending, md.options, {}))
+            rendered = _prose_html(md.renderer.render(pending, md.options, {}), dark)
             if rendered:
                 blocks.append(Block("html", rendered))
             pending.clear()

@@ -11,7 +11,7 @@ import re
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPen
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,15 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors, filters
-
-COLOURS = {
-    "problem": "#c0392b",
-    "refusal": "#d35400",
-    "info": "#2f6fde",
-    "waiting": "#7f8c8d",
-    "ok": "#1e8449",
-    "warning": "#b9770e",
-}
+from app.ui import design
 
 Action = tuple[str, str]  # (id emitted by `Card.action`, button text)
 
@@ -89,8 +81,8 @@ class Card(QFrame):
         id_row.addWidget(self.request_id, 1)
         id_row.addWidget(self.copy_id)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 8, 6)
-        layout.setSpacing(4)
+        layout.setContentsMargins(design.M + 2, design.S, design.M, design.S)
+        layout.setSpacing(design.XS)
         layout.addWidget(self.title)
         layout.addWidget(self.text)
         layout.addLayout(id_row)
@@ -174,10 +166,8 @@ class Card(QFrame):
     ) -> None:
         self._countdown.stop()
         self.kind = kind
-        colour = COLOURS.get(kind, COLOURS["info"])
-        self.setStyleSheet(
-            f"QFrame#card {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}"
-        )
+        colour = self.colour()
+        self.update()
         self.title.setText(f'<b style="color: {colour}">{html.escape(title)}</b>')
         self.text.setText(text_html)
         self.request_id.setText(f"Request id: {request_id}" if request_id else "")
@@ -197,6 +187,35 @@ class Card(QFrame):
             self._buttons.addWidget(button)
         self._buttons.addStretch(1)
         self.show()
+
+    def colour(self) -> str:
+        """The kind's colour in the theme painted now."""
+        from app.ui import theme
+
+        return design.kind_colour(theme.colours(), self.kind)
+
+    def retheme(self) -> None:
+        """The theme changed (`theme.apply_theme` calls this): the title's colour is baked into its HTML."""
+        if self.kind:
+            title = re.sub(r"<[^>]+>", "", self.title.text())
+            self.title.setText(f'<b style="color: {self.colour()}">{title}</b>')
+
+    def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt name
+        """A thin border and a bar on the left in the kind's colour, painted here rather than by a style sheet:
+        a widget with its own style sheet stops following its parent's font (the chat's font size)."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = QColor(self.colour())
+        tint = QColor(colour)
+        tint.setAlpha(18)
+        rect = self.rect().adjusted(0, 0, -1, -1)
+        painter.setPen(QPen(colour, 1))
+        painter.setBrush(tint)
+        painter.drawRoundedRect(rect, design.RADIUS_SMALL, design.RADIUS_SMALL)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(0, 0, 4, self.height(), 2, 2)
+        painter.end()
 
     def buttons(self) -> dict[str, QPushButton]:
         out = {}
@@ -294,7 +313,9 @@ class VerdictDialog(QDialog):
                 font = item.font()
                 font.setBold(True)
                 item.setFont(font)
-                tint = QColor(COLOURS["refusal"])
+                from app.ui import theme
+
+                tint = QColor(theme.colours().warning)
                 tint.setAlpha(60)
                 item.setBackground(tint)
                 item.setToolTip(f"Azure filtered this: {cells[1]} ({cells[2]})")
