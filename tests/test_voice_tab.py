@@ -27,6 +27,10 @@ def tab(qtbot, services):
     tab = VoiceTab(services)
     qtbot.addWidget(tab)
     tab.on_connection(services.connection)
+    combo = (
+        tab.engine.engine_combo
+    )  # these are the chained engine's turns (the Live ones: test_voice_tab_live.py)
+    combo.setCurrentIndex(combo.findData("chained"))
     tab.resize(960, 640)
     tab.show()
     qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=15000)
