@@ -201,6 +201,10 @@ def test_the_engine_is_offered_where_the_profile_has_a_realtime_deployment(qtbot
     choose(tab.engine.turn_combo, "semantic_vad")
     assert visible_rows(tab)["eagerness"]
     choose(tab.engine.eagerness_combo, "high")
+    tab.push_to_talk.setChecked(True)  # releasing the key ends the turn: Azure's turn detection is off
+    assert not tab.engine.turn_combo.isEnabled() and not tab.engine.eagerness_combo.isEnabled()
+    tab.hands_free.setChecked(True)
+    assert tab.engine.turn_combo.isEnabled() and tab.engine.eagerness_combo.isEnabled()
     assert tab.grab().save(str(tmp_path / "voice-live.png"))
 
     choose(tab.engine.engine_combo, "chained")
@@ -224,7 +228,6 @@ def test_the_engine_is_offered_where_the_profile_has_a_realtime_deployment(qtbot
     second.on_connection(services.connection)
     assert second.engine.engine == "chained" and second.engine.eagerness == "high"
     choose(second.engine.engine_combo, "live")
-    second.show()
     assert visible_rows(second) == {
         "engine": True,
         "turn detection": True,

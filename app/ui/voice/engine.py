@@ -82,6 +82,7 @@ class EngineOptions(QObject):
         super().__init__(parent)
         self.services = services
         self.live_possible = False
+        self._hands_free, self._running = True, False
         self.engine_combo = _combo(ENGINES, "Voice engine", str(services.pref(prefs.VOICE_ENGINE)))
         self.engine_combo.setToolTip(
             "Live: one Realtime API session hears you and answers aloud (fastest). "
@@ -139,10 +140,20 @@ class EngineOptions(QObject):
         self.changed.emit()
 
     def set_running(self, running: bool) -> None:
-        for combo in (self.engine_combo, self.turn_combo, self.eagerness_combo):
-            combo.setEnabled(not running)
+        self._running = running
+        self._enable()
         if not running:
             self._show()
+
+    def set_hands_free(self, hands_free: bool) -> None:
+        """Push-to-talk: the user ends the turn (Azure's turn detection is off), so its choice is greyed."""
+        self._hands_free = hands_free
+        self._enable()
+
+    def _enable(self) -> None:
+        self.engine_combo.setEnabled(not self._running)
+        for combo in (self.turn_combo, self.eagerness_combo):
+            combo.setEnabled(self._hands_free and not self._running)
 
     def missing(self, connection: Any) -> errors.Problem | None:
         """A problem when the profile lacks a deployment this engine needs (Live's transcription is optional)."""

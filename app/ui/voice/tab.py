@@ -202,6 +202,7 @@ class VoiceTab(QWidget):
         self.sensitivity.valueChanged.connect(self._save_prefs)
         self.engine.changed.connect(self._on_engine)
         self._on_engine()
+        self.engine.set_hands_free(hands_free)
 
     @Slot()
     def _on_engine(self) -> None:
@@ -223,6 +224,7 @@ class VoiceTab(QWidget):
         self.services.set_pref(prefs.VOICE_BARGE_IN, self.barge_in.isChecked())
         self.services.set_pref(prefs.VOICE_MARGIN_DB, self.sensitivity.value())
         self.controls.barge_in = self.barge_in.isChecked()
+        self.engine.set_hands_free(self.hands_free.isChecked())
 
     def on_connection(self, connection: Any) -> None:
         self.speech.on_connection(connection)
