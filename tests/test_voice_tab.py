@@ -271,6 +271,8 @@ def test_voice_and_speed_are_remembered(qtbot, services, emulator):
     first = VoiceTab(services)
     qtbot.addWidget(first)
     first.on_connection(services.connection)
+    combo = first.engine.engine_combo  # nova is a speech (TTS) voice: the Live engine has its own voices
+    combo.setCurrentIndex(combo.findData("chained"))
     first.voice_combo.setCurrentIndex(first.voice_combo.findText("nova"))
     first.voice_combo.activated.emit(first.voice_combo.currentIndex())
     first.speed.setValue(1.5)
