@@ -136,6 +136,10 @@ def test_the_style_field_reaches_the_wire_and_is_remembered(qtbot, tab, services
 
 def test_a_tts_hd_profile_has_six_voices_and_no_style_field(tab, services, emulator):
     tab.on_connection(_connection(emulator))
+    combo = (
+        tab.engine.engine_combo
+    )  # the demo profile has a realtime deployment: Live (its own voices) is default
+    combo.setCurrentIndex(combo.findData("chained"))
     assert not tab.style_field.isVisibleTo(tab) and tab.speech.instructions() == ""
     voices = [tab.voice_combo.itemText(i) for i in range(tab.voice_combo.count())]
     assert voices == ["alloy", "echo", "fable", "onyx", "nova", "shimmer"]

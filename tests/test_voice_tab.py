@@ -27,6 +27,10 @@ def tab(qtbot, services):
     tab = VoiceTab(services)
     qtbot.addWidget(tab)
     tab.on_connection(services.connection)
+    combo = (
+        tab.engine.engine_combo
+    )  # these are the chained engine's turns (the Live ones: test_voice_tab_live.py)
+    combo.setCurrentIndex(combo.findData("chained"))
     tab.resize(960, 640)
     tab.show()
     qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=15000)
@@ -94,6 +98,41 @@ def test_hands_free_conversation_in_the_tab(qtbot, tab, services, tmp_path):
     messages = History.open().messages(tab.conversation_id)
     assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "complete")]
     assert messages[0].text == WORDS and "ask a follow-up question" in messages[1].text
+
+
+@pytest.mark.audio
+def test_a_live_conversation_end_to_end_on_the_sound_server(qtbot, tab, services, tmp_path):
+    """The Live engine: a spoken question into the virtual microphone goes over the Realtime socket, Parley's voice
+    reaches the speaker sink and both sides' words are in history."""
+    from app.core.history import History
+    from app.emulator.realtime import client_events
+
+    question = spoken_wav(WORDS, tmp_path / "question.wav")
+    emulator = services.connection.emulator
+    emulator.hear(WORDS)
+    emulator.token_rate = None  # answer audio paced as Azure sends it
+    combo = tab.engine.engine_combo
+    combo.setCurrentIndex(combo.findData("live"))
+    tab.hands_free.setChecked(True)
+    states: list[VoiceState] = []
+    tab.state_changed.connect(states.append)
+    with SpeakerTap() as speaker:
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: tab.badge.state is VoiceState.LISTENING, timeout=15000)
+        qtbot.waitUntil(lambda: mic_delivering(tab), timeout=15000)
+        say_into_mic(question)
+        qtbot.waitUntil(lambda: f"You: {WORDS}" in tab.transcript_text(), timeout=20000)
+        qtbot.waitUntil(lambda: states[-2:] == [VoiceState.SPEAKING, VoiceState.LISTENING], timeout=40000)
+        assert tab.grab().save(str(tmp_path / "voice-tab-live.png"))
+        tab.stop()
+        qtbot.waitUntil(lambda: not tab.running, timeout=10000)
+    assert speaker.loudest_rms() > 0.05, "nothing audible reached the speaker"
+    assert any(e["type"] == "input_audio_buffer.append" for e in client_events(emulator))
+    assert f"You asked: {WORDS}" in tab.transcript_text()
+    messages = History.open().messages(tab.conversation_id)
+    assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+    assert messages[0].text == WORDS and messages[1].text.startswith(f"You asked: {WORDS}")
+    assert not tab.card.isVisible(), tab.card.text.text()
 
 
 @pytest.mark.audio
@@ -232,6 +271,8 @@ def test_voice_and_speed_are_remembered(qtbot, services, emulator):
     first = VoiceTab(services)
     qtbot.addWidget(first)
     first.on_connection(services.connection)
+    combo = first.engine.engine_combo  # nova is a speech (TTS) voice: the Live engine has its own voices
+    combo.setCurrentIndex(combo.findData("chained"))
     first.voice_combo.setCurrentIndex(first.voice_combo.findText("nova"))
     first.voice_combo.activated.emit(first.voice_combo.currentIndex())
     first.speed.setValue(1.5)

@@ -41,7 +41,7 @@ class ScriptedSession:
         self.runs = 0
         self.ended = 0
 
-    def job(self, connection: Any, config: Any, controls: Any, on_level: Any, cancel: Any):
+    def job(self, connection: Any, config: Any, controls: Any, on_level: Any, cancel: Any, **_live: Any):
         self.runs += 1
         yield StateChanged(VoiceState.LISTENING)
         while not cancel.cancelled:
@@ -57,6 +57,7 @@ class ScriptedSession:
 def session(monkeypatch):
     scripted = ScriptedSession()
     monkeypatch.setattr(voice_tab, "_voice_job", scripted.job)
+    monkeypatch.setattr(voice_tab, "live_job", scripted.job)  # either engine: the tab's side is the same
     monkeypatch.setattr(devices_ui, "_list_devices", lambda rescan, cancel: [MIC, SPEAKER])
     monkeypatch.setattr(devices_ui, "_idle_levels", lambda device, on_level, cancel: iter(()))
     return scripted

@@ -36,6 +36,7 @@ from app.core.realtime_events import (
 )
 from app.core.turns import FinishReason, TurnWriter
 from app.voice.events import (
+    ConversationStarted,
     InputLevel,
     Notice,
     ReplyDelta,
@@ -65,7 +66,8 @@ class LiveBackend:
     player_factory: Callable[[], Any]
     live: LiveConfig
     history: Any = None
-    conversation_id: int | None = None
+    conversation_id: int | None = None  # set by the session when it stores its first turn, if it was None
+    new_conversation: Callable[[], int] | None = None  # makes the conversation then (the id)
 
 
 @dataclass
@@ -79,6 +81,7 @@ class _Turn:
     done_at: float = 0.0
     finish: FinishReason | None = None
     stored: bool = False
+    said: str = ""  # the answer's transcript so far: kept if the session stops before the answer ends
 
 
 @dataclass
@@ -144,8 +147,10 @@ class LiveVoiceSession:
             if watch is not None:
                 watch.stop()
             recorder.stop()
-            for turn in self._turns:  # what is still waiting for its transcript is stored as it is
-                self._store(turn)
+            self._stop_open_turns()
+            # What is still waiting for its transcript is stored as it is (told after: no yield in a finally).
+            late = [started for turn in self._turns if (started := self._store(turn)) is not None]
+        yield from late
         yield self._set(VoiceState.IDLE)
 
     # -- the loop ---------------------------------------------------------------------------------------------------
@@ -170,9 +175,10 @@ class LiveVoiceSession:
                     yield self._set(VoiceState.LISTENING if hands_free else VoiceState.IDLE)
                     continue
                 yield from self._on_event(ev, rt)
-            # 2. the user's commands: push-to-talk, stop speaking
-            for cmd in self.controls.take():
-                if cmd == "press" and not hands_free and not pressed and started:
+            # 2. the user's commands: push-to-talk, stop speaking (kept until the session is open: a press made
+            # while it connects still counts)
+            for cmd in self.controls.take() if started else ():
+                if cmd == "press" and not hands_free and not pressed:
                     pressed = True
                     if self._playback is not None:
                         yield from self._interrupt(rt, FinishReason.CANCELLED)
@@ -219,7 +225,9 @@ class LiveVoiceSession:
             yield Timing("mic_frame_to_ws_send", self.send_ms[-1] if self.send_ms else 0.0)
             yield self._set(VoiceState.THINKING)
         elif isinstance(ev, Committed):
-            self._turn(ev.item_id)
+            turn = self._turn(ev.item_id)
+            if not self.backend.live.transcription:  # no words will come: the line says so, as history will
+                yield UserSaid(UNHEARD, turn.seconds)
         elif isinstance(ev, Heard):
             turn = self._turn(ev.item_id)
             turn.heard = ev.text
@@ -228,6 +236,9 @@ class LiveVoiceSession:
         elif isinstance(ev, ResponseStarted):
             yield from self._start_playback(ev.response_id)
         elif isinstance(ev, AnswerDelta):
+            open_turn = self._open_turn()
+            if open_turn is not None:
+                open_turn.said += ev.text
             yield ReplyDelta(ev.text)
         elif isinstance(ev, AudioDelta):
             yield from self._play(ev)
@@ -309,7 +320,7 @@ class LiveVoiceSession:
         pb = self._playback
         if pb is not None and pb.response_id == ev.response_id:
             pb.player.finish()  # plays out what is buffered; _finish_playback notices when it has
-        turn = next((t for t in reversed(self._turns) if t.answer is None), None)
+        turn = self._open_turn()
         if turn is None:
             turn = _Turn(item="", heard=None)
             self._turns.append(turn)
@@ -323,6 +334,17 @@ class LiveVoiceSession:
         yield self._set(VoiceState.LISTENING if self.config.hands_free else VoiceState.IDLE)
 
     # -- storage ----------------------------------------------------------------------------------------------------
+    def _open_turn(self) -> _Turn | None:
+        return next((t for t in reversed(self._turns) if t.answer is None), None)
+
+    def _stop_open_turns(self) -> None:
+        """The session stops (Stop, Esc) while an answer is coming: the question and what was said of the answer
+        are stored, as stopped, like a chained turn stopped midway."""
+        for turn in self._turns:
+            if turn.answer is None and (turn.said or turn.heard):
+                turn.answer = ResponseDone("", "cancelled", FinishReason.CANCELLED, turn.said, None, 0)
+                turn.finish = turn.finish or FinishReason.CANCELLED
+
     def _turn(self, item: str) -> _Turn:
         for turn in self._turns:
             if turn.item == item:
@@ -342,19 +364,27 @@ class LiveVoiceSession:
             if turn.heard is None and self.backend.live.transcription and not late:
                 return
             self._turns.pop(0)
-            self._store(turn)
-        yield from ()
+            started = self._store(turn)
+            if started is not None:
+                yield started
 
-    def _store(self, turn: _Turn) -> None:
+    def _store(self, turn: _Turn) -> ConversationStarted | None:
+        """Store both sides; the conversation is made with the first stored turn (a silent session leaves none),
+        and then said, so the Chat sidebar lists it at once."""
         if turn.stored or turn.answer is None:
-            return
+            return None
         turn.stored = True
+        backend, started = self.backend, None
+        if backend.conversation_id is None and backend.history is not None and backend.new_conversation:
+            backend.conversation_id = backend.new_conversation()
+            started = ConversationStarted(backend.conversation_id)
         writer = TurnWriter(self.backend.history, self.backend.conversation_id)
         writer.begin_user(turn.heard or UNHEARD)
         writer.begin_answer()
         answer = turn.answer
         writer.append(answer.text)
         writer.finish(turn.finish, problem=answer.problem, usage=answer.usage)
+        return started
 
 
 def live_backend_for(
@@ -363,22 +393,25 @@ def live_backend_for(
     *,
     history: Any = None,
     conversation_id: int | None = None,
+    new_conversation: Callable[[], int] | None = None,
     turn_detection: str | None = None,
     eagerness: str = "auto",
 ) -> LiveBackend:
     """The real backend: the profile's realtime deployment (and its transcription deployment for the user's words),
-    sounddevice in and out at 24 kHz. Push-to-talk (`config.hands_free` False) turns server VAD off."""
+    sounddevice in and out at 24 kHz. Push-to-talk (`config.hands_free` False) turns server VAD off whatever
+    `turn_detection` (server_vad or semantic_vad, for hands-free) says."""
     from dataclasses import replace
 
     from app.audio.player import Player
     from app.audio.recorder import Recorder
+    from app.core.realtime_events import VOICES
 
     deployment = connection.deployment("realtime")
     transcription = connection.profile.deployments.transcription.strip() or None
     live = LiveConfig(
         deployment,
-        voice=config.voice,
-        turn_detection=turn_detection or ("server_vad" if config.hands_free else "none"),
+        voice=config.voice if config.voice in VOICES else "alloy",  # fable, onyx and nova are TTS-only
+        turn_detection=(turn_detection or "server_vad") if config.hands_free else "none",
         eagerness=eagerness,
         transcription=transcription,
         language=config.language,
@@ -397,4 +430,5 @@ def live_backend_for(
         live=live,
         history=history,
         conversation_id=conversation_id,
+        new_conversation=new_conversation,
     )

@@ -42,6 +42,9 @@ VOICE_OUTPUT = Pref("voice/output", str)
 VOICE_MODE = Pref("voice/mode", str, "hands_free")  # hands_free / push_to_talk
 VOICE_BARGE_IN = Pref("voice/barge_in", bool, True)  # on: it listens only where echo is cancelled
 VOICE_MARGIN_DB = Pref("voice/margin_db", int, 12)
+VOICE_ENGINE = Pref("voice/engine", str, "live")  # live (Realtime, where the profile has it) / chained
+VOICE_TURN_DETECTION = Pref("voice/turn_detection", str, "server_vad")  # live: server_vad / semantic_vad
+VOICE_EAGERNESS = Pref("voice/eagerness", str, "auto")  # live semantic VAD: low / medium / high / auto
 # Voice and speed live in the profile; these hold them for demo and environment connections (default: the profile's).
 VOICE_VOICE = Pref("voice/voice", str)
 VOICE_SPEED = Pref("voice/speed", float)
@@ -69,6 +72,9 @@ PREFS = {
         VOICE_MODE,
         VOICE_BARGE_IN,
         VOICE_MARGIN_DB,
+        VOICE_ENGINE,
+        VOICE_TURN_DETECTION,
+        VOICE_EAGERNESS,
         VOICE_VOICE,
         VOICE_SPEED,
         VOICE_STYLE,

@@ -48,6 +48,8 @@ class SpeechOptions(QObject):
         self.speed.editingFinished.connect(self._save_voice)
         self.style.editingFinished.connect(self._save_style)
         self._form: QFormLayout | None = None
+        self.live = False  # the Live engine speaks with the Realtime API's voices, at its own pace, unstyled
+        self._voice = ""
 
     def add_rows(self, form: QFormLayout) -> None:
         row = QHBoxLayout()
@@ -66,7 +68,23 @@ class SpeechOptions(QObject):
 
     @property
     def style_shown(self) -> bool:
-        return audio_families.takes_instructions(self.family)
+        return not self.live and audio_families.takes_instructions(self.family)
+
+    def set_live(self, live: bool) -> None:
+        """Offer the engine's voices (the Realtime API has its own), keeping the chosen one where it has it."""
+        self.live = live
+        self._fill_voices(self._voice or self.voice_combo.currentText())
+        self.speed.setEnabled(not live)
+        self.speed.setToolTip("The Live engine speaks at its own pace" if live else "")
+        self._show_style(self.style_shown)
+
+    def _fill_voices(self, voice: str) -> None:
+        from app.core.realtime_events import VOICES
+
+        voices = VOICES if self.live else audio_families.voices_for(self.family)
+        self.voice_combo.clear()
+        self.voice_combo.addItems(voices)
+        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findText(voice)))
 
     def instructions(self) -> str:
         """The style to send: only to a deployment that takes one (tts/tts-hd get none)."""
@@ -84,10 +102,8 @@ class SpeechOptions(QObject):
         ):  # demo or environment: the choice lives in preferences
             voice = str(self.services.pref(prefs.VOICE_VOICE, voice))
             speed = float(self.services.pref(prefs.VOICE_SPEED, speed))
-        voices = audio_families.voices_for(self.family)
-        self.voice_combo.clear()
-        self.voice_combo.addItems(voices)
-        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findText(voice)))
+        self._voice = voice
+        self._fill_voices(voice)
         self.speed.setValue(speed)
         self._show_style(self.style_shown)
 
@@ -102,6 +118,7 @@ class SpeechOptions(QObject):
         if connection is None:
             return
         voice, speed = self.voice_combo.currentText(), self.speed.value()
+        self._voice = voice
         if connection.source in ("profile", "store"):
             from app.core import profile_ops
 

@@ -1,4 +1,5 @@
-"""The Voice tab: pick devices, then talk hands-free or push-to-talk; Parley answers aloud, sentence by sentence."""
+"""The Voice tab: pick devices and the engine (Live over the Realtime API, or chained), then talk hands-free or
+push-to-talk; Parley answers aloud as the answer arrives."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.devices import DevicePanel
+from app.ui.voice.engine import EngineOptions, live_job
 from app.ui.voice.speech_options import SpeechOptions
 from app.ui.voice.widgets import StateBadge
 from app.voice.events import (
@@ -144,9 +146,11 @@ class VoiceTab(QWidget):
         self.speech = SpeechOptions(self.services, self, self.show_problem)
         self.voice_combo, self.speed = self.speech.voice_combo, self.speech.speed
         self.style_field = self.speech.style
+        self.engine = EngineOptions(self.services, self)
 
         mode_box = QGroupBox("Conversation")
-        mode_form = QFormLayout(mode_box)
+        self._mode_form = mode_form = QFormLayout(mode_box)
+        self.engine.add_rows(mode_form)
         modes = QHBoxLayout()
         modes.addWidget(self.hands_free)
         modes.addWidget(self.push_to_talk)
@@ -196,6 +200,15 @@ class VoiceTab(QWidget):
         for widget in (self.hands_free, self.push_to_talk, self.barge_in):
             widget.toggled.connect(self._save_prefs)
         self.sensitivity.valueChanged.connect(self._save_prefs)
+        self.engine.changed.connect(self._on_engine)
+        self._on_engine()
+        self.engine.set_hands_free(hands_free)
+
+    @Slot()
+    def _on_engine(self) -> None:
+        """Live listens with Azure's turn detection and speaks with the Realtime API's voices."""
+        self._mode_form.setRowVisible(self.sensitivity, not self.engine.live)
+        self.speech.set_live(self.engine.live)
 
     @Slot(bool)
     def _on_devices_listed(self, has_input: bool) -> None:
@@ -211,9 +224,11 @@ class VoiceTab(QWidget):
         self.services.set_pref(prefs.VOICE_BARGE_IN, self.barge_in.isChecked())
         self.services.set_pref(prefs.VOICE_MARGIN_DB, self.sensitivity.value())
         self.controls.barge_in = self.barge_in.isChecked()
+        self.engine.set_hands_free(self.hands_free.isChecked())
 
     def on_connection(self, connection: Any) -> None:
         self.speech.on_connection(connection)
+        self.engine.on_connection(connection)
 
     # -- the session -----------------------------------------------------------------------------------
     @property
@@ -249,19 +264,12 @@ class VoiceTab(QWidget):
         if connection is None:
             self.card.show_message("info", "Not connected yet", "Wait for the connection, or open Settings.")
             return
-        for capability in ("transcription", "chat", "speech"):
-            if not connection.profile.deployments.for_capability(capability).strip():
-                self.show_problem(
-                    errors.Problem(
-                        errors.Kind.CONFIG,
-                        f"No {capability} deployment",
-                        f"Voice needs a {capability} deployment and this profile has none.",
-                        f"Add the {capability} deployment name in Settings.",
-                    )
-                )
-                return
+        problem = self.engine.missing(connection)
+        if problem is not None:
+            self.show_problem(problem)
+            return
         self.card.clear()
-        self.show_status("")
+        self.show_status(self.engine.note(connection))
         self.controls = Controls()
         self.controls.barge_in = self.barge_in.isChecked()
         self._assistant_open = self._hearing = False
@@ -271,9 +279,12 @@ class VoiceTab(QWidget):
         self._space_held = False
         self._release_timer.stop()
         self.conversation_id = None  # the session makes its own with its first stored turn
+        options = self.engine
+        live = partial(live_job, turn_detection=options.turn_detection, eagerness=options.eagerness)
+        job = live if options.live else _voice_job
         self._job.start(
             # The meter's level comes through a signal, emitted from the session's level thread.
-            partial(_voice_job, connection, self.config(), self.controls, self.devices.level.emit),
+            partial(job, connection, self.config(), self.controls, self.devices.level.emit),
             self._on_voice_done,
             event=self._on_voice_event,
         )
@@ -281,6 +292,7 @@ class VoiceTab(QWidget):
         self.talk_button.setEnabled(not self.hands_free.isChecked())
         for widget in (self.hands_free, self.push_to_talk):
             widget.setEnabled(False)
+        self.engine.set_running(True)
         self.devices.set_busy(True)
         self._space_owner(True)
 
@@ -402,6 +414,7 @@ class VoiceTab(QWidget):
         self.talk_button.setEnabled(False)
         for widget in (self.hands_free, self.push_to_talk):
             widget.setEnabled(True)
+        self.engine.set_running(False)
         self.devices.set_busy(False)
         if result.problem is not None:
             self.show_problem(result.problem)
