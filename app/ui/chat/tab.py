@@ -22,6 +22,7 @@ from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
 from app.ui.chat.compose import ComposeBox, image_sources
 from app.ui.chat.conversations import Conversations
+from app.ui.chat.empty import ChatEmpty
 from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.model_bits import ModelBits
@@ -80,6 +81,7 @@ class ChatTab(QWidget):
         self.compose.send_requested.connect(self.send)
         self.compose.stop_requested.connect(self.stop)
         self.compose.edit.textChanged.connect(self._on_typing)
+        self.empty = ChatEmpty(self.view, self.compose)  # in the conversation's place until its first message
         self.conversations = Conversations(self.services, self.sidebar, self.notice, self)
         self.header.system_prompt_edited.connect(self.conversations.save_system_prompt)
         self.header.deployment_chosen.connect(self.conversations.save_deployment)
@@ -95,6 +97,7 @@ class ChatTab(QWidget):
         column.addWidget(self.system_edit)
         column.addWidget(self.notice)
         column.addWidget(self.view, 1)
+        column.addWidget(self.empty, 1)
         column.addWidget(self.edit_bar)
         column.addWidget(self.compose)
         for bar in (self.notice, self.edit_bar):
@@ -123,7 +126,8 @@ class ChatTab(QWidget):
             shortcut.activated.connect(slot)
         # Tab walks it as it reads (sidebar, header, conversation, box); a focus proxy made Tab skip to the box.
         sidebar = (self.sidebar.new_button, self.search, self.sidebar.list, self.sidebar.undo_button)
-        a11y.chain_tab_order([*sidebar, self.header, self.system_edit, self.notice, self.view, self.compose])
+        middle = (self.header, self.system_edit, self.notice, self.view, self.empty)
+        a11y.chain_tab_order([*sidebar, *middle, self.compose])
         self.setAcceptDrops(True)
 
     @Slot(str, object)
@@ -198,6 +202,7 @@ class ChatTab(QWidget):
 
     @Slot(object)
     def _on_history_opened(self, current: int | None) -> None:
+        self.empty.show_for(current is None)  # no conversation yet: "Ask anything"
         if current is not None and not self._queued:
             self.open_conversation(current)
         self._drain_queue()
@@ -223,6 +228,7 @@ class ChatTab(QWidget):
         self.title.setText(conversation.title)
         self._fill_deployments()
         self.view.show_conversation(messages, conversation.deployment, thumbs)
+        self.empty.show_for(not messages)
         self.bits.reprice()
         self._end_edit()
         if self._jump_to is not None:
@@ -258,6 +264,7 @@ class ChatTab(QWidget):
         self.title.setText("New chat")
         self.header.set_system_text("")
         self.view.clear()
+        self.empty.show_for(True)
         self._fill_deployments()
         self._end_edit()
         self.compose.edit.setFocus()
@@ -327,6 +334,7 @@ class ChatTab(QWidget):
         """A new question at the end of the conversation (the caller checked `_not_ready`)."""
         deployment = self._chat_deployment()
         self.notice.clear()
+        self.empty.show_for(False)
         user = MessageWidget("user", text)
         if images:
             user.set_images([(i.thumb, i.name) for i in images])

@@ -27,11 +27,16 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.core.cancel import CancelToken
+from app.ui.common.empty_state import EmptyState
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import Job, JobGroup, JobResult
 
 TERMINAL = {"succeeded", "failed", "cancelled", "completed", "expired"}
+EMPTY_GUIDANCE = (
+    "Fine-tuning trains your own copy of a model on example conversations; a batch runs many requests at once, "
+    "at a lower price, within 24 hours. Both start from a JSONL file."
+)
 DOCS = (
     "<a href='https://learn.microsoft.com/azure/ai-services/openai/how-to/fine-tuning'>Fine-tuning how-to</a> · "
     "<a href='https://learn.microsoft.com/azure/ai-services/openai/how-to/batch'>Batch how-to</a>"
@@ -168,12 +173,22 @@ class JobsTab(QWidget):
         bar.addStretch(1)
         for b in (self.upload_button, self.batch_button, self.cancel_button):
             bar.addWidget(b)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # Until the list has a job: what jobs are and how to start one, in the list's place.
+        self.empty = EmptyState("No jobs on this resource yet", EMPTY_GUIDANCE)
+        self.empty.add_action("Refresh the list", self.refresh, "Ask the resource for its jobs again")
+        self.empty.add_action(
+            "Create a batch from JSONL…",
+            self._on_create_batch,
+            "Checks a JSONL file, uploads it and starts a batch",
+        )
+        self.empty.hide()
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.empty, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.card)
 
@@ -237,9 +252,9 @@ class JobsTab(QWidget):
                 self.table.setItem(r, c, QTableWidgetItem(str(value)))
             if _field(job, "id") == selected:
                 self.table.selectRow(r)
-        if not self.rows:
-            self.detail.setPlainText("No jobs on this resource yet.")
-        elif selected is None:
+        self.empty.setVisible(not self.rows)
+        self.splitter.setVisible(bool(self.rows))
+        if self.rows and selected is None:
             self.detail.setPlainText("Select a job to see its details.")
         reported = next((j for j in self.rows if _field(j, "id") == _field(self._changed, "id", None)), None)
         if reported is not None:
