@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.ui.chat import attachments
 from app.ui.chat.attachments import PendingImage
+from app.ui.common.a11y import describe
 from app.ui.common.workers import JobGroup, JobResult
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
@@ -117,6 +118,9 @@ class ComposeBox(QWidget):
             "Message the assistant — Enter sends, Shift+Enter for a new line, Esc stops"
         )
         self.edit.setAccessibleName("Message")
+        describe(
+            self.edit, "Your message to the assistant; Enter sends it (or Ctrl+Enter, as set in Settings)"
+        )
         self.edit.setTabChangesFocus(True)
         self.edit.textChanged.connect(self._fit_height)
         self._fit_height()
@@ -139,6 +143,7 @@ class ComposeBox(QWidget):
         self.attach.clicked.connect(self.choose_files)
         self.send = QPushButton("Send")
         self.send.setAccessibleName("Send")
+        describe(self.send, "Sends the message to the assistant")
         self.send.setDefault(False)
         self.send.clicked.connect(self._on_send_button)
         row = QHBoxLayout()
@@ -200,6 +205,10 @@ class ComposeBox(QWidget):
         self.busy = busy
         self.send.setText("Stop" if busy else "Send")
         self.send.setAccessibleName("Stop the answer" if busy else "Send")
+        describe(
+            self.send,
+            "Stops the answer; what came so far is kept" if busy else "Sends the message to the assistant",
+        )
         self.send.setToolTip("Stop the answer (Esc)" if busy else "Send (Enter)")
 
     # -- images ---------------------------------------------------------------------------------------------------

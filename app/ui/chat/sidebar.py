@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.history import Conversation
 from app.ui.chat.conversation_rows import DATE_ROLE, HEADER_ROLE, RowDelegate, when
+from app.ui.common.a11y import describe
 
 UNDO_SECONDS = 10
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -52,6 +53,9 @@ class ChatSidebar(QWidget):
         self.new_button.clicked.connect(self.new_chat)
         self.list = QListWidget()
         self.list.setAccessibleName("Conversations")
+        describe(
+            self.list, "Your chats, pinned first; Return opens one, F2 renames, Ctrl+P pins, Del deletes"
+        )
         self.list.setItemDelegate(RowDelegate(self.list))
         # Titles elide at the list's width: a long one never brings a horizontal scroll bar.
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

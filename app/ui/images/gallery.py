@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 from app.core import paths
 from app.core.cancel import CancelToken
 from app.core.history import ImageRecord
+from app.ui.common.a11y import describe
 from app.ui.common.empty_state import EmptyState
 from app.ui.common.workers import JobGroup, JobResult, JobSlot
 
@@ -123,6 +124,10 @@ class Gallery(QListView):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setAccessibleName("Image gallery")
+        describe(
+            self,
+            "Every image you made, newest first; Return opens one large, Del deletes, the menu key offers more",
+        )
         self.model_ = GalleryModel(self)
         self.setModel(self.model_)
         self._items: dict[int, QStandardItem] = {}

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.core.cancel import CancelToken
+from app.ui.common.a11y import describe
 from app.ui.common.empty_state import EmptyState
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
@@ -137,17 +138,21 @@ class JobsTab(QWidget):
         self.kind.addItem("Fine-tuning jobs", "fine-tune")
         self.kind.addItem("Batch jobs", "batch")
         self.kind.setAccessibleName("Job type")
+        describe(self.kind, "Which jobs the list shows: fine-tuning or batch")
         self.kind.currentIndexChanged.connect(self.refresh)
         self.refresh_button = QPushButton("&Refresh")
         self.refresh_button.clicked.connect(self.refresh)
+        describe(self.refresh_button, "Asks the resource for its jobs again")
         self.upload_button = QPushButton("&Upload JSONL…")
         self.upload_button.setToolTip("Checks every line first, then uploads the file to the resource")
         self.upload_button.clicked.connect(self._on_upload)
         self.batch_button = QPushButton("Create &batch from JSONL…")
         self.batch_button.clicked.connect(self._on_create_batch)
+        describe(self.batch_button, "Checks a JSONL file of requests, uploads it and starts a batch")
         self.cancel_button = QPushButton("&Cancel job")
         self.cancel_button.clicked.connect(self._on_cancel)
         self.cancel_button.setEnabled(False)
+        describe(self.cancel_button, "Cancels the selected job, after asking")
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["ID", "Status", "Model / endpoint", "Created", "Progress"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -155,10 +160,12 @@ class JobsTab(QWidget):
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAccessibleName("Jobs")
+        describe(self.table, "The resource's jobs, newest first; select one to see its details")
         self.table.itemSelectionChanged.connect(self._on_selected)
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setAccessibleName("Job details")
+        describe(self.detail, "The selected job's fields and events, in local time")
         self.message = QLabel(DOCS)
         self.message.setOpenExternalLinks(True)
         self.message.setWordWrap(True)
