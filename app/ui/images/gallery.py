@@ -4,7 +4,6 @@ opening it also removes the files of images deleted long enough ago."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -144,14 +143,16 @@ class Gallery(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_menu)
 
-    def make_empty_state(self, describe: Callable[[], object]) -> EmptyState:
-        """What shows in the gallery's place while it has no image (the tab lays it out beside the gallery)."""
+    def make_empty_state(self, prompt: QWidget) -> EmptyState:
+        """What shows in the gallery's place while it has no image (the tab lays it out beside the gallery); its
+        button puts the cursor in `prompt`."""
         self.empty = EmptyState(
             "No images yet",
             "Describe the picture you want in the box above and press Generate (Ctrl+Return). "
             "Every image you make is kept here.",
         )
-        self.empty.add_action("Describe an image…", describe, "Puts the cursor in the image description box")
+        focus = partial(prompt.setFocus, Qt.FocusReason.OtherFocusReason)
+        self.empty.add_action("Describe an image…", focus, "Puts the cursor in the image description box")
         self._sync_empty()
         return self.empty
 

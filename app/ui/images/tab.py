@@ -170,7 +170,7 @@ class ImagesTab(QWidget):
         gallery_layout.setContentsMargins(0, 0, 0, 0)
         gallery_layout.addWidget(QLabel("<b>Gallery</b>"))
         gallery_layout.addWidget(self.gallery, 1)
-        gallery_layout.addWidget(self.gallery.make_empty_state(self._focus_prompt), 1)
+        gallery_layout.addWidget(self.gallery.make_empty_state(self.prompt), 1)
         gallery_layout.addWidget(self.undo_bar)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -312,10 +312,6 @@ class ImagesTab(QWidget):
         else:
             self.revised.clear()
             self.use_revised.hide()
-
-    @Slot()
-    def _focus_prompt(self) -> None:
-        self.prompt.setFocus(Qt.FocusReason.OtherFocusReason)
 
     @Slot()
     def _use_revised(self) -> None:
