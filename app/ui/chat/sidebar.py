@@ -103,7 +103,7 @@ class ChatSidebar(QWidget):
         layout.addLayout(self.search_slot)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.undo_bar)
-        self.setMinimumWidth(180)
+        # No explicit minimum width: it would override the layout's, which keeps the search modes whole at 800 px.
 
     def set_search_widget(self, widget: QWidget) -> None:
         self.search_slot.addWidget(widget)

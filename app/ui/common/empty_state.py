@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 
@@ -25,21 +25,49 @@ class EmptyState(QFrame):
         self.guidance.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.guidance.setWordWrap(True)
         self.guidance.setStyleSheet("color: palette(placeholder-text);")
-        self.guidance.setMaximumWidth(560)
         self.guidance.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.action_row = QHBoxLayout()
         self.action_row.setSpacing(8)
         self.action_row.addStretch(1)
         self.action_row.addStretch(1)
-        self.column = column = QVBoxLayout(self)
-        column.setContentsMargins(16, 16, 16, 16)
+        # A readable measure on wide windows: the text column is at most 560 px, centred. (No alignment flag on the
+        # label itself: that would give a word-wrapped label its one-line height and cut it off.)
+        inner = QWidget()
+        inner.setMaximumWidth(560)
+        self.outer = outer = QHBoxLayout(self)
+        outer.setContentsMargins(16, 16, 16, 16)
+        outer.addStretch(0)
+        outer.addWidget(inner, 1)
+        outer.addStretch(0)
+        self.column = column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(10)
         column.addStretch(1)
         column.addWidget(self.title)
-        column.addWidget(self.guidance, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addWidget(self.guidance)
         column.addLayout(self.action_row)
         column.addStretch(1)
         self.buttons: list[QPushButton] = []
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt name
+        """Room for the title, two lines of guidance and the buttons, so a splitter never squeezes it unreadable
+        (a word-wrapped label reports a one-line minimum)."""
+        margins = self.outer.contentsMargins()
+        buttons = max((b.sizeHint().height() for b in self.buttons), default=0)
+        height = (
+            self.title.sizeHint().height()
+            + 2 * self.guidance.fontMetrics().lineSpacing()
+            + buttons
+            + 2 * self.column.spacing()
+            + margins.top()
+            + margins.bottom()
+        )
+        return QSize(super().minimumSizeHint().width(), height)
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
+        # Layouts ask a word-wrapped label's height for its width and skip the hint above: say it as a minimum.
+        self.setMinimumHeight(self.minimumSizeHint().height())
+        super().showEvent(event)  # type: ignore[arg-type]
 
     def add_action(self, text: str, slot: Callable[[], object], description: str) -> QPushButton:
         """A button under the guidance (in the order added); `description` is what a screen reader adds to it."""

@@ -148,8 +148,7 @@ class Gallery(QListView):
         button puts the cursor in `prompt`."""
         self.empty = EmptyState(
             "No images yet",
-            "Describe the picture you want in the box above and press Generate (Ctrl+Return). "
-            "Every image you make is kept here.",
+            "Describe the picture you want above and press Generate (Ctrl+Return). Your images are kept here.",
         )
         focus = partial(prompt.setFocus, Qt.FocusReason.OtherFocusReason)
         self.empty.add_action("Describe an image…", focus, "Puts the cursor in the image description box")
