@@ -305,15 +305,18 @@ def test_sidebar_rename_pin_delete_undo(qtbot, tab):
     qtbot.waitUntil(lambda: tab.sidebar.titles() == ["beta question", "alpha question"], timeout=5000)
     alpha = next(c for c in tab.sidebar.conversations if c.title == "alpha question")
     tab.conversations.pin(alpha.id, True)
-    qtbot.waitUntil(lambda: tab.sidebar.titles() == ["📌 alpha question", "beta question"], timeout=5000)
+    pinned = {"Pinned": ["alpha question"], "Recent": ["beta question"]}
+    qtbot.waitUntil(lambda: tab.sidebar.sections() == pinned, timeout=5000)
     tab.conversations.rename(alpha.id, "Renamed")
-    qtbot.waitUntil(lambda: tab.sidebar.titles()[0] == "📌 Renamed", timeout=5000)
+    qtbot.waitUntil(lambda: tab.sidebar.sections()["Pinned"] == ["Renamed"], timeout=5000)
     tab.sidebar.select(alpha.id)
     tab.sidebar._delete_current()
     qtbot.waitUntil(lambda: tab.sidebar.titles() == ["beta question"], timeout=5000)
     assert tab.sidebar.undo_bar.isVisible()
     qtbot.mouseClick(tab.sidebar.undo_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.sidebar.titles() == ["📌 Renamed", "beta question"], timeout=5000)
+    qtbot.waitUntil(
+        lambda: tab.sidebar.sections() == {"Pinned": ["Renamed"], "Recent": ["beta question"]}, timeout=5000
+    )
 
 
 def test_export_writes_markdown_and_json(qtbot, tab, tmp_path):

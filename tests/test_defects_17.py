@@ -38,12 +38,13 @@ def test_jobs_empty_note_status_line_and_details_follow_the_batch(qtbot, demo, t
     qtbot.addWidget(tab)
     tab.active_poll_ms = 200
     tab.kind.setCurrentIndex(tab.kind.findData("batch"))
-    qtbot.waitUntil(lambda: "No jobs on this resource yet." in tab.detail.toPlainText(), timeout=10000)
+    qtbot.waitUntil(lambda: not tab.empty.isHidden() and tab.splitter.isHidden(), timeout=10000)
+    assert tab.empty.title.text() == "No jobs on this resource yet"
     good = tmp_path / "good.jsonl"
     good.write_text("".join(json.dumps({**BATCH_LINE, "custom_id": f"r{i}"}) + "\n" for i in range(3)))
     tab.upload(str(good), create_batch=True)
     qtbot.waitUntil(lambda: tab.table.rowCount() == 1, timeout=15000)
-    assert "No jobs on this resource yet." not in tab.detail.toPlainText()
+    assert tab.empty.isHidden() and not tab.splitter.isHidden()
     assert "(validating)" in tab.message.text()
     qtbot.waitUntil(lambda: tab.table.item(0, 1).text() == "completed", timeout=15000)
     assert "(validating)" not in tab.message.text() and "completed" in tab.message.text()

@@ -109,7 +109,8 @@ def test_chat_tab_order_reads_like_the_window(qtbot, window):
         chat.search.query,
         chat.sidebar.list,
         chat.deployment,
-        chat.view,
+        chat.empty.suggestions[0],  # a new chat: "Ask anything" in the conversation's place
+        chat.empty.suggestions[-1],
         chat.compose.edit,
         chat.compose.send,
     ]

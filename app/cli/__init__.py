@@ -102,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="window only: open on this tab (chat, voice, images, completions, jobs, settings)",
     )
     parser.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        help="window only: this theme for this run (Settings' choice stays as it is)",
+    )
+    parser.add_argument(
+        "--size",
+        metavar="WxH",
+        type=_size,
+        help="window only: open the window this size in pixels, e.g. 800x500 (for screenshots)",
+    )
+    parser.add_argument(
         "--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected"
     )
     parser.add_argument(
@@ -115,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         module.register(commands)
     return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 800x500") from None
+    if not (320 <= width <= 10000 and 240 <= height <= 10000):
+        raise argparse.ArgumentTypeError(f"'{text}' is outside 320x240 to 10000x10000")
+    return width, height
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

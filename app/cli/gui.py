@@ -31,4 +31,6 @@ def start(args: argparse.Namespace) -> int:
         profile=args.profile,
         send=args.send,
         quick=bool(getattr(args, "quick", False)),
+        theme=getattr(args, "theme", None),
+        size=getattr(args, "size", None),
     )

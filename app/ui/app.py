@@ -34,14 +34,23 @@ class _Screenshot(QObject):
         services.connection_failed.connect(self._settled)
         QTimer.singleShot(8000, self._take)
         self._done = False
+        self._since = time.monotonic()
 
     @Slot(object)
     def _settled(self, _value: object) -> None:
+        self._since = time.monotonic()
         QTimer.singleShot(300, self._take)
 
     @Slot()
     def _take(self) -> None:
         if self._done:
+            return
+        from app.ui.common import workers
+
+        # What the tab fetched on connecting (the jobs list, the gallery) is part of the picture: wait for it, up to
+        # 5 s (a job that runs all along, like the voice tab's level meter, only costs that wait).
+        if workers.active_jobs() and time.monotonic() - self._since < 5:
+            QTimer.singleShot(200, self._take)
             return
         self._done = True
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,6 +249,8 @@ def run_gui(
     profile: str | None = None,
     send: str | None = None,
     quick: bool = False,
+    theme: str | None = None,
+    size: tuple[int, int] | None = None,
 ) -> int:
     QApplication.setApplicationName("Parley")
     QApplication.setOrganizationName("Parley")
@@ -262,8 +273,10 @@ def run_gui(
 
     crash_handler = CrashHandler(qapp)
     services = AppServices(demo=demo, profile_name=profile)
-    apply_theme(str(services.pref(prefs.THEME)))
+    apply_theme(theme or str(services.pref(prefs.THEME)))  # --theme: this run only
     window = MainWindow(services)
+    if size is not None:
+        window.resize(*size)
     if tab and not window.select_tab(tab):
         print(f"parley: unknown tab '{tab}'", file=sys.stderr)
         return 2

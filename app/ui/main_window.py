@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.ui import shortcuts, style
 from app.ui.common import icons, prefs, workers
+from app.ui.common.a11y import describe
 from app.ui.common.services import AppServices
 from app.ui.common.tab import Tab
 from app.ui.common.workers import JobGroup
@@ -106,6 +107,7 @@ class Banner(QFrame):
         self.label.setText(text)
         self.button.setText(button_text)
         self.button.setAccessibleName(button_text)
+        describe(self.button, "Opens Settings, where the connection to Azure OpenAI is set up")
         self.setProperty("kind", kind)
         colour = {"demo": "#2f6fde", "problem": "#c0392b"}.get(kind, "#888")
         self.setStyleSheet(

@@ -23,6 +23,7 @@ from app.core import errors
 from app.ui.chat import attachments
 from app.ui.chat.attachments import PendingImage
 from app.ui.common import icons
+from app.ui.common.a11y import describe
 from app.ui.common.workers import JobGroup, JobResult
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
@@ -118,6 +119,9 @@ class ComposeBox(QWidget):
             "Message the assistant — Enter sends, Shift+Enter for a new line, Esc stops"
         )
         self.edit.setAccessibleName("Message")
+        describe(
+            self.edit, "Your message to the assistant; Enter sends it (or Ctrl+Enter, as set in Settings)"
+        )
         self.edit.setTabChangesFocus(True)
         self.edit.textChanged.connect(self._fit_height)
         self._fit_height()
@@ -144,6 +148,7 @@ class ComposeBox(QWidget):
         self.send.setObjectName("primary")  # the one accent-coloured button of the tab (style.py)
         self.send.setIcon(icons.icon("send-horizontal"))
         self.send.setAccessibleName("Send")
+        describe(self.send, "Sends the message to the assistant")
         self.send.setDefault(False)
         self.send.clicked.connect(self._on_send_button)
         row = QHBoxLayout()
@@ -206,6 +211,10 @@ class ComposeBox(QWidget):
         self.send.setText("Stop" if busy else "Send")
         self.send.setIcon(icons.icon("square" if busy else "send-horizontal"))
         self.send.setAccessibleName("Stop the answer" if busy else "Send")
+        describe(
+            self.send,
+            "Stops the answer; what came so far is kept" if busy else "Sends the message to the assistant",
+        )
         self.send.setToolTip("Stop the answer (Esc)" if busy else "Send (Enter)")
 
     # -- images ---------------------------------------------------------------------------------------------------

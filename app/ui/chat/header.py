@@ -7,6 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
 
+from app.ui.common.a11y import describe
+
 SAVE_AFTER_MS = 600  # the system prompt is saved once typing pauses, not on every key
 
 
@@ -31,6 +33,9 @@ class ConversationHeader(QWidget):
         self.system_toggle.setText("System prompt")
         self.system_toggle.setCheckable(True)
         self.system_toggle.setAccessibleName("Show the system prompt")
+        describe(
+            self.system_toggle, "Shows or hides the instructions the assistant gets before this conversation"
+        )
         self.system_toggle.toggled.connect(self._toggle_system)
         # Not in this row: the tab places it below, full width.
         self.system_edit = QPlainTextEdit()

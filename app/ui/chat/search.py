@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QRadioButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -140,6 +141,9 @@ class HistorySearch(QWidget):
         ):
             button = QRadioButton(label)
             button.setAccessibleName(f"Search mode: {name}")
+            button.setSizePolicy(
+                QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed
+            )  # whole words, never "Meani"
             self.buttons.addButton(button, i)
             self.mode_buttons[mode] = button
             modes.addWidget(button)

@@ -1,4 +1,5 @@
-"""The list of conversations: pinned first, then newest; rename in place (F2), pin, export, delete with Undo.
+"""The list of conversations: a "Pinned" section, then the rest newest first, each with its date; rename in place
+(F2), pin (Ctrl+P), export, delete with Undo.
 
 A view only: it shows what the tab loaded from history and asks the tab (through signals) to change it.
 """
@@ -6,6 +7,7 @@ A view only: it shows what the tab loaded from history and asks the tab (through
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
@@ -22,18 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.history import Conversation
+from app.ui.chat.conversation_rows import DATE_ROLE, HEADER_ROLE, RowDelegate, when
+from app.ui.common.a11y import describe
 
 UNDO_SECONDS = 10
 ID_ROLE = Qt.ItemDataRole.UserRole
-
-
-def when(ts: float, now: float | None = None) -> str:
-    now = time.time() if now is None else now
-    if now - ts < 86400 and time.localtime(ts).tm_yday == time.localtime(now).tm_yday:
-        return time.strftime("%H:%M", time.localtime(ts))
-    if now - ts < 6 * 86400:
-        return time.strftime("%a", time.localtime(ts))
-    return time.strftime("%d %b", time.localtime(ts))
+PIN_KEYS = "Ctrl+P"
 
 
 class ChatSidebar(QWidget):
@@ -50,12 +46,21 @@ class ChatSidebar(QWidget):
         self.conversations: list[Conversation] = []
         self._deleted: Conversation | None = None
         self._filling = False
+        self.now: Callable[[], float] = time.time  # what "today" is for the dates (tests set it)
         self.new_button = QPushButton("New chat")
         self.new_button.setAccessibleName("New chat")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.clicked.connect(self.new_chat)
         self.list = QListWidget()
         self.list.setAccessibleName("Conversations")
+        describe(
+            self.list, "Your chats, pinned first; Return opens one, F2 renames, Ctrl+P pins, Del deletes"
+        )
+        self.list.setItemDelegate(RowDelegate(self.list))
+        # Titles elide at the list's width: a long one never brings a horizontal scroll bar.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setWordWrap(False)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)  # F2
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
@@ -67,6 +72,16 @@ class ChatSidebar(QWidget):
         delete.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         delete.triggered.connect(self._delete_current)
         self.list.addAction(delete)
+        pin = QAction(self.list)
+        pin.setShortcut(QKeySequence(PIN_KEYS))
+        pin.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        pin.triggered.connect(self._toggle_pin)
+        self.list.addAction(pin)
+        menu_key = QAction(self.list)  # the menu key and Shift+F10: the selected conversation's menu
+        menu_key.setShortcuts([QKeySequence(Qt.Key.Key_Menu), QKeySequence("Shift+F10")])
+        menu_key.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        menu_key.triggered.connect(self._menu_from_keyboard)
+        self.list.addAction(menu_key)
         self.undo_label = QLabel()
         self.undo_button = QPushButton("Undo")
         self.undo_button.setAccessibleName("Undo delete")
@@ -88,35 +103,51 @@ class ChatSidebar(QWidget):
         layout.addLayout(self.search_slot)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.undo_bar)
-        self.setMinimumWidth(180)
+        # No explicit minimum width: it would override the layout's, which keeps the search modes whole at 800 px.
 
     def set_search_widget(self, widget: QWidget) -> None:
         self.search_slot.addWidget(widget)
 
     # -- contents ---------------------------------------------------------------------------------------------
     def show_conversations(self, conversations: list[Conversation], current: int | None) -> None:
+        """Pinned ones under "Pinned", then the rest under "Recent" (no headers when nothing is pinned)."""
         self._filling = True
         self.conversations = list(conversations)
         self.list.clear()
-        for conversation in conversations:
-            item = QListWidgetItem()
-            item.setData(ID_ROLE, conversation.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-            self._describe(item, conversation)
-            self.list.addItem(item)
-            if conversation.id == current:
-                self.list.setCurrentItem(item)
+        pinned = [c for c in conversations if c.pinned]
+        rest = [c for c in conversations if not c.pinned]
+        now = self.now()
+        for header, group in (("Pinned", pinned), ("Recent", rest)):
+            if pinned and group:
+                self.list.addItem(self._header(header))
+            for conversation in group:
+                item = QListWidgetItem()
+                item.setData(ID_ROLE, conversation.id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+                self._describe(item, conversation, now)
+                self.list.addItem(item)
+                if conversation.id == current:
+                    self.list.setCurrentItem(item)
         self._filling = False
 
-    def _describe(self, item: QListWidgetItem, conversation: Conversation) -> None:
-        item.setText(("📌 " if conversation.pinned else "") + conversation.title)
+    @staticmethod
+    def _header(text: str) -> QListWidgetItem:
+        item = QListWidgetItem(text)
+        item.setData(HEADER_ROLE, True)
+        item.setFlags(Qt.ItemFlag.NoItemFlags)  # not selectable: arrows and clicks skip it
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{text} conversations")
+        return item
+
+    def _describe(self, item: QListWidgetItem, conversation: Conversation, now: float | None = None) -> None:
+        stamp = when(conversation.updated_at, self.now() if now is None else now)
+        item.setText(conversation.title)
+        item.setData(DATE_ROLE, stamp)
         item.setToolTip(
-            f"{conversation.title}\nLast message {when(conversation.updated_at)}"
-            + ("\nPinned" if conversation.pinned else "")
+            f"{conversation.title}\nLast message {stamp}" + ("\nPinned" if conversation.pinned else "")
         )
         item.setData(
             Qt.ItemDataRole.AccessibleTextRole,
-            conversation.title + (", pinned" if conversation.pinned else ""),
+            conversation.title + (", pinned" if conversation.pinned else "") + f", {stamp}",
         )
 
     def select(self, conversation_id: int | None) -> None:
@@ -130,24 +161,45 @@ class ChatSidebar(QWidget):
     def conversation(self, conversation_id: int) -> Conversation | None:
         return next((c for c in self.conversations if c.id == conversation_id), None)
 
+    def _rows(self) -> list[QListWidgetItem]:
+        return [self.list.item(r) for r in range(self.list.count())]
+
     def titles(self) -> list[str]:
-        return [self.list.item(r).text() for r in range(self.list.count())]
+        """The conversations' titles as listed, top to bottom (section headers left out)."""
+        return [item.text() for item in self._rows() if item.data(ID_ROLE) is not None]
+
+    def sections(self) -> dict[str, list[str]]:
+        """{"Pinned": [titles], "Recent": [titles]} as listed; everything is "Recent" when nothing is pinned."""
+        out: dict[str, list[str]] = {"Pinned": [], "Recent": []}
+        section = "Recent"
+        for item in self._rows():
+            if item.data(HEADER_ROLE):
+                section = item.text()
+            else:
+                out[section].append(item.text())
+        return out
+
+    def dates(self) -> list[str]:
+        """The date shown beside each title, in the same order as `titles`."""
+        return [str(item.data(DATE_ROLE)) for item in self._rows() if item.data(ID_ROLE) is not None]
 
     def _current_id(self) -> int | None:
         item = self.list.currentItem()
-        return int(item.data(ID_ROLE)) if item is not None else None
+        return int(item.data(ID_ROLE)) if item is not None and item.data(ID_ROLE) is not None else None
 
     # -- actions -------------------------------------------------------------------------------------------------
     @Slot(QListWidgetItem)
     def _on_activated(self, item: QListWidgetItem) -> None:
+        if item.data(ID_ROLE) is None:
+            return  # a section header
         self.open_conversation.emit(int(item.data(ID_ROLE)))
 
     @Slot(QListWidgetItem)
     def _on_item_changed(self, item: QListWidgetItem) -> None:
-        if self._filling:
+        if self._filling or item.data(ID_ROLE) is None:
             return
         conversation = self.conversation(int(item.data(ID_ROLE)))
-        title = item.text().removeprefix("📌 ").strip()
+        title = item.text().strip()
         if conversation is not None and title and title != conversation.title:
             self.rename.emit(conversation.id, title)
         elif conversation is not None:
@@ -160,18 +212,25 @@ class ChatSidebar(QWidget):
         if item is not None:
             self.list.editItem(item)
 
+    @Slot()
+    def _menu_from_keyboard(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self._menu(self.list.visualItemRect(item).center())
+
     @Slot(QPoint)
     def _menu(self, pos: QPoint) -> None:
-        item = self.list.itemAt(pos)
-        if item is None:
+        item = self.list.itemAt(pos)  # a scroll area's menu position is in its viewport
+        if item is None or item.data(ID_ROLE) is None:
             return
         self.list.setCurrentItem(item)
         conversation = self.conversation(int(item.data(ID_ROLE)))
         if conversation is None:
             return
         menu = QMenu(self)
-        menu.addAction("Rename", self.start_rename)
-        menu.addAction("Unpin" if conversation.pinned else "Pin to top", self._toggle_pin)
+        menu.addAction("Rename", self.start_rename).setShortcut(QKeySequence("F2"))
+        pin = menu.addAction("Unpin" if conversation.pinned else "Pin to top", self._toggle_pin)
+        pin.setShortcut(QKeySequence(PIN_KEYS))
         menu.addSeparator()
         menu.addAction("Export as Markdown…", self._export_markdown)
         menu.addAction("Export as JSON…", self._export_json)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -21,23 +22,25 @@ from app.core import errors
 from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
 from app.ui import style
+from app.ui.chat.actions import MessageActions
 from app.ui.chat.compose import ComposeBox, image_sources
 from app.ui.chat.conversations import Conversations
+from app.ui.chat.empty import ChatEmpty
 from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.model_bits import ModelBits
 from app.ui.chat.sidebar import ChatSidebar
 from app.ui.chat.turns import TurnRunner
-from app.ui.chat.view import ChatView, verdict_rows
+from app.ui.chat.view import ChatView
 from app.ui.common import a11y, icons, prefs
-from app.ui.common.problem_card import Card, VerdictDialog
+from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup
 
 log = logging.getLogger(__name__)
 
 
-class ChatTab(QWidget):
+class ChatTab(MessageActions, QWidget):
     conversation_shown = Signal(int)  # after a conversation's messages are on screen (tests, e2e log)
 
     def __init__(self, services: AppServices, parent: QWidget | None = None):
@@ -82,6 +85,8 @@ class ChatTab(QWidget):
         self.compose.send_requested.connect(self.send)
         self.compose.stop_requested.connect(self.stop)
         self.compose.edit.textChanged.connect(self._on_typing)
+        self.empty = ChatEmpty(self.view, self.compose)  # in the conversation's place until its first message
+        self.view.grew.connect(partial(self.empty.show_for, False))
         self.conversations = Conversations(self.services, self.sidebar, self.notice, self)
         self.header.system_prompt_edited.connect(self.conversations.save_system_prompt)
         self.header.deployment_chosen.connect(self.conversations.save_deployment)
@@ -97,6 +102,7 @@ class ChatTab(QWidget):
         column.addWidget(self.system_edit)
         column.addWidget(self.notice)
         column.addWidget(self.view, 1)
+        column.addWidget(self.empty, 1)
         column.addWidget(self.edit_bar)
         column.addWidget(self.compose)
         for bar in (self.notice, self.edit_bar):
@@ -127,7 +133,8 @@ class ChatTab(QWidget):
             shortcut.activated.connect(slot)
         # Tab walks it as it reads (sidebar, header, conversation, box); a focus proxy made Tab skip to the box.
         sidebar = (self.sidebar.new_button, self.search, self.sidebar.list, self.sidebar.undo_button)
-        a11y.chain_tab_order([*sidebar, self.header, self.system_edit, self.notice, self.view, self.compose])
+        middle = (self.header, self.system_edit, self.notice, self.view, self.empty)
+        a11y.chain_tab_order([*sidebar, *middle, self.compose])
         self.setAcceptDrops(True)
 
     @Slot(str, object)
@@ -203,6 +210,7 @@ class ChatTab(QWidget):
 
     @Slot(object)
     def _on_history_opened(self, current: int | None) -> None:
+        self.empty.show_for(current is None)  # no conversation yet: "Ask anything"
         if current is not None and not self._queued:
             self.open_conversation(current)
         self._drain_queue()
@@ -228,6 +236,7 @@ class ChatTab(QWidget):
         self.title.setText(conversation.title)
         self._fill_deployments()
         self.view.show_conversation(messages, conversation.deployment, thumbs)
+        self.empty.show_for(not messages)
         self.bits.reprice()
         self._end_edit()
         if self._jump_to is not None:
@@ -263,6 +272,7 @@ class ChatTab(QWidget):
         self.title.setText("New chat")
         self.header.set_system_text("")
         self.view.clear()
+        self.empty.show_for(True)
         self._fill_deployments()
         self._end_edit()
         self.compose.edit.setFocus()
@@ -398,75 +408,6 @@ class ChatTab(QWidget):
         if self.services.indexer is not None:
             self.services.indexer.schedule()
         QTimer.singleShot(0, self, self._drain_queue)
-
-    # -- acting on messages ---------------------------------------------------------------------------------------------
-    @Slot(str, int)
-    def _on_message_action(self, what: str, message_id: int) -> None:
-        widget = self.view.widget(message_id)
-        if widget is None or self.turns.running and what not in ("copy", "filters"):
-            return
-        if what == "filters":
-            self._show_verdicts(widget)
-        elif what == "settings":
-            self.services.open_settings.emit()
-        elif what == "edit":
-            self._editing = message_id
-            self.compose.set_text(widget.text)
-            self.edit_bar.show_message(
-                "info",
-                "Editing your message",
-                "Send replaces it and everything after it with a new answer.",
-                (("cancel", "Cancel edit"),),
-            )
-            self.compose.edit.setFocus()
-        elif what in ("regenerate", "retry") and widget.role == "assistant":
-            question = self._question_before(widget)
-            if question is not None:
-                self._resend(question.message_id, None)
-        elif what == "retry" and widget.role == "user":
-            self._resend(message_id, None)
-        elif what == "continue" and widget.role == "assistant":
-            widget.card.clear()
-            question = self._question_before(widget) or widget
-            turn = Turn(self.conversation_id or 0, self._chat_deployment(), continue_id=message_id)
-            self.turns.sent_text, self.turns.sent_images = "", []
-            self._start(turn, question, widget)
-
-    def _question_before(self, widget: MessageWidget) -> MessageWidget | None:
-        index = self.view.widgets.index(widget)
-        return next((w for w in reversed(self.view.widgets[:index]) if w.role == "user"), None)
-
-    def _resend(self, user_id: int, new_text: str | None) -> None:
-        user = self.view.widget(user_id)
-        if user is None or self._not_ready() is not None:
-            return
-        self.view.remove_after(user)
-        user.card.clear()
-        user.set_state("complete")
-        user.set_verdicts([])
-        if new_text is not None:
-            user.set_text(new_text)
-        elif self.compose.text() == user.text:
-            # The failed question was put back in the box; Retry sends it, so Enter must not send it again.
-            self.compose.take()
-        deployment = self._chat_deployment()
-        answer = self.view.add(MessageWidget("assistant", model=deployment))
-        self.turns.sent_text, self.turns.sent_images = "", []
-        self._start(Turn(self.conversation_id or 0, deployment, new_text, resend_id=user_id), user, answer)
-
-    def _show_verdicts(self, widget: MessageWidget) -> None:
-        question = self._question_before(widget) if widget.role == "assistant" else None
-        VerdictDialog(verdict_rows(widget, question), self).exec()
-
-    @Slot(str)
-    def _on_edit_bar(self, what: str) -> None:
-        self._editing = None
-        self._end_edit()
-        self.compose.set_text("")
-
-    def _end_edit(self) -> None:
-        self._editing = None
-        self.edit_bar.clear()
 
     @Slot(str)
     def _on_notice_action(self, what: str) -> None:

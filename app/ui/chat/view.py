@@ -92,6 +92,7 @@ def show_filtered_answer(widget: MessageWidget) -> None:
 
 class ChatView(QScrollArea):
     action = Signal(str, int)  # from any message: (what, message id)
+    grew = Signal()  # a message was added at the end: the chat's empty state gives way
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -201,6 +202,7 @@ class ChatView(QScrollArea):
 
     def add(self, widget: MessageWidget) -> MessageWidget:
         self.empty.hide()
+        self.grew.emit()
         self._insert(len(self.widgets), widget)
         self._stick = True
         self.update_regenerate()

@@ -37,6 +37,19 @@ def focusable_in(widget: QWidget) -> list[QWidget]:
     return found
 
 
+def describe(widget: QWidget, text: str) -> QWidget:
+    """What a screen reader says after the control's name: what it does or holds, in a short sentence (Qt falls back
+    to the tooltip, so a control with a tooltip that says this needs none)."""
+    widget.setAccessibleDescription(text)
+    return widget
+
+
+def description(widget: QWidget) -> str:
+    """The description Qt hands to assistive technology: the accessible description, else the tooltip."""
+    interface = QAccessible.queryAccessibleInterface(widget)
+    return interface.text(QAccessible.Text.Description) if interface is not None else ""
+
+
 def chain_tab_order(parts: list[QWidget]) -> None:
     """Tab visits `parts` (and whatever in them takes focus) in this order, whenever each was created."""
     order = [w for part in parts for w in focusable_in(part)]

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 from app.core import paths
 from app.core.cancel import CancelToken
 from app.core.history import ImageRecord
+from app.ui.common.a11y import describe
+from app.ui.common.empty_state import EmptyState
 from app.ui.common.workers import JobGroup, JobResult, JobSlot
 
 log = logging.getLogger(__name__)
@@ -121,6 +123,10 @@ class Gallery(QListView):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setAccessibleName("Image gallery")
+        describe(
+            self,
+            "Every image you made, newest first; Return opens one large, Del deletes, the menu key offers more",
+        )
         self.model_ = GalleryModel(self)
         self.setModel(self.model_)
         self._items: dict[int, QStandardItem] = {}
@@ -129,9 +135,32 @@ class Gallery(QListView):
         self._thumb_jobs = JobGroup(
             self, "gallery-thumbs"
         )  # a new image's thumbnail does not stop the list's
+        self.empty: EmptyState | None = None
+        self._listed = False  # the first list arrived: only then is "no images" true
+        for changed in (self.model_.rowsInserted, self.model_.rowsRemoved, self.model_.modelReset):
+            changed.connect(self._sync_empty)
         self.activated.connect(self._on_activated)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._on_menu)
+
+    def make_empty_state(self, prompt: QWidget) -> EmptyState:
+        """What shows in the gallery's place while it has no image (the tab lays it out beside the gallery); its
+        button puts the cursor in `prompt`."""
+        self.empty = EmptyState(
+            "No images yet",
+            "Describe the picture you want above and press Generate (Ctrl+Return). Your images are kept here.",
+        )
+        focus = partial(prompt.setFocus, Qt.FocusReason.OtherFocusReason)
+        self.empty.add_action("Describe an image…", focus, "Puts the cursor in the image description box")
+        self._sync_empty()
+        return self.empty
+
+    @Slot()
+    def _sync_empty(self) -> None:
+        if self.empty is not None:
+            empty = self._listed and self.model_.rowCount() == 0
+            self.empty.setVisible(empty)
+            self.setVisible(not empty)
 
     def _fit_grid(self) -> None:
         """Each cell holds a whole square thumbnail and its caption line, at the font in use (a fixed 24 px cut the
@@ -173,6 +202,8 @@ class Gallery(QListView):
         for rec in records:
             self._items[rec.id] = self._append(rec)
         self.setUpdatesEnabled(True)
+        self._listed = True
+        self._sync_empty()
         self.loaded.emit(len(records))
         self._start_thumbs([(r.id, r.path) for r in records])
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLay
 from app.core import image_options as io
 from app.core.capabilities import Family
 from app.ui.common import prefs
+from app.ui.common.a11y import describe
 
 FAMILY_NAMES = {Family.DALLE: "DALL-E 3", Family.GPT_IMAGE: "GPT-image"}
 FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG"}  # never WebP: Azure does not serve it
@@ -41,13 +42,17 @@ class OptionsBar(QWidget):
         self.deployment_combo = _combo("Images deployment")
         self.deployment_combo.setEditable(True)
         self.deployment_combo.setMinimumContentsLength(14)
+        describe(self.deployment_combo, "The Azure deployment that draws the image")
         self.family_combo = _combo("Model family")
         for family, name in FAMILY_NAMES.items():
             self.family_combo.addItem(name, family)
         self.family_combo.setToolTip("What the deployment serves; Parley shows the options that model takes")
         self.size_combo = _combo("Size")
         self.quality_combo = _combo("Quality")
+        describe(self.size_combo, "Width by height of the image, in pixels")
+        describe(self.quality_combo, "Higher quality takes longer and costs more")
         self.style_combo = _combo("Style", io.STYLES)
+        describe(self.style_combo, "Vivid: dramatic, hyper-real images; natural: more realistic ones")
         # Words, not the API's b64_json/url: the value travels as the item's data.
         self.format_combo = _combo("How Azure sends the image")
         for fmt in io.RESPONSE_FORMATS:
@@ -57,7 +62,9 @@ class OptionsBar(QWidget):
             "that Parley follows. Parley saves a PNG file either way."
         )
         self.background_combo = _combo("Background", io.BACKGROUNDS)
+        describe(self.background_combo, "Transparent, opaque, or as the model chooses")
         self.output_format_combo = _combo("Image format")
+        describe(self.output_format_combo, "The file format the image is saved in")
         for fmt in io.OUTPUT_FORMATS:
             self.output_format_combo.addItem(FORMAT_LABELS[fmt], fmt)
         self.compression_spin = QSpinBox()
@@ -68,6 +75,7 @@ class OptionsBar(QWidget):
         self.n_spin = QSpinBox()
         self.n_spin.setRange(1, io.GPT_MAX_N)
         self.n_spin.setAccessibleName("Number of images")
+        describe(self.n_spin, "How many images one request makes; all go to the gallery")
         # Two rows: what to ask (deployment, model) and how (the options). In one row at 800 px every combo was
         # squeezed to a few letters ("Deployme", "stand", "1024").
         layout = QVBoxLayout(self)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.events import Failed, Retrying
 from app.core.history import ImageRecord
+from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup, JobResult, JobSlot, plain
@@ -71,6 +72,7 @@ class ImagesTab(QWidget):
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("Describe the image… (Ctrl+Enter to generate)")
         self.prompt.setAccessibleName("Image prompt")
+        describe(self.prompt, "Describe the image to generate; Ctrl+Return generates it")
         self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it
         self.prompt.setMaximumHeight(110)
         self.options = OptionsBar(self.services)
@@ -83,6 +85,7 @@ class ImagesTab(QWidget):
         self.generate_button = QPushButton("&Generate")
         self.generate_button.setAccessibleName("Generate image")
         self.generate_button.clicked.connect(self._on_generate_clicked)
+        describe(self.generate_button, "Generates the image described (while it runs: cancels it)")
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(160)
@@ -104,6 +107,7 @@ class ImagesTab(QWidget):
         self.revised.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.revised.setAccessibleName("Revised prompt")
         self.use_revised = QPushButton("&Use as prompt")
+        describe(self.use_revised, "Puts the prompt Azure actually drew from in the description box")
         self.use_revised.clicked.connect(self._use_revised)
         self.use_revised.hide()
         self.filters_label = QLabel()
@@ -116,15 +120,19 @@ class ImagesTab(QWidget):
         revised_row.addWidget(self.use_revised, 0, Qt.AlignmentFlag.AlignTop)
 
         self.copy_button = QPushButton("Cop&y")
+        describe(self.copy_button, "Copies the image shown to the clipboard")
         self.copy_button.clicked.connect(self._copy_current)
         self.save_button = QPushButton("Save &as…")
+        describe(self.save_button, "Saves a copy of the image shown where you choose")
         self.save_button.clicked.connect(self._save_current)
         self.chat_button = QPushButton("Send to c&hat")
+        describe(self.chat_button, "Attaches the image shown to a chat message")
         self.chat_button.clicked.connect(self._send_current)
         self.edit_button = QPushButton("&Edit…")
         self.edit_button.setToolTip("Paint a mask over this image and describe the change (gpt-image)")
         self.edit_button.clicked.connect(self._edit_current)
         self.edit_file_button = QPushButton("Edit a f&ile…")
+        describe(self.edit_file_button, "Opens an image file to paint a mask on and describe a change")
         self.edit_file_button.clicked.connect(self._edit_file)
         actions = QHBoxLayout()
         actions.addWidget(self.usage_label, 1)
@@ -152,6 +160,7 @@ class ImagesTab(QWidget):
         undo_layout.setContentsMargins(0, 0, 0, 0)
         self.undo_label = QLabel("Image deleted.")
         self.undo_button = QPushButton("&Undo")
+        describe(self.undo_button, "Brings the deleted image back")
         self.undo_button.clicked.connect(self.undo_delete)
         undo_layout.addWidget(self.undo_label, 1)
         undo_layout.addWidget(self.undo_button)
@@ -161,6 +170,7 @@ class ImagesTab(QWidget):
         gallery_layout.setContentsMargins(0, 0, 0, 0)
         gallery_layout.addWidget(QLabel("<b>Gallery</b>"))
         gallery_layout.addWidget(self.gallery, 1)
+        gallery_layout.addWidget(self.gallery.make_empty_state(self.prompt), 1)
         gallery_layout.addWidget(self.undo_bar)
 
         splitter = QSplitter(Qt.Orientation.Vertical)

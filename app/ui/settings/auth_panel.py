@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core import entra, profile_ops
 from app.core.profile_ops import KeyState
 from app.core.profiles import AuthMode
+from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.workers import JobGroup, JobResult, plain
 
@@ -45,6 +46,8 @@ class AuthPanel(QWidget):
         group = QButtonGroup(self)
         group.addButton(self.key_radio)
         group.addButton(self.entra_radio)
+        describe(self.key_radio, "Signs requests with the resource's API key")
+        describe(self.entra_radio, "Signs requests with your Microsoft Entra ID account, no key needed")
         self.key_radio.toggled.connect(self._on_mode)
         radios = QHBoxLayout()
         radios.addWidget(self.key_radio)
@@ -70,6 +73,7 @@ class AuthPanel(QWidget):
         self.show_key = QPushButton("Sho&w")
         self.show_key.setCheckable(True)
         self.show_key.setAccessibleName("Show the API key")
+        describe(self.show_key, "Shows or hides the key's characters")
         self.show_key.toggled.connect(self._on_show_key)
         row = QHBoxLayout()
         row.addWidget(self.key_edit, 1)
@@ -77,6 +81,10 @@ class AuthPanel(QWidget):
         self.remember = QCheckBox("&Remember key in the OS keyring")
         self.remember.setChecked(True)
         self.remember.setAccessibleName("Remember key in the OS keyring")
+        describe(
+            self.remember,
+            "Keeps the key in the system's keyring, never in a file; otherwise only until Parley quits",
+        )
         self.remember.toggled.connect(self._on_remember)
         self.key_note = QLabel()
         self.key_note.setWordWrap(True)

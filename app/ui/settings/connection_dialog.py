@@ -26,6 +26,7 @@ from app.core.capabilities import Family
 from app.core.endpoints import Level
 from app.core.profile_ops import SaveOutcome, name_problem
 from app.core.profiles import AuthMode, Profile
+from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot, plain
@@ -139,6 +140,8 @@ class ConnectionDialog(QDialog):
         )
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setAccessibleName("Save profile")
+        describe(self.save_button, "Saves this connection profile")
+        describe(self.buttons.button(QDialogButtonBox.StandardButton.Cancel), "Closes without saving")
         self.buttons.accepted.connect(self._on_save)
         self.buttons.rejected.connect(self.reject)
 

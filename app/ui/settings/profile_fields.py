@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.core import capabilities
 from app.core.capabilities import Family
 from app.core.profiles import Deployments, Profile
+from app.ui.common.a11y import describe
 
 FIELDS = (  # capability, label, placeholder (the seed's deployment names)
     ("chat", "C&hat", "gpt-4o"),
@@ -73,6 +74,7 @@ class DeploymentFields(QGroupBox):
             for family in Family:
                 box.addItem(family.label, family.value)
             box.setAccessibleName(f"{name} family")
+            describe(box, "The kind of model the deployment serves, which decides the options Parley offers")
             box.activated.connect(lambda _i, c=capability: self._set_by_user.add(c))
             edit.textChanged.connect(lambda _t, c=capability: self._guess(c))
             self.edits[capability] = edit
@@ -173,9 +175,11 @@ class RequestFields(QGroupBox):
         self.timeout.setToolTip("How long to wait for Azure before giving up on a request")
         self.voice = QComboBox()
         self.voice.addItems(VOICES)
+        describe(self.voice, "The voice the Voice tab starts with")
         self.speed = QDoubleSpinBox()
         self.speed.setRange(0.25, 4.0)
         self.speed.setSingleStep(0.25)
+        describe(self.speed, "How fast that voice speaks, 1 is normal")
         add_row(form, "Ma&x retries", self.retries, None, "Maximum retries")
         add_row(form, "Time&out", self.timeout, None, "Timeout in seconds")
         add_row(form, "Default v&oice", self.voice, None, "Default voice")

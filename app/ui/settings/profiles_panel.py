@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.core import profile_ops
 from app.core.profile_ops import SaveOutcome
 from app.core.profiles import AuthMode, Profile, ProfileStore
+from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup, JobResult, plain
@@ -38,6 +39,17 @@ def confirm(parent: QWidget, title: str, text: str, yes: str) -> bool:
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is ok
+
+
+PROFILE_ACTIONS = {
+    "add": "Adds a connection to an Azure OpenAI resource",
+    "edit": "Changes the selected profile: endpoint, sign-in, deployments",
+    "duplicate": "Makes a copy of the selected profile to change",
+    "delete": "Deletes the selected profile and its stored key, after asking",
+    "activate": "Connects with the selected profile from now on",
+    "import": "Adds profiles from a JSON file (keys are never in such files)",
+    "export": "Saves every profile to a JSON file, without keys",
+}
 
 
 class ProfilesPanel(QGroupBox):
@@ -80,6 +92,7 @@ class ProfilesPanel(QGroupBox):
                 text.replace("&", "").rstrip("…") + (" profiles" if key in ("import", "export") else "")
             )
             button.clicked.connect(slot)
+            describe(button, PROFILE_ACTIONS[key])
             self.buttons[key] = button
             column.addWidget(button)
             if key == "activate":

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.core import profile_ops
 from app.ui.common import prefs
+from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot, plain
@@ -62,6 +63,7 @@ class SettingsTab(QScrollArea):
         for value, text in THEMES:
             self.theme.addItem(text, value)
         self.theme.setAccessibleName("Theme")
+        describe(self.theme, "Light, dark, or as the system is set")
         current = self.services.pref(prefs.THEME)
         self.theme.setCurrentIndex(max(0, self.theme.findData(current)))
         self.theme.currentIndexChanged.connect(self._on_theme)
@@ -69,6 +71,7 @@ class SettingsTab(QScrollArea):
         self.font_size.setRange(8, 32)
         self.font_size.setSuffix(" pt")
         self.font_size.setAccessibleName("Chat font size")
+        describe(self.font_size, "The size of the conversation's and the message box's text")
         self.font_size.setValue(self.services.pref(prefs.CHAT_FONT_SIZE))
         self.font_size.valueChanged.connect(self._on_font_size)
         theme_label, size_label = QLabel("&Theme"), QLabel("Chat &font size")
@@ -96,6 +99,7 @@ class SettingsTab(QScrollArea):
         for i, (value, text) in enumerate(SEND_KEYS):
             radio = QRadioButton(text)
             radio.setAccessibleName(text.replace("&", ""))
+            describe(radio, "Which key sends a chat message; the other one starts a new line")
             radio.setProperty("value", value)
             radio.setChecked(value == current)
             self.send_keys.addButton(radio, i)
@@ -114,9 +118,11 @@ class SettingsTab(QScrollArea):
         self.data_folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_folder = QPushButton("&Open folder")
         self.open_folder.setAccessibleName("Open the data folder")
+        describe(self.open_folder, "Opens the folder with your chat history and images in the file manager")
         self.open_folder.clicked.connect(self.open_data_folder)
         self.clear_history = QPushButton("Clear chat &history…")
         self.clear_history.setAccessibleName("Clear chat history")
+        describe(self.clear_history, "Deletes every conversation, after asking")
         self.clear_history.clicked.connect(self._on_clear_history)
         self.data_card = Card(in_settings=True)
         row = QHBoxLayout()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
+from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
@@ -57,6 +58,7 @@ class CompletionsTab(QWidget):
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
         self.prompt.setPlaceholderText("A plain-text prompt for a completions model… (Ctrl+Enter to run)")
         self.prompt.setAccessibleName("Completion prompt")
+        describe(self.prompt, "The text the model continues; Ctrl+Return runs it")
         self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it
         self.deployment = QLineEdit()
         self.deployment.setAccessibleName("Completions deployment")
@@ -69,15 +71,19 @@ class CompletionsTab(QWidget):
         self.max_tokens.setRange(1, 4096)
         self.max_tokens.setValue(100)
         self.max_tokens.setAccessibleName("Max tokens")
+        describe(self.max_tokens, "The longest continuation, in tokens")
         self.temperature = QDoubleSpinBox()
         self.temperature.setRange(0.0, 2.0)
         self.temperature.setSingleStep(0.1)
         self.temperature.setAccessibleName("Temperature")
+        describe(self.temperature, "0 gives the likeliest words; higher values vary more")
         self.run_button = QPushButton("&Run")
+        describe(self.run_button, "Sends the prompt to the completions deployment (while it runs: stops it)")
         self.run_button.clicked.connect(self._on_run)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setAccessibleName("Completion")
+        describe(self.output, "What the model wrote after the prompt")
         self.output.setTabChangesFocus(True)
         self.status = QLabel()
         self.status.setWordWrap(True)

@@ -27,11 +27,17 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.core.cancel import CancelToken
+from app.ui.common.a11y import describe
+from app.ui.common.empty_state import EmptyState
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import Job, JobGroup, JobResult
 
 TERMINAL = {"succeeded", "failed", "cancelled", "completed", "expired"}
+EMPTY_GUIDANCE = (
+    "Fine-tuning trains your own copy of a model on example conversations; a batch runs many requests at once, "
+    "at a lower price, within 24 hours. Both start from a JSONL file."
+)
 DOCS = (
     "<a href='https://learn.microsoft.com/azure/ai-services/openai/how-to/fine-tuning'>Fine-tuning how-to</a> · "
     "<a href='https://learn.microsoft.com/azure/ai-services/openai/how-to/batch'>Batch how-to</a>"
@@ -132,17 +138,21 @@ class JobsTab(QWidget):
         self.kind.addItem("Fine-tuning jobs", "fine-tune")
         self.kind.addItem("Batch jobs", "batch")
         self.kind.setAccessibleName("Job type")
+        describe(self.kind, "Which jobs the list shows: fine-tuning or batch")
         self.kind.currentIndexChanged.connect(self.refresh)
         self.refresh_button = QPushButton("&Refresh")
         self.refresh_button.clicked.connect(self.refresh)
+        describe(self.refresh_button, "Asks the resource for its jobs again")
         self.upload_button = QPushButton("&Upload JSONL…")
         self.upload_button.setToolTip("Checks every line first, then uploads the file to the resource")
         self.upload_button.clicked.connect(self._on_upload)
         self.batch_button = QPushButton("Create &batch from JSONL…")
         self.batch_button.clicked.connect(self._on_create_batch)
+        describe(self.batch_button, "Checks a JSONL file of requests, uploads it and starts a batch")
         self.cancel_button = QPushButton("&Cancel job")
         self.cancel_button.clicked.connect(self._on_cancel)
         self.cancel_button.setEnabled(False)
+        describe(self.cancel_button, "Cancels the selected job, after asking")
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["ID", "Status", "Model / endpoint", "Created", "Progress"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -150,10 +160,12 @@ class JobsTab(QWidget):
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAccessibleName("Jobs")
+        describe(self.table, "The resource's jobs, newest first; select one to see its details")
         self.table.itemSelectionChanged.connect(self._on_selected)
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setAccessibleName("Job details")
+        describe(self.detail, "The selected job's fields and events, in local time")
         self.message = QLabel(DOCS)
         self.message.setOpenExternalLinks(True)
         self.message.setWordWrap(True)
@@ -168,12 +180,22 @@ class JobsTab(QWidget):
         bar.addStretch(1)
         for b in (self.upload_button, self.batch_button, self.cancel_button):
             bar.addWidget(b)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # Until the list has a job: what jobs are and how to start one, in the list's place.
+        self.empty = EmptyState("No jobs on this resource yet", EMPTY_GUIDANCE)
+        self.empty.add_action("Refresh the list", self.refresh, "Ask the resource for its jobs again")
+        self.empty.add_action(
+            "Create a batch from JSONL…",
+            self._on_create_batch,
+            "Checks a JSONL file, uploads it and starts a batch",
+        )
+        self.empty.hide()
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.empty, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.card)
 
@@ -237,9 +259,9 @@ class JobsTab(QWidget):
                 self.table.setItem(r, c, QTableWidgetItem(str(value)))
             if _field(job, "id") == selected:
                 self.table.selectRow(r)
-        if not self.rows:
-            self.detail.setPlainText("No jobs on this resource yet.")
-        elif selected is None:
+        self.empty.setVisible(not self.rows)
+        self.splitter.setVisible(bool(self.rows))
+        if self.rows and selected is None:
             self.detail.setPlainText("Select a job to see its details.")
         reported = next((j for j in self.rows if _field(j, "id") == _field(self._changed, "id", None)), None)
         if reported is not None:
