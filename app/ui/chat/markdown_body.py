@@ -60,6 +60,10 @@ class MarkdownBody(QTextBrowser):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setReadOnly(True)
+        self.setAccessibleName("Message text")
+        self.setAccessibleDescription(
+            "The message as formatted text; select to copy, links open in the browser"
+        )
         self.setOpenLinks(False)
         self.anchorClicked.connect(self._on_anchor)
         self.setFrameShape(QFrame.Shape.NoFrame)

@@ -175,6 +175,7 @@ class MessageWidget(QFrame):
         layout.addWidget(self.more)
         layout.addWidget(self.usage)
         self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
+        self.body.setAccessibleName("Your message's text" if role == "user" else "The answer's text")
         self._scale_small()
         self.set_text(text)
 

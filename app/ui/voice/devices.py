@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QL
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.ui.common import prefs
+from app.ui.common.a11y import describe
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.widgets import LevelMeter
@@ -124,8 +125,10 @@ class DevicePanel(QGroupBox):
         self.session_busy = False  # the tab says so: no rescans under a running stream
         self.input_combo = QComboBox()
         self.input_combo.setAccessibleName("Microphone")
+        describe(self.input_combo, "The microphone Parley listens to; the list is the sound server's inputs")
         self.output_combo = QComboBox()
         self.output_combo.setAccessibleName("Speaker")
+        describe(self.output_combo, "Where Parley's voice plays")
         self.refresh_button = QPushButton("&Refresh")
         self.refresh_button.setAccessibleName("Refresh devices")
         self.refresh_button.setToolTip("Look for microphones and speakers again (after plugging one in)")

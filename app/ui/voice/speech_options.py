@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayou
 from app.core import audio_families
 from app.core.capabilities import Family
 from app.ui.common import prefs
+from app.ui.common.a11y import describe
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot, plain
 
@@ -33,6 +34,7 @@ class SpeechOptions(QObject):
         self.voice_combo = QComboBox()
         self.voice_combo.addItems(audio_families.TTS_VOICES)
         self.voice_combo.setAccessibleName("Voice")
+        describe(self.voice_combo, "The voice Parley answers in")
         self.speed = QDoubleSpinBox()
         self.speed.setRange(0.25, 4.0)
         self.speed.setSingleStep(0.25)

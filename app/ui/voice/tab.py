@@ -34,6 +34,7 @@ from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import FilterResult, Retrying
 from app.ui.common import prefs
+from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
@@ -130,6 +131,7 @@ class VoiceTab(QWidget):
         self.hands_free = QRadioButton("&Hands-free")
         self.hands_free.setToolTip("Speak to start a turn; a pause ends it")
         self.push_to_talk = QRadioButton("&Push-to-talk (hold Space)")
+        describe(self.push_to_talk, "Parley listens only while you hold Space or the Hold to talk button")
         hands_free = str(self.services.pref(prefs.VOICE_MODE)) == "hands_free"
         (self.hands_free if hands_free else self.push_to_talk).setChecked(True)
         self.barge_in = QCheckBox("&Barge-in (speak over Parley to interrupt)")
@@ -166,10 +168,12 @@ class VoiceTab(QWidget):
         self.status.setEnabled(False)  # greyed: a passing note, not something to act on
         self.start_button = QPushButton("Start &conversation")
         self.start_button.setAccessibleName("Start voice conversation")
+        describe(self.start_button, "Starts listening; press again or Esc to stop")
         self.start_button.setEnabled(False)
         self.start_button.clicked.connect(self._on_start_stop)
         self.talk_button = QPushButton("Hold to talk")
         self.talk_button.setAccessibleName("Hold to talk")
+        describe(self.talk_button, "In push-to-talk, hold it (or Space) while you speak; release to send")
         self.talk_button.pressed.connect(self._press)
         self.talk_button.released.connect(self._release)
         self.talk_button.setEnabled(False)
@@ -183,6 +187,7 @@ class VoiceTab(QWidget):
         self.card.action.connect(self._on_card_action)
         self.transcript = QTextBrowser()
         self.transcript.setAccessibleName("Voice transcript")
+        describe(self.transcript, "What you said and what Parley answered, newest last")
         self.transcript.setPlaceholderText("What you say and what Parley answers appears here.")
 
         top = QHBoxLayout()
