@@ -200,7 +200,7 @@ def test_send_to_chat_opens_chat_with_the_image_attached(qtbot, services):
 
     window = MainWindow(services)
     qtbot.addWidget(window)
-    with qtbot.waitSignal(window.first_painted, timeout=10000):
+    with qtbot.waitSignal(window.settled, timeout=10000):
         window.show()
     window.select_tab("images")
     images = window.tab("images")

@@ -29,7 +29,7 @@ def window(qtbot):
     services = AppServices()
     win = MainWindow(services)
     qtbot.addWidget(win)
-    with qtbot.waitSignal(win.first_painted, timeout=10000):  # the status bar's switcher is built then
+    with qtbot.waitSignal(win.settled, timeout=10000):  # the status bar's switcher is built then
         win.show()
     yield win
     win.close()

@@ -25,7 +25,7 @@ def window(qtbot):
     win = MainWindow(services)
     qtbot.addWidget(win)
     win.resize(800, 500)
-    with qtbot.waitSignal(win.first_painted, timeout=10000):
+    with qtbot.waitSignal(win.settled, timeout=10000):
         win.show()
     with qtbot.waitSignal(services.connection_changed, timeout=30000):
         services.reconnect()

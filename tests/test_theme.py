@@ -70,7 +70,7 @@ def show_window(qtbot):
     services = AppServices(demo=True)
     win = MainWindow(services)
     qtbot.addWidget(win)
-    with qtbot.waitSignal(win.first_painted, timeout=10000):
+    with qtbot.waitSignal(win.settled, timeout=10000):
         win.show()
     return win
 

@@ -39,7 +39,7 @@ def window(qtbot):
     services = AppServices(demo=True)
     win = MainWindow(services)
     qtbot.addWidget(win)
-    with qtbot.waitSignal(win.first_painted, timeout=10000):
+    with qtbot.waitSignal(win.settled, timeout=10000):
         win.show()
     with qtbot.waitSignal(services.connection_changed, timeout=20000):
         services.reconnect()

@@ -281,11 +281,11 @@ def run_gui(
         print(f"parley: unknown tab '{tab}'", file=sys.stderr)
         return 2
     if not screenshot:
-        # The server (QtNetwork) once the window is on screen: a second launch keeps trying to reach it meanwhile.
-        window.first_painted.connect(lambda: _serve(qapp, window))
+        # The server (QtNetwork) once the window takes typing: a second launch keeps trying to reach it meanwhile.
+        window.settled.connect(lambda: _serve(qapp, window))
         # The tray (and quick ask's imports of the chat core) a moment after the window is on screen, so they
         # never delay the chat input taking typing; none where the platform has no tray.
-        window.first_painted.connect(lambda: QTimer.singleShot(TRAY_DELAY_MS, lambda: window.add_tray(ICON)))
+        window.settled.connect(lambda: QTimer.singleShot(TRAY_DELAY_MS, lambda: window.add_tray(ICON)))
     if send:
         _SendOnConnect(window, services, send)
     if screenshot:
@@ -296,10 +296,10 @@ def run_gui(
     window.show()
     if quick:
         window.quick_ask()
-    # Connect once the first frame is on screen: keyring, credentials, the emulator and the openai import never
-    # delay the window.
-    window.first_painted.connect(services.reconnect)
-    window.first_painted.connect(freeze_startup_objects)
+    # Connect once the window takes typing (`settled`): keyring, credentials, the emulator and the openai import
+    # (a worker importing holds the GIL) never delay the window or the chat input.
+    window.settled.connect(services.reconnect)
+    window.settled.connect(freeze_startup_objects)
     services.connection_changed.connect(
         freeze_startup_objects
     )  # connecting imported openai and azure.identity

@@ -10,11 +10,8 @@ from urllib.parse import urlparse
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -23,13 +20,14 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.ui import shortcuts, style
 from app.ui.common import icons, prefs, workers
-from app.ui.common.a11y import describe
+from app.ui.common.banner import Banner
 from app.ui.common.services import AppServices
 from app.ui.common.tab import Tab
 from app.ui.common.workers import JobGroup
 
 log = logging.getLogger(__name__)
 
+SETTLE_MS = 50  # after the first frame: the current tab is built and painted by then (benchmarks/startup.py)
 TAB_NAMES = ("chat", "voice", "images", "completions", "jobs", "settings")
 # (name, module, class, title): a tab's module is imported and its widget built the first time it is shown.
 TABS = (
@@ -85,41 +83,13 @@ class LazyTab(QWidget):
             self.materialize()
 
 
-class Banner(QFrame):
-    """One line across the top: demo mode, or why the connection failed, with the button that fixes it."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.button = QPushButton()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.button)
-        self.setAccessibleName("Notice")
-        self.hide()
-
-    def show_message(self, text: str, button_text: str, kind: str) -> None:
-        self.label.setText(text)
-        self.button.setText(button_text)
-        self.button.setAccessibleName(button_text)
-        describe(self.button, "Opens Settings, where the connection to Azure OpenAI is set up")
-        self.setProperty("kind", kind)
-        colour = {"demo": "#2f6fde", "problem": "#c0392b"}.get(kind, "#888")
-        self.setStyleSheet(
-            f"QFrame#banner {{ border: 1px solid {colour}; border-left: 4px solid {colour}; border-radius: 4px; }}"
-        )
-        self.show()
-
-
 class MainWindow(QMainWindow):
     # Emitted once, just after the first frame is on screen: start-up work (connecting, imports of openai or
     # sounddevice on workers) waits for it, because a worker importing holds the GIL the first paint needs.
     first_painted = Signal()
+    # Emitted once, a moment after that, when the current tab is built and on screen: what the user does not need
+    # to start typing (connecting, the status bar's switcher, the single-instance server) waits for this instead.
+    settled = Signal()
 
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
@@ -166,10 +136,8 @@ class MainWindow(QMainWindow):
         self.tray: Any = None
         self._connected_text: str | None = None  # the label before an outage turned it to "not reachable"
         self._quitting = False
-        self.first_painted.connect(
-            self._build_status_bar
-        )  # connected first: tabs built after it find the indexer
-        self.first_painted.connect(self._make_files_private)
+        self.settled.connect(self._build_status_bar)  # connected first: tabs built after it find the indexer
+        self.settled.connect(self._make_files_private)
 
         self._build_menus()
         services.connecting.connect(self._on_connecting)
@@ -196,6 +164,11 @@ class MainWindow(QMainWindow):
         # One indexer for meaning search; the chat tab schedules it after each turn.
         self.indexer = SemanticIndexer(self.services, self)
         self.services.indexer = self.indexer
+        chat: Any = self._tab_widgets[
+            "chat"
+        ].widget  # built before the status bar: it learns of the indexer now
+        if chat is not None:
+            chat.search.set_indexer(self.indexer)
         self.statusBar().addWidget(IndexStatus(self.indexer), 1)
         self.indexer.status.connect(self._on_index_status)
 
@@ -203,8 +176,13 @@ class MainWindow(QMainWindow):
         if obj is self and not self._painted and event.type() == QEvent.Type.Paint:
             self._painted = True
             self.removeEventFilter(self)
-            QTimer.singleShot(0, self, self.first_painted.emit)
+            QTimer.singleShot(0, self, self._after_first_paint)
         return False
+
+    @Slot()
+    def _after_first_paint(self) -> None:
+        self.first_painted.emit()  # the current tab is built in here ...
+        QTimer.singleShot(SETTLE_MS, self, self.settled.emit)  # ... and painted before this
 
     # -- menus -----------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
