@@ -64,7 +64,15 @@ def test_check_on_the_demo_lineup_answers_everywhere():
     assert all(c["ok"] and c["seconds"] > 0 for c in checks.values())
     assert checks["chat"]["deployment"] == "gpt-5-mini" and checks["chat"]["family"] == "reasoning"
     assert checks["chat"]["model"].startswith("gpt-5-mini")
-    assert checks["images"]["family"] == "dall-e" and checks["embeddings"]["family"] == "embeddings"
+    # today's lineup in every tab (#14): gpt-image-1 is reached without drawing (its 400 names `size` in `param`)
+    assert {
+        c: (checks[c]["deployment"], checks[c]["family"]) for c in ("images", "speech", "transcription")
+    } == {
+        "images": ("gpt-image-1", "gpt-image"),
+        "speech": ("gpt-4o-mini-tts", "tts-instruct"),
+        "transcription": ("gpt-4o-transcribe", "gpt-4o-transcribe"),
+    }
+    assert checks["embeddings"]["family"] == "embeddings"
     assert lines[-1] == {"type": "summary", "answered": 6, "tried": 6, "exit_code": 0}
 
 

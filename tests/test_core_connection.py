@@ -156,10 +156,16 @@ def test_demo_connection_runs_on_the_emulator_the_caller_hands_in_and_stops_it()
     try:
         assert conn.demo and conn.source == "demo" and conn.emulator is started[0]
         assert conn.profile.endpoint.rstrip("/") == started[0].endpoint
-        assert conn.profile.deployments.chat == "gpt-5-mini"  # demo mode: today's lineup (#14)
+        deployments = conn.profile.deployments  # demo mode: today's lineup in every tab (#14)
+        assert (deployments.chat, deployments.images, deployments.speech, deployments.transcription) == (
+            "gpt-5-mini",
+            "gpt-image-1",
+            "gpt-4o-mini-tts",
+            "gpt-4o-transcribe",
+        )
         ctx = conn.context("speech")
         assert (
-            ctx.deployment == "tts-hd"
+            ctx.deployment == "gpt-4o-mini-tts"
             and ctx.operation == "speech"
             and ctx.api_version == conn.profile.api_version
         )

@@ -12,6 +12,7 @@ from fake_keyrings import FakeCredential, fake_jwt
 from app.core import client as client_mod
 from app.core import connection, entra, errors, probe, profile_ops
 from app.core.cancel import CancelToken
+from app.core.capabilities import Family
 from app.core.endpoints import Level, check_endpoint
 from app.core.errors import Kind
 from app.core.profiles import AuthMode, Deployments, Profile, ProfileStore, demo_profile
@@ -93,7 +94,11 @@ def run(profile, **kw) -> list[probe.ProbeResult]:
 
 def test_probe_every_deployment_of_the_emulator(emulator):
     seed = profile_for(emulator)
-    seed = seed.with_changes(deployments=replace(seed.deployments, chat="gpt-4o"))  # the seed's chat model
+    seed = seed.with_changes(  # the seed's deployments (demo mode has today's: the next test)
+        deployments=replace(
+            seed.deployments, chat="gpt-4o", speech="tts-hd", transcription="whisper", images="dall-e-3"
+        )
+    )
     results = run(seed, typed_key="k")
     assert [r.capability for r in results] == [
         "chat",
@@ -110,6 +115,27 @@ def test_probe_every_deployment_of_the_emulator(emulator):
     assert sent and sent[-1].json["size"] == "1x1"  # nothing was drawn
     chat = next(r for r in emulator.requests if r.path.endswith("/chat/completions"))
     assert chat.json["max_tokens"] == 1 and chat.used_key("k")
+
+
+def test_probe_of_the_demo_lineup_reaches_gpt_image_without_drawing(emulator):
+    """gpt-image-1 refuses the probe's size with Azure's "Invalid value: '1x1'. Supported values are: ..." (param
+    `size`, no word "size" in the message): that refusal still proves the deployment answers."""
+    results = {r.capability: r for r in run(profile_for(emulator), typed_key="k")}
+    assert [(c, r.deployment) for c, r in results.items()] == [
+        ("chat", "gpt-5-mini"),
+        ("speech", "gpt-4o-mini-tts"),
+        ("transcription", "gpt-4o-transcribe"),
+        ("images", "gpt-image-1"),
+        ("embeddings", "text-embedding-3-large"),
+        ("completions", "gpt-35-turbo-instruct"),
+    ]
+    assert all(r.ok for r in results.values()), [r.problem for r in results.values() if not r.ok]
+    assert "without generating an image" in results["images"].note
+    assert results["images"].family is Family.GPT_IMAGE
+    sent = [r for r in emulator.requests if "images" in r.path]
+    assert (
+        sent[-1].path.endswith("/gpt-image-1/images/generations") and sent[-1].json["size"] == "1x1"
+    )  # nothing drawn
 
 
 def test_probe_reports_each_failure_by_capability(emulator):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from app.ui.images.tab import ImagesTab
-from tests.test_images_tab import generate
+from tests.test_images_tab import choose_dalle, generate
 
 
 @pytest.fixture
@@ -17,6 +17,7 @@ def tab(qtbot, services):
     tab.resize(900, 620)
     with qtbot.waitSignal(tab.gallery.loaded, timeout=10000):
         tab.show()
+    choose_dalle(tab)  # a revised prompt, a response format: the seed's DALL-E 3
     yield tab
     tab.shutdown()
 
@@ -71,6 +72,7 @@ def test_image_options_survive_a_restart(qtbot, services):
     qtbot.addWidget(first)
     with qtbot.waitSignal(first.gallery.loaded, timeout=10000):
         first.show()
+    choose_dalle(first)
     generate(qtbot, first, "a lighthouse", size="1024x1792", quality="hd", style="natural", format="url")
     first.shutdown()
     second = ImagesTab(services)
@@ -78,6 +80,7 @@ def test_image_options_survive_a_restart(qtbot, services):
     with qtbot.waitSignal(second.gallery.loaded, timeout=10000):
         second.show()
     options = second.options
+    assert options.deployment() == "dall-e-3"  # the deployment chosen, not demo mode's default gpt-image-1
     assert options.size_combo.currentText() == "1024x1792"
     assert options.quality_combo.currentText() == "hd"
     assert options.style_combo.currentText() == "natural"

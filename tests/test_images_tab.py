@@ -1,5 +1,6 @@
-"""The Images tab against the emulator with the real client: options on the wire, files on disk, revised prompt,
-refusal card, gallery persistence, delete/undo, send to chat, cancel."""
+"""The Images tab against the emulator with the real client, on the seed's DALL-E 3 deployment (demo mode's own
+default is gpt-image-1: test_images_tab_gpt.py and test_demo_lineup.py): options on the wire, files on disk, revised
+prompt, refusal card, gallery persistence, delete/undo, send to chat, cancel."""
 
 from __future__ import annotations
 
@@ -17,8 +18,15 @@ def tab(qtbot, services):
     qtbot.addWidget(tab)
     with qtbot.waitSignal(tab.gallery.loaded, timeout=10000):
         tab.show()
+    choose_dalle(tab)
     yield tab
     tab.shutdown()
+
+
+def choose_dalle(tab):
+    """The seed's DALL-E 3 deployment, which the emulator still serves (demo mode defaults to gpt-image-1)."""
+    tab.options.deployment_combo.setCurrentText("dall-e-3")
+    assert tab.options.family_combo.currentText() == "DALL-E 3"
 
 
 def generate(qtbot, tab, prompt, **options):
@@ -26,9 +34,11 @@ def generate(qtbot, tab, prompt, **options):
     for name, value in options.items():
         combo = getattr(tab, f"{name}_combo")
         index = combo.findText(value)
-        combo.setCurrentIndex(
-            index if index >= 0 else combo.findData(value)
-        )  # items showing words carry data
+        index = index if index >= 0 else combo.findData(value)  # items showing words carry data
+        assert index >= 0, (
+            f"{name} {value!r} is not offered: {[combo.itemText(i) for i in range(combo.count())]}"
+        )
+        combo.setCurrentIndex(index)
     previous = tab._job.job
     qtbot.mouseClick(tab.generate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab._job.job is not previous and tab._job.job.result is not None, timeout=30000)

@@ -192,7 +192,7 @@ def test_a_spoken_question_is_heard_answered_aloud_and_stored(setup):
     assert stored[1].usage is not None and stored[1].usage.total_tokens > 0
     # The session asked Azure for the user's words on the profile's transcription deployment.
     update = next(e for e in client_events(emu) if e["type"] == "session.update")["session"]
-    assert update["audio"]["input"]["transcription"] == {"model": "whisper"}
+    assert update["audio"]["input"]["transcription"] == {"model": "gpt-4o-transcribe"}  # demo mode's
 
 
 def test_speaking_over_parley_stops_playback_then_cancels_then_truncates_to_what_was_heard(setup):

@@ -23,6 +23,8 @@ from app.voice.session import Controls, VoiceConfig, VoiceSession, backend_for
 MODERN = profiles.Deployments(
     chat="gpt-4o", speech="gpt-4o-mini-tts", transcription="gpt-4o-transcribe", images="dall-e-3"
 )
+# The seed's audio deployments, which the emulator still serves (demo mode itself has today's: test_demo_lineup.py)
+SEED = profiles.Deployments(chat="gpt-4o", speech="tts-hd", transcription="whisper", images="dall-e-3")
 
 
 def _connection(emulator: Any, deployments: profiles.Deployments | None = None, **changes: Any) -> Connection:
@@ -82,7 +84,7 @@ def test_streamed_transcription_shows_the_words_before_the_turn_is_heard(emulato
 def test_a_seed_profile_is_sent_as_before(emulator):
     """whisper and tts-hd: no `stream`, no `instructions` (even with a style left in the preferences)."""
     emulator.hear(WORDS)
-    connection = _connection(emulator)
+    connection = _connection(emulator, SEED)
     try:
         config = VoiceConfig(input_name="scripted", speed=3.0, instructions="Speak like a pirate.")
         events = _one_turn(connection, config)
@@ -135,7 +137,7 @@ def test_the_style_field_reaches_the_wire_and_is_remembered(qtbot, tab, services
 
 
 def test_a_tts_hd_profile_has_six_voices_and_no_style_field(tab, services, emulator):
-    tab.on_connection(_connection(emulator))
+    tab.on_connection(_connection(emulator, SEED))
     combo = (
         tab.engine.engine_combo
     )  # the demo profile has a realtime deployment: Live (its own voices) is default

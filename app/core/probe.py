@@ -157,7 +157,7 @@ def _one(
         if cancel.cancelled:
             raise
         problem = _refine(_problem(exc, ctx), capability, deployment)
-        if _reached_deployment(problem):
+        if _reached_deployment(problem, getattr(exc, "param", None)):
             return ProbeResult(
                 capability,
                 deployment,
@@ -228,12 +228,14 @@ def _problem(exc: BaseException, ctx: errors.Context) -> errors.Problem:
     return errors.from_exception(exc, ctx)
 
 
-def _reached_deployment(problem: errors.Problem) -> bool:
-    """The images probe asks for a size Azure refuses: that refusal proves key, api-version and deployment."""
+def _reached_deployment(problem: errors.Problem, param: object) -> bool:
+    """The images probe asks for a size Azure refuses: that refusal proves key, api-version and deployment. DALL-E
+    says "The size is not supported..."; gpt-image says "Invalid value: '1x1'. Supported values are: ..." and names
+    `size` only in the error's `param`."""
     return (
         problem.status == 400
         and (problem.code or "") in ("invalid_size", "invalid_value")
-        and "size" in problem.detail.lower()
+        and (param == "size" or "size" in problem.detail.lower())
     )
 
 

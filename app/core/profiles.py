@@ -149,8 +149,9 @@ class Profile:
 
 
 def demo_profile(endpoint: str) -> Profile:
-    """The emulator's profile: today's chat lineup (a reasoning deployment) next to the seed's other deployments,
-    so every tab has something real to show (the emulator still serves the seed's gpt-4o)."""
+    """The emulator's profile: today's lineup in every tab (a reasoning chat deployment, gpt-image-1,
+    gpt-4o-mini-tts with a speaking style, gpt-4o-transcribe streaming its words). The emulator still serves the
+    seed's deployments (gpt-4o, dall-e-3, tts-hd, whisper) by name; completions has no modern successor."""
     return Profile(
         name=DEMO_PROFILE_NAME,
         endpoint=endpoint,
@@ -158,9 +159,9 @@ def demo_profile(endpoint: str) -> Profile:
         auth=AuthMode.KEY,
         deployments=Deployments(
             chat="gpt-5-mini",
-            speech="tts-hd",
-            transcription="whisper",
-            images="dall-e-3",
+            speech="gpt-4o-mini-tts",
+            transcription="gpt-4o-transcribe",
+            images="gpt-image-1",
             embeddings="text-embedding-3-large",
             completions="gpt-35-turbo-instruct",
             realtime="gpt-realtime",

@@ -17,7 +17,7 @@ from app.ui.common.a11y import describe
 
 FAMILY_NAMES = {Family.DALLE: "DALL-E 3", Family.GPT_IMAGE: "GPT-image"}
 FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG"}  # never WebP: Azure does not serve it
-DEMO_DEPLOYMENTS = ("dall-e-3", "gpt-image-1", "gpt-image-1-mini")
+DEMO_DEPLOYMENTS = ("gpt-image-1", "gpt-image-1-mini", "dall-e-3")  # today's first, then the seed's
 
 
 DELIVERY_LABELS = {"b64_json": "In the reply", "url": "As a link"}
