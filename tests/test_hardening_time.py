@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = "5e0c1d2a3b4f49c8a7e6d5c4b3a29180"
 
 
-def _ask(server: FaultServer, timeout: float, max_retries: int = 2) -> tuple[list, float]:
+def _ask(
+    server: FaultServer, timeout: float, max_retries: int = 2, *, stream: bool = True
+) -> tuple[list, float]:
     client = build_client(Profile(name="t", endpoint=server.endpoint, timeout=timeout), api_key=KEY)
-    request = ChatRequest("gpt-4o", (Message("user", "hi"),))
+    request = ChatRequest("gpt-4o", (Message("user", "hi"),), stream=stream)
     started = time.monotonic()
     events = list(stream_chat(client, request, cancel=CancelToken(), max_retries=max_retries))
     return events, time.monotonic() - started
@@ -40,6 +42,16 @@ def test_a_server_that_hangs_before_headers_costs_one_timeout_not_three():
         "did not start answering within 2 s" in failed.problem.detail or "within 1 s" in failed.problem.detail
     )
     assert seconds < 4, seconds
+    assert server.requests == 1
+
+
+def test_a_whole_answer_is_bounded_per_operation_too_not_per_attempt():
+    """`ask --no-stream` (and a model that cannot stream): the timeout covers the request and its retries."""
+    with FaultServer(hang) as server:
+        events, seconds = _ask(server, timeout=1.5, stream=False)
+    failed = events[-1]
+    assert isinstance(failed, Failed) and failed.problem.kind == errors.Kind.TIMEOUT, failed
+    assert seconds < 2.5, seconds  # was 3 attempts of 1.5 s each
     assert server.requests == 1
 
 
@@ -87,3 +99,17 @@ def test_cli_against_a_hung_server_exits_7_after_one_timeout(tmp_path):
     assert r.returncode == 7, r.stderr
     assert "did not start answering within 2 s" in r.stderr and "Traceback" not in r.stderr
     assert seconds < 8, seconds
+
+
+def test_a_jobs_list_is_bounded_per_operation_not_per_attempt():
+    from app.core.jobs import list_batches
+
+    with FaultServer(hang) as server:
+        client = build_client(Profile(name="t", endpoint=server.endpoint, timeout=1.5), api_key=KEY)
+        started = time.monotonic()
+        with pytest.raises(errors.ParleyError) as caught:
+            list_batches(client, cancel=CancelToken(), max_retries=2)
+        seconds = time.monotonic() - started
+    assert caught.value.problem.kind == errors.Kind.TIMEOUT, caught.value.problem
+    assert seconds < 2.5, seconds  # was one read timeout per attempt, three attempts
+    assert server.requests == 1

@@ -321,6 +321,7 @@ def run_once(
             cancel=cancel,
             ctx=ctx,
             max_retries=max_retries,
+            timeout=timeout_of(client),
         )
 
 

@@ -63,4 +63,5 @@ def stream_completion(
             cancel=cancel,
             ctx=ctx,
             max_retries=max_retries,
+            timeout=timeout_of(client),
         )

@@ -6,7 +6,7 @@ Azure's batch endpoint is `/chat/completions` (no `/v1`), and the batch file's `
 
 from __future__ import annotations
 
-import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from app.core import errors
 from app.core.cancel import CancelToken
+from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out, timeout_of
+from app.core.jsonl_checks import BATCH_URL, LineError, validate_jsonl  # noqa: F401 - part of jobs' API
+from app.core.netio import cancellable
 from app.core.retry import retrying
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
@@ -21,9 +24,6 @@ if TYPE_CHECKING:  # types only: importing them costs start-up time
 
 T = TypeVar("T")
 
-FINE_TUNE_ROLES = ("system", "user", "assistant")
-BATCH_URL = "/chat/completions"
-BATCH_URLS = ("/chat/completions", "/v1/chat/completions", "/embeddings", "/v1/embeddings")
 MAX_LISTED_ERRORS = 5
 _JOBS = errors.Context("jobs")
 
@@ -78,21 +78,34 @@ class UploadedFile:
     created_at: int | None = None
 
 
-@dataclass(frozen=True)
-class LineError:
-    line: int  # 1-based
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
 # -- calls ----------------------------------------------------------------------------------------------------
 def _run(
-    call: Callable[[], T], ctx: errors.Context | None, cancel: CancelToken | None, max_retries: int
+    call: Callable[[], T],
+    ctx: errors.Context | None,
+    cancel: CancelToken | None,
+    max_retries: int,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> T:
-    """`call` inside our retries (their waits are not shown: these are short calls); failures raise ParleyError."""
-    gen = retrying(call, cancel=cancel or CancelToken(), max_retries=max_retries, ctx=ctx or _JOBS)
+    """`call` inside our retries (their waits are not shown: these are short calls); failures raise ParleyError.
+    The whole operation, retries included, is bounded by `timeout` (`deadline.Watchdog` cuts a hung attempt)."""
+    cancel = cancel or CancelToken()
+    start_by = time.monotonic() + timeout
+
+    def attempt() -> T:
+        request = cancel.child()
+        dog = Watchdog(request, idle=timeout, deadline=start_by).__enter__()
+        try:
+            with cancellable(request):
+                return call()
+        except BaseException as exc:
+            if dog.fired and not cancel.cancelled:
+                raise timed_out(timeout, started=False) from exc
+            raise
+        finally:
+            dog.__exit__(None, None, None)
+            cancel.forget(request.cancel)
+
+    gen = retrying(attempt, cancel=cancel, max_retries=max_retries, ctx=ctx or _JOBS, deadline=start_by)
     try:
         while True:
             next(gen)
@@ -184,7 +197,13 @@ def list_fine_tuning_jobs(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> list[FineTuneJob]:
-    page = _run(lambda: client.fine_tuning.jobs.list(limit=limit), ctx, cancel, max_retries)
+    page = _run(
+        lambda: client.fine_tuning.jobs.list(limit=limit),
+        ctx,
+        cancel,
+        max_retries,
+        timeout=timeout_of(client),
+    )
     return [fine_tune_job(j) for j in (getattr(page, "data", None) or [])]
 
 
@@ -196,7 +215,15 @@ def get_fine_tuning_job(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> FineTuneJob:
-    return fine_tune_job(_run(lambda: client.fine_tuning.jobs.retrieve(job_id), ctx, cancel, max_retries))
+    return fine_tune_job(
+        _run(
+            lambda: client.fine_tuning.jobs.retrieve(job_id),
+            ctx,
+            cancel,
+            max_retries,
+            timeout=timeout_of(client),
+        )
+    )
 
 
 def fine_tuning_events(
@@ -208,7 +235,13 @@ def fine_tuning_events(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> list[JobEvent]:
-    page = _run(lambda: client.fine_tuning.jobs.list_events(job_id, limit=limit), ctx, cancel, max_retries)
+    page = _run(
+        lambda: client.fine_tuning.jobs.list_events(job_id, limit=limit),
+        ctx,
+        cancel,
+        max_retries,
+        timeout=timeout_of(client),
+    )
     return [job_event(e) for e in (getattr(page, "data", None) or [])]
 
 
@@ -220,7 +253,15 @@ def cancel_fine_tuning_job(
     cancel: CancelToken | None = None,
     max_retries: int = 0,
 ) -> FineTuneJob:
-    return fine_tune_job(_run(lambda: client.fine_tuning.jobs.cancel(job_id), ctx, cancel, max_retries))
+    return fine_tune_job(
+        _run(
+            lambda: client.fine_tuning.jobs.cancel(job_id),
+            ctx,
+            cancel,
+            max_retries,
+            timeout=timeout_of(client),
+        )
+    )
 
 
 def create_fine_tuning_job(
@@ -244,6 +285,7 @@ def create_fine_tuning_job(
             ctx,
             cancel,
             0,
+            timeout=timeout_of(client),
         )
     )
 
@@ -256,7 +298,9 @@ def list_batches(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> list[BatchJob]:
-    page = _run(lambda: client.batches.list(limit=limit), ctx, cancel, max_retries)
+    page = _run(
+        lambda: client.batches.list(limit=limit), ctx, cancel, max_retries, timeout=timeout_of(client)
+    )
     return [batch_job(b) for b in (getattr(page, "data", None) or [])]
 
 
@@ -268,7 +312,9 @@ def get_batch(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> BatchJob:
-    return batch_job(_run(lambda: client.batches.retrieve(batch_id), ctx, cancel, max_retries))
+    return batch_job(
+        _run(lambda: client.batches.retrieve(batch_id), ctx, cancel, max_retries, timeout=timeout_of(client))
+    )
 
 
 def create_batch(
@@ -291,6 +337,7 @@ def create_batch(
             ctx,
             cancel,
             0,
+            timeout=timeout_of(client),
         )
     )
 
@@ -302,7 +349,9 @@ def cancel_batch(
     ctx: errors.Context | None = None,
     cancel: CancelToken | None = None,
 ) -> BatchJob:
-    return batch_job(_run(lambda: client.batches.cancel(batch_id), ctx, cancel, 0))
+    return batch_job(
+        _run(lambda: client.batches.cancel(batch_id), ctx, cancel, 0, timeout=timeout_of(client))
+    )
 
 
 def upload_file(
@@ -357,101 +406,6 @@ def upload_file(
         ctx,
         cancel,
         max_retries,
+        timeout=timeout_of(client),
     )
     return uploaded_file(result)
-
-
-# -- JSONL checks -----------------------------------------------------------------------------------------
-def validate_jsonl(text: str, kind: str) -> list[LineError]:
-    """Every problem in a fine-tune ("fine-tune") or batch ("batch") JSONL file, one `LineError` per line at most.
-    Blank lines are skipped (Azure accepts a trailing newline); an empty file is one error on line 1."""
-    if kind not in ("fine-tune", "batch"):
-        raise ValueError(f"kind must be 'fine-tune' or 'batch', not {kind!r}")
-    out: list[LineError] = []
-    seen_ids: dict[str, int] = {}
-    lines = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        lines += 1
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            out.append(LineError(number, f"not valid JSON ({exc.msg} at column {exc.colno})"))
-            continue
-        if not isinstance(obj, dict):
-            out.append(LineError(number, f"expected a JSON object, found {_json_type(obj)}"))
-            continue
-        message = _check_fine_tune(obj) if kind == "fine-tune" else _check_batch(obj, number, seen_ids)
-        if message:
-            out.append(LineError(number, message))
-    if lines == 0:
-        out.append(LineError(1, "the file has no JSON lines"))
-    return out
-
-
-def _json_type(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
-        type(value), "a number"
-    )
-
-
-def _check_fine_tune(obj: dict[str, Any]) -> str | None:
-    messages = obj.get("messages")
-    if messages is None:
-        return "missing 'messages' (a list of {role, content})"
-    if not isinstance(messages, list) or not messages:
-        return "'messages' must be a non-empty list of {role, content}"
-    assistants = 0
-    for i, msg in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(msg, dict):
-            return f"{where} must be an object with 'role' and 'content'"
-        role = msg.get("role")
-        if role is None:
-            return f"{where} has no 'role'"
-        if role not in FINE_TUNE_ROLES:
-            return f"{where}.role is '{role}'; use system, user or assistant"
-        if "content" not in msg or msg.get("content") is None:
-            return f"{where} has no 'content'"
-        content = msg["content"]
-        if not isinstance(content, str | list):
-            return f"{where}.content must be text"
-        if isinstance(content, str) and not content.strip() and role != "assistant":
-            return f"{where}.content is empty"
-        if role == "assistant":
-            assistants += 1
-    if assistants == 0:
-        return "'messages' has no assistant message (the answer to learn)"
-    return None
-
-
-def _check_batch(obj: dict[str, Any], number: int, seen_ids: dict[str, int]) -> str | None:
-    custom_id = obj.get("custom_id")
-    if custom_id is None or (isinstance(custom_id, str) and not custom_id.strip()):
-        return "missing 'custom_id'"
-    if not isinstance(custom_id, str):
-        return "'custom_id' must be a string"
-    if custom_id in seen_ids:
-        return f"'custom_id' '{custom_id}' repeats line {seen_ids[custom_id]}; each must be unique"
-    seen_ids[custom_id] = number
-    method = obj.get("method")
-    if method is None:
-        return "missing 'method' (must be \"POST\")"
-    if method != "POST":
-        return f"'method' is '{method}'; must be \"POST\""
-    url = obj.get("url")
-    if url is None:
-        return f"missing 'url' (Azure uses \"{BATCH_URL}\")"
-    if url not in BATCH_URLS:
-        return f"'url' is '{url}'; Azure batch uses \"{BATCH_URL}\""
-    body = obj.get("body")
-    if body is None:
-        return "missing 'body'"
-    if not isinstance(body, dict):
-        return "'body' must be an object"
-    if not isinstance(body.get("model"), str) or not body.get("model", "").strip():
-        return "'body.model' is missing (the global-batch deployment name)"
-    if url.endswith("/chat/completions") and not isinstance(body.get("messages"), list):
-        return "'body.messages' is missing (a list of {role, content})"
-    return None

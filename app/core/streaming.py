@@ -277,22 +277,37 @@ def run_whole(
     cancel: CancelToken,
     ctx: errors.Context,
     max_retries: int,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Iterator[Event]:
     """The same events from one non-streamed response. `open_response()` returns a `with_streaming_response`
-    context manager, so the socket is known (and cancellable) before the body is read."""
+    context manager, so the socket is known (and cancellable) before the body is read. Bounded like a stream: the
+    whole answer must come within `timeout` of the call, retries included (`deadline.Watchdog`)."""
+    start_by = time.monotonic() + timeout
 
     def call() -> tuple[Any, str | None]:
-        manager = open_response()
-        with cancellable(cancel):
-            response = manager.__enter__()
+        request = cancel.child()
+        dog = Watchdog(request, idle=timeout, deadline=start_by).__enter__()
         try:
-            close_on_cancel(response, cancel)
-            return response.parse(), _request_id(response)
+            manager = open_response()
+            with cancellable(request):
+                response = manager.__enter__()
+            try:
+                close_on_cancel(response, request)
+                return response.parse(), _request_id(response)
+            finally:
+                manager.__exit__(None, None, None)
+        except BaseException as exc:
+            if dog.fired and not cancel.cancelled:
+                raise timed_out(timeout, started=False) from exc
+            raise
         finally:
-            manager.__exit__(None, None, None)
+            dog.__exit__(None, None, None)
+            cancel.forget(request.cancel)
 
     try:
-        result, request_id = yield from retrying(call, cancel=cancel, max_retries=max_retries, ctx=ctx)
+        result, request_id = yield from retrying(
+            call, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
+        )
     except Cancelled:
         yield Done("cancelled")
         return
