@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out, timeout_of
+from app.core.deadline import DEFAULT_TIMEOUT, timeout_of, watched
 from app.core.jsonl_checks import BATCH_URL, LineError, validate_jsonl  # noqa: F401 - part of jobs' API
 from app.core.netio import cancellable
 from app.core.retry import retrying
@@ -87,23 +87,16 @@ def _run(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> T:
     """`call` inside our retries (their waits are not shown: these are short calls); failures raise ParleyError.
-    The whole operation, retries included, is bounded by `timeout` (`deadline.Watchdog` cuts a hung attempt)."""
+    The whole operation, retries included, is bounded by `timeout` (`deadline.watched` cuts a hung attempt)."""
     cancel = cancel or CancelToken()
     start_by = time.monotonic() + timeout
 
+    def attempt_once(request: CancelToken, _feed: Callable[[], None]) -> T:
+        with cancellable(request):
+            return call()
+
     def attempt() -> T:
-        request = cancel.child()
-        dog = Watchdog(request, idle=timeout, deadline=start_by).__enter__()
-        try:
-            with cancellable(request):
-                return call()
-        except BaseException as exc:
-            if dog.fired and not cancel.cancelled:
-                raise timed_out(timeout, started=False) from exc
-            raise
-        finally:
-            dog.__exit__(None, None, None)
-            cancel.forget(request.cancel)
+        return watched(attempt_once, cancel, timeout=timeout, start_by=start_by)
 
     gen = retrying(attempt, cancel=cancel, max_retries=max_retries, ctx=ctx or _JOBS, deadline=start_by)
     try:

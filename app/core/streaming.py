@@ -17,7 +17,7 @@ from typing import Any
 
 from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
-from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out
+from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out, watched
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started, Usage
 from app.core.netio import cancellable, close_on_cancel
 from app.core.retry import retrying
@@ -284,25 +284,18 @@ def run_whole(
     whole answer must come within `timeout` of the call, retries included (`deadline.Watchdog`)."""
     start_by = time.monotonic() + timeout
 
-    def call() -> tuple[Any, str | None]:
-        request = cancel.child()
-        dog = Watchdog(request, idle=timeout, deadline=start_by).__enter__()
+    def call_once(request: CancelToken, _feed: Callable[[], None]) -> tuple[Any, str | None]:
+        manager = open_response()
+        with cancellable(request):
+            response = manager.__enter__()
         try:
-            manager = open_response()
-            with cancellable(request):
-                response = manager.__enter__()
-            try:
-                close_on_cancel(response, request)
-                return response.parse(), _request_id(response)
-            finally:
-                manager.__exit__(None, None, None)
-        except BaseException as exc:
-            if dog.fired and not cancel.cancelled:
-                raise timed_out(timeout, started=False) from exc
-            raise
+            close_on_cancel(response, request)
+            return response.parse(), _request_id(response)
         finally:
-            dog.__exit__(None, None, None)
-            cancel.forget(request.cancel)
+            manager.__exit__(None, None, None)
+
+    def call() -> tuple[Any, str | None]:
+        return watched(call_once, cancel, timeout=timeout, start_by=start_by)
 
     try:
         result, request_id = yield from retrying(
