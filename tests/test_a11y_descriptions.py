@@ -21,6 +21,7 @@ from test_window_a11y import INTERACTIVE, accessible_name, label, show_tab, wind
 from app.ui.common.a11y import description
 from app.ui.main_window import TAB_NAMES
 
+
 def owner(widget: QWidget) -> str:
     """The module of the nearest Parley class holding the widget (a plain QPushButton belongs to the tab it is in)."""
     current: QWidget | None = widget

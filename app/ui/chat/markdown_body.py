@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
+    QTextFormat,
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
@@ -203,17 +204,30 @@ class MarkdownBody(QTextBrowser):
 
     def _even_spacing(self, position: int) -> None:
         """A fragment's first block merges into the block it is inserted into and loses its margins, so spacing is
-        set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists."""
-        block = self.document().findBlock(position)
+        set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists.
+
+        A list or a table inserted into the empty block that follows frozen text starts a block of its own and
+        leaves that one empty (a blank line's gap under a heading): an empty block with more after it is hidden."""
+        document = self.document()
+        block = document.findBlock(position)
         while block.isValid():
             cursor = QTextCursor(block)
+            visible = bool(block.length() > 1 or not block.next().isValid())
+            if block.isVisible() != visible:
+                block.setVisible(visible)
+                document.markContentsDirty(block.position(), block.length())
             if cursor.currentTable() is None:
                 fmt = QTextBlockFormat()
                 in_list = block.textList() is not None
+                first = block.begin()
+                chars = first.fragment().charFormat() if not first.atEnd() else block.charFormat()
                 heading = block.blockFormat().headingLevel() > 0 or (
-                    block.charFormat().fontWeight() >= 600
+                    chars.fontWeight() >= 600
                     and not in_list
-                    and block.charFormat().fontPointSize() > self.font().pointSizeF()
+                    and (
+                        chars.fontPointSize() > self.font().pointSizeF()
+                        or int(chars.property(QTextFormat.Property.FontSizeAdjustment) or 0) > 0
+                    )
                 )
                 fmt.setTopMargin(8 if heading else 0)
                 last_in_list = in_list and (

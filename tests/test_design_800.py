@@ -1,0 +1,125 @@
+"""Every tab looks designed at 800×500 (issue #17): nothing cut, nothing floating, in the smallest window Parley
+is made for. Each test renders what a user sees there and checks the parts they need are whole and visible."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import QWidget
+
+from app.ui import theme
+from app.ui.chat.markdown_body import MarkdownBody
+from app.ui.common.services import AppServices
+from app.ui.main_window import MainWindow
+from tests.test_chat_tab import send
+
+
+@pytest.fixture
+def window(qtbot):
+    theme.apply_theme("light")
+    services = AppServices(demo=True)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.resize(800, 500)
+    with qtbot.waitSignal(win.first_painted, timeout=10000):
+        win.show()
+    with qtbot.waitSignal(services.connection_changed, timeout=20000):
+        services.reconnect()
+    services.connection.emulator.think_seconds = 0.0
+    yield win
+    win.close()
+    services.shutdown()
+
+
+def show_tab(qtbot, window, name):
+    window.select_tab(name)
+    tab = window.tab(name)
+    qtbot.waitUntil(tab.isVisible)
+    return tab
+
+
+def in_window(widget: QWidget) -> QRect:
+    return QRect(widget.mapTo(widget.window(), QPoint(0, 0)), widget.size())
+
+
+def fully_visible(widget: QWidget) -> bool:
+    """Shown, as large as it asks to be, and inside the window and every ancestor (no clipping)."""
+    if not widget.isVisible():
+        return False
+    hint = widget.minimumSizeHint().expandedTo(widget.minimumSize())
+    if widget.width() < hint.width() or widget.height() < hint.height():
+        return False
+    rect = in_window(widget)
+    parent = widget.parentWidget()
+    while parent is not None:
+        if not in_window(parent).contains(rect):
+            return False
+        parent = parent.parentWidget()
+    return True
+
+
+# -- chat --------------------------------------------------------------------------------------------------------
+
+
+def test_the_chat_header_keeps_its_controls_whole_at_800_and_elides_the_title(qtbot, window):
+    tab = show_tab(qtbot, window, "chat")
+    qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
+    assert window.width() == 800
+    send(qtbot, tab, "Show me a python hello world and a table, with a long title that cannot fit")
+    header = tab.header
+    qtbot.waitUntil(lambda: header.title.text() != "New chat", timeout=5000)
+    for control in (header.deployment, header.system_toggle, header.prices):
+        assert fully_visible(control), control.accessibleName()
+        assert control.width() >= control.sizeHint().width(), control.accessibleName()
+    assert header.deployment.lineEdit().text() == "gpt-5-mini"
+    metrics = header.deployment.fontMetrics()
+    assert header.deployment.lineEdit().width() >= metrics.horizontalAdvance("gpt-5-mini")
+    # Icon buttons, each with its words in a tooltip and a name and description for screen readers.
+    for button in (header.system_toggle, header.prices):
+        assert not button.icon().isNull() and button.toolTip() and button.accessibleName()
+        assert button.accessibleDescription()
+    # The title gives way, shown elided with the whole title in its tooltip.
+    title = header.title
+    assert fully_visible(title)
+    assert title.shown_text().endswith("…") and title.shown_text() != title.text()
+    assert title.toolTip() == title.text()
+    tab.resize(1200, 700)
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: not title.is_elided())
+    assert title.toolTip() == ""
+
+
+def test_the_system_prompt_button_says_whether_the_chat_has_one(qtbot, window):
+    tab = show_tab(qtbot, window, "chat")
+    qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
+    toggle = tab.header.system_toggle
+    assert "none yet" in toggle.toolTip()
+    before = toggle.icon().name()
+    toggle.click()
+    tab.system_edit.setPlainText("Answer in French.")
+    qtbot.waitUntil(lambda: "has one" in toggle.toolTip(), timeout=3000)
+    assert toggle.icon().name() != before and "has one" in toggle.accessibleDescription()
+
+
+def _gap_under_heading(body: MarkdownBody) -> int:
+    document = body.document()
+    layout = document.documentLayout()
+    heading = document.find("Python hello world").block()
+    item = document.find("first item").block()
+    return round(layout.blockBoundingRect(item).top() - layout.blockBoundingRect(heading).bottom())
+
+
+def test_a_list_under_a_heading_sits_as_close_streamed_as_rendered_whole(qtbot):
+    text = "Here is an overview.\n\n## Python hello world\n\n- first item\n- second item\n\nThe end.\n"
+    whole, streamed = MarkdownBody(), MarkdownBody()
+    for body in (whole, streamed):
+        qtbot.addWidget(body)
+        body.resize(500, 100)
+        body.show()
+    whole.set_text(text)
+    for word in text.split(" "):  # as an answer arrives: the heading is frozen before the list comes
+        streamed.append(word + " ")
+        streamed.render_now()
+    qtbot.waitUntil(lambda: streamed.document().size().height() > 80)
+    assert _gap_under_heading(streamed) == _gap_under_heading(whole) <= 12
+    assert streamed.document().size().height() == whole.document().size().height()
