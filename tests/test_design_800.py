@@ -123,3 +123,38 @@ def test_a_list_under_a_heading_sits_as_close_streamed_as_rendered_whole(qtbot):
     qtbot.waitUntil(lambda: streamed.document().size().height() > 80)
     assert _gap_under_heading(streamed) == _gap_under_heading(whole) <= 12
     assert streamed.document().size().height() == whole.document().size().height()
+
+
+# -- images -------------------------------------------------------------------------------------------------------
+
+
+def test_the_images_gallery_empty_state_and_its_button_are_whole_at_800x500(qtbot, window):
+    tab = show_tab(qtbot, window, "images")
+    empty = tab.gallery.empty
+    qtbot.waitUntil(lambda: empty is not None and empty.isVisible(), timeout=10000)
+    qtbot.wait(50)
+    assert not tab.result.isVisible()  # no empty "Your image appears here" box taking the height
+    assert not tab.copy_button.isVisible()  # nor a row of disabled buttons floating over the gallery
+    assert fully_visible(empty.title) and fully_visible(empty.guidance)
+    assert fully_visible(empty.buttons[0]) and empty.buttons[0].text() == "Describe an image…"
+
+
+def test_an_image_at_800x500_shows_whole_beside_the_gallery_and_goes_after_a_refusal(qtbot, window):
+    from tests.test_images_tab import generate
+
+    tab = show_tab(qtbot, window, "images")
+    qtbot.waitUntil(lambda: tab.gallery.empty is not None and tab.gallery.empty.isVisible(), timeout=10000)
+    generate(qtbot, tab, "a red fox in the snow")
+    qtbot.waitUntil(tab.result.isVisible, timeout=5000)
+    qtbot.wait(50)
+    for part in (tab.view, tab.revised, tab.use_revised, tab.copy_button, tab.save_button, tab.chat_button):
+        assert fully_visible(part), part.text() if hasattr(part, "text") else part
+    # The image is drawn inside its place, above the revised prompt, never over it.
+    pixmap = tab.view.pixmap()
+    assert pixmap.height() / pixmap.devicePixelRatio() <= tab.view.height()
+    assert in_window(tab.view).bottom() < in_window(tab.revised).top()
+    # A long revised prompt stays two lines, whole in its tooltip.
+    assert tab.revised.height() <= 2 * tab.revised.fontMetrics().lineSpacing() + 4
+    assert fully_visible(tab.gallery)
+    generate(qtbot, tab, "filter:image something not allowed")
+    assert tab.card.isVisible() and not tab.result.isVisible()
