@@ -158,3 +158,29 @@ def test_an_image_at_800x500_shows_whole_beside_the_gallery_and_goes_after_a_ref
     assert fully_visible(tab.gallery)
     generate(qtbot, tab, "filter:image something not allowed")
     assert tab.card.isVisible() and not tab.result.isVisible()
+
+
+# -- settings -----------------------------------------------------------------------------------------------------
+
+
+def visible_in_viewport(widget: QWidget, area) -> bool:
+    viewport = area.viewport()
+    rect = QRect(widget.mapTo(viewport, QPoint(0, 0)), widget.size())
+    return widget.isVisible() and viewport.rect().contains(rect)
+
+
+def test_settings_at_800x500_shows_the_profiles_and_appearance_without_scrolling(qtbot, window):
+    tab = show_tab(qtbot, window, "settings")
+    qtbot.wait(50)
+    panel = tab.profiles
+    assert tab.verticalScrollBar().value() == 0
+    # The profile actions are one row, whole; the group is no taller than its content needs.
+    buttons = list(panel.buttons.values())
+    assert len({b.mapTo(panel, QPoint(0, 0)).y() for b in buttons}) == 1
+    for button in buttons:
+        where = QRect(button.mapTo(tab.viewport(), QPoint(0, 0)), button.size())
+        assert visible_in_viewport(button, tab), (button.text(), where, tab.viewport().size())
+        assert button.width() >= button.sizeHint().width()
+    assert panel.height() <= panel.sizeHint().height() + 4
+    for control in (tab.theme, tab.font_size, tab.keep_in_tray):
+        assert visible_in_viewport(control, tab), control.accessibleName()

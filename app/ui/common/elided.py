@@ -11,8 +11,14 @@ MIN_CHARS = 6  # it never gets narrower than a few characters and the "…"
 
 
 class ElidedLabel(QLabel):
-    def __init__(self, text: str = "", parent: QWidget | None = None):
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+    ):
         super().__init__(text, parent)
+        self.mode = mode  # ElideMiddle for a path: its start and its file name both stay
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setTextFormat(Qt.TextFormat.PlainText)
 
