@@ -184,3 +184,28 @@ def test_settings_at_800x500_shows_the_profiles_and_appearance_without_scrolling
     assert panel.height() <= panel.sizeHint().height() + 4
     for control in (tab.theme, tab.font_size, tab.keep_in_tray):
         assert visible_in_viewport(control, tab), control.accessibleName()
+
+
+# -- completions, jobs, voice ---------------------------------------------------------------------------------------
+
+
+def test_completions_at_800x500_shows_its_controls_whole_and_says_where_the_answer_goes(qtbot, window):
+    tab = show_tab(qtbot, window, "completions")
+    qtbot.wait(50)
+    for control in (tab.deployment, tab.max_tokens, tab.temperature, tab.run_button, tab.prompt, tab.output):
+        assert fully_visible(control), control.accessibleName()
+    assert tab.deployment.width() >= tab.deployment.fontMetrics().horizontalAdvance("gpt-35-turbo-instruct")
+    assert "appears here" in tab.output.placeholderText()
+    assert tab.run_button.objectName() == "primary"  # the one accent button, as Send in the chat
+
+
+@pytest.mark.parametrize("name", ["jobs", "voice"])
+def test_jobs_and_voice_at_800x500_cut_no_button(qtbot, window, name):
+    from PySide6.QtWidgets import QAbstractButton
+
+    tab = show_tab(qtbot, window, name)
+    qtbot.wait(100)
+    buttons = [b for b in tab.findChildren(QAbstractButton) if b.isVisible()]
+    assert buttons
+    for button in buttons:
+        assert fully_visible(button), button.text() or button.accessibleName()
