@@ -60,6 +60,7 @@ class MarkdownBody(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._bar_styled = False  # the sideways bar gets its look when first needed (_style_bar)
         self.setReadOnly(True)
         self.setAccessibleName("Message text")
         self.setAccessibleDescription(
@@ -97,6 +98,24 @@ class MarkdownBody(QTextBrowser):
         """The theme changed (`theme.apply_theme` calls this): code colours are baked into the HTML, render again."""
         if self.text and self._dark != is_dark(self):
             self.set_text(self.text)  # its Copy icon too
+        if self._bar_styled:
+            self._style_bar()
+
+    def _style_bar(self) -> None:
+        """A thin, quiet sideways bar in the theme's colours, set on the bar alone (never on the text: style.py says
+        why) and only once a message needs one, so messages without wide code cost nothing."""
+        from app.ui import theme
+
+        c = theme.colours()
+        self._bar_styled = True
+        self.horizontalScrollBar().setStyleSheet(
+            f"QScrollBar:horizontal {{ height: {design.S}px; background: transparent; margin: 0; border: none; }}"
+            f"QScrollBar::handle:horizontal {{ background: {c.border}; border-radius: {design.S // 2}px;"
+            f" min-width: {design.XL}px; }}"
+            f"QScrollBar::handle:horizontal:hover {{ background: {c.muted}; }}"
+            "QScrollBar::add-line:horizontal, QScrollBar::sub-line:horizontal { width: 0; border: none; }"
+            "QScrollBar::add-page:horizontal, QScrollBar::sub-page:horizontal { background: none; }"
+        )
 
     def _reset(self) -> None:
         self.codes: list[str] = []
@@ -310,6 +329,8 @@ class MarkdownBody(QTextBrowser):
         """The widget is as tall as its text (the conversation scrolls, not the message), plus the sideways
         scroll bar when a code line is wider than the column."""
         wide = size.width() > self.viewport().width() + 1
+        if wide and not self._bar_styled:
+            self._style_bar()
         bar = self.horizontalScrollBar().sizeHint().height() if wide else 0
         self.setFixedHeight(int(size.height()) + 4 + bar)
 
