@@ -5,9 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
+from app.ui import design
+from app.ui.common import icons
 from app.ui.common.a11y import describe
+from app.ui.common.elided import ElidedLabel
 
 SAVE_AFTER_MS = 600  # the system prompt is saved once typing pauses, not on every key
 
@@ -20,22 +31,23 @@ class ConversationHeader(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.title = QLabel("New chat")
+        # The title gives way in a narrow window (elided, whole in its tooltip); the controls never do.
+        self.title = ElidedLabel("New chat")
         self.title.setStyleSheet("font-weight: bold;")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setAccessibleName("Conversation title")
         self.deployment = QComboBox()
         self.deployment.setEditable(True)
-        self.deployment.setMinimumContentsLength(14)
+        self.deployment.setMinimumContentsLength(8)  # then as wide as its longest name
+        self.deployment.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.deployment.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.deployment.setAccessibleName("Chat deployment")
         self.deployment.setToolTip("The Azure deployment this conversation talks to")
         self.deployment.activated.connect(self._on_deployment_chosen)
-        self.system_toggle = QToolButton()
+        self.system_toggle = QToolButton()  # icon buttons: a narrow header has no room for words
         self.system_toggle.setText("System prompt")
         self.system_toggle.setCheckable(True)
         self.system_toggle.setAccessibleName("Show the system prompt")
-        describe(
-            self.system_toggle, "Shows or hides the instructions the assistant gets before this conversation"
-        )
+        self.system_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.system_toggle.toggled.connect(self._toggle_system)
         # Not in this row: the tab places it below, full width.
         self.system_edit = QPlainTextEdit()
@@ -51,6 +63,7 @@ class ConversationHeader(QWidget):
         self._system_timer.setInterval(SAVE_AFTER_MS)
         self._system_timer.timeout.connect(self._save_system_prompt)
         self.system_edit.textChanged.connect(self._system_timer.start)
+        self._show_system_state(False)
         # Reasoning effort: only the values this deployment's family takes; hidden for chat models.
         self.effort_label = QLabel("&Reasoning:")
         self.effort = QComboBox()
@@ -64,14 +77,22 @@ class ConversationHeader(QWidget):
         self.cost.setAccessibleName("Cost of this conversation")
         self.prices = QToolButton()
         self.prices.setText("Prices…")
+        self.prices.setIcon(icons.icon("receipt"))
+        self.prices.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.prices.setAccessibleName("Edit token prices")
-        self.prices.setToolTip("Your price per 1M tokens for each deployment, to see what answers cost")
+        self.prices.setToolTip(
+            "Prices…: your price per 1M tokens for each deployment, to see what answers cost"
+        )
+        describe(self.prices, "Opens your price per 1M tokens for each deployment, to see what answers cost")
         self.prices.clicked.connect(self.prices_requested)
+        deployment_label = QLabel("Deployment:")
+        deployment_label.setBuddy(self.deployment)
         head = QHBoxLayout(self)
-        head.setContentsMargins(12, 6, 12, 0)
+        head.setContentsMargins(design.M, design.S, design.M, 0)
+        head.setSpacing(design.S)
         head.addWidget(self.title, 1)
         head.addWidget(self.cost)
-        head.addWidget(QLabel("Deployment:"))
+        head.addWidget(deployment_label)
         head.addWidget(self.deployment)
         head.addWidget(self.effort_label)
         head.addWidget(self.effort)
@@ -102,7 +123,7 @@ class ConversationHeader(QWidget):
         self.system_edit.blockSignals(True)
         self.system_edit.setPlainText(text)
         self.system_edit.blockSignals(False)
-        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
+        self._show_system_state(bool(text))
 
     def system_prompt(self) -> str:
         return self.system_edit.toPlainText().strip()
@@ -116,8 +137,19 @@ class ConversationHeader(QWidget):
     @Slot()
     def _save_system_prompt(self) -> None:
         text = self.system_prompt()
-        self.system_toggle.setText("System prompt ✓" if text else "System prompt")
+        self._show_system_state(bool(text))
         self.system_prompt_edited.emit(text)
+
+    def _show_system_state(self, has_text: bool) -> None:
+        """The button says whether this conversation has a system prompt: its icon, tooltip and description."""
+        self.system_toggle.setText("System prompt ✓" if has_text else "System prompt")
+        self.system_toggle.setIcon(icons.icon("file-check" if has_text else "scroll-text"))
+        state = "this conversation has one" if has_text else "none yet"
+        self.system_toggle.setToolTip(f"System prompt ({state}): the instructions the assistant gets first")
+        describe(
+            self.system_toggle,
+            f"Shows or hides the instructions the assistant gets before this conversation; {state}",
+        )
 
     def set_efforts(self, efforts: tuple[str, ...], chosen: str) -> None:
         """Offer `efforts` (the family's) with "default" first; none: the row hides (a chat model)."""

@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
+    QTextFormat,
 )
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
@@ -59,6 +60,7 @@ class MarkdownBody(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._bar_styled = False  # the sideways bar gets its look when first needed (_style_bar)
         self.setReadOnly(True)
         self.setAccessibleName("Message text")
         self.setAccessibleDescription(
@@ -96,6 +98,24 @@ class MarkdownBody(QTextBrowser):
         """The theme changed (`theme.apply_theme` calls this): code colours are baked into the HTML, render again."""
         if self.text and self._dark != is_dark(self):
             self.set_text(self.text)  # its Copy icon too
+        if self._bar_styled:
+            self._style_bar()
+
+    def _style_bar(self) -> None:
+        """A thin, quiet sideways bar in the theme's colours, set on the bar alone (never on the text: style.py says
+        why) and only once a message needs one, so messages without wide code cost nothing."""
+        from app.ui import theme
+
+        c = theme.colours()
+        self._bar_styled = True
+        self.horizontalScrollBar().setStyleSheet(
+            f"QScrollBar:horizontal {{ height: {design.S}px; background: transparent; margin: 0; border: none; }}"
+            f"QScrollBar::handle:horizontal {{ background: {c.border}; border-radius: {design.S // 2}px;"
+            f" min-width: {design.XL}px; }}"
+            f"QScrollBar::handle:horizontal:hover {{ background: {c.muted}; }}"
+            "QScrollBar::add-line:horizontal, QScrollBar::sub-line:horizontal { width: 0; border: none; }"
+            "QScrollBar::add-page:horizontal, QScrollBar::sub-page:horizontal { background: none; }"
+        )
 
     def _reset(self) -> None:
         self.codes: list[str] = []
@@ -203,17 +223,30 @@ class MarkdownBody(QTextBrowser):
 
     def _even_spacing(self, position: int) -> None:
         """A fragment's first block merges into the block it is inserted into and loses its margins, so spacing is
-        set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists."""
-        block = self.document().findBlock(position)
+        set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists.
+
+        A list or a table inserted into the empty block that follows frozen text starts a block of its own and
+        leaves that one empty (a blank line's gap under a heading): an empty block with more after it is hidden."""
+        document = self.document()
+        block = document.findBlock(position)
         while block.isValid():
             cursor = QTextCursor(block)
+            visible = bool(block.length() > 1 or not block.next().isValid())
+            if block.isVisible() != visible:
+                block.setVisible(visible)
+                document.markContentsDirty(block.position(), block.length())
             if cursor.currentTable() is None:
                 fmt = QTextBlockFormat()
                 in_list = block.textList() is not None
+                first = block.begin()
+                chars = first.fragment().charFormat() if not first.atEnd() else block.charFormat()
                 heading = block.blockFormat().headingLevel() > 0 or (
-                    block.charFormat().fontWeight() >= 600
+                    chars.fontWeight() >= 600
                     and not in_list
-                    and block.charFormat().fontPointSize() > self.font().pointSizeF()
+                    and (
+                        chars.fontPointSize() > self.font().pointSizeF()
+                        or int(chars.property(QTextFormat.Property.FontSizeAdjustment) or 0) > 0
+                    )
                 )
                 fmt.setTopMargin(8 if heading else 0)
                 last_in_list = in_list and (
@@ -296,6 +329,8 @@ class MarkdownBody(QTextBrowser):
         """The widget is as tall as its text (the conversation scrolls, not the message), plus the sideways
         scroll bar when a code line is wider than the column."""
         wide = size.width() > self.viewport().width() + 1
+        if wide and not self._bar_styled:
+            self._style_bar()
         bar = self.horizontalScrollBar().sizeHint().height() if wide else 0
         self.setFixedHeight(int(size.height()) + 4 + bar)
 

@@ -168,6 +168,12 @@ class Gallery(QListView):
         cell_height = THUMB + self.fontMetrics().height() + 12
         self.setGridSize(QSize(THUMB + 16, cell_height))
         self.setMinimumHeight(cell_height + 2 * self.frameWidth() + 4)
+        self.setMinimumWidth(self.column_width())
+
+    def column_width(self) -> int:
+        """One whole column of thumbnails and the scroll bar beside it."""
+        bar = self.verticalScrollBar().sizeHint().width()
+        return self.gridSize().width() + 2 * self.frameWidth() + bar + 4
 
     def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         from PySide6.QtCore import QEvent

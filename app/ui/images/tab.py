@@ -3,7 +3,6 @@ painted in the app, image token usage, the revised prompt, refusals inline, and 
 
 from __future__ import annotations
 
-import html
 import logging
 import shutil
 from functools import partial
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.events import Failed, Retrying
 from app.core.history import ImageRecord
+from app.ui import design
 from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
@@ -35,7 +35,8 @@ from app.ui.images import jobs
 from app.ui.images.gallery import Gallery, set_deleted
 from app.ui.images.jobs import EditSource, Generated
 from app.ui.images.options import OptionsBar
-from app.ui.images.view import ImageView, load_image
+from app.ui.images.result import ResultPane
+from app.ui.images.view import load_image
 
 log = logging.getLogger(__name__)
 UNDO_MS = 8000
@@ -74,7 +75,10 @@ class ImagesTab(QWidget):
         self.prompt.setAccessibleName("Image prompt")
         describe(self.prompt, "Describe the image to generate; Ctrl+Return generates it")
         self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it
-        self.prompt.setMaximumHeight(110)
+        lines = self.prompt.fontMetrics().lineSpacing()
+        self.prompt.setMaximumHeight(
+            4 * lines + 2 * design.S
+        )  # four lines: the rest of the height is the image's
         self.options = OptionsBar(self.services)
         self.options.changed.connect(self._on_family_changed)
         # The tests and keyboard users reach the option widgets by these names.
@@ -84,6 +88,7 @@ class ImagesTab(QWidget):
         self.output_format_combo = self.options.output_format_combo
         self.generate_button = QPushButton("&Generate")
         self.generate_button.setAccessibleName("Generate image")
+        self.generate_button.setObjectName("primary")  # the tab's one accent-coloured button (style.py)
         self.generate_button.clicked.connect(self._on_generate_clicked)
         describe(self.generate_button, "Generates the image described (while it runs: cancels it)")
         self.progress = QProgressBar()
@@ -91,63 +96,36 @@ class ImagesTab(QWidget):
         self.progress.setMaximumWidth(160)
         self.progress.setAccessibleName("Generating")
         self.progress.hide()
+        self.edit_file_button = QPushButton("Edit a f&ile…")
+        describe(self.edit_file_button, "Opens an image file to paint a mask on and describe a change")
+        self.edit_file_button.clicked.connect(self._edit_file)
 
         options = QHBoxLayout()
         options.addWidget(self.options)
         options.addStretch(1)
         options.addWidget(self.progress)
+        options.addWidget(self.edit_file_button)
         options.addWidget(self.generate_button)
 
         self.card = Card()
         self.card.action.connect(self._on_card_action)
 
-        self.view = ImageView()
-        self.revised = QLabel()
-        self.revised.setWordWrap(True)
-        self.revised.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.revised.setAccessibleName("Revised prompt")
-        self.use_revised = QPushButton("&Use as prompt")
-        describe(self.use_revised, "Puts the prompt Azure actually drew from in the description box")
+        self.result = ResultPane()
+        self.result.presence_changed.connect(self._on_result_presence)
+        # The tests and keyboard users reach the result's parts by these names.
+        self.view, self.revised, self.use_revised = (
+            self.result.view,
+            self.result.revised,
+            self.result.use_revised,
+        )
+        self.filters_label, self.usage_label = self.result.filters_label, self.result.usage_label
+        self.copy_button, self.save_button = self.result.copy_button, self.result.save_button
+        self.chat_button, self.edit_button = self.result.chat_button, self.result.edit_button
         self.use_revised.clicked.connect(self._use_revised)
-        self.use_revised.hide()
-        self.filters_label = QLabel()
-        self.filters_label.setAccessibleName("Content filter results")
-        self.filters_label.setWordWrap(True)
-        self.usage_label = QLabel()
-        self.usage_label.setAccessibleName("Image token usage")
-        revised_row = QHBoxLayout()
-        revised_row.addWidget(self.revised, 1)
-        revised_row.addWidget(self.use_revised, 0, Qt.AlignmentFlag.AlignTop)
-
-        self.copy_button = QPushButton("Cop&y")
-        describe(self.copy_button, "Copies the image shown to the clipboard")
         self.copy_button.clicked.connect(self._copy_current)
-        self.save_button = QPushButton("Save &as…")
-        describe(self.save_button, "Saves a copy of the image shown where you choose")
         self.save_button.clicked.connect(self._save_current)
-        self.chat_button = QPushButton("Send to c&hat")
-        describe(self.chat_button, "Attaches the image shown to a chat message")
         self.chat_button.clicked.connect(self._send_current)
-        self.edit_button = QPushButton("&Edit…")
-        self.edit_button.setToolTip("Paint a mask over this image and describe the change (gpt-image)")
         self.edit_button.clicked.connect(self._edit_current)
-        self.edit_file_button = QPushButton("Edit a f&ile…")
-        describe(self.edit_file_button, "Opens an image file to paint a mask on and describe a change")
-        self.edit_file_button.clicked.connect(self._edit_file)
-        actions = QHBoxLayout()
-        actions.addWidget(self.usage_label, 1)
-        for b in (self.edit_button, self.copy_button, self.save_button, self.chat_button):
-            b.setEnabled(False)
-            actions.addWidget(b)
-        actions.addWidget(self.edit_file_button)
-
-        result = QWidget()
-        result_layout = QVBoxLayout(result)
-        result_layout.setContentsMargins(0, 0, 0, 0)
-        result_layout.addWidget(self.view, 1)
-        result_layout.addLayout(revised_row)
-        result_layout.addWidget(self.filters_label)
-        result_layout.addLayout(actions)
 
         self.gallery = Gallery()
         self.gallery.open_requested.connect(self.open_record)
@@ -173,9 +151,12 @@ class ImagesTab(QWidget):
         gallery_layout.addWidget(self.gallery.make_empty_state(self.prompt), 1)
         gallery_layout.addWidget(self.undo_bar)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(result)
+        # Side by side: the image on show and the gallery as a column of thumbnails (a small window has no height
+        # for both one above the other). Before the first image the gallery has it all.
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.result)
         splitter.addWidget(gallery_box)
+        splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
 
@@ -274,44 +255,24 @@ class ImagesTab(QWidget):
 
     def _show_generated(self, image: Any, record: ImageRecord, full: QImage) -> None:
         self.current = record
-        self.view.set_image(full, record.revised_prompt or record.prompt)
-        self._show_revised(record.revised_prompt)
-        verdicts = [v for v in (image.prompt_verdict, image.content_verdict) if v is not None]
-        if verdicts:
-            parts = [f"{'Prompt' if str(v.source) == 'prompt' else 'Image'}: {v.summary()}" for v in verdicts]
-            self.filters_label.setText(
-                "<small>Content filter — " + html.escape("; ".join(parts)) + "</small>"
-            )
-        else:
-            self.filters_label.clear()
-        self._show_usage(record)
-        for b in (self.copy_button, self.save_button, self.chat_button, self.edit_button):
-            b.setEnabled(True)
+        self.result.show_image(full, record.revised_prompt or record.prompt)
+        self.result.show_record(
+            record, [v for v in (image.prompt_verdict, image.content_verdict) if v is not None]
+        )
 
     def _clear_result(self) -> None:
         """A failed or refused request is about another prompt than the image shown: the image, its revised prompt,
         filter line and usage go (the image stays in the gallery), so the card never sits beside them."""
         self.current = None
-        self.view.set_image(None)
-        self._show_revised(None)
-        self.filters_label.clear()
-        self.usage_label.clear()
-        for b in (self.copy_button, self.save_button, self.chat_button, self.edit_button):
-            b.setEnabled(False)
+        self.result.clear()
 
-    def _show_usage(self, record: ImageRecord) -> None:
-        words = record.usage.words() if record.usage is not None else ""
-        if record.parent_id is not None:
-            words = (words + " · " if words else "") + f"edited from image #{record.parent_id}"
-        self.usage_label.setText(f"<small>{html.escape(words)}</small>" if words else "")
-
-    def _show_revised(self, revised: str | None) -> None:
-        if revised:
-            self.revised.setText(f"<b>Revised prompt:</b> {html.escape(revised)}")
-            self.use_revised.show()
-        else:
-            self.revised.clear()
-            self.use_revised.hide()
+    @Slot(bool)
+    def _on_result_presence(self, present: bool) -> None:
+        """An image appears: it gets most of the width, the gallery a column of thumbnails (none: all of it)."""
+        if present:
+            total = sum(self.splitter.sizes())
+            gallery = max(self.gallery.column_width(), total // 3)
+            self.splitter.setSizes([max(0, total - gallery), gallery])
 
     @Slot()
     def _use_revised(self) -> None:
@@ -382,18 +343,14 @@ class ImagesTab(QWidget):
         """Show a gallery image large; the file is read and decoded on a worker."""
         self.current = record
         self._open_job.start(partial(load_image, record.path), self._on_opened)
-        self._show_revised(record.revised_prompt)
-        self.filters_label.clear()
-        self._show_usage(record)
-        for b in (self.copy_button, self.save_button, self.chat_button, self.edit_button):
-            b.setEnabled(True)
+        self.result.show_record(record, [])
 
     @Slot(object)
     def _on_opened(self, result: JobResult) -> None:
         if result.problem is not None:
             self.show_problem(result.problem)
         elif result.ok and self.current is not None:
-            self.view.set_image(result.value, self.current.revised_prompt or self.current.prompt)
+            self.result.show_image(result.value, self.current.revised_prompt or self.current.prompt)
 
     @Slot(object)
     def delete_record(self, record: ImageRecord) -> None:
@@ -404,8 +361,7 @@ class ImagesTab(QWidget):
         self.undo_bar.show()
         self._undo_timer.start(UNDO_MS)
         if self.current is not None and self.current.id == record.id:
-            self.view.set_image(None)
-            self.current = None
+            self._clear_result()
 
     @Slot()
     def undo_delete(self) -> None:

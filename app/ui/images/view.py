@@ -33,7 +33,7 @@ class ImageView(QLabel):
         super().__init__(parent)
         self._image: QImage | None = None
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(120, 80)  # a small window still shows it, and the lines under it whole
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setAccessibleName("Generated image")
         self.setText(self.PLACEHOLDER)

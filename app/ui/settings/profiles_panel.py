@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.core import profile_ops
 from app.core.profile_ops import SaveOutcome
 from app.core.profiles import AuthMode, Profile, ProfileStore
+from app.ui import design
 from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
@@ -64,7 +65,9 @@ class ProfilesPanel(QGroupBox):
         self.list.setAccessibleName("Profiles")
         self.list.itemDoubleClicked.connect(self._on_double_click)
         self.list.currentItemChanged.connect(self._update_buttons)
-        self.list.setMinimumHeight(120)
+        rows = self.list.fontMetrics().lineSpacing() + 2 * design.XS
+        self.list.setMinimumHeight(3 * rows)  # three profiles without scrolling; more grow it to its hint
+        self.list.setMaximumHeight(6 * rows)
         self.empty = QLabel(
             "No profiles yet. <b>Add…</b> connects your Azure OpenAI resource; until then Parley "
             "runs on its built-in emulator."
@@ -75,8 +78,12 @@ class ProfilesPanel(QGroupBox):
             "voice belong to each profile: select one and choose Edit."
         )
         self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(placeholder-text);")  # a note: muted (DESIGN.md)
         self.buttons: dict[str, QPushButton] = {}
-        column = QVBoxLayout()
+        # One row of buttons under the list (a column of seven made the group as tall as the window): what acts on
+        # the selected profile at the left, Import and Export at the right.
+        actions = QHBoxLayout()
+        actions.setSpacing(design.S)
         specs = (
             ("add", "&Add…", self.open_add),
             ("edit", "&Edit…", self.open_edit),
@@ -94,20 +101,16 @@ class ProfilesPanel(QGroupBox):
             button.clicked.connect(slot)
             describe(button, PROFILE_ACTIONS[key])
             self.buttons[key] = button
-            column.addWidget(button)
-            if key == "activate":
-                column.addSpacing(12)
-        column.addStretch(1)
+            if key == "import":
+                actions.addStretch(1)
+            actions.addWidget(button)
         self.card = Card(in_settings=True)
-        left = QVBoxLayout()
-        left.addWidget(self.empty)
-        left.addWidget(self.list, 1)
-        left.addWidget(self.hint)
-        row = QHBoxLayout()
-        row.addLayout(left, 1)
-        row.addLayout(column)
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
+        layout.setSpacing(design.S)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.list)
+        layout.addLayout(actions)
+        layout.addWidget(self.hint)
         layout.addWidget(self.card)
         services.profiles_changed.connect(self.refresh)
         services.connection_changed.connect(self._on_connection_event)
@@ -140,6 +143,7 @@ class ProfilesPanel(QGroupBox):
             self.list.setCurrentRow(0)
         self.empty.setVisible(not self.profiles)
         self.list.setVisible(bool(self.profiles))
+        self.hint.setVisible(bool(self.profiles))  # "select one and choose Edit": once there is one
         self._update_buttons()
 
     def selected_name(self) -> str | None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.core import profile_ops
 from app.ui.common import prefs
 from app.ui.common.a11y import describe
+from app.ui.common.elided import ElidedLabel
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot, plain
@@ -113,9 +114,10 @@ class SettingsTab(QScrollArea):
         from app.core import paths
 
         box = QGroupBox("Data")
-        self.data_folder = QLabel(str(paths.data_dir()))
+        # A long path gives way (elided in the middle, whole in its tooltip) rather than widen the page sideways.
+        self.data_folder = ElidedLabel(str(paths.data_dir()), mode=Qt.TextElideMode.ElideMiddle)
         self.data_folder.setAccessibleName("Data folder")
-        self.data_folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        describe(self.data_folder, str(paths.data_dir()))
         self.open_folder = QPushButton("&Open folder")
         self.open_folder.setAccessibleName("Open the data folder")
         describe(self.open_folder, "Opens the folder with your chat history and images in the file manager")

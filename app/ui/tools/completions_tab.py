@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.events import Delta, Done, Failed, FilterResult, Retrying, Started
+from app.ui import design
 from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
@@ -78,10 +79,12 @@ class CompletionsTab(QWidget):
         self.temperature.setAccessibleName("Temperature")
         describe(self.temperature, "0 gives the likeliest words; higher values vary more")
         self.run_button = QPushButton("&Run")
+        self.run_button.setObjectName("primary")  # the tab's one accent-coloured button (style.py)
         describe(self.run_button, "Sends the prompt to the completions deployment (while it runs: stops it)")
         self.run_button.clicked.connect(self._on_run)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
+        self.output.setPlaceholderText("The model's continuation of your prompt appears here.")
         self.output.setAccessibleName("Completion")
         describe(self.output, "What the model wrote after the prompt")
         self.output.setTabChangesFocus(True)
@@ -104,8 +107,12 @@ class CompletionsTab(QWidget):
             options.addWidget(widget, 2 if widget is self.deployment else 0)
         options.addStretch(1)
         options.addWidget(self.run_button)
+        options.setSpacing(design.S)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>Completion mode</b> — the legacy completions API, for instruct models."))
+        layout.setSpacing(design.S)
+        intro = QLabel("<b>Completion mode</b> — the legacy completions API, for instruct models.")
+        intro.setStyleSheet("color: palette(placeholder-text);")  # a note, muted (DESIGN.md)
+        layout.addWidget(intro)
         layout.addWidget(self.prompt, 1)
         layout.addLayout(options)
         layout.addWidget(self.output, 2)
