@@ -140,10 +140,11 @@ def test_the_images_gallery_empty_state_and_its_button_are_whole_at_800x500(qtbo
 
 
 def test_an_image_at_800x500_shows_whole_beside_the_gallery_and_goes_after_a_refusal(qtbot, window):
-    from tests.test_images_tab import generate
+    from tests.test_images_tab import choose_dalle, generate
 
     tab = show_tab(qtbot, window, "images")
     qtbot.waitUntil(lambda: tab.gallery.empty is not None and tab.gallery.empty.isVisible(), timeout=10000)
+    choose_dalle(tab)  # DALL-E 3 revises the prompt: the most lines under the image
     generate(qtbot, tab, "a red fox in the snow")
     qtbot.waitUntil(tab.result.isVisible, timeout=5000)
     qtbot.wait(50)
