@@ -233,3 +233,14 @@ def test_a_wide_code_line_gets_a_thin_themed_sideways_bar_only_when_needed(qtbot
         qtbot.waitUntil(lambda: design.DARK.border in bar.styleSheet())
     finally:
         theme.apply_theme("light")
+
+
+def test_gpt_image_options_fit_at_800x500_with_no_label_cut(qtbot, window):
+    tab = show_tab(qtbot, window, "images")
+    qtbot.waitUntil(lambda: tab.options.family.value != "dall-e", timeout=10000)  # the demo's gpt-image-1
+    qtbot.wait(50)
+    shown = [label for label in tab.options._labels.values() if label.isVisibleTo(tab)]
+    assert len(shown) >= 6
+    for label in shown:
+        assert label.width() >= label.sizeHint().width(), label.text()
+        assert fully_visible(label), label.text()

@@ -69,11 +69,11 @@ def test_no_transparent_jpeg_and_compression_only_for_jpeg(tab):
     fmt, background = tab.output_format_combo, tab.background_combo
     background.setCurrentText("transparent")
     assert not fmt.model().item(fmt.findData("jpeg")).isEnabled()
-    assert not tab.options.compression_spin.isEnabled()
+    assert not tab.options.compression_spin.isVisibleTo(tab)  # PNG: no compression to choose
     background.setCurrentText("opaque")
     fmt.setCurrentIndex(fmt.findData("jpeg"))
     assert not background.model().item(background.findText("transparent")).isEnabled()
-    assert tab.options.compression_spin.isEnabled()
+    assert tab.options.compression_spin.isVisibleTo(tab)
 
 
 def test_gpt_image_generation_on_the_wire_with_usage_shown(qtbot, tab, services):

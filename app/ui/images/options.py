@@ -162,9 +162,8 @@ class OptionsBar(QWidget):
         gpt_only: tuple[QWidget, ...] = (
             self.background_combo,
             self.output_format_combo,
-            self.compression_spin,
             self.n_spin,
-        )
+        )  # and compression, for JPEG only (`_sync_pairs`): at 800 px the row had no room for it beside PNG
         for widget in dalle_only:
             self._show(widget, dalle)
         for widget in gpt_only:
@@ -206,7 +205,7 @@ class OptionsBar(QWidget):
 
     @Slot()
     def _sync_pairs(self, *_: Any) -> None:
-        """No transparent JPEG: while one is chosen the other cannot be; compression only for JPEG."""
+        """No transparent JPEG: while one is chosen the other cannot be; compression shown only for JPEG."""
         jpeg = self.output_format_combo.currentData() == "jpeg"
         transparent = self.background_combo.currentText() == "transparent"
         model = self.output_format_combo.model()
@@ -214,7 +213,7 @@ class OptionsBar(QWidget):
         if isinstance(model, QStandardItemModel) and isinstance(background, QStandardItemModel):
             model.item(self.output_format_combo.findData("jpeg")).setEnabled(not transparent)
             background.item(self.background_combo.findText("transparent")).setEnabled(not jpeg)
-        self.compression_spin.setEnabled(jpeg)
+        self._show(self.compression_spin, jpeg and self.family is not Family.DALLE)
 
     # -- the request -------------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
