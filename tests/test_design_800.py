@@ -244,3 +244,17 @@ def test_gpt_image_options_fit_at_800x500_with_no_label_cut(qtbot, window):
     for label in shown:
         assert label.width() >= label.sizeHint().width(), label.text()
         assert fully_visible(label), label.text()
+
+
+def test_the_voice_tab_fits_at_800x500_with_either_engine(qtbot, window):
+    tab = show_tab(qtbot, window, "voice")
+    qtbot.waitUntil(lambda: tab.engine.engine_combo.isVisible(), timeout=10000)
+    for engine in ("live", "chained"):
+        combo = tab.engine.engine_combo
+        combo.setCurrentIndex(combo.findData(engine))
+        qtbot.wait(50)
+        parts = [combo, tab.voice_combo, tab.speed, tab.devices.input_combo, tab.devices.output_combo]
+        parts += [tab.hands_free, tab.push_to_talk, tab.barge_in, tab.start_button, tab.talk_button]
+        parts += [tab.engine.turn_combo] if engine == "live" else [tab.sensitivity, tab.style_field]
+        for part in parts:
+            assert fully_visible(part), (engine, part.accessibleName() or part.objectName())

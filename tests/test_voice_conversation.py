@@ -13,7 +13,7 @@ import app.audio.player as player_module
 import app.audio.recorder as recorder_module
 from app.core.cancel import CancelToken
 from app.core.history import History
-from app.ui.voice.tab import _voice_job
+from app.ui.voice.engine import chained_job
 from app.voice.session import Controls, VoiceConfig
 
 
@@ -43,7 +43,7 @@ def test_a_silent_voice_session_leaves_no_empty_conversation(services, monkeypat
     events: list[Any] = []
 
     def run() -> None:
-        events.extend(_voice_job(services.connection, VoiceConfig(), Controls(), lambda level: None, cancel))
+        events.extend(chained_job(services.connection, VoiceConfig(), Controls(), lambda level: None, cancel))
 
     thread = threading.Thread(target=run)
     thread.start()

@@ -33,7 +33,7 @@ SPEAKER = Device(1, "Built-in Speakers", "server", 0, 2, 48000.0, is_default_out
 
 
 class ScriptedSession:
-    """Stands in for `_voice_job`: yields what the test puts in `events`, notes the commands it is given."""
+    """Stands in for `chained_job`: yields what the test puts in `events`, notes the commands it is given."""
 
     def __init__(self) -> None:
         self.events: queue.Queue = queue.Queue()
@@ -56,7 +56,7 @@ class ScriptedSession:
 @pytest.fixture
 def session(monkeypatch):
     scripted = ScriptedSession()
-    monkeypatch.setattr(voice_tab, "_voice_job", scripted.job)
+    monkeypatch.setattr(voice_tab, "chained_job", scripted.job)
     monkeypatch.setattr(voice_tab, "live_job", scripted.job)  # either engine: the tab's side is the same
     monkeypatch.setattr(devices_ui, "_list_devices", lambda rescan, cancel: [MIC, SPEAKER])
     monkeypatch.setattr(devices_ui, "_idle_levels", lambda device, on_level, cancel: iter(()))

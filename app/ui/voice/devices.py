@@ -143,7 +143,7 @@ class DevicePanel(QGroupBox):
         self.test_button.clicked.connect(self._on_test_mic)
         self.test_button.setEnabled(False)
 
-        form = QFormLayout(self)
+        self.form = form = QFormLayout(self)  # the tab adds Parley's voice under the devices
         row = QHBoxLayout()
         row.addWidget(self.input_combo, 1)
         row.addWidget(self.refresh_button)

@@ -24,6 +24,38 @@ NEEDS = {LIVE: ("realtime",), CHAINED: ("transcription", "chat", "speech")}
 UNHEARD_NOTE = "No transcription deployment: your words are not written out (the answer is)."
 
 
+def _history_for(deployment: str) -> tuple[Any, Callable[[], int]]:
+    """History, opened on the worker, and how a session makes its conversation: with its first stored turn, so a
+    silent session leaves no empty entry."""
+    from app.core.history import History
+    from app.ui.common.markdown_render import render_blocks
+
+    render_blocks(
+        "*warm-up*\n\n```python\nx = 1\n```\n"
+    )  # markdown-it and Pygments load here, not in the GUI
+    history = History.open()
+
+    def new_conversation() -> int:
+        return history.create_conversation(title="Voice conversation", deployment=deployment).id
+
+    return history, new_conversation
+
+
+def chained_job(
+    connection: Any,
+    config: VoiceConfig,
+    controls: Controls,
+    on_level: Callable[[InputLevel], Any],
+    cancel: CancelToken,
+):
+    """The tab's chained session on a worker (transcribe, chat, speak)."""
+    from app.voice.session import VoiceSession, backend_for
+
+    history, new_conversation = _history_for(connection.profile.deployments.chat)
+    backend = backend_for(connection, config, history=history, new_conversation=new_conversation)
+    yield from VoiceSession(backend, config, controls, on_level).run(cancel)
+
+
 def live_job(
     connection: Any,
     config: VoiceConfig,
@@ -34,18 +66,10 @@ def live_job(
     turn_detection: str = "server_vad",
     eagerness: str = "auto",
 ):
-    """The tab's live session on a worker: the conversation is made with the first stored turn."""
-    from app.core.history import History
-    from app.ui.common.markdown_render import render_blocks
+    """The tab's live session on a worker (one Realtime session)."""
     from app.voice.live import LiveVoiceSession, live_backend_for
 
-    render_blocks("*warm-up*\n")  # markdown-it loads here, not in the GUI
-    history = History.open()
-    deployment = connection.profile.deployments.realtime
-
-    def new_conversation() -> int:  # with the first stored turn: a silent session leaves no empty entry
-        return history.create_conversation(title="Voice conversation", deployment=deployment).id
-
+    history, new_conversation = _history_for(connection.profile.deployments.realtime)
     backend = live_backend_for(
         connection,
         config,

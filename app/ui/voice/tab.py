@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors
-from app.core.cancel import CancelToken
 from app.core.events import FilterResult, Retrying
 from app.ui.common import prefs
 from app.ui.common.a11y import describe
@@ -39,12 +37,11 @@ from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.devices import DevicePanel
-from app.ui.voice.engine import EngineOptions, live_job
+from app.ui.voice.engine import EngineOptions, chained_job, live_job
 from app.ui.voice.speech_options import SpeechOptions
 from app.ui.voice.widgets import StateBadge
 from app.voice.events import (
     ConversationStarted,
-    InputLevel,
     Notice,
     ReplyDelta,
     ReplyDone,
@@ -63,30 +60,6 @@ RENDER_MS = 100
 # busy event loop) the release looks real. A press this soon after a release means the key never went up.
 RELEASE_DEBOUNCE_MS = 60
 SEPARATOR = "separator"  # a transcript entry between sessions
-
-
-def _voice_job(
-    connection: Any,
-    config: VoiceConfig,
-    controls: Controls,
-    on_level: Callable[[InputLevel], Any],
-    cancel: CancelToken,
-):
-    from app.core.history import History
-    from app.ui.common.markdown_render import render_blocks
-    from app.voice.session import VoiceSession, backend_for
-
-    render_blocks(
-        "*warm-up*\n\n```python\nx = 1\n```\n"
-    )  # markdown-it and Pygments load here, not in the GUI
-    history = History.open()
-    deployment = connection.profile.deployments.chat
-
-    def new_conversation() -> int:  # with the first stored turn: a silent session leaves no empty entry
-        return history.create_conversation(title="Voice conversation", deployment=deployment).id
-
-    backend = backend_for(connection, config, history=history, new_conversation=new_conversation)
-    yield from VoiceSession(backend, config, controls, on_level).run(cancel)
 
 
 class VoiceTab(QWidget):
@@ -160,7 +133,11 @@ class VoiceTab(QWidget):
         mode_form.addRow("Mode:", modes)
         mode_form.addRow("", self.barge_in)
         mode_form.addRow("&Sensitivity:", self.sensitivity)
-        self.speech.add_rows(mode_form)
+        self.speech.add_rows(
+            self.devices.form
+        )  # under the speaker: at 800x500 Conversation had no room for it
+        for form in (self.devices.form, mode_form):
+            form.setVerticalSpacing(4)  # design.XS: five rows fit a 500 px window
 
         self.badge = StateBadge()
         self.status = QLabel()
@@ -187,6 +164,7 @@ class VoiceTab(QWidget):
         self.card.action.connect(self._on_card_action)
         self.transcript = QTextBrowser()
         self.transcript.setAccessibleName("Voice transcript")
+        self.transcript.setMinimumHeight(40)  # on a short window the controls above keep their size first
         describe(self.transcript, "What you said and what Parley answered, newest last")
         self.transcript.setPlaceholderText("What you say and what Parley answers appears here.")
 
@@ -286,7 +264,7 @@ class VoiceTab(QWidget):
         self.conversation_id = None  # the session makes its own with its first stored turn
         options = self.engine
         live = partial(live_job, turn_detection=options.turn_detection, eagerness=options.eagerness)
-        job = live if options.live else _voice_job
+        job = live if options.live else chained_job
         self._job.start(
             # The meter's level comes through a signal, emitted from the session's level thread.
             partial(job, connection, self.config(), self.controls, self.devices.level.emit),
