@@ -4,7 +4,8 @@ answer audio plays as it arrives. Same shape and events as `session.VoiceSession
 Runs as a generator on a worker (no Qt). The Realtime session's events are pumped on their own thread; this loop
 multiplexes them with the microphone and the GUI's `Controls`. Both sides of each turn are stored through
 `turns.TurnWriter`. Barge-in: when server VAD hears the user over Parley, playback stops here first, then
-`response.cancel`, then `conversation.item.truncate` with the audio actually played.
+`response.cancel`, then `conversation.item.truncate` with the audio actually played. Every mic block goes through
+the session's echo canceller (`live_echo`) first, so server VAD never hears Parley itself.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ from app.voice.events import (
     VoiceFailed,
     VoiceState,
 )
+from app.voice.live_echo import EchoFactory, LiveEcho
 from app.voice.session import Controls, VoiceConfig
-from app.voice.threads import LevelWatch, NullPlayer, Pump
+from app.voice.threads import LevelWatch, NullPlayer, Pump, read_timed
 
 ECHO_TAIL_S = 0.4  # without barge-in the mic stays muted this long after Parley's last sample (its echo)
 HEARD_GRACE_S = (
@@ -68,6 +70,9 @@ class LiveBackend:
     history: Any = None
     conversation_id: int | None = None  # set by the session when it stores its first turn, if it was None
     new_conversation: Callable[[], int] | None = None  # makes the conversation then (the id)
+    echo_factory: EchoFactory | None = (
+        None  # app.audio.echo.make_canceller; None: no echo cancellation wanted
+    )
 
 
 @dataclass
@@ -119,6 +124,7 @@ class LiveVoiceSession:
         self._playback: _Playback | None = None
         self._muted_until = 0.0
         self._speech_from_ms = 0
+        self.echo = LiveEcho()  # made when the session runs: one canceller per session, it stays converged
 
     def _set(self, state: VoiceState) -> StateChanged:
         self.state = state
@@ -132,6 +138,9 @@ class LiveVoiceSession:
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
             return
+        self.echo = LiveEcho.make(self.backend.echo_factory)
+        if self.echo.note and self.config.barge_in and self.config.hands_free:
+            yield Notice(self.echo.note)  # once: why barge-in is off (the mic is muted while Parley speaks)
         watch = LevelWatch(recorder, self.on_level) if self.on_level else None
         if watch is not None:
             watch.start()
@@ -191,10 +200,17 @@ class LiveVoiceSession:
                     yield self._set(VoiceState.THINKING)
                 elif cmd == "stop_speaking" and self._playback is not None:
                     yield from self._interrupt(rt, FinishReason.CANCELLED)
-            # 3. the microphone: streamed while listening (always, with barge-in on)
-            block = recorder.read(0.005)  # short: answer audio waiting in the pump plays sooner
+            # 3. the microphone, echo cancelled (every block: the canceller follows the room even while muted):
+            # streamed while listening (always, with barge-in on)
+            item = read_timed(recorder, 0.005)  # short: answer audio waiting in the pump plays sooner
             read_at = time.perf_counter()
-            if block is not None and started and (pressed or (hands_free and self._mic_open())):
+            block = None if item is None else self.echo.clean(item[0], recorder.samplerate, item[1])
+            if (
+                block is not None
+                and len(block)
+                and started
+                and (pressed or (hands_free and self._mic_open()))
+            ):
                 pcm = float_to_pcm16(
                     block if recorder.samplerate == RATE else resample(block, recorder.samplerate, RATE)
                 )
@@ -206,8 +222,9 @@ class LiveVoiceSession:
             yield from self._store_due()
 
     def _mic_open(self) -> bool:
-        """Without barge-in, the mic is muted while Parley speaks and until its echo has died away."""
-        if self.config.barge_in or self.controls.barge_in:
+        """Without barge-in (off, or no echo canceller could load), the mic is muted while Parley speaks and until
+        its echo has died away."""
+        if (self.config.barge_in or self.controls.barge_in) and not self.echo.deaf_while_speaking:
             return True
         if self._playback is not None:
             return False
@@ -252,6 +269,7 @@ class LiveVoiceSession:
     def _start_playback(self, response_id: str) -> Iterator[Any]:
         self._stop_playback()
         player = self.backend.player_factory()
+        self.echo.attach(player)  # what it plays is the canceller's reference
         try:
             player.start()
         except errors.ParleyError as exc:
@@ -398,10 +416,12 @@ def live_backend_for(
     eagerness: str = "auto",
 ) -> LiveBackend:
     """The real backend: the profile's realtime deployment (and its transcription deployment for the user's words),
-    sounddevice in and out at 24 kHz. Push-to-talk (`config.hands_free` False) turns server VAD off whatever
+    the mic at 16 kHz (the echo canceller's own rate; the cleaned blocks are streamed at 24 kHz), the speaker at
+    24 kHz. Push-to-talk (`config.hands_free` False) turns server VAD off whatever
     `turn_detection` (server_vad or semantic_vad, for hands-free) says."""
     from dataclasses import replace
 
+    from app.audio.echo import APM_RATE, make_canceller
     from app.audio.player import Player
     from app.audio.recorder import Recorder
     from app.core.realtime_events import VOICES
@@ -425,10 +445,13 @@ def live_backend_for(
 
     return LiveBackend(
         session_factory=session,
-        recorder_factory=lambda: Recorder(config.input_device, RATE, blocksize=480),
+        # 20 ms blocks at the APM's rate: two of its frames each, no resampling before it (a block-wise resample's
+        # edges would be in the echo and not in the reference), and 20 ms of 24 kHz audio per append.
+        recorder_factory=lambda: Recorder(config.input_device, APM_RATE, blocksize=APM_RATE // 50),
         player_factory=lambda: Player(config.output_device, RATE),
         live=live,
         history=history,
         conversation_id=conversation_id,
         new_conversation=new_conversation,
+        echo_factory=make_canceller,
     )
