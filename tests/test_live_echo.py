@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.audio.wav import decode_wav
 from app.core import profiles
 from app.core.cancel import CancelToken
 from app.core.connection import Connection
@@ -243,6 +244,8 @@ def test_parleys_voice_at_the_mic_is_cancelled_before_it_is_streamed(emulator, c
             live.room.say()
             live.wait(lambda n=n: live.answered(n), 30, f"answer {n} not played")
         time.sleep(1.0)  # listening again: the end of the echo must not start a turn either
+        # Each answer's device is closed once played out: one reference at a time.
+        assert all(s.stopped_at is not None for s in live.room.speakers)
     assert [e.finish_reason for e in live.of(ReplyDone)] == [FinishReason.STOP] * 2
     assert [e.text for e in live.of(UserSaid)] == [WORDS, AGAIN]
     assert "Stopped to listen." not in [n.text for n in live.of(Notice)]
@@ -309,3 +312,111 @@ def test_where_no_canceller_loads_the_mic_is_muted_while_parley_speaks_and_barge
     assert [e.finish_reason for e in live.of(ReplyDone)] == [FinishReason.STOP] * 2
     assert [e.text for e in live.of(UserSaid)] == [WORDS, AGAIN]
     assert not sent(emulator, "response.cancel")
+
+
+# -- on the private PulseAudio: the real canceller, Parley's voice looped back into the mic ------------------------
+INTERRUPTION = (
+    "No, tell me about Spain instead."  # starts voiced, as most interruptions do (see test_voice_echo)
+)
+ANSWERS = 10
+
+
+@pytest.fixture
+def question(tmp_path):
+    from devtools.audio_rig import require_audio, spoken_wav
+
+    require_audio()
+    return spoken_wav(WORDS, tmp_path / "question.wav")
+
+
+def live_run(emu: Any, players: list) -> Any:
+    """A hands-free live session on the real devices (the real `make_canceller`), each answer's player kept."""
+    from app.audio.player import Player
+    from devtools.voice_run import SessionRun
+
+    connection = Connection(profiles.demo_profile(emu.endpoint), api_key="demo", source="demo")
+    config = VoiceConfig(input_name="default")
+
+    def player() -> Player:
+        players.append(Player(config.output_device, RATE))
+        return players[-1]
+
+    backend = dataclasses.replace(live_backend_for(connection, config), player_factory=player)
+    return SessionRun(LiveVoiceSession(backend, config, Controls()), connection)
+
+
+@pytest.mark.audio
+def test_live_parley_never_hears_itself_over_ten_answers(question):
+    # Every word Parley says comes back into the microphone at the level it was played (PulseAudio's 100%: louder
+    # at the mic than the user), barge-in on (the default); Azure's server VAD gets the cleaned signal.
+    from app.emulator import Emulator
+    from devtools.audio_rig import Echo, say_into_mic
+
+    emu = Emulator(token_rate=None)
+    emu.start()
+    emu.hear(*[WORDS] * ANSWERS)
+    players: list = []
+    try:
+        with Echo(100), live_run(emu, players) as run:
+            assert run.session.echo.canceller is not None, run.session.echo.note
+            for n in range(1, ANSWERS + 1):
+                say_into_mic(question).wait(10)
+                run.wait(
+                    lambda n=n: len(run.of(ReplyDone)) >= n and run.session._playback is None,
+                    60,
+                    f"answer {n} not played",
+                )
+            time.sleep(1.5)  # listening again: the echo's tail must not start a turn either
+    finally:
+        emu.stop()
+    assert [r.finish_reason for r in run.of(ReplyDone)] == [FinishReason.STOP] * ANSWERS, (
+        "Parley interrupted itself"
+    )
+    assert [text for text, _ in emu.transcripts] == [WORDS] * ANSWERS, "a turn of Parley's own voice"
+    assert len(players) == ANSWERS and all(p.first_audio_at is not None for p in players)
+    assert "Stopped to listen." not in [n.text for n in run.of(Notice)]
+    assert not sent(emu, "response.cancel")
+    print(
+        f"\nlive echo: {run.session.echo.canceller.far_frames} reference frames, {ANSWERS} answers, no self-turn"
+    )
+
+
+# -18 dB (50%): Parley's voice at the mic about as loud as the user's across a laptop; 0 dB (100%): louder. The
+# figure to watch is printed (and benchmarks/voice_latency.py's live_barge_in_onset_to_stopped_ms); the ceiling is
+# generous, as the chained test's: a loaded machine adds hundreds of ms.
+@pytest.mark.audio
+@pytest.mark.parametrize("echo_percent,limit_ms", [(50, 1000.0), (100, 1000.0)])
+def test_live_speaking_over_parley_stops_playback(question, tmp_path: Path, echo_percent, limit_ms):
+    from app.emulator import Emulator
+    from devtools.audio_rig import Echo, MicMixer, SpeakerTap, say_into_mic, silent_from, spoken_wav
+
+    interruption, rate = decode_wav(spoken_wav(INTERRUPTION, tmp_path / "stop.wav").read_bytes())
+    emu = Emulator(token_rate=None)
+    emu.start()
+    emu.hear(f"len:300 {WORDS}", INTERRUPTION)
+    players: list = []
+    try:
+        with MicMixer() as mixer, SpeakerTap() as speaker, Echo(echo_percent), live_run(emu, players) as run:
+            say_into_mic(question).wait(10)
+            run.wait(lambda: VoiceState.SPEAKING in run.states(), 30, "Parley never spoke")
+            time.sleep(2.5)  # past the canceller's convergence on the first answer
+            mixer.say(interruption, rate, run.session.recorder.samplerate)
+            run.wait(lambda: run.of(ReplyDone), 10, "the user was not heard over Parley")
+            time.sleep(1.0)
+            onset = mixer.onset_at
+            assert onset is not None
+            went_quiet = silent_from(speaker, onset - 0.5, 1.5)
+            run.wait(lambda: len(run.of(UserSaid)) == 2, 20, "the interruption was not transcribed")
+    finally:
+        emu.stop()
+    assert run.of(ReplyDone)[0].finish_reason is FinishReason.BARGED_IN
+    assert [e.text for e in run.of(UserSaid)] == [f"len:300 {WORDS}", INTERRUPTION]
+    stopped = players[0].stopped_at
+    assert stopped is not None and went_quiet is not None
+    truncate = sent(emu, "conversation.item.truncate")[0]
+    print(
+        f"\nlive, echo {echo_percent}%: onset -> player stopped {(stopped - onset) * 1000:.0f} ms, -> speaker "
+        f"monitor quiet {(went_quiet - onset) * 1000:.0f} ms; truncated at {truncate['audio_end_ms']} ms"
+    )
+    assert (stopped - onset) * 1000 <= limit_ms
+    assert (went_quiet - onset) * 1000 <= limit_ms + 30  # the monitor's own latency on top

@@ -204,7 +204,11 @@ class LiveVoiceSession:
             # streamed while listening (always, with barge-in on)
             item = read_timed(recorder, 0.005)  # short: answer audio waiting in the pump plays sooner
             read_at = time.perf_counter()
-            block = None if item is None else self.echo.clean(item[0], recorder.samplerate, item[1])
+            block = (
+                None
+                if item is None
+                else self.echo.clean(item[0], recorder.samplerate, item[1], self._playback is not None)
+            )
             if (
                 block is not None
                 and len(block)
@@ -327,6 +331,9 @@ class LiveVoiceSession:
         pb = self._playback
         if pb is not None and getattr(pb.player, "played_out", False):
             self._playback = None
+            # Closed, not left open: an open stream goes on playing silence, and telling the echo canceller so,
+            # beside the next answer's player (two references at once: it could not cancel either).
+            pb.player.stop()
             self._muted_until = time.monotonic() + ECHO_TAIL_S + float(getattr(self.recorder, "latency", 0.0))
 
     def _stop_playback(self) -> None:

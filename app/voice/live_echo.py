@@ -43,8 +43,12 @@ class LiveEcho:
         if self.canceller is not None and hasattr(player, "on_played"):
             player.on_played = self.canceller.played
 
-    def clean(self, block: Any, rate: int, captured_at: float | None) -> Any:
-        """The mic's block (float32 at `rate`, captured at monotonic `captured_at`) without Parley's echo."""
+    def clean(self, block: Any, rate: int, captured_at: float | None, playing: bool) -> Any:
+        """The mic's block (float32 at `rate`, captured at monotonic `captured_at`) without Parley's echo. While no
+        answer plays, the reference is silence of the block's length: the APM gets one far frame per mic frame
+        between answers too, so it stays converged for the next."""
         if self.canceller is None:
             return block
+        if not playing:
+            self.canceller.played(bytes(2 * len(block)), rate, captured_at)
         return self.canceller.process(block, rate, captured_at)
