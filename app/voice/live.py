@@ -138,7 +138,7 @@ class LiveVoiceSession:
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
             return
-        self.echo = LiveEcho.make(self.backend.echo_factory)
+        self.echo = LiveEcho.make(self.backend.echo_factory, self.config.vad, self.config.barge_in_margin_db)
         if self.echo.note and self.config.barge_in and self.config.hands_free:
             yield Notice(self.echo.note)  # once: why barge-in is off (the mic is muted while Parley speaks)
         watch = LevelWatch(recorder, self.on_level) if self.on_level else None
@@ -200,30 +200,43 @@ class LiveVoiceSession:
                     yield self._set(VoiceState.THINKING)
                 elif cmd == "stop_speaking" and self._playback is not None:
                     yield from self._interrupt(rt, FinishReason.CANCELLED)
-            # 3. the microphone, echo cancelled (every block: the canceller follows the room even while muted):
-            # streamed while listening (always, with barge-in on)
+            # 3. the microphone, echo cancelled (every block: the canceller follows the room even while muted),
+            # streamed while listening (always, with barge-in on; held back while an answer is heard, until the
+            # user speaks over it: see live_echo)
             item = read_timed(recorder, 0.005)  # short: answer audio waiting in the pump plays sooner
             read_at = time.perf_counter()
-            block = (
-                None
-                if item is None
-                else self.echo.clean(item[0], recorder.samplerate, item[1], self._playback is not None)
-            )
-            if (
-                block is not None
-                and len(block)
-                and started
-                and (pressed or (hands_free and self._mic_open()))
-            ):
-                pcm = float_to_pcm16(
-                    block if recorder.samplerate == RATE else resample(block, recorder.samplerate, RATE)
+            blocks: list[Any] = []
+            rate = recorder.samplerate
+            if item is not None:
+                clean = self.echo.clean(item[0], rate, item[1], self._playback is not None)
+                blocks, onset_ago = self.echo.listen(
+                    item[0], clean, rate, hands_free and self._barge_in_audible()
                 )
-                if rt.send_audio(pcm):
+                if onset_ago is not None:  # the user speaks over Parley
+                    yield from self._barge_in(rt, time.monotonic() - onset_ago - recorder.latency)
+            for block in blocks if started and (pressed or (hands_free and self._mic_open())) else ():
+                pcm = float_to_pcm16(block if rate == RATE else resample(block, rate, RATE))
+                if len(pcm) and rt.send_audio(pcm):
                     self.send_ms.append((time.perf_counter() - read_at) * 1000)
                     del self.send_ms[:-1000]
             # 4. playback that ended, and turns whose transcript never came
             self._finish_playback()
             yield from self._store_due()
+
+    def _barge_in_audible(self) -> bool:
+        """An answer is being heard and the user may speak over it."""
+        pb = self._playback
+        wanted = self.config.barge_in or self.controls.barge_in
+        return wanted and pb is not None and getattr(pb.player, "first_audio_at", None) is not None
+
+    def _barge_in(self, rt: RealtimeSession, onset: float) -> Iterator[Any]:
+        """Heard here over Parley's cancelled echo: playback stops first, then Azure is told (and hears the user
+        from the held audio on); `onset` is when their voice reached the mic (monotonic)."""
+        pb = self._playback
+        yield from self._interrupt(rt, FinishReason.BARGED_IN)
+        stopped = getattr(pb.player, "stopped_at", None) if pb is not None else None
+        yield Timing("barge_in_voiced_to_playback_stopped", ((stopped or time.monotonic()) - onset) * 1000)
+        yield Notice("Stopped to listen.")
 
     def _mic_open(self) -> bool:
         """Without barge-in (off, or no echo canceller could load), the mic is muted while Parley speaks and until
