@@ -21,8 +21,9 @@ The live engine (`LiveVoiceSession` over the emulator's Realtime socket, the sam
   (target <= 20 ms);
 - live_first_audio_delta_to_device_ms: the first `response.output_audio.delta` received to audio handed to the
   device (target <= 50 ms);
-- live_barge_in_onset_to_stopped_ms: a user's utterance mixed into the microphone over the answer: its first voiced
-  sample to the player silenced (target <= 150 ms; the emulator's server VAD needs speech to decide, as Azure's).
+- live_barge_in_onset_to_stopped_ms: with Parley's voice looped back into the microphone at -18 dB and the live
+  engine's echo cancellation on (as for the chained figure), a user's utterance mixed in over the answer: its first
+  voiced sample at the microphone to the player silenced (target <= 150 ms).
 
 Without PARLEY_TEST_AUDIO=1 (no virtual microphone) it prints why and exits 0.
 """
@@ -259,22 +260,23 @@ def barge_ins() -> dict:
 
 
 def live() -> dict:
-    """The live engine on the real devices: LIVE_TURNS spoken questions, each answer interrupted 1.5 s in by the
-    user's voice mixed into the microphone (no loopback: the live engine leaves echo to Azure's VAD threshold)."""
-    import threading
+    """The live engine on the real devices: BARGE_INS spoken questions, Parley's voice looped back into the
+    microphone at -18 dB as for the chained figure (its echo canceller on), each answer interrupted 2.5 s in (past
+    the canceller's convergence) by the user's voice mixed into the microphone."""
+    from dataclasses import replace
 
     from app.audio.player import Player
     from app.audio.wav import decode_wav
     from app.core import profiles
-    from app.core.cancel import CancelToken
     from app.core.connection import Connection
     from app.emulator import Emulator
     from app.voice.events import ReplyDone, StateChanged, Timing, VoiceState
     from app.voice.live import LiveVoiceSession, live_backend_for
     from app.voice.session import Controls, VoiceConfig
-    from devtools.audio_rig import MicMixer, say_into_mic, spoken_wav
+    from devtools.audio_rig import Echo, MicMixer, say_into_mic, spoken_wav
+    from devtools.voice_run import SessionRun
 
-    first_audio, stopped_ms = [], []
+    stopped_ms: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         question = spoken_wav(WORDS, Path(tmp) / "question.wav")
         interruption, rate = decode_wav(spoken_wav(INTERRUPTION, Path(tmp) / "no.wav").read_bytes())
@@ -288,53 +290,40 @@ def live() -> dict:
             players.append(Player(config.output_device, 24000))
             return players[-1]
 
-        from dataclasses import replace
-
         backend = replace(live_backend_for(connection, config), player_factory=player)
-        session = LiveVoiceSession(backend, config, Controls())
-        cancel = CancelToken()
-        events: list = []
-        thread = threading.Thread(target=lambda: events.extend(session.run(cancel)), daemon=True)
-
-        def wait(condition, timeout: float, what: str) -> None:
-            deadline = time.monotonic() + timeout
-            while not condition():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(what)
-                time.sleep(0.02)
-
-        def of(kind: type) -> list:
-            return [e for e in list(events) if isinstance(e, kind)]
-
         try:
-            with MicMixer() as mixer:
-                thread.start()
-                wait(lambda: session.recorder is not None and session.recorder.frames > 8000, 15, "no mic")
+            with (
+                MicMixer() as mixer,
+                Echo(50),
+                SessionRun(LiveVoiceSession(backend, config, Controls()), connection) as run,
+            ):
+                if run.session.echo.canceller is None:
+                    raise RuntimeError(f"no echo canceller: {run.session.echo.note}")
                 for n in range(BARGE_INS):
                     emu.hear(f"len:300 {WORDS}", INTERRUPTION)
                     say_into_mic(question).wait(10)
-
-                    def spoke() -> int:
-                        return len([e for e in of(StateChanged) if e.state is VoiceState.SPEAKING])
-
-                    before, count = spoke(), len(players)
-                    wait(lambda before=before: spoke() > before, 30, "no live answer")
-                    time.sleep(1.5)
-                    mixer.say(interruption, rate, session.recorder.samplerate)
-                    wait(lambda n=n: len(of(ReplyDone)) >= 2 * n + 1, 10, "live barge-in not heard")
+                    before, count = run.states().count(VoiceState.SPEAKING), len(players)
+                    run.wait(
+                        lambda b=before: run.states().count(VoiceState.SPEAKING) > b, 30, "no live answer"
+                    )
+                    time.sleep(2.5)
+                    mixer.say(interruption, rate, run.session.recorder.samplerate)
+                    run.wait(lambda n=n: len(run.of(ReplyDone)) >= 2 * n + 1, 10, "live barge-in not heard")
                     time.sleep(0.5)
                     onset, stopped = mixer.onset_at, players[count].stopped_at
                     if onset is None or stopped is None:
                         raise TimeoutError("the live barge-in was not timed")
                     stopped_ms.append((stopped - onset) * 1000)
-                    wait(lambda n=n: len(of(ReplyDone)) >= 2 * n + 2, 60, "the interruption not answered")
-                    wait(lambda: of(StateChanged)[-1].state is VoiceState.LISTENING, 60, "not listening")
-            first_audio = [e.ms for e in of(Timing) if e.name == "first_audio_delta_to_device"]
-            sends = list(session.send_ms)
+                    run.wait(
+                        lambda n=n: len(run.of(ReplyDone)) >= 2 * n + 2, 60, "the interruption not answered"
+                    )
+                    run.wait(
+                        lambda: run.of(StateChanged)[-1].state is VoiceState.LISTENING, 60, "not listening"
+                    )
+                    run.wait(lambda: run.session._playback is None, 60, "the answer not played out")
+                first_audio = [e.ms for e in run.of(Timing) if e.name == "first_audio_delta_to_device"]
+                sends = list(run.session.send_ms)
         finally:
-            cancel.cancel()
-            thread.join(10)
-            connection.close()
             emu.stop()
     return {
         "live_mic_frame_to_ws_send_ms": round(statistics.median(sends), 2),

@@ -7,7 +7,6 @@ Skips unless scripts/test.sh verified its PulseAudio (PARLEY_TEST_AUDIO=1); a fa
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ import pytest
 
 from app.audio.wav import decode_wav
 from app.core import profiles
-from app.core.cancel import CancelToken
 from app.core.connection import Connection
 from app.core.turns import FinishReason
 from app.emulator import Emulator
-from app.voice.events import Notice, ReplyDone, StateChanged, Timing, UserSaid, VoiceState
+from app.voice.events import Notice, ReplyDone, Timing, UserSaid, VoiceState
 from app.voice.session import Controls, VoiceConfig, VoiceSession, backend_for
 from devtools.audio_rig import (
     Echo,
@@ -31,6 +29,7 @@ from devtools.audio_rig import (
     silent_from,
     spoken_wav,
 )
+from devtools.voice_run import SessionRun
 
 WORDS = "What is the capital of France?"
 # Starts voiced, as most interruptions do ("No", "Wait"): an unvoiced /s/ at the echo's level is not told from it
@@ -47,53 +46,11 @@ def question(tmp_path):
     return spoken_wav(WORDS, tmp_path / "question.wav")
 
 
-class Run:
-    """A hands-free VoiceSession with the real devices on its own thread, its events stamped on arrival."""
-
-    def __init__(self, emu: Emulator, **config: Any):
-        self.connection = Connection(profiles.demo_profile(emu.endpoint), api_key="demo", source="demo")
-        self.config = VoiceConfig(input_name="default", **{"speed": 4.0, **config})
-        self.session = VoiceSession(backend_for(self.connection, self.config), self.config, Controls())
-        self.cancel = CancelToken()
-        self.events: list[tuple[float, Any]] = []
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="voice-session", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            for event in self.session.run(self.cancel):
-                self.events.append((time.monotonic(), event))
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.error = exc
-
-    def __enter__(self) -> Run:
-        self._thread.start()
-        self.wait(
-            lambda: self.session.recorder is not None and self.session.recorder.frames > 8000, 10, "no mic"
-        )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cancel.cancel()
-        self._thread.join(10)
-        self.connection.close()
-        assert not self._thread.is_alive(), "the voice session did not stop on cancel"
-        if self.error is not None and exc[0] is None:
-            raise self.error
-
-    def wait(self, condition, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if self.error is not None:
-                raise self.error
-            assert time.monotonic() < deadline, f"{what} within {timeout} s; events: {self.events[-8:]}"
-            time.sleep(0.02)
-
-    def of(self, kind: type) -> list:
-        return [e for _, e in self.events if isinstance(e, kind)]
-
-    def states(self) -> list[VoiceState]:
-        return [e.state for e in self.of(StateChanged)]
+def chained_run(emu: Emulator, **config: Any) -> SessionRun:
+    """A hands-free VoiceSession with the real devices on its own thread (devtools' SessionRun)."""
+    connection = Connection(profiles.demo_profile(emu.endpoint), api_key="demo", source="demo")
+    voice = VoiceConfig(input_name="default", **{"speed": 4.0, **config})
+    return SessionRun(VoiceSession(backend_for(connection, voice), voice, Controls()), connection)
 
 
 def test_parley_never_hears_itself_over_ten_answers(question):
@@ -102,7 +59,7 @@ def test_parley_never_hears_itself_over_ten_answers(question):
     emu.start()
     emu.hear(*[WORDS] * ANSWERS)
     try:
-        with Echo(), Run(emu) as run:
+        with Echo(), chained_run(emu) as run:
             assert run.session.echo is not None, run.session.echo_note
             for n in range(1, ANSWERS + 1):
                 say_into_mic(question).wait(10)
@@ -133,7 +90,12 @@ def test_speaking_over_parley_stops_playback(question, tmp_path: Path, echo_perc
     emu.start()
     emu.hear(WORDS, INTERRUPTION)
     try:
-        with MicMixer() as mixer, SpeakerTap() as speaker, Echo(echo_percent), Run(emu, speed=1.0) as run:
+        with (
+            MicMixer() as mixer,
+            SpeakerTap() as speaker,
+            Echo(echo_percent),
+            chained_run(emu, speed=1.0) as run,
+        ):
             say_into_mic(question).wait(10)
             run.wait(lambda: VoiceState.SPEAKING in run.states(), 30, "Parley never spoke")
             time.sleep(2.5)  # past the canceller's convergence at the start of each answer (ECHO_CONVERGE_S)

@@ -4,7 +4,8 @@ answer audio plays as it arrives. Same shape and events as `session.VoiceSession
 Runs as a generator on a worker (no Qt). The Realtime session's events are pumped on their own thread; this loop
 multiplexes them with the microphone and the GUI's `Controls`. Both sides of each turn are stored through
 `turns.TurnWriter`. Barge-in: when server VAD hears the user over Parley, playback stops here first, then
-`response.cancel`, then `conversation.item.truncate` with the audio actually played.
+`response.cancel`, then `conversation.item.truncate` with the audio actually played. Every mic block goes through
+the session's echo canceller (`live_echo`) first, so server VAD never hears Parley itself.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ from app.voice.events import (
     VoiceFailed,
     VoiceState,
 )
+from app.voice.live_echo import EchoFactory, LiveEcho
 from app.voice.session import Controls, VoiceConfig
-from app.voice.threads import LevelWatch, NullPlayer, Pump
+from app.voice.threads import LevelWatch, NullPlayer, Pump, read_timed
 
 ECHO_TAIL_S = 0.4  # without barge-in the mic stays muted this long after Parley's last sample (its echo)
 HEARD_GRACE_S = (
@@ -68,6 +70,9 @@ class LiveBackend:
     history: Any = None
     conversation_id: int | None = None  # set by the session when it stores its first turn, if it was None
     new_conversation: Callable[[], int] | None = None  # makes the conversation then (the id)
+    echo_factory: EchoFactory | None = (
+        None  # app.audio.echo.make_canceller; None: no echo cancellation wanted
+    )
 
 
 @dataclass
@@ -119,6 +124,7 @@ class LiveVoiceSession:
         self._playback: _Playback | None = None
         self._muted_until = 0.0
         self._speech_from_ms = 0
+        self.echo = LiveEcho()  # made when the session runs: one canceller per session, it stays converged
 
     def _set(self, state: VoiceState) -> StateChanged:
         self.state = state
@@ -132,6 +138,9 @@ class LiveVoiceSession:
         except errors.ParleyError as exc:
             yield VoiceFailed(exc.problem)
             return
+        self.echo = LiveEcho.make(self.backend.echo_factory, self.config.vad, self.config.barge_in_margin_db)
+        if self.echo.note and self.config.barge_in and self.config.hands_free:
+            yield Notice(self.echo.note)  # once: why barge-in is off (the mic is muted while Parley speaks)
         watch = LevelWatch(recorder, self.on_level) if self.on_level else None
         if watch is not None:
             watch.start()
@@ -191,23 +200,48 @@ class LiveVoiceSession:
                     yield self._set(VoiceState.THINKING)
                 elif cmd == "stop_speaking" and self._playback is not None:
                     yield from self._interrupt(rt, FinishReason.CANCELLED)
-            # 3. the microphone: streamed while listening (always, with barge-in on)
-            block = recorder.read(0.005)  # short: answer audio waiting in the pump plays sooner
+            # 3. the microphone, echo cancelled (every block: the canceller follows the room even while muted),
+            # streamed while listening (always, with barge-in on; held back while an answer is heard, until the
+            # user speaks over it: see live_echo)
+            item = read_timed(recorder, 0.005)  # short: answer audio waiting in the pump plays sooner
             read_at = time.perf_counter()
-            if block is not None and started and (pressed or (hands_free and self._mic_open())):
-                pcm = float_to_pcm16(
-                    block if recorder.samplerate == RATE else resample(block, recorder.samplerate, RATE)
+            blocks: list[Any] = []
+            rate = recorder.samplerate
+            if item is not None:
+                clean = self.echo.clean(item[0], rate, item[1], self._playback is not None)
+                blocks, onset_ago = self.echo.listen(
+                    item[0], clean, rate, hands_free and self._barge_in_audible()
                 )
-                if rt.send_audio(pcm):
+                if onset_ago is not None:  # the user speaks over Parley
+                    yield from self._barge_in(rt, time.monotonic() - onset_ago - recorder.latency)
+            for block in blocks if started and (pressed or (hands_free and self._mic_open())) else ():
+                pcm = float_to_pcm16(block if rate == RATE else resample(block, rate, RATE))
+                if len(pcm) and rt.send_audio(pcm):
                     self.send_ms.append((time.perf_counter() - read_at) * 1000)
                     del self.send_ms[:-1000]
             # 4. playback that ended, and turns whose transcript never came
             self._finish_playback()
             yield from self._store_due()
 
+    def _barge_in_audible(self) -> bool:
+        """An answer is being heard and the user may speak over it."""
+        pb = self._playback
+        wanted = self.config.barge_in or self.controls.barge_in
+        return wanted and pb is not None and getattr(pb.player, "first_audio_at", None) is not None
+
+    def _barge_in(self, rt: RealtimeSession, onset: float) -> Iterator[Any]:
+        """Heard here over Parley's cancelled echo: playback stops first, then Azure is told (and hears the user
+        from the held audio on); `onset` is when their voice reached the mic (monotonic)."""
+        pb = self._playback
+        yield from self._interrupt(rt, FinishReason.BARGED_IN)
+        stopped = getattr(pb.player, "stopped_at", None) if pb is not None else None
+        yield Timing("barge_in_voiced_to_playback_stopped", ((stopped or time.monotonic()) - onset) * 1000)
+        yield Notice("Stopped to listen.")
+
     def _mic_open(self) -> bool:
-        """Without barge-in, the mic is muted while Parley speaks and until its echo has died away."""
-        if self.config.barge_in or self.controls.barge_in:
+        """Without barge-in (off, or no echo canceller could load), the mic is muted while Parley speaks and until
+        its echo has died away."""
+        if (self.config.barge_in or self.controls.barge_in) and not self.echo.deaf_while_speaking:
             return True
         if self._playback is not None:
             return False
@@ -252,6 +286,7 @@ class LiveVoiceSession:
     def _start_playback(self, response_id: str) -> Iterator[Any]:
         self._stop_playback()
         player = self.backend.player_factory()
+        self.echo.attach(player)  # what it plays is the canceller's reference
         try:
             player.start()
         except errors.ParleyError as exc:
@@ -309,6 +344,9 @@ class LiveVoiceSession:
         pb = self._playback
         if pb is not None and getattr(pb.player, "played_out", False):
             self._playback = None
+            # Closed, not left open: an open stream goes on playing silence, and telling the echo canceller so,
+            # beside the next answer's player (two references at once: it could not cancel either).
+            pb.player.stop()
             self._muted_until = time.monotonic() + ECHO_TAIL_S + float(getattr(self.recorder, "latency", 0.0))
 
     def _stop_playback(self) -> None:
@@ -398,10 +436,12 @@ def live_backend_for(
     eagerness: str = "auto",
 ) -> LiveBackend:
     """The real backend: the profile's realtime deployment (and its transcription deployment for the user's words),
-    sounddevice in and out at 24 kHz. Push-to-talk (`config.hands_free` False) turns server VAD off whatever
+    the mic at 16 kHz (the echo canceller's own rate; the cleaned blocks are streamed at 24 kHz), the speaker at
+    24 kHz. Push-to-talk (`config.hands_free` False) turns server VAD off whatever
     `turn_detection` (server_vad or semantic_vad, for hands-free) says."""
     from dataclasses import replace
 
+    from app.audio.echo import APM_RATE, make_canceller
     from app.audio.player import Player
     from app.audio.recorder import Recorder
     from app.core.realtime_events import VOICES
@@ -425,10 +465,13 @@ def live_backend_for(
 
     return LiveBackend(
         session_factory=session,
-        recorder_factory=lambda: Recorder(config.input_device, RATE, blocksize=480),
+        # 20 ms blocks at the APM's rate: two of its frames each, no resampling before it (a block-wise resample's
+        # edges would be in the echo and not in the reference), and 20 ms of 24 kHz audio per append.
+        recorder_factory=lambda: Recorder(config.input_device, APM_RATE, blocksize=APM_RATE // 50),
         player_factory=lambda: Player(config.output_device, RATE),
         live=live,
         history=history,
         conversation_id=conversation_id,
         new_conversation=new_conversation,
+        echo_factory=make_canceller,
     )

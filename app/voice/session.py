@@ -36,7 +36,7 @@ from app.voice.events import (
     VoiceState,
 )
 from app.voice.speech_text import SentenceSplitter
-from app.voice.threads import LevelWatch, NullPlayer, Pump, Speaker
+from app.voice.threads import LevelWatch, NullPlayer, Pump, Speaker, drain_timed, read_timed
 
 MIN_TURN_S = 0.3
 SILENT_DB = -50.0  # a turn quieter than this overall is not sent to transcription
@@ -392,12 +392,12 @@ class VoiceSession:
                     break
                 self.controls.put_back(commands)
                 # 4. the microphone: dropped (no self-echo), unless barge-in hears the user over Parley's voice
-                item = _read_timed(recorder, 0.02)
+                item = read_timed(recorder, 0.02)
                 if item is None or not hands_free_barge:
                     continue
                 # Every block waiting, not one a pass: a backlog would put the mic behind the echo's reference.
                 if _user_spoke(
-                    [item, *_drain_timed(recorder)], echo, barge, heard, player, recorder.samplerate
+                    [item, *drain_timed(recorder)], echo, barge, heard, player, recorder.samplerate
                 ):
                     # When the detector's first voiced frame reached the mic (an unvoiced start, held back by the
                     # canceller as echo, is earlier: tests time from the true onset).
@@ -421,20 +421,6 @@ class VoiceSession:
             yield VoiceFailed(failed)
         yield ReplyDone("".join(reply), FinishReason.parse(finish))
         return barge_audio
-
-
-def _read_timed(recorder: Any, timeout: float) -> tuple[Any, float | None] | None:
-    """(block, when it was captured) from a recorder that knows (the real one), else (block, None)."""
-    if hasattr(recorder, "read_timed"):
-        return recorder.read_timed(timeout)
-    block = recorder.read(timeout)
-    return None if block is None else (block, None)
-
-
-def _drain_timed(recorder: Any) -> list[tuple[Any, float | None]]:
-    if hasattr(recorder, "drain_timed"):
-        return recorder.drain_timed()
-    return [(block, None) for block in recorder.drain()]
 
 
 def _user_spoke(items: list, echo: Any, barge: Any, heard: _Tail, player: Any, rate: int) -> bool:

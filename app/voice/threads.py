@@ -131,3 +131,18 @@ class NullPlayer:
     def write(self, pcm: bytes) -> None: ...
     def finish(self) -> None: ...
     def stop(self) -> None: ...
+
+
+def read_timed(recorder: Any, timeout: float) -> tuple[Any, float | None] | None:
+    """(block, when it was captured) from a recorder that knows (the real one), else (block, None): the echo
+    canceller lines the block up with what was playing then."""
+    if hasattr(recorder, "read_timed"):
+        return recorder.read_timed(timeout)
+    block = recorder.read(timeout)
+    return None if block is None else (block, None)
+
+
+def drain_timed(recorder: Any) -> list[tuple[Any, float | None]]:
+    if hasattr(recorder, "drain_timed"):
+        return recorder.drain_timed()
+    return [(block, None) for block in recorder.drain()]
