@@ -388,8 +388,8 @@ class MainWindow(QMainWindow):
             self.profile_label.setText("Connected")  # the switcher beside it says "Demo (built-in emulator)"
             self.profile_label.setToolTip("Connected to Parley's built-in Azure emulator")
             self.banner.show_message(
-                "<b>Demo mode</b> — answers come from Parley's built-in Azure emulator. "
-                "Connect your Azure OpenAI resource to talk to your own deployments.",
+                # One line at 800 px: the button says what to do next.
+                "<b>Demo mode</b> — answers come from Parley's built-in Azure emulator.",
                 "Connect Azure OpenAI…",
                 "demo",
             )

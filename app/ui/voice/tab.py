@@ -172,6 +172,7 @@ class VoiceTab(QWidget):
         top.addWidget(self.devices, 1)
         top.addWidget(mode_box, 1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)  # design.S / XS: a 500 px window keeps every control whole
         layout.addLayout(top)
         layout.addLayout(controls_row)
         layout.addWidget(self.card)
