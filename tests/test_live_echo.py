@@ -237,22 +237,23 @@ def sent(emu: Any, kind: str) -> list[dict]:
 def test_parleys_voice_at_the_mic_is_cancelled_before_it_is_streamed(emulator, conn, tmp_path):
     # The mic hears every answer at full level; the canceller's output is what goes to Azure, so its server VAD
     # hears the two questions and nothing of Parley: no self-triggered barge-in or turn.
-    emulator.hear(WORDS, AGAIN)
+    first, again = f"len:12 {WORDS}", f"len:12 {AGAIN}"  # answers of about 2 s: the test runs in real time
+    emulator.hear(first, again)
     canceller = Subtracting()
     with Live(conn, lambda: (canceller, None), tmp_path) as live:
-        for n, _ in enumerate((WORDS, AGAIN), 1):
+        for n, _ in enumerate((first, again), 1):
             live.room.say()
             live.wait(lambda n=n: live.answered(n), 30, f"answer {n} not played")
         time.sleep(1.0)  # listening again: the end of the echo must not start a turn either
         # Each answer's device is closed once played out: one reference at a time.
         assert all(s.stopped_at is not None for s in live.room.speakers)
     assert [e.finish_reason for e in live.of(ReplyDone)] == [FinishReason.STOP] * 2
-    assert [e.text for e in live.of(UserSaid)] == [WORDS, AGAIN]
+    assert [e.text for e in live.of(UserSaid)] == [first, again]
     assert "Stopped to listen." not in [n.text for n in live.of(Notice)]
     assert not sent(emulator, "response.cancel") and not sent(emulator, "conversation.item.truncate")
     assert [text for text, _ in emulator.transcripts] == [
-        WORDS,
-        AGAIN,
+        first,
+        again,
     ]  # Azure committed only the user's turns
     # The reference is what each answer's player played, at its rate; every mic block went through the canceller.
     played = sounding(b"".join(bytes(s.written) for s in live.room.speakers))
@@ -299,7 +300,11 @@ def test_where_no_canceller_loads_the_mic_is_muted_while_parley_speaks_and_barge
     # The same loud echo and a user talking over the answer: nothing reaches Azure while Parley speaks (no
     # self-triggered turn, and no barge-in: the answer plays to its end), the note says why once, and the mic
     # opens again after the echo's tail.
-    emulator.hear(WORDS, AGAIN)
+    first, again = (
+        f"len:24 {WORDS}",
+        f"len:12 {AGAIN}",
+    )  # long enough to talk over, short enough for real time
+    emulator.hear(first, again)
     with Live(conn, lambda: (None, NOTE), tmp_path) as live:
         live.room.say()
         live.wait(
@@ -313,7 +318,7 @@ def test_where_no_canceller_loads_the_mic_is_muted_while_parley_speaks_and_barge
     assert [n.text for n in live.of(Notice)].count(NOTE) == 1
     assert "Stopped to listen." not in [n.text for n in live.of(Notice)]
     assert [e.finish_reason for e in live.of(ReplyDone)] == [FinishReason.STOP] * 2
-    assert [e.text for e in live.of(UserSaid)] == [WORDS, AGAIN]
+    assert [e.text for e in live.of(UserSaid)] == [first, again]
     assert not sent(emulator, "response.cancel")
 
 
