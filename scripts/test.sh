@@ -80,9 +80,15 @@ if [ "${#SESSION_FAILURES[@]}" -gt 0 ]; then
 fi
 
 section "tests"
-if [ "$#" -eq 0 ]; then set -- tests/; fi
 rc=0
-.venv/bin/python -m pytest "$@" || rc=$?
+if [ "$#" -eq 0 ]; then
+    # Two passes: the tests that need no shared device in parallel (pytest-xdist; most of their time is waiting on
+    # the emulator or a timer), then the ones that share the private PulseAudio, keyring or display, one at a time.
+    .venv/bin/python -m pytest -n 6 --dist worksteal -m "not e2e and not audio and not keyring" tests/ || rc=$?
+    .venv/bin/python -m pytest -m "e2e or audio or keyring" tests/ || { r=$?; [ "$rc" != 0 ] || rc=$r; }
+else
+    .venv/bin/python -m pytest "$@" || rc=$?
+fi
 
 if [ "$rc" = 0 ] && [ -f benchmarks/__main__.py ] && [ "${PARLEY_NO_BENCHMARKS:-}" != 1 ]; then
     section "benchmarks"
