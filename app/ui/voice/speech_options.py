@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayou
 
 from app.core import audio_families
 from app.core.capabilities import Family
+from app.ui import design
 from app.ui.common import prefs
 from app.ui.common.a11y import describe
 from app.ui.common.services import AppServices
@@ -56,6 +57,7 @@ class SpeechOptions(QObject):
     def add_rows(self, form: QFormLayout) -> None:
         row = QHBoxLayout()
         row.addWidget(self.voice_combo)
+        row.addSpacing(design.M)  # the speed is its own field, not a suffix of the voice
         row.addWidget(_buddy("Spee&d:", self.speed))
         row.addWidget(self.speed)
         row.addStretch(1)
