@@ -224,7 +224,8 @@ def test_streaming_then_finish(db):
     u = db.add_message(c.id, "user", "Tell me a story")
     a = db.begin_assistant(c.id)
     assert a.status == "streaming" and a.role == "assistant" and a.text == ""
-    db.update_streaming(a.id, "Once upon")
+    db.append_streaming(a.id, "Once")
+    db.append_streaming(a.id, " upon")
     assert db.get_message(a.id).text == "Once upon"
     verdict = Verdict(
         Source.COMPLETION,
@@ -251,7 +252,7 @@ def test_streaming_then_finish(db):
     assert m.usage == Usage(10, 4, 14)
     assert m.verdicts == (verdict,) and m.problem == problem
     assert m.status is MessageStatus.FILTERED and m.finish_reason is FinishReason.CONTENT_FILTER
-    db.update_streaming(a.id, "late write is ignored once finished")
+    db.append_streaming(a.id, " late write is ignored once finished")
     assert db.get_message(a.id).text == "Once upon a time"
     late = Verdict(Source.COMPLETION, (Category("protected_material_text", False, detected=True),))
     db.set_filters(a.id, [verdict, late])
@@ -444,7 +445,7 @@ def test_two_threads_writing(db):
             for i in range(150):
                 db.add_message(c.id, "user", f"message {i} from thread {n}")
                 a = db.begin_assistant(c.id)
-                db.update_streaming(a.id, "partial")
+                db.append_streaming(a.id, "partial")
                 db.finish_message(a.id, f"reply {i}", MessageStatus.COMPLETE)
                 if i % 50 == 0:
                     db.search("thread")
@@ -472,7 +473,7 @@ print(a.id, flush=True)
 text = ""
 for i in range(100000):
     text += f"word{i} "
-    h.update_streaming(a.id, text)
+    h.append_streaming(a.id, f"word{i} ")
     print(text, flush=True)
     time.sleep(0.01)
 """
@@ -588,17 +589,17 @@ def _fts_rows(path: Path, word: str) -> list[int]:
 def test_a_streaming_answer_is_searchable_once_it_ends_and_not_before(db):
     c = db.create_conversation()
     a = db.begin_assistant(c.id)
-    db.update_streaming(a.id, "the lighthouse keeper")
+    db.append_streaming(a.id, "the lighthouse keeper")
     assert [h.message_id for h in db.search("lighthouse")] == []  # not re-indexed every second while it grows
-    db.update_streaming(a.id, "the lighthouse keeper climbed")
-    db.finish_message(a.id, "the lighthouse keeper climbed the stairs", MessageStatus.COMPLETE)
+    db.append_streaming(a.id, " climbed the stairs")
+    db.finish_message(a.id, None, MessageStatus.COMPLETE)  # None: the stored text is the answer
+    assert db.get_message(a.id).text == "the lighthouse keeper climbed the stairs"
     assert [h.message_id for h in db.search("lighthouse")] == [a.id]
     assert [h.message_id for h in db.search("stairs")] == [a.id]
     db.resume_streaming(a.id)  # Continue: it streams again, appending
-    db.update_streaming(a.id, "the lighthouse keeper climbed the stairs and lit the lamp")
-    db.finish_message(
-        a.id, "the lighthouse keeper climbed the stairs and lit the lamp", MessageStatus.COMPLETE
-    )
+    db.append_streaming(a.id, " and lit the lamp")
+    db.finish_message(a.id, None, MessageStatus.COMPLETE)
+    assert db.get_message(a.id).text == "the lighthouse keeper climbed the stairs and lit the lamp"
     assert [h.message_id for h in db.search("lamp")] == [a.id]
     assert _fts_rows(db.path, "lighthouse") == [a.id]  # once, with no stale entry left by the rewrites
     with sqlite3.connect(db.path) as conn:

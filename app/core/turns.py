@@ -86,7 +86,9 @@ class TurnWriter:
         self._clock = clock
         self.answer_id: int | None = None
         self.prefix = ""  # text the answer already had (Continue)
-        self._parts: list[str] = []
+        # Only what arrived since the last save: the stored row holds the rest, so a 10 MB answer is not also
+        # kept here (the window has its own copy) nor joined again for every save.
+        self._unsaved: list[str] = []
         self._last_save = clock()
 
     # -- the question ------------------------------------------------------------------------------------
@@ -110,7 +112,7 @@ class TurnWriter:
     # -- the answer --------------------------------------------------------------------------------------
     def begin_answer(self, continue_id: int | None = None) -> int | None:
         """A streaming answer message (or, with `continue_id`, that reply streaming again to be appended to)."""
-        self._parts, self._last_save = [], self._clock()
+        self._unsaved, self._last_save = [], self._clock()
         if self._where is None:
             return None
         history, cid = self._where
@@ -123,16 +125,19 @@ class TurnWriter:
             self.answer_id = history.begin_assistant(cid).id
         return self.answer_id
 
-    @property
-    def text(self) -> str:
-        """The whole answer so far (with the Continue prefix)."""
-        return self.prefix + "".join(self._parts)
-
     def append(self, text: str) -> None:
-        self._parts.append(text)
-        if self._where and self.answer_id is not None and self._clock() - self._last_save >= self.save_every:
-            self._where[0].update_streaming(self.answer_id, self.text)
-            self._last_save = self._clock()
+        if self._where is None or self.answer_id is None or not text:
+            return
+        self._unsaved.append(text)
+        if self._clock() - self._last_save >= self.save_every:
+            self._save()
+
+    def _save(self) -> None:
+        """Append what arrived since the last save to the stored reply (after a Continue's earlier text)."""
+        if self._where is not None and self.answer_id is not None and self._unsaved:
+            more, self._unsaved = "".join(self._unsaved), []
+            self._where[0].append_streaming(self.answer_id, more)
+        self._last_save = self._clock()
 
     def finish(
         self,
@@ -146,9 +151,10 @@ class TurnWriter:
         """Store the answer's outcome; returns its status."""
         status = status_for(finish_reason, problem)
         if self._where is not None and self.answer_id is not None:
+            self._save()
             self._where[0].finish_message(
                 self.answer_id,
-                self.text,
+                None,  # the text is stored: _save appended the rest
                 status,
                 finish_reason=FinishReason.parse(finish_reason),
                 request_id=request_id,

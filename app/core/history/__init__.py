@@ -7,8 +7,8 @@ Plain synchronous API, safe to call from any thread (one connection guarded by a
 thread through the shared worker. `History.open()` returns the same instance for the same file while anyone holds
 it, so opening it again from another job never disturbs a reply that is still streaming.
 
-Durability: WAL with `synchronous=NORMAL`, every call commits at once. A reply is stored as `streaming` and its
-text rewritten by `update_streaming` (the caller throttles to about once a second); if the process dies, the next
+Durability: WAL with `synchronous=NORMAL`, every call commits at once. A reply is stored as `streaming` and what
+arrived since is appended by `append_streaming` (the caller throttles to about once a second); if the process dies, the next
 process to open the file marks it `stopped` with finish reason `INTERRUPTED` (and nothing else does).
 
 A file that cannot be read (corrupt, or written by a newer Parley) is moved aside, never deleted, and

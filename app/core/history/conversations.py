@@ -143,15 +143,16 @@ class Conversations(Base):
         return StoredMessage(mid, conversation_id, role, text or "", now, status, attachments=tuple(stored))
 
     def begin_assistant(self, conversation_id: int) -> StoredMessage:
-        """An empty assistant message with status `streaming`, to fill with `update_streaming`."""
+        """An empty assistant message with status `streaming`, to fill with `append_streaming`."""
         return self.add_message(conversation_id, "assistant", "", status=MessageStatus.STREAMING)
 
-    def update_streaming(self, message_id: int, text: str) -> None:
-        """Rewrite a streaming reply's text so far (cheap; call it about once a second and on every stop)."""
+    def append_streaming(self, message_id: int, more: str) -> None:
+        """Append to a streaming reply's stored text (what `TurnWriter` saves about once a second): the caller keeps
+        only what is not stored yet, however long the reply grows."""
         with self._tx() as conn:
             conn.execute(
-                "UPDATE messages SET text = ? WHERE id = ? AND status = ?",
-                (text, message_id, MessageStatus.STREAMING),
+                "UPDATE messages SET text = text || ? WHERE id = ? AND status = ?",
+                (more, message_id, MessageStatus.STREAMING),
             )
 
     def resume_streaming(self, message_id: int) -> None:
@@ -166,7 +167,7 @@ class Conversations(Base):
     def finish_message(
         self,
         message_id: int,
-        text: str,
+        text: str | None,
         status: MessageStatus,
         *,
         finish_reason: FinishReason | None = None,
@@ -175,7 +176,8 @@ class Conversations(Base):
         verdicts: Iterable[filters.Verdict] | None = None,
         problem: errors.Problem | None = None,
     ) -> None:
-        """Final text and outcome of a message (also a user message whose prompt was filtered or failed).
+        """Final text and outcome of a message (also a user message whose prompt was filtered or failed); `text`
+        None keeps the stored text (a streamed reply, appended as it came).
 
         `verdicts` replaces the stored list (None keeps it). Only typed values: a dict or JSON string raises
         TypeError, so nothing can store a shape the reader does not know."""
@@ -183,8 +185,11 @@ class Conversations(Base):
         if finish_reason is not None and not isinstance(finish_reason, FinishReason):
             raise TypeError(f"finish_reason is a FinishReason, not {type(finish_reason).__name__}")
         with self._tx() as conn:
-            sets = ["text = ?", "status = ?", "finish_reason = ?", "writer_pid = NULL"]
-            args: list[Any] = [text, status, finish_reason]
+            sets = ["status = ?", "finish_reason = ?", "writer_pid = NULL"]
+            args: list[Any] = [status, finish_reason]
+            if text is not None:
+                sets.append("text = ?")
+                args.append(text)
             if request_id is not None:
                 sets.append("request_id = ?")
                 args.append(request_id)
