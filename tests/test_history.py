@@ -576,7 +576,7 @@ def test_every_opener_hears_that_a_corrupt_file_was_moved_aside(tmp_path):
     again.close()
 
 
-# ---- what the search index holds (v3): finished text only, its first SEARCH_CHARS ------------------------------
+# ---- what the search index holds (v3, v4): finished text only, its first SEARCH_CHARS ------------------------------
 
 
 def _fts_rows(path: Path, word: str) -> list[int]:
@@ -607,6 +607,20 @@ def test_a_streaming_answer_is_searchable_once_it_ends_and_not_before(db):
     assert _fts_rows(db.path, "lighthouse") == []
     with sqlite3.connect(db.path) as conn:
         conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)")
+
+
+def test_an_edited_message_is_found_by_its_new_words_only(db):
+    c = db.create_conversation()
+    u = db.add_message(c.id, "user", "how tall is the lighthouse")
+    db.update_message_text(u.id, "how old is the harbour")  # edit and resend
+    assert db.search("lighthouse") == [] and [h.message_id for h in db.search("harbour")] == [u.id]
+    db.finish_message(u.id, "how old is the harbour wall", MessageStatus.FAILED)
+    assert _fts_rows(db.path, "harbour") == [u.id] and [h.message_id for h in db.search("wall")] == [u.id]
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)")
+        # v4: a streaming reply's saves (UPDATE OF text) fire no trigger, so none copies its text
+        names = [r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")]
+    assert not [sql for sql in names if "UPDATE OF text ON messages" in sql and "new.text" in sql]
 
 
 def test_only_the_first_million_characters_of_a_huge_answer_are_indexed(db):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from app.core import errors, filters
@@ -29,6 +31,7 @@ from app.core.history.records import (
     usage_json,
     verdicts_json,
 )
+from app.core.history.schema import SEARCH_CHARS
 from app.core.turns import FinishReason, MessageStatus
 
 RANK_ALL_LIMIT = 8000  # above this many matches, search returns the newest instead of ranking them all
@@ -156,8 +159,10 @@ class Conversations(Base):
             )
 
     def resume_streaming(self, message_id: int) -> None:
-        """Mark a finished reply as streaming again (Continue after a dropped connection appends to it)."""
+        """Mark a finished reply as streaming again (Continue after a dropped connection appends to it); it leaves
+        the search index until it stops again (schema v4)."""
         with self._tx() as conn:
+            _unindex(conn, message_id)
             conn.execute(
                 "UPDATE messages SET status = ?, finish_reason = NULL, problem_json = NULL, "
                 "writer_pid = ? WHERE id = ?",
@@ -187,9 +192,6 @@ class Conversations(Base):
         with self._tx() as conn:
             sets = ["status = ?", "finish_reason = ?", "writer_pid = NULL"]
             args: list[Any] = [status, finish_reason]
-            if text is not None:
-                sets.append("text = ?")
-                args.append(text)
             if request_id is not None:
                 sets.append("request_id = ?")
                 args.append(request_id)
@@ -203,6 +205,9 @@ class Conversations(Base):
                 sets.append("problem_json = ?")
                 args.append(problem_json(problem))
             args.append(message_id)
+            if text is not None:
+                with _reindexed(conn, message_id):
+                    conn.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message_id))
             conn.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", args)
             conn.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = "
@@ -220,7 +225,10 @@ class Conversations(Base):
     def update_message_text(self, message_id: int, text: str) -> None:
         """Edit a message's text (edit and resend); clears a previous problem on it."""
         with self._tx() as conn:
-            conn.execute("UPDATE messages SET text = ?, problem_json = NULL WHERE id = ?", (text, message_id))
+            with _reindexed(conn, message_id):
+                conn.execute(
+                    "UPDATE messages SET text = ?, problem_json = NULL WHERE id = ?", (text, message_id)
+                )
 
     def delete_messages_after(self, conversation_id: int, message_id: int) -> int:
         """Delete every message after `message_id` in the conversation (regenerate, edit and resend)."""
@@ -331,4 +339,26 @@ def _attachment_fields(att: Any) -> tuple[str, str, bytes | None, str | None]:
         str(get("name", "") or ""),
         bytes(data) if data is not None else None,
         str(path) if path is not None else None,
+    )
+
+
+def _unindex(conn: sqlite3.Connection, message_id: int) -> None:
+    """Take a finished message out of the search index (a streaming one is not in it)."""
+    conn.execute(
+        "INSERT INTO messages_fts (messages_fts, rowid, text) SELECT 'delete', id, substr(text, 1, ?) "
+        "FROM messages WHERE id = ? AND status != ?",
+        (SEARCH_CHARS, message_id, MessageStatus.STREAMING),
+    )
+
+
+@contextmanager
+def _reindexed(conn: sqlite3.Connection, message_id: int) -> Iterator[None]:
+    """Around a change of a message's text: a finished message is indexed again with its new text (schema v4 has no
+    trigger on text, so that a streaming reply's saves never copy it)."""
+    _unindex(conn, message_id)
+    yield
+    conn.execute(
+        "INSERT INTO messages_fts (rowid, text) SELECT id, substr(text, 1, ?) FROM messages "
+        "WHERE id = ? AND status != ?",
+        (SEARCH_CHARS, message_id, MessageStatus.STREAMING),
     )

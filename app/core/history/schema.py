@@ -131,9 +131,21 @@ MIGRATIONS: list[str] = [
             SELECT new.id, substr(new.text, 1, 1000000) WHERE new.status != 'streaming';
     END;
     """,
+    # v4: no trigger reads a message's text when a streaming reply grows (`text = text || ?` about once a second):
+    # SQLite loads every old./new. column a trigger names for each UPDATE OF those columns, even when its WHEN is
+    # false, so v3's update trigger copied a 10 MB reply twice more on every save. A reply is indexed by a trigger
+    # when it stops streaming (UPDATE OF status, naming new.text only); the rare edits of a finished message's text
+    # and a reply streaming again (Continue) update the index in `conversations.py` (`_reindexed`, `resume_streaming`).
+    """
+    DROP TRIGGER messages_fts_update;
+    CREATE TRIGGER messages_fts_done AFTER UPDATE OF status ON messages
+        WHEN old.status = 'streaming' AND new.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (rowid, text) VALUES (new.id, substr(new.text, 1, 1000000));
+    END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-SEARCH_CHARS = 1_000_000  # of a message's text, indexed for search (v3's triggers)
+SEARCH_CHARS = 1_000_000  # of a message's text, indexed for search (v3's and v4's triggers)
 
 
 class _Unreadable(Exception):
