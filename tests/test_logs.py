@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 
 import pytest
 
@@ -94,20 +93,26 @@ def test_json_lines_with_exception_and_args_redacted():
     assert KEY not in path.read_text(encoding="utf-8")
 
 
-def test_rotating_file_and_quiet_libraries():
-    logs.setup_logging("INFO")
-    handlers = [
-        h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)
-    ]
-    assert len(handlers) == 1
-    assert handlers[0].maxBytes == 2 * 1024 * 1024 and handlers[0].backupCount == 5
+def test_rotating_file_and_quiet_libraries(monkeypatch):
+    monkeypatch.setattr(logs, "MAX_BYTES", 20_000)
+    path = logs.setup_logging("INFO")
     for name in ("httpx2", "httpcore2", "openai"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
+    log = logging.getLogger("parley.test")
+    for n in range(1000):  # ~150 KB of records: rolls over several times, keeps five old files
+        log.info("record %04d %s", n, "x" * 100)
+    logging.shutdown()
+    kept = sorted(p.name for p in path.parent.iterdir())
+    assert kept == ["parley.log", *(f"parley.log.{i}" for i in range(1, 6))]
+    for p in path.parent.iterdir():
+        assert p.stat().st_size <= 20_000 and p.stat().st_mode & 0o777 == 0o600
+    newest = [json.loads(x)["msg"] for x in path.read_text(encoding="utf-8").splitlines()]
+    assert newest[-1].startswith("record 0999")
+    older = [json.loads(x)["msg"] for x in (path.parent / "parley.log.1").read_text().splitlines()]
+    assert int(older[-1].split()[1]) + 1 == int(newest[0].split()[1])  # nothing lost at the seam
     logs.setup_logging("DEBUG")  # again: replaces, never doubles, its handlers
-    handlers = [
-        h for h in logging.getLogger().handlers if isinstance(h, logging.handlers.RotatingFileHandler)
-    ]
-    assert len(handlers) == 1
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logs.PrivateLogFile)]
+    assert len(files) == 1
     for name in ("httpx2", "httpcore2", "openai"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.DEBUG
     with pytest.raises(ValueError):

@@ -18,10 +18,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import app
-from app.cli import ask, check, complete, embed, emulator, gui, image, jobs, speak, talk, transcribe
+from app.cli import gui
 from app.cli.common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -39,17 +39,28 @@ from app.cli.common import (
 )
 from app.cli.connect import connect
 
-# In the order `parley --help` lists them.
-COMMAND_MODULES = (ask, complete, embed, speak, transcribe, talk, image, jobs, check, emulator)
+# In the order `parley --help` lists them; imported when the full parser is built (a window launch needs none).
+COMMAND_NAMES = (
+    "ask",
+    "complete",
+    "embed",
+    "speak",
+    "transcribe",
+    "talk",
+    "image",
+    "jobs",
+    "check",
+    "emulator",
+)
 
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl+C: cancel, keep what was printed, exit."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    # `local`: what applies to every command; `common` adds what only commands that connect use (the emulator's
-    # --help must not offer --demo, --profile or --retries).
+def _shared_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """(`local`, `common`): `local` applies to every command; `common` adds what only commands that connect use
+    (the emulator's --help must not offer --demo, --profile or --retries)."""
     local = argparse.ArgumentParser(add_help=False)
     local.add_argument(
         "--log-level",
@@ -87,14 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
         "or PARLEY_TIMEOUT with environment variables)",
     )
 
-    parser = Parser(
-        prog="parley",
-        parents=[common],
-        description="Parley, a desktop assistant for Azure OpenAI. With no command it opens the window.",
-        epilog="Exit codes: 0 ok, 1 failure, 2 usage/configuration, 3 content filtered, 4 authentication, "
-        "5 deployment or api-version not found, 6 rate limited, 7 network/timeout, 130 stopped.",
-    )
-    parser.add_argument("--version", action="version", version=f"parley {app.__version__}")
+    return local, common
+
+
+def _add_window_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", metavar="FILE.png", help="window only: save a screenshot and quit")
     parser.add_argument(
         "--tab",
@@ -121,11 +128,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="window only: open the small Ask Parley window (in the running Parley, else start it); bind it to a "
         "desktop shortcut",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    local, common = _shared_options()
+    parser = Parser(
+        prog="parley",
+        parents=[common],
+        description="Parley, a desktop assistant for Azure OpenAI. With no command it opens the window.",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage/configuration, 3 content filtered, 4 authentication, "
+        "5 deployment or api-version not found, 6 rate limited, 7 network/timeout, 130 stopped.",
+    )
+    parser.add_argument("--version", action="version", version=f"parley {app.__version__}")
+    _add_window_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands = Commands(sub, common, local)
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    for name in COMMAND_NAMES:
+        importlib.import_module(f"app.cli.{name}").register(commands)
     return parser
+
+
+class _NotAWindowLaunch(Exception):
+    pass
+
+
+class _WindowParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotAWindowLaunch(message)
+
+
+def _window_arguments(argv: list[str] | None) -> argparse.Namespace | None:
+    """The arguments of a window launch (no command: a double-click, `parley --demo`), parsed without importing and
+    building every command's parser (~10 ms of the window's start). None for anything else (a command, --help,
+    --version, a mistake), which the full parser handles and words."""
+    local, common = _shared_options()
+    parser = _WindowParser(prog="parley", parents=[common], add_help=False, allow_abbrev=False)
+    _add_window_options(parser)
+    try:
+        args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    except _NotAWindowLaunch:
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -195,9 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="replace")  # type: ignore[union-attr]
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _window_arguments(argv) or build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     for name, default in (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import logging.handlers
 import os
 import re
 import sys
@@ -180,11 +179,18 @@ class _ConsoleFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-class PrivateLogFile(logging.handlers.RotatingFileHandler):
+class PrivateLogFile(logging.FileHandler):
     """The log file, readable by the user alone (0600), that never prints Python's "--- Logging error ---": when
-    the disk is full or the folder read-only, it says so once on stderr and stops writing."""
+    the disk is full or the folder read-only, it says so once on stderr and stops writing.
+
+    It rolls over as RotatingFileHandler does (parley.log -> parley.log.1 ... .N once it would pass `max_bytes`),
+    written here because importing logging.handlers (socket, pickle, queue) cost the window's start ~14 ms."""
 
     failed = False
+
+    def __init__(self, filename: Path, *, max_bytes: int, backups: int, encoding: str = "utf-8"):
+        super().__init__(filename, mode="a", encoding=encoding, delay=True)
+        self.max_bytes, self.backups = max_bytes, backups
 
     def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -192,8 +198,34 @@ class PrivateLogFile(logging.handlers.RotatingFileHandler):
         return cast(io.TextIOWrapper, open(fd, self.mode, encoding=self.encoding, errors=self.errors))  # noqa: SIM115
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.failed:
-            super().emit(record)
+        if self.failed:
+            return
+        try:
+            if self._full(record):
+                self._roll_over()
+        except Exception:  # noqa: BLE001 - as logging does: handleError says it once
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _full(self, record: logging.LogRecord) -> bool:
+        if self.stream is None:
+            self.stream = self._open()
+        size = self.stream.tell() + len(self.format(record).encode(self.encoding or "utf-8")) + 1
+        return size > self.max_bytes and self.stream.tell() > 0
+
+    def _roll_over(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        base = self.baseFilename
+        for index in range(self.backups - 1, 0, -1):
+            if os.path.exists(f"{base}.{index}"):
+                os.replace(f"{base}.{index}", f"{base}.{index + 1}")
+        if self.backups > 0:
+            os.replace(base, f"{base}.1")
+        else:
+            os.remove(base)
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
         if self.failed:
@@ -250,7 +282,7 @@ def setup_logging(level: str | int = "INFO", *, console: bool = False) -> Path:
     handler: logging.Handler
     try:
         paths.ensure(path.parent)
-        handler = PrivateLogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
+        handler = PrivateLogFile(path, max_bytes=MAX_BYTES, backups=BACKUPS)
     except OSError as exc:  # an unwritable log folder must not stop the app
         sys.stderr.write(f"parley: cannot write the log in {path.parent} ({exc}); logging to stderr.\n")
         handler = logging.StreamHandler(sys.stderr)

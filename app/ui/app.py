@@ -61,29 +61,46 @@ class _Screenshot(QObject):
 
 
 class _FirstPaint(QObject):
-    """For benchmarks/startup.py: prints the wall-clock time of the first painted frame, then of the moment the chat
-    input is on screen and takes typing (painted with the keyboard focus, enabled, editable), then quits."""
+    """For benchmarks/startup.py: prints the wall-clock time of the first painted frame; then of the moment the chat
+    input is on screen and takes typing (a frame of it painted with the keyboard focus, enabled and editable, and
+    the event loop back); then types a key into it and prints when that key's frame is painted; then quits."""
+
+    KEY = "x"
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = window
-        self._edit: QObject | None = None
+        self._ready = False
+        self._typed = False
         window.installEventFilter(self)
-        qapp = QApplication.instance()
-        if isinstance(qapp, QApplication):
-            qapp.focusChanged.connect(self._check)
-        window.first_painted.connect(self._check)
+        self._edit().viewport().installEventFilter(self)
+
+    def _edit(self) -> Any:
+        holder = self.window._tab_widgets["chat"]
+        tab: Any = (
+            holder.widget or holder.skeleton
+        )  # the first frame's box is the tab's own (chat/skeleton.py)
+        return tab.compose.edit
 
     def eventFilter(self, obj: QObject, event) -> bool:  # noqa: N802 - Qt name
         from PySide6.QtCore import QEvent
 
-        if event.type() == QEvent.Type.Paint:
-            if obj is self.window:
-                self.window.removeEventFilter(self)
-                QTimer.singleShot(0, self._report_paint)
-            elif obj is self._edit:
-                obj.removeEventFilter(self)
+        if event.type() != QEvent.Type.Paint:
+            return False
+        if obj is self.window:
+            self.window.removeEventFilter(self)
+            QTimer.singleShot(0, self._report_paint)
+            return False
+        edit = self._edit()
+        if obj is not edit.viewport():
+            return False
+        if not self._ready:
+            if edit.isVisible() and edit.isEnabled() and edit.hasFocus() and not edit.isReadOnly():
+                self._ready = True
                 QTimer.singleShot(0, self._report_ready)
+        elif self._typed and self.KEY in edit.toPlainText():
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self._report_echo)
         return False
 
     @Slot()
@@ -91,22 +108,20 @@ class _FirstPaint(QObject):
         print(json.dumps({"first_paint": time.time()}), flush=True)
 
     @Slot()
-    @Slot(object, object)
-    def _check(self, *_args: object) -> None:
-        holder = self.window._tab_widgets["chat"]
-        tab: Any = holder.widget
-        if self._edit is not None or tab is None:
-            return
-        edit = tab.compose.edit
-        if edit.isVisible() and edit.isEnabled() and edit.hasFocus() and not edit.isReadOnly():
-            viewport = edit.viewport()
-            self._edit = viewport
-            viewport.installEventFilter(self)  # the next frame of the box, now with its cursor
-            viewport.update()
-
-    @Slot()
     def _report_ready(self) -> None:
         print(json.dumps({"ready_to_type": time.time()}), flush=True)
+        from PySide6.QtCore import QEvent, Qt
+        from PySide6.QtGui import QKeyEvent
+
+        # A key, as the keyboard would send it, to the focused box: its frame says when typing shows.
+        self._typed = True
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(kind, Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, self.KEY)
+            QApplication.postEvent(self._edit(), event)
+
+    @Slot()
+    def _report_echo(self) -> None:
+        print(json.dumps({"typed_echo": time.time()}), flush=True)
         if os.environ.get("PARLEY_QUIT_AFTER_PAINT"):
             QTimer.singleShot(int(os.environ.get("PARLEY_QUIT_AFTER_PAINT", "0") or 0), self.window.close)
 

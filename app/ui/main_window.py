@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import logging
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -41,7 +41,13 @@ TABS = (
 
 
 class LazyTab(QWidget):
-    """Holds a tab's place until it is first shown; then imports its module and builds it."""
+    """Holds a tab's place until it is first shown; then imports its module and builds it.
+
+    The chat tab's place holds its skeleton meanwhile: the real compose box, so the first frame takes typing; the
+    built tab adopts that box (and what was typed in it)."""
+
+    # After the first frame: its module was imported on a worker, and the tab built if it is still the one shown.
+    imported = Signal()
 
     def __init__(self, services: AppServices, module: str, cls: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,12 +55,30 @@ class LazyTab(QWidget):
         self.widget: Tab | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.skeleton: Any = None
+        if module == "app.ui.chat.tab":
+            from app.ui.chat.skeleton import ChatSkeleton
+
+            self.skeleton = ChatSkeleton(services.pref(prefs.CHAT_FONT_SIZE))
+            style.apply(self.skeleton.compose.send)
+            style.apply(self.skeleton.compose.attach)
+            layout.addWidget(self.skeleton)
 
     def materialize(self) -> Any:
         if self.widget is None:
             import importlib
 
-            widget = getattr(importlib.import_module(self.module), self.cls)(self.services)
+            cls = getattr(importlib.import_module(self.module), self.cls)
+            skeleton, self.skeleton = self.skeleton, None
+            if skeleton is None:
+                widget = cls(self.services)
+            else:
+                typing = skeleton.compose.edit.hasFocus()
+                widget = cls(self.services, compose=skeleton.take_compose())
+                skeleton.hide()
+                skeleton.deleteLater()
+                if typing:
+                    widget.compose.edit.setFocus(Qt.FocusReason.OtherFocusReason)
             self.widget = widget
             if (
                 self.module != "app.ui.chat.tab"
@@ -71,16 +95,36 @@ class LazyTab(QWidget):
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
         window = self.window()
         if isinstance(window, MainWindow) and not window.painted:
-            # The first frame shows the window at once; the tab (imports, widgets) is built right after it.
-            window.first_painted.connect(self._materialize_if_shown, Qt.ConnectionType.SingleShotConnection)
+            # The first frame shows the window at once; the tab is built right after it.
+            window.first_painted.connect(self._import_then_build, Qt.ConnectionType.SingleShotConnection)
         else:
             self.materialize()
         super().showEvent(event)
 
     @Slot()
-    def _materialize_if_shown(self) -> None:
+    def _import_then_build(self) -> None:
+        """The tab's module is imported on a worker (the chat tab's imports take 60-70 ms): the first frame's chat
+        box echoes typing meanwhile. Then the widgets are built here, on the GUI thread."""
+        if self.widget is None:
+            JobGroup(self, "tab-import").start(
+                partial(_import_module, self.module), self._materialize_if_shown
+            )
+        else:
+            self.imported.emit()  # built meanwhile (asked for by name)
+
+    @Slot(object)
+    def _materialize_if_shown(self, _result: object = None) -> None:
+        # A failed import is not told here: materialize imports again, and raises where a test or the crash
+        # handler sees it.
         if self.isVisible():
             self.materialize()
+        self.imported.emit()
+
+
+def _import_module(name: str, cancel: object = None) -> None:
+    import importlib
+
+    importlib.import_module(name)
 
 
 class MainWindow(QMainWindow):
@@ -181,8 +225,22 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _after_first_paint(self) -> None:
-        self.first_painted.emit()  # the current tab is built in here ...
-        QTimer.singleShot(SETTLE_MS, self, self.settled.emit)  # ... and painted before this
+        # One more turn of the loop before the build takes the thread for ~100 ms: what the first frame queued (the
+        # chat box, already on screen and focused, taking a key) is handled first.
+        QTimer.singleShot(0, self, self._build_current_tab)
+
+    @Slot()
+    def _build_current_tab(self) -> None:
+        self.first_painted.emit()  # the current tab's import starts in here (or it is built, when imported) ...
+        current = self.tabs.currentWidget()
+        if isinstance(current, LazyTab) and current.widget is None:
+            current.imported.connect(self._settle_soon, Qt.ConnectionType.SingleShotConnection)
+        else:
+            self._settle_soon()
+
+    @Slot()
+    def _settle_soon(self) -> None:
+        QTimer.singleShot(SETTLE_MS, self, self.settled.emit)  # ... and it is built and painted before this
 
     # -- menus -----------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -226,6 +284,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_log_folder(self) -> None:
+        from html import escape  # not at import: html's entity table cost the first frame ~3 ms
+
         from PySide6.QtCore import QUrl
         from PySide6.QtGui import QDesktopServices, QGuiApplication
 
@@ -236,7 +296,7 @@ class MainWindow(QMainWindow):
             # No file manager answered: say where the folder is, and put its path where a paste finds it.
             QGuiApplication.clipboard().setText(folder)
             self.notes.show_message(
-                f"No file manager to open the log folder with. It is {html.escape(folder)} (copied to the clipboard).",
+                f"No file manager to open the log folder with. It is {escape(folder)} (copied to the clipboard).",
                 "Dismiss",
                 "note",
             )
@@ -322,11 +382,13 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _show_load_notes(self, _result: object) -> None:
         """Connecting read profiles.json; what it had to set aside is told here, once."""
+        from html import escape  # not at import: html's entity table cost the first frame ~3 ms
+
         from app.core import profiles
 
         notes = profiles.take_load_notes()
         if notes:
-            self.notes.show_message(" ".join(html.escape(n) for n in notes), "Dismiss", "note")
+            self.notes.show_message(" ".join(escape(n) for n in notes), "Dismiss", "note")
 
     @Slot(str)
     def take_question(self, text: str) -> None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QImage
 
-from app.core import chat, errors
+from app.core import errors
 from app.core.cancel import CancelToken
+
+if TYPE_CHECKING:
+    from app.core import chat
 
 THUMB_SIZE = 64
 
@@ -28,6 +32,9 @@ class PendingImage:
     thumb: QImage
 
     def part(self) -> chat.ImagePart:
+        # The chat core is imported once a message goes, not for the first frame's box.
+        from app.core import chat
+
         return chat.ImagePart(self.data, self.mime, self.name)
 
 
@@ -55,6 +62,8 @@ def prepare(
     data: bytes | None = None, name: str = "image", *, path: str | None = None, image: QImage | None = None
 ) -> PendingImage:
     """Bytes, a file, or a pasted QImage, made ready to send. Raises ParleyError with a clear text."""
+    from app.core import chat
+
     if path is not None:
         name = Path(path).name
         try:

@@ -23,13 +23,14 @@ from app.core.conversation import Turn, TurnEnded
 from app.core.history import History
 from app.ui import style
 from app.ui.chat.actions import MessageActions
-from app.ui.chat.compose import ComposeBox, image_sources
+from app.ui.chat.compose import ComposeBox, font_points, image_sources
 from app.ui.chat.conversations import Conversations
 from app.ui.chat.empty import ChatEmpty
 from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.model_bits import ModelBits
 from app.ui.chat.sidebar import ChatSidebar
+from app.ui.chat.skeleton import splitter_sizes
 from app.ui.chat.turns import TurnRunner
 from app.ui.chat.view import ChatView
 from app.ui.common import a11y, icons, prefs
@@ -43,14 +44,17 @@ log = logging.getLogger(__name__)
 class ChatTab(MessageActions, QWidget):
     conversation_shown = Signal(int)  # after a conversation's messages are on screen (tests, e2e log)
 
-    def __init__(self, services: AppServices, parent: QWidget | None = None):
+    def __init__(
+        self, services: AppServices, parent: QWidget | None = None, *, compose: ComposeBox | None = None
+    ):
+        """`compose`: the box the window's first frame showed (skeleton.py), with whatever was typed in it."""
         super().__init__(parent)
         self.services = services
         self._jobs = JobGroup(self, "chat")
         self._queued: list[tuple[str, bool]] = []  # (text, as a new chat): --send questions waiting to go
         self._editing: int | None = None  # the user message being edited in the box
         self._jump_to: int | None = None  # a message to scroll to once its conversation is shown
-        self._build()
+        self._build(compose)
         self.turns = TurnRunner(self.view, self)
         self.turns.restore_to = self.compose.restore
         self.turns.conversation_known.connect(self._on_conversation_known)
@@ -67,7 +71,7 @@ class ChatTab(MessageActions, QWidget):
         self._jobs.start(warm_up, name="markdown-warm-up")
 
     # -- layout --------------------------------------------------------------------------------------------------
-    def _build(self) -> None:
+    def _build(self, compose: ComposeBox | None) -> None:
         self.sidebar = ChatSidebar()
         self.sidebar.new_chat.connect(self.new_chat)
         self.sidebar.new_button.setIcon(icons.icon("square-pen"))
@@ -81,7 +85,7 @@ class ChatTab(MessageActions, QWidget):
         self.notice.action.connect(self._on_notice_action)
         self.view = ChatView()
         self.view.action.connect(self._on_message_action)
-        self.compose = ComposeBox()
+        self.compose = compose if compose is not None else ComposeBox()
         self.compose.send_requested.connect(self.send)
         self.compose.stop_requested.connect(self.stop)
         self.compose.edit.textChanged.connect(self._on_typing)
@@ -111,7 +115,7 @@ class ChatTab(MessageActions, QWidget):
         split.addWidget(self.sidebar)
         split.addWidget(pane)
         split.setStretchFactor(1, 1)
-        split.setSizes([240, 760])
+        split.setSizes(splitter_sizes())
         split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -146,15 +150,11 @@ class ChatTab(MessageActions, QWidget):
 
     def _apply_font_size(self, value: object) -> None:
         """Settings' chat font size, for the conversation and the box (the rest of the window keeps the system's)."""
-        try:
-            size = int(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        size = font_points(value)
+        if size is None:
             return
-        size = max(6, min(48, size))
         self.view.set_font_size(size)
-        font = self.compose.edit.font()
-        font.setPointSize(size)
-        self.compose.edit.setFont(font)
+        self.compose.set_font_size(size)
 
     @Slot()
     def _on_history_cleared(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import platform
 import sys
 import threading
 import time
@@ -33,6 +32,8 @@ def build_report(
     exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None, thread: str
 ) -> str:
     """The text a user may paste into a bug report: versions, the traceback, recent log lines; secrets redacted."""
+    import platform  # here, not for every start: importing it cost the first frame ~4 ms
+
     from PySide6 import __version__ as pyside_version
 
     from app.core.logs import redact

@@ -10,7 +10,6 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.core.profiles import ProfileStore
 from app.ui.common import prefs
 from app.ui.common.workers import JobResult, JobSlot, plain
 
@@ -20,6 +19,7 @@ log = logging.getLogger(__name__)
 def _connect(profile_name: str | None, demo: bool, remember: bool, *, cancel: CancelToken) -> Any:
     # Keyring reads, Entra credential setup and the emulator's start all happen here, never on the GUI thread.
     from app.core import connection
+    from app.core.profiles import ProfileStore  # here, on the worker: not an import the first frame waits for
 
     store = ProfileStore.load()
     profile = store.get(profile_name) if profile_name else None

@@ -9,12 +9,11 @@ hands its question over instead of dropping it. The socket and the lock live in 
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import json
 import os
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,9 +28,20 @@ HAND_OVER_SECONDS = 20.0  # the running Parley may itself still be starting (its
 MAX_REQUEST = 1 << 20  # a --send text beyond 1 MB is refused (it would not fit a chat box either)
 
 
+def _user() -> str:
+    if os.name == "posix":
+        return str(os.getuid())
+    import getpass
+
+    return getpass.getuser()
+
+
 def _key() -> str:
-    # Per user and per data folder, so tests with their own PARLEY_HOME never see each other.
-    return hashlib.sha256(f"{getpass.getuser()}:{paths.config_dir()}".encode()).hexdigest()[:16]
+    # Per user and per data folder, so tests with their own PARLEY_HOME never see each other. A short name, not a
+    # secret: two zlib checksums (64 bits; zlib is loaded already) instead of hashlib, whose OpenSSL start cost the
+    # window's first frame ~4 ms.
+    text = f"{_user()}:{paths.config_dir()}".encode()
+    return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}"
 
 
 def _owned_private(folder: Path) -> bool:
@@ -56,8 +66,7 @@ def runtime_dir() -> Path:
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg and _owned_private(Path(xdg)):
         return Path(xdg)
-    uid = os.getuid() if os.name == "posix" else getpass.getuser()
-    folder = Path(tempfile.gettempdir()) / f"parley-{uid}"
+    folder = Path(tempfile.gettempdir()) / f"parley-{_user()}"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError:
