@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,8 +21,8 @@ from app.ui import shortcuts, style
 from app.ui.common import icons, prefs, workers
 from app.ui.common.banner import Banner
 from app.ui.common.services import AppServices
-from app.ui.common.tab import Tab
 from app.ui.common.workers import JobGroup
+from app.ui.lazy_tab import LazyTab
 
 log = logging.getLogger(__name__)
 
@@ -38,93 +37,6 @@ TABS = (
     ("jobs", "app.ui.tools.jobs_tab", "JobsTab", "&Jobs"),
     ("settings", "app.ui.settings.tab", "SettingsTab", "&Settings"),
 )
-
-
-class LazyTab(QWidget):
-    """Holds a tab's place until it is first shown; then imports its module and builds it.
-
-    The chat tab's place holds its skeleton meanwhile: the real compose box, so the first frame takes typing; the
-    built tab adopts that box (and what was typed in it)."""
-
-    # After the first frame: its module was imported on a worker, and the tab built if it is still the one shown.
-    imported = Signal()
-
-    def __init__(self, services: AppServices, module: str, cls: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.services, self.module, self.cls = services, module, cls
-        self.widget: Tab | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.skeleton: Any = None
-        if module == "app.ui.chat.tab":
-            from app.ui.chat.skeleton import ChatSkeleton
-
-            self.skeleton = ChatSkeleton(services.pref(prefs.CHAT_FONT_SIZE))
-            style.apply(self.skeleton.compose.send)
-            style.apply(self.skeleton.compose.attach)
-            layout.addWidget(self.skeleton)
-
-    def materialize(self) -> Any:
-        if self.widget is None:
-            import importlib
-
-            cls = getattr(importlib.import_module(self.module), self.cls)
-            skeleton, self.skeleton = self.skeleton, None
-            if skeleton is None:
-                widget = cls(self.services)
-            else:
-                typing = skeleton.compose.edit.hasFocus()
-                widget = cls(self.services, compose=skeleton.take_compose())
-                skeleton.hide()
-                skeleton.deleteLater()
-                if typing:
-                    widget.compose.edit.setFocus(Qt.FocusReason.OtherFocusReason)
-            self.widget = widget
-            if (
-                self.module != "app.ui.chat.tab"
-            ):  # the chat styles its controls, not its conversation (style.py)
-                style.apply(widget)
-            self.layout().addWidget(widget)
-            self.services.connection_changed.connect(widget.on_connection)
-            if self.services.connection is not None:
-                widget.on_connection(
-                    self.services.connection
-                )  # it missed connection_changed while it did not exist
-        return self.widget
-
-    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
-        window = self.window()
-        if isinstance(window, MainWindow) and not window.painted:
-            # The first frame shows the window at once; the tab is built right after it.
-            window.first_painted.connect(self._import_then_build, Qt.ConnectionType.SingleShotConnection)
-        else:
-            self.materialize()
-        super().showEvent(event)
-
-    @Slot()
-    def _import_then_build(self) -> None:
-        """The tab's module is imported on a worker (the chat tab's imports take 60-70 ms): the first frame's chat
-        box echoes typing meanwhile. Then the widgets are built here, on the GUI thread."""
-        if self.widget is None:
-            JobGroup(self, "tab-import").start(
-                partial(_import_module, self.module), self._materialize_if_shown
-            )
-        else:
-            self.imported.emit()  # built meanwhile (asked for by name)
-
-    @Slot(object)
-    def _materialize_if_shown(self, _result: object = None) -> None:
-        # A failed import is not told here: materialize imports again, and raises where a test or the crash
-        # handler sees it.
-        if self.isVisible():
-            self.materialize()
-        self.imported.emit()
-
-
-def _import_module(name: str, cancel: object = None) -> None:
-    import importlib
-
-    importlib.import_module(name)
 
 
 class MainWindow(QMainWindow):
