@@ -10,7 +10,8 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.ui.common.crash import CrashDialog, CrashHandler
+from app.ui.common.crash import CrashHandler
+from app.ui.common.crash_dialog import CrashDialog
 
 SECRET = "c0ffee0123456789abcdef0123456789"
 

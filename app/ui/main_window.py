@@ -169,8 +169,10 @@ class MainWindow(QMainWindow):
         help_menu.addAction("Open &log folder").triggered.connect(self.open_log_folder)
 
     @Slot()
-    def show_shortcuts(self) -> shortcuts.ShortcutsDialog:
-        dialog = shortcuts.ShortcutsDialog(self)
+    def show_shortcuts(self) -> Any:
+        from app.ui.shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog

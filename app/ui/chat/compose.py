@@ -8,7 +8,6 @@ from functools import partial
 from PySide6.QtCore import QMimeData, Qt, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -232,6 +231,8 @@ class ComposeBox(QWidget):
     # -- images ---------------------------------------------------------------------------------------------------
     @Slot()
     def choose_files(self) -> None:
+        from PySide6.QtWidgets import QFileDialog  # not for the first frame's box: its enums cost ~2 ms
+
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", "", FILE_FILTER)
         if paths:
             self.add_sources([("path", p) for p in paths])

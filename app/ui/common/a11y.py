@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import QWidget
 
 # What a turn's status says when it ends (`MessageStatus` values; anything else reads as the status itself).
@@ -17,6 +16,8 @@ ENDINGS = {
 
 def announce(source: QObject, message: str, *, assertive: bool = False) -> None:
     """Say `message` through the screen reader (a polite announcement waits for what it is reading to end)."""
+    from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent  # not for the first frame: ~3 ms
+
     event = QAccessibleAnnouncementEvent(source, message)
     event.setPoliteness(
         QAccessible.AnnouncementPoliteness.Assertive
@@ -46,6 +47,8 @@ def describe(widget: QWidget, text: str) -> QWidget:
 
 def description(widget: QWidget) -> str:
     """The description Qt hands to assistive technology: the accessible description, else the tooltip."""
+    from PySide6.QtGui import QAccessible
+
     interface = QAccessible.queryAccessibleInterface(widget)
     return interface.text(QAccessible.Text.Description) if interface is not None else ""
 

@@ -9,18 +9,9 @@ import time
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject, Signal, Slot
 
 import app
 from app.core import paths
@@ -64,45 +55,6 @@ def write_report(report: str) -> Path | None:
         return None
 
 
-class CrashDialog(QDialog):
-    def __init__(self, report: str, path: Path | None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("Parley hit a problem")
-        self.report = report
-        saved = f" A report was saved to <code>{path}</code>." if path else ""
-        intro = QLabel(
-            "<b>Something unexpected went wrong.</b><br>Your conversations are saved as you go, so nothing you "
-            f"typed or were told is lost. You can keep working, or restart Parley if things look wrong.{saved}"
-        )
-        intro.setWordWrap(True)
-        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.details = QPlainTextEdit(report)
-        self.details.setReadOnly(True)
-        self.details.setAccessibleName("Crash report")
-        self.details.setMinimumSize(560, 220)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.copy_button = QPushButton("&Copy report")
-        self.folder_button = QPushButton("Open &log folder")
-        buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.addButton(self.folder_button, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.reject)
-        self.copy_button.clicked.connect(self.copy_report)
-        self.folder_button.clicked.connect(self.open_folder)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.details, 1)
-        layout.addWidget(buttons)
-
-    @Slot()
-    def copy_report(self) -> None:
-        QGuiApplication.clipboard().setText(self.report)
-        self.copy_button.setText("Copied")
-
-    @Slot()
-    def open_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
-
-
 class CrashHandler(QObject):
     """Installed once at start. Exceptions from any thread are reported on the GUI thread, one dialog at a time."""
 
@@ -111,7 +63,7 @@ class CrashHandler(QObject):
     def __init__(self, parent: QObject | None = None, *, show_dialog: bool = True):
         super().__init__(parent)
         self.show_dialog = show_dialog
-        self.dialog: CrashDialog | None = None
+        self.dialog: Any = None  # the CrashDialog on screen
         self.reports: list[str] = []
         self.crashed.connect(self._show)
         self._previous = (sys.excepthook, threading.excepthook)
@@ -151,6 +103,8 @@ class CrashHandler(QObject):
             return
         if self.dialog is not None and self.dialog.isVisible():
             return  # one dialog at a time; the report is on disk either way
+        from app.ui.common.crash_dialog import CrashDialog  # its widgets are imported when a crash shows them
+
         self.dialog = CrashDialog(report, Path(path) if path else None)
         self.dialog.setModal(False)
         self.dialog.show()
