@@ -121,13 +121,14 @@ class Conversations(Base):
                 (
                     conversation_id,
                     role,
-                    text or "",
+                    (text or "")[:SEARCH_CHARS],
                     now,
                     status,
                     os.getpid() if status is MessageStatus.STREAMING else None,
                 ),
             )
             mid = int(cur.lastrowid or 0)
+            _add_parts(conn, mid, (text or "")[SEARCH_CHARS:])
             for att in attachments:
                 mime, name, data, path = _attachment_fields(att)
                 acur = conn.execute(
@@ -153,10 +154,19 @@ class Conversations(Base):
         """Append to a streaming reply's stored text (what `TurnWriter` saves about once a second): the caller keeps
         only what is not stored yet, however long the reply grows."""
         with self._tx() as conn:
-            conn.execute(
-                "UPDATE messages SET text = text || ? WHERE id = ? AND status = ?",
-                (more, message_id, MessageStatus.STREAMING),
-            )
+            row = conn.execute(
+                "SELECT length(text) AS chars, EXISTS (SELECT 1 FROM message_parts p WHERE p.message_id = messages.id) "
+                "AS parted "
+                "FROM messages WHERE id = ? AND status = ?",
+                (message_id, MessageStatus.STREAMING),
+            ).fetchone()
+            if row is None:
+                return
+            # The first SEARCH_CHARS characters grow the row (rewritten: at most ~1 MB); the rest become parts.
+            head = "" if row["parted"] else more[: max(0, SEARCH_CHARS - row["chars"])]
+            if head:
+                conn.execute("UPDATE messages SET text = text || ? WHERE id = ?", (head, message_id))
+            _add_parts(conn, message_id, more[len(head) :])
 
     def resume_streaming(self, message_id: int) -> None:
         """Mark a finished reply as streaming again (Continue after a dropped connection appends to it); it leaves
@@ -207,7 +217,7 @@ class Conversations(Base):
             args.append(message_id)
             if text is not None:
                 with _reindexed(conn, message_id):
-                    conn.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message_id))
+                    _replace_text(conn, message_id, text)
             conn.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", args)
             conn.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = "
@@ -226,9 +236,8 @@ class Conversations(Base):
         """Edit a message's text (edit and resend); clears a previous problem on it."""
         with self._tx() as conn:
             with _reindexed(conn, message_id):
-                conn.execute(
-                    "UPDATE messages SET text = ?, problem_json = NULL WHERE id = ?", (text, message_id)
-                )
+                _replace_text(conn, message_id, text)
+                conn.execute("UPDATE messages SET problem_json = NULL WHERE id = ?", (message_id,))
 
     def delete_messages_after(self, conversation_id: int, message_id: int) -> int:
         """Delete every message after `message_id` in the conversation (regenerate, edit and resend)."""
@@ -247,7 +256,12 @@ class Conversations(Base):
         if not rows:
             return None
         atts = self._query("SELECT * FROM attachments WHERE message_id = ? ORDER BY id", (message_id,))
-        return message(rows[0], tuple(records.attachment(a) for a in atts))
+        parts = self._query(
+            "SELECT message_id, text FROM message_parts WHERE message_id = ? ORDER BY id", (message_id,)
+        )
+        return message(
+            rows[0], tuple(records.attachment(a) for a in atts), _joined(parts).get(message_id, "")
+        )
 
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         """The conversation's messages in order, with their attachments."""
@@ -260,10 +274,17 @@ class Conversations(Base):
                 "WHERE m.conversation_id = ? ORDER BY a.id",
                 (conversation_id,),
             )
+            parts = _joined(
+                self._query(
+                    "SELECT p.message_id, p.text FROM message_parts p JOIN messages m ON m.id = p.message_id "
+                    "WHERE m.conversation_id = ? ORDER BY p.message_id, p.id",
+                    (conversation_id,),
+                )
+            )
         by_message: dict[int, list[Attachment]] = {}
         for a in att_rows:
             by_message.setdefault(a["message_id"], []).append(records.attachment(a))
-        return [message(r, tuple(by_message.get(r["id"], ()))) for r in rows]
+        return [message(r, tuple(by_message.get(r["id"], ())), parts.get(r["id"], "")) for r in rows]
 
     # ---- search --------------------------------------------------------------------------------------------
 
@@ -340,6 +361,34 @@ def _attachment_fields(att: Any) -> tuple[str, str, bytes | None, str | None]:
         bytes(data) if data is not None else None,
         str(path) if path is not None else None,
     )
+
+
+PART_CHARS = (
+    1_000_000  # a part of a long text written at once (an edit, a pasted message); streaming writes its saves
+)
+
+
+def _add_parts(conn: sqlite3.Connection, message_id: int, rest: str) -> None:
+    """What of a message's text comes after its first SEARCH_CHARS characters (schema v5), as new parts."""
+    for start in range(0, len(rest), PART_CHARS):
+        conn.execute(
+            "INSERT INTO message_parts (message_id, text) VALUES (?, ?)",
+            (message_id, rest[start : start + PART_CHARS]),
+        )
+
+
+def _replace_text(conn: sqlite3.Connection, message_id: int, text: str) -> None:
+    conn.execute("DELETE FROM message_parts WHERE message_id = ?", (message_id,))
+    conn.execute("UPDATE messages SET text = ? WHERE id = ?", (text[:SEARCH_CHARS], message_id))
+    _add_parts(conn, message_id, text[SEARCH_CHARS:])
+
+
+def _joined(rows: Iterable[sqlite3.Row]) -> dict[int, str]:
+    """message id -> the text of its parts, in order (rows ordered by message, then part)."""
+    pieces: dict[int, list[str]] = {}
+    for row in rows:
+        pieces.setdefault(row["message_id"], []).append(row["text"])
+    return {mid: "".join(texts) for mid, texts in pieces.items()}
 
 
 def _unindex(conn: sqlite3.Connection, message_id: int) -> None:

@@ -196,12 +196,13 @@ def attachment(r: sqlite3.Row) -> Attachment:
     return Attachment(r["id"], r["message_id"], r["mime"], r["name"], r["data"], r["path"])
 
 
-def message(r: sqlite3.Row, attachments: tuple[Attachment, ...]) -> StoredMessage:
+def message(r: sqlite3.Row, attachments: tuple[Attachment, ...], rest: str = "") -> StoredMessage:
+    """`rest`: the text of the message's parts, after `messages.text` (schema v5)."""
     return StoredMessage(
         r["id"],
         r["conversation_id"],
         r["role"],
-        r["text"],
+        r["text"] + rest if rest else r["text"],
         r["created_at"],
         _status(r["status"]),
         FinishReason.parse(r["finish_reason"]),

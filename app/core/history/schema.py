@@ -143,6 +143,18 @@ MIGRATIONS: list[str] = [
         INSERT INTO messages_fts (rowid, text) VALUES (new.id, substr(new.text, 1, 1000000));
     END;
     """,
+    # v5: `messages.text` keeps a message's first SEARCH_CHARS characters (what search indexes) and `message_parts`
+    # the rest, in the order written. A streaming reply past that size is appended as new parts instead of a row
+    # rewritten about once a second: SQLite took three times a 10 MB row's size to rewrite it (#16). Rows older
+    # than v5 keep their whole text in `messages.text`, which readers handle alike.
+    """
+    CREATE TABLE message_parts (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX message_parts_by_message ON message_parts (message_id, id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 SEARCH_CHARS = 1_000_000  # of a message's text, indexed for search (v3's and v4's triggers)
