@@ -187,6 +187,13 @@ class Echo:
             subprocess.run(["pactl", "unload-module", self.module], timeout=10)
 
 
+def speech_span_s(samples: np.ndarray, rate: int, threshold: float = 0.02) -> float:
+    """Seconds from the first to the last sample above `threshold` (MicMixer's onset threshold): how long a user
+    saying `samples` (at `rate`) is talking."""
+    voiced = np.flatnonzero(np.abs(np.asarray(samples)) > threshold)
+    return 0.0 if not len(voiced) else float(voiced[-1] - voiced[0]) / rate
+
+
 class MicMixer:
     """Mixes a user's utterance into what Parley's recorder captures (on top of the real microphone, echo included)
     and notes when its first voiced sample reached the microphone: the onset a barge-in is timed from.

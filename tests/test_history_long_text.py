@@ -21,8 +21,12 @@ def db(parley_home):
 def _stored(db: History, message_id: int) -> tuple[int, int]:
     """(characters in the message's row, its parts), as the file holds them."""
     with sqlite3.connect(db.path) as conn:
-        row_chars = conn.execute("SELECT length(text) FROM messages WHERE id = ?", (message_id,)).fetchone()[0]
-        parts = conn.execute("SELECT count(*) FROM message_parts WHERE message_id = ?", (message_id,)).fetchone()[0]
+        row_chars = conn.execute("SELECT length(text) FROM messages WHERE id = ?", (message_id,)).fetchone()[
+            0
+        ]
+        parts = conn.execute(
+            "SELECT count(*) FROM message_parts WHERE message_id = ?", (message_id,)
+        ).fetchone()[0]
     return row_chars, parts
 
 
