@@ -265,15 +265,16 @@ def stream_big(tab, services, url: str) -> dict:
             file=sys.stderr,
         )
     answer = tab.view.widgets[-1]
-    assert ok and answer.status == "complete" and len(answer.text) == BIG_CHARS, (
+    saved = tab.history.get_message(answer.message_id)  # the window keeps what it shows; history all of it
+    assert ok and answer.status == "complete" and saved is not None and len(saved.text) == BIG_CHARS, (
         answer.status,
-        len(answer.text),
+        len(saved.text) if saved is not None else None,
         answer.card.plain_text(),
     )
     reconnect(tab, services, emulator_url)
     grown = (peak[0] - idle) if idle is not None else None
     return {
-        "big_chars": len(answer.text),
+        "big_chars": len(saved.text),
         "big_seconds": round(seconds, 2),
         "big_longest_stall_ms": round(probe.longest_ms, 1),
         "big_stalls_over_50ms": sum(1 for _, ms in probe.late if ms > 50),

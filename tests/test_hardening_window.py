@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QGuiApplication
 from test_chat_tab import chat_requests, make_tab, send, stored, wait_idle
 
 from app.core import errors
@@ -209,6 +210,30 @@ def test_an_answer_beyond_what_is_shown_says_so_and_keeps_all_its_text(qtbot, mo
         widget.append(text[i : i + 1000])
     qtbot.waitUntil(lambda: not widget.body._timer.isActive(), timeout=5000)
     widget.flush()
-    assert widget.text == text
+    assert widget.text == text[:5_000] and not widget.has_all_text  # the window keeps what it shows
     assert len(widget.body.toPlainText()) <= 5_100
     assert not widget.more.isHidden() and "20,000 characters" in widget.more.text()
+
+
+def test_copy_of_an_answer_beyond_what_is_shown_copies_all_of_it_from_history(qtbot, services, monkeypatch):
+    from test_chat_tab import make_tab, send, stored
+
+    from app.ui.chat import markdown_body, message_widget
+
+    monkeypatch.setattr(markdown_body, "DISPLAY_LIMIT", 5_000)
+    monkeypatch.setattr(message_widget, "DISPLAY_LIMIT", 5_000)
+    tab = make_tab(qtbot, services)
+    send(qtbot, tab, "len:3000 tell me a long story")
+    _user, answer = tab.view.widgets
+    whole = stored(tab)[-1].text
+    assert len(whole) > 10_000 and answer.status == "complete"
+    assert answer.text == whole[:5_000] and not answer.more.isHidden()
+    QGuiApplication.clipboard().setText("")
+    answer.button("copy").click()
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == whole, timeout=5000)
+    conversation = tab.conversation_id
+    tab.new_chat()  # and opened again from history: the same
+    tab.open_conversation(conversation)
+    qtbot.waitUntil(lambda: len(tab.view.widgets) == 2, timeout=5000)
+    reopened = tab.view.widgets[-1]
+    assert reopened.text == whole[:5_000] and not reopened.has_all_text

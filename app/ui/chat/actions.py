@@ -1,11 +1,14 @@
-"""The Chat tab's actions on a shown message: Copy is the widget's own; Edit, Regenerate, Retry, Continue and the
-filter details act on the conversation and live here, mixed into `ChatTab`."""
+"""The Chat tab's actions on a shown message: Copy is the widget's own (but for an answer longer than the window
+keeps, read back from history here); Edit, Regenerate, Retry, Continue and the filter details act on the
+conversation and live here, mixed into `ChatTab`."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Slot
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
 from app.core.conversation import Turn
@@ -15,11 +18,13 @@ from app.ui.common.problem_card import VerdictDialog
 
 if TYPE_CHECKING:
     from app.core import errors
+    from app.core.history import History
     from app.ui.chat.compose import ComposeBox
     from app.ui.chat.turns import TurnRunner
     from app.ui.chat.view import ChatView
     from app.ui.common.problem_card import Card
     from app.ui.common.services import AppServices
+    from app.ui.common.workers import JobGroup, JobResult
 
 
 class MessageActions:
@@ -32,9 +37,12 @@ class MessageActions:
         compose: ComposeBox
         edit_bar: Card
         _editing: int | None
+        _jobs: JobGroup
 
         @property
         def conversation_id(self) -> int | None: ...
+        @property
+        def history(self) -> History | None: ...
         def _chat_deployment(self) -> str: ...
         def _not_ready(self) -> errors.Problem | None: ...
         def _start(self, turn: Turn, user: MessageWidget, answer: MessageWidget) -> None: ...
@@ -44,7 +52,9 @@ class MessageActions:
         widget = self.view.widget(message_id)
         if widget is None or self.turns.running and what not in ("copy", "filters"):
             return
-        if what == "filters":
+        if what == "copy" and not widget.has_all_text:
+            self._copy_from_history(widget)
+        elif what == "filters":
             self._show_verdicts(widget)
         elif what == "settings":
             self.services.open_settings.emit()
@@ -93,6 +103,19 @@ class MessageActions:
         self.turns.sent_text, self.turns.sent_images = "", []
         self._start(Turn(self.conversation_id or 0, deployment, new_text, resend_id=user_id), user, answer)
 
+    def _copy_from_history(self, widget: MessageWidget) -> None:
+        """An answer longer than the window keeps: all of it, as saved (while it streams, up to its last save)."""
+        history = self.history
+        if history is None or not widget.message_id:
+            QGuiApplication.clipboard().setText(widget.text)  # what is shown, rather than nothing
+            return
+        self._jobs.start(partial(_saved_text, history, widget.message_id, widget.text), self._on_copy_read)
+
+    @Slot(object)
+    def _on_copy_read(self, result: JobResult) -> None:
+        if result.problem is None and isinstance(result.value, str):
+            QGuiApplication.clipboard().setText(result.value)
+
     def _show_verdicts(self, widget: MessageWidget) -> None:
         question = self._question_before(widget) if widget.role == "assistant" else None
         VerdictDialog(verdict_rows(widget, question), cast(QWidget, self)).exec()
@@ -106,3 +129,8 @@ class MessageActions:
     def _end_edit(self) -> None:
         self._editing = None
         self.edit_bar.clear()
+
+
+def _saved_text(history: History, message_id: int, shown: str, cancel: object = None) -> str:
+    message = history.get_message(message_id)
+    return message.text if message is not None and len(message.text) >= len(shown) else shown

@@ -33,9 +33,7 @@ ICON_PX = 14  # the Copy icon in a code block's header
 # each render of a tail, and each slice frozen in one turn of the event loop, to a few milliseconds.
 TAIL_LIMIT = 2_000  # characters an unfinished tail may have before a cut is forced
 SLICE = 2_500  # most characters frozen in one turn of the event loop
-DISPLAY_LIMIT = (
-    400_000  # characters shown (about 150 pages); the rest is kept, copied and exported, not laid out
-)
+DISPLAY_LIMIT = 400_000  # characters shown (about 150 pages) and kept in the window; history keeps all, Copy and export read it
 
 
 def is_dark(widget: QWidget | None = None) -> bool:
@@ -54,9 +52,10 @@ class MarkdownBody(QTextBrowser):
 
     Any size stays responsive: the unfinished tail is bounded (`next_cut` forces a cut in a huge paragraph or code
     block), newly frozen text is rendered at most SLICE characters per turn of the event loop, and only the first
-    DISPLAY_LIMIT characters are shown (the whole text is kept: Copy and export have all of it)."""
+    DISPLAY_LIMIT characters are shown, and kept: Copy and export read a longer answer back from history."""
 
     overflowed = Signal(int)  # the whole text's length, while it is longer than what is shown
+    _length: int  # characters of the whole answer (`_reset`), more than are kept past DISPLAY_LIMIT
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -97,7 +96,9 @@ class MarkdownBody(QTextBrowser):
     def retheme(self) -> None:
         """The theme changed (`theme.apply_theme` calls this): code colours are baked into the HTML, render again."""
         if self.text and self._dark != is_dark(self):
+            length = self._length
             self.set_text(self.text)  # its Copy icon too
+            self._length = length  # what is kept is what is shown; the answer stays as long as it was
         if self._bar_styled:
             self._style_bar()
 
@@ -119,7 +120,7 @@ class MarkdownBody(QTextBrowser):
 
     def _reset(self) -> None:
         self.codes: list[str] = []
-        self._parts: list[str] = []  # the whole text, as it arrived (joined only when asked for)
+        self._parts: list[str] = []  # the shown text, as it arrived (joined only when asked for)
         self._joined: str | None = ""
         self._length = 0
         self._taken = 0  # text[:_taken] is in the document or in _pending
@@ -134,7 +135,14 @@ class MarkdownBody(QTextBrowser):
         self._tail_more = ""  # the tail's code that goes on with the last frozen code block
 
     @property
+    def whole(self) -> bool:
+        """Whether `text` is all of the answer: past DISPLAY_LIMIT only what is shown is kept here (a 10 MB answer
+        is in history, which Copy and export read)."""
+        return self._length <= DISPLAY_LIMIT
+
+    @property
     def text(self) -> str:
+        """The text shown: the whole answer unless it is longer than DISPLAY_LIMIT (see `whole`)."""
         if self._joined is None:
             self._joined = "".join(self._parts)
             self._parts = [self._joined]
@@ -152,11 +160,12 @@ class MarkdownBody(QTextBrowser):
         # Parts, not `self.text += text`: that copied the whole answer for every delta (seconds for 10 MB).
         if not text:
             return
-        self._parts.append(text)
         if self._length < DISPLAY_LIMIT:
-            self._fresh.append(text)  # to be shown
+            shown = text[: DISPLAY_LIMIT - self._length]
+            self._parts.append(shown)
+            self._fresh.append(shown)
+            self._joined = None
         self._length += len(text)
-        self._joined = None
         if not self._timer.isActive():
             self._timer.start()
 

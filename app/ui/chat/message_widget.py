@@ -190,7 +190,12 @@ class MessageWidget(QFrame):
     # -- text ------------------------------------------------------------------------------------------------
     @property
     def text(self) -> str:
+        """What the message shows: all of it, unless `has_all_text` is False (an answer past DISPLAY_LIMIT)."""
         return self.plain.text() if self.role == "user" else self.body.text
+
+    @property
+    def has_all_text(self) -> bool:
+        return self.role == "user" or self.body.whole
 
     def set_text(self, text: str) -> None:
         if self.role == "user":
@@ -362,9 +367,9 @@ class MessageWidget(QFrame):
     def _on_button(self) -> None:
         button = self.sender()
         what = str(button.property("what")) if button is not None else ""
-        if what == "copy":
+        if what == "copy" and self.has_all_text:
             QGuiApplication.clipboard().setText(self.text)
-        self.action.emit(what, self.message_id)
+        self.action.emit(what, self.message_id)  # a longer answer's Copy: the tab reads it from history
 
     @Slot()
     def _on_filters(self) -> None:
