@@ -187,6 +187,11 @@ class Echo:
             subprocess.run(["pactl", "unload-module", self.module], timeout=10)
 
 
+def played_s(players: list) -> float:
+    """Seconds of the first answer's voice handed to the speaker so far (`Player.frames_played`)."""
+    return players[0].frames_played / players[0].samplerate if players else 0.0
+
+
 def speech_span_s(samples: np.ndarray, rate: int, threshold: float = 0.02) -> float:
     """Seconds from the first to the last sample above `threshold` (MicMixer's onset threshold): how long a user
     saying `samples` (at `rate`) is talking."""

@@ -402,6 +402,7 @@ def test_live_speaking_over_parley_stops_playback(question, tmp_path: Path, echo
         Echo,
         MicMixer,
         SpeakerTap,
+        played_s,
         say_into_mic,
         silent_from,
         speech_span_s,
@@ -417,7 +418,9 @@ def test_live_speaking_over_parley_stops_playback(question, tmp_path: Path, echo
         with MicMixer() as mixer, SpeakerTap() as speaker, Echo(echo_percent), live_run(emu, players) as run:
             say_into_mic(question).wait(10)
             run.wait(lambda: VoiceState.SPEAKING in run.states(), 30, "Parley never spoke")
-            time.sleep(2.5)  # past the canceller's convergence on the first answer
+            # 2.5 s of Parley's voice played: past the canceller's convergence on the first answer (counted from
+            # playback, not from the speaking state, as in test_voice_echo)
+            run.wait(lambda: played_s(players) >= 2.5, 30, "Parley's voice was not played")
             mixer.say(interruption, rate, run.session.recorder.samplerate)
             run.wait(lambda: run.of(ReplyDone), 10, "the user was not heard over Parley")
             time.sleep(1.0)

@@ -24,6 +24,7 @@ from devtools.audio_rig import (
     Echo,
     MicMixer,
     SpeakerTap,
+    played_s,
     require_audio,
     say_into_mic,
     silent_from,
@@ -102,7 +103,11 @@ def test_speaking_over_parley_stops_playback(question, tmp_path: Path, echo_perc
         ):
             say_into_mic(question).wait(10)
             run.wait(lambda: VoiceState.SPEAKING in run.states(), 30, "Parley never spoke")
-            time.sleep(2.5)  # past the canceller's convergence at the start of each answer (ECHO_CONVERGE_S)
+            # 2.5 s of Parley's voice played, past the canceller's convergence at the start of each answer
+            # (ECHO_CONVERGE_S counts from playback, not from the speaking state: a late first chunk of speech
+            # once put the whole interruption in the raw-signal phase, where a user 12 dB under the echo is
+            # never heard).
+            run.wait(lambda: played_s(run.session.players) >= 2.5, 30, "Parley's voice was not played")
             mixer.say(interruption, rate, run.session.recorder.samplerate)
             run.wait(lambda: run.of(ReplyDone), 10, "the user was not heard over Parley")
             time.sleep(1.0)
