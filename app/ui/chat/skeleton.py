@@ -15,8 +15,17 @@ SIDEBAR_WIDTH = 240  # the chat tab's splitter sizes: the box keeps its x and wi
 PANE_WIDTH = 760
 
 
-def splitter_sizes() -> list[int]:
-    return [SIDEBAR_WIDTH, PANE_WIDTH]
+def lay_out(owner: QWidget, sidebar: QWidget, pane: QWidget) -> None:
+    """The chat tab's frame, the skeleton's and the built tab's alike: the conversation list beside the pane."""
+    split = QSplitter()
+    split.addWidget(sidebar)
+    split.addWidget(pane)
+    split.setStretchFactor(1, 1)
+    split.setSizes([SIDEBAR_WIDTH, PANE_WIDTH])
+    split.setChildrenCollapsible(False)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(split)
 
 
 class ChatSkeleton(QWidget):
@@ -32,15 +41,7 @@ class ChatSkeleton(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addStretch(1)
         column.addWidget(self.compose)
-        split = QSplitter()
-        split.addWidget(QWidget())  # where the conversation list comes
-        split.addWidget(pane)
-        split.setStretchFactor(1, 1)
-        split.setSizes(splitter_sizes())
-        split.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split)
+        lay_out(self, QWidget(), pane)  # an empty place where the conversation list comes
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
         super().showEvent(event)  # type: ignore[arg-type]

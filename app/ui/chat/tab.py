@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +29,7 @@ from app.ui.chat.header import ConversationHeader
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.model_bits import ModelBits
 from app.ui.chat.sidebar import ChatSidebar
-from app.ui.chat.skeleton import splitter_sizes
+from app.ui.chat.skeleton import lay_out
 from app.ui.chat.turns import TurnRunner
 from app.ui.chat.view import ChatView
 from app.ui.common import a11y, icons, prefs
@@ -111,15 +110,7 @@ class ChatTab(MessageActions, QWidget):
         column.addWidget(self.compose)
         for bar in (self.notice, self.edit_bar):
             bar.setContentsMargins(12, 0, 12, 0)
-        split = QSplitter()
-        split.addWidget(self.sidebar)
-        split.addWidget(pane)
-        split.setStretchFactor(1, 1)
-        split.setSizes(splitter_sizes())
-        split.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split)
+        lay_out(self, self.sidebar, pane)
         for part in (self.sidebar, self.header, self.compose.send, self.compose.attach):
             style.apply(part)  # never the conversation: style.py says why
         from app.ui.chat.search import HistorySearch
