@@ -144,8 +144,9 @@ class BargeIn:
 
     Feed the microphone's frames while Parley speaks. The echo's level is learned from what the mic hears once
     playback has started (the loudest frame of the last few seconds, leaving out the newest `fresh_s` so a user
-    who starts talking is not learned as echo); a frame counts as the user only when it beats that by
-    `margin_db`. Nothing counts in the first `grace_s` of playback, while the echo is still unknown.
+    who starts talking is not learned as echo, and never a frame that beat it); a frame counts as the user only
+    when it beats that by `margin_db`. Nothing counts in the first `grace_s` of playback, while the echo is still
+    unknown.
     """
 
     def __init__(
@@ -208,10 +209,15 @@ class BargeIn:
             self._history.popleft()
         learned = [lv for t, lv in self._history if t <= self._t - self.fresh_s]
         self.echo_db = max(learned, default=-120.0)
-        self._history.append((self._t, level))
         if self._t - self._playing_since < self.grace_s:
+            self._history.append((self._t, level))
             return False
         voiced = level >= max(self._listen.threshold_db, self.echo_db + self.margin_db)
+        if not voiced:
+            # A frame that beats the echo may be the user: it is never learned as echo. Learned, a user's first
+            # syllable (and the echo a canceller lets through while they talk, at 0 dB) raised the bar past
+            # anything they could say for the next 3 s: traced in the fresh-clone run, the user never heard.
+            self._history.append((self._t, level))
         self._recent.append((self._t, voiced))
         while self._recent and self._recent[0][0] <= self._t - cfg.start_window_ms / 1000:
             self._recent.popleft()
