@@ -21,7 +21,7 @@ from app.core.cancel import CancelToken
 from app.core.capabilities import ChatTraits
 from app.core.deadline import timeout_of
 from app.core.events import Done, Event, Failed, Learned, Notice, Started
-from app.core.streaming import run_stream, run_whole
+from app.core.streaming import as_dicts, extra, run_stream, run_whole
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
     from openai import AzureOpenAI
@@ -245,8 +245,7 @@ def prepare_image(data: bytes, mime: str, name: str = "") -> tuple[ImagePart, st
 
 
 def _delta_text(choice: Any) -> str | None:
-    delta = getattr(choice, "delta", None)
-    return getattr(delta, "content", None) if delta is not None else None
+    return extra(extra(choice, "delta"), "content")
 
 
 def _message_text(choice: Any) -> str | None:
@@ -305,8 +304,9 @@ def run_once(
     kwargs = request.create_kwargs()
     if request.stream and request.model_traits.stream:
         yield from run_stream(
-            lambda: client.chat.completions.create(
-                **kwargs, stream=True, stream_options={"include_usage": True}
+            lambda: as_dicts(
+                client,
+                client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}),
             ),
             _delta_text,
             cancel=cancel,

@@ -10,7 +10,7 @@ from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.deadline import timeout_of
 from app.core.events import Event
-from app.core.streaming import run_stream, run_whole
+from app.core.streaming import as_dicts, extra, run_stream, run_whole
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
     from openai import AzureOpenAI
@@ -34,7 +34,7 @@ class CompletionRequest:
 
 
 def _text(choice: Any) -> str | None:
-    return getattr(choice, "text", None)
+    return extra(choice, "text")
 
 
 def stream_completion(
@@ -49,7 +49,10 @@ def stream_completion(
     kwargs = request.create_kwargs()
     if request.stream:
         yield from run_stream(
-            lambda: client.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}),
+            lambda: as_dicts(
+                client,
+                client.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}),
+            ),
             _text,
             cancel=cancel,
             ctx=ctx,

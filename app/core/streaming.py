@@ -38,6 +38,20 @@ def extra(obj: Any, name: str) -> Any:
     return value
 
 
+def as_dicts(client: Any, stream: Any) -> Any:
+    """The same openai `Stream`, yielding each chunk's JSON as a plain dict instead of a pydantic model.
+
+    Building a model per chunk costs ~125 µs of worker CPU (measured: a 10 MB answer in 25,000 chunks took 3.1 s of
+    CPU in 5 s of streaming; as dicts 0.4 s), and that worker holds the GIL the GUI thread needs to paint. The
+    stream's own SSE decoding, in-stream error events and closing are kept; nothing has been read from it yet.
+    """
+    import openai
+
+    if not isinstance(stream, openai.Stream):
+        return stream
+    return openai.Stream(cast_to=object, response=stream.response, client=client)
+
+
 def _cat_key(c: filters.Category) -> tuple[str, tuple[tuple[str, str], ...]]:
     return (c.name, c.details if c.name == "custom_blocklists" else ())
 
@@ -103,7 +117,7 @@ class _State:
 
     def handle(self, chunk: Any) -> list[Event]:
         out: list[Event] = []
-        self.model = getattr(chunk, "model", None) or self.model
+        self.model = extra(chunk, "model") or self.model
         for v in filters.prompt_verdicts(
             extra(chunk, "prompt_filter_results") or extra(chunk, "prompt_annotations")
         ):
@@ -111,11 +125,11 @@ class _State:
             if key not in self.prompt_seen:
                 self.prompt_seen.add(key)
                 out.append(FilterResult(v))
-        usage = getattr(chunk, "usage", None)
+        usage = extra(chunk, "usage")
         if usage is not None:
             self.usage = Usage.from_obj(usage)
-        for choice in getattr(chunk, "choices", None) or ():
-            if (getattr(choice, "index", 0) or 0) != 0:
+        for choice in extra(chunk, "choices") or ():
+            if (extra(choice, "index") or 0) != 0:
                 continue
             text = self.text_of(choice)
             if text:
@@ -128,8 +142,9 @@ class _State:
                     self.verdict = worst_of(self.verdict, verdict)
                     if self.emitted is None or _signature(self.verdict) != self.emitted:
                         out.append(self._emit())
-            if getattr(choice, "finish_reason", None):
-                self.finish_reason = choice.finish_reason
+            finish_reason = extra(choice, "finish_reason")
+            if finish_reason:
+                self.finish_reason = finish_reason
         return out
 
     def _emit(self) -> FilterResult:
