@@ -8,6 +8,7 @@ tail is bounded even in one huge paragraph or code block, and a 10 MB answer kee
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from PySide6.QtCore import QSize, QSizeF, Qt, QTimer, QUrl, Signal, Slot
@@ -33,6 +34,13 @@ ICON_PX = 14  # the Copy icon in a code block's header
 # each render of a tail, and each slice frozen in one turn of the event loop, to a few milliseconds.
 TAIL_LIMIT = 2_000  # characters an unfinished tail may have before a cut is forced
 SLICE = 2_500  # most characters frozen in one turn of the event loop
+# Pygments takes ~5 us a character of code: one render colours at most CODE_SLICE characters (a 2,500-character
+# slice of code took 15-25 ms, the longest stall of a 10 MB answer). A code block is coloured in pieces cut at line
+# ends, each lexed on its own (a string or comment running across a cut may lose its colour after it), up to
+# COLOUR_LIMIT characters; the rest of a huge block stays plain.
+CODE_SLICE = 800
+COLOUR_LIMIT = 20_000
+_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.MULTILINE)
 DISPLAY_LIMIT = 400_000  # characters shown (about 150 pages) and kept in the window; history keeps all, Copy and export read it
 
 
@@ -129,6 +137,7 @@ class MarkdownBody(QTextBrowser):
             ""  # taken text after the frozen blocks: the unfinished tail, and what is not frozen yet
         )
         self._fence = ""  # the opening fence line when _pending starts inside a code block cut short
+        self._coloured = 0  # characters of that code block rendered so far (coloured up to COLOUR_LIMIT)
         self._tail_pos = 0  # where the tail starts in the document
         self._tail_html = ""
         self._tail_codes: list[str] = []
@@ -186,13 +195,15 @@ class MarkdownBody(QTextBrowser):
         pending = self._pending
         sliced = len(pending) > SLICE
         window = pending[:SLICE] if sliced else pending
+        code_at = self._code_to_colour(window)
+        if code_at >= 0 and len(window) - code_at > CODE_SLICE:
+            window, sliced = window[: code_at + CODE_SLICE], True
         cut, fence_after = next_cut(window, self._fence, 0 if sliced else TAIL_LIMIT)
         cursor = QTextCursor(self.document())
         if cut > 0:
             source = (self._fence + "\n" if self._fence else "") + window[:cut]
-            # The rest of a code block split by a forced cut (a huge one) is not coloured: Pygments is the cost.
             frozen = self._html(
-                render_blocks(source, dark, colour=not self._fence), continued=bool(self._fence)
+                render_blocks(source, dark, colour=self._colour()), continued=bool(self._fence)
             )
             self._tail_more = ""
             self._replace_from(cursor, self._tail_pos, frozen)
@@ -200,6 +211,12 @@ class MarkdownBody(QTextBrowser):
             if frozen:
                 cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             self._tail_pos = cursor.position()
+            opened_at = (
+                window.rfind(fence_after, 0, cut) if fence_after else -1
+            )  # a block opened in this piece
+            self._coloured = (
+                0 if not fence_after else cut - opened_at if opened_at >= 0 else self._coloured + cut
+            )
             self._pending, self._fence = pending[cut:], fence_after
             self._tail_html = ""
         if self._length > DISPLAY_LIMIT:
@@ -211,7 +228,7 @@ class MarkdownBody(QTextBrowser):
         prefix = self._fence + "\n" if self._fence else ""
         tail_html = (
             self._html(
-                render_blocks(prefix + tail, dark, colour=not prefix), tail=True, continued=bool(prefix)
+                render_blocks(prefix + tail, dark, colour=self._colour()), tail=True, continued=bool(prefix)
             )
             if tail.strip()
             else ""
@@ -219,6 +236,18 @@ class MarkdownBody(QTextBrowser):
         if tail_html != self._tail_html:
             self._replace_from(cursor, self._tail_pos, tail_html)
             self._tail_html = tail_html
+
+    def _colour(self) -> bool:
+        """Whether code at the start of what is rendered next is coloured: the rest of a code block is, up to
+        COLOUR_LIMIT characters."""
+        return not self._fence or self._coloured < COLOUR_LIMIT
+
+    def _code_to_colour(self, window: str) -> int:
+        """Where the first code that Pygments would colour starts in `window`, or -1."""
+        if self._fence:
+            return 0 if self._colour() else -1
+        found = _FENCE_LINE.search(window)
+        return found.start() if found else -1
 
     def _replace_from(self, cursor: QTextCursor, position: int, html_text: str) -> None:
         cursor.setPosition(position)

@@ -1,0 +1,78 @@
+"""Code blocks keep their colours however they arrive (streamed in small deltas, or all at once as when a stored
+conversation opens), while no single render colours more than CODE_SLICE characters: Pygments is the costliest
+step of rendering (a 2,500-character slice of code took 15-25 ms, the longest stall of a 10 MB answer)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QTextCursor
+
+from app.ui.chat import markdown_body
+from app.ui.chat.message_widget import MessageWidget
+from app.ui.common import markdown_render
+
+LINE = "    total = sum(value * weight for value, weight in pairs)  # keep going\n"
+
+
+def coloured_lines(body) -> tuple[int, int]:
+    """(code lines whose `for` keyword has a colour of its own, code lines) in what the message shows."""
+    document = body.document()
+    coloured = total = 0
+    block = document.begin()
+    while block.isValid():
+        text = block.text()
+        at = text.find(" for ")
+        if "total = sum(" in text and at >= 0:
+            total += 1
+            cursor = QTextCursor(block)
+            cursor.setPosition(block.position() + at + 2)  # inside "for"
+            keyword = cursor.charFormat().foreground().color()
+            cursor.setPosition(block.position() + text.find("total") + 2)
+            name = cursor.charFormat().foreground().color()
+            coloured += keyword != name
+        block = block.next()
+    return coloured, total
+
+
+def drain(body) -> None:
+    body.render_now()
+    while body._timer.isActive() and body._timer.interval() == 0:
+        body.render_now()
+
+
+@pytest.mark.parametrize("delta", [40, 100_000], ids=["streamed", "all-at-once"])
+def test_a_long_code_block_is_coloured_to_its_last_line(qtbot, monkeypatch, delta):
+    lexed: list[int] = []
+    highlight = markdown_render.highlight
+    monkeypatch.setattr(
+        markdown_render,
+        "highlight",
+        lambda code, *a, **k: lexed.append(len(code)) or highlight(code, *a, **k),
+    )
+    lines = 120  # ~8,800 characters: past TAIL_LIMIT and SLICE, where the rest used to be plain
+    text = "Here it is:\n\n```python\n" + LINE * lines + "```\n\nThat is all.\n"
+    widget = MessageWidget("assistant")
+    qtbot.addWidget(widget)
+    for i in range(0, len(text), delta):
+        widget.append(text[i : i + delta])
+        drain(widget.body)
+    widget.flush()
+    assert coloured_lines(widget.body) == (lines, lines)
+    assert max(lexed) <= markdown_body.CODE_SLICE  # no render lexes more than that
+    assert (
+        widget.body.toPlainText().count("total = sum(") == lines
+        and "That is all." in widget.body.toPlainText()
+    )
+
+
+def test_past_the_colour_limit_the_rest_of_a_huge_block_is_plain_and_whole(qtbot, monkeypatch):
+    monkeypatch.setattr(markdown_body, "COLOUR_LIMIT", 3_000)
+    lines = 100
+    text = "```python\n" + LINE * lines + "```\n"
+    widget = MessageWidget("assistant")
+    qtbot.addWidget(widget)
+    widget.append(text)
+    drain(widget.body)
+    widget.flush()
+    coloured, total = coloured_lines(widget.body)
+    assert total == lines and 3_000 // len(LINE) <= coloured < 3_000 // len(LINE) + 800 // len(LINE) + 2
