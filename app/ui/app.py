@@ -18,7 +18,7 @@ import app
 from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
-from app.ui.theme import apply_theme
+from app.ui.theme import apply_theme, started_with_fusion
 
 log = logging.getLogger(__name__)
 ICON = Path(app.__file__).parent / "resources" / "parley.svg"
@@ -271,7 +271,12 @@ def run_gui(
     QApplication.setOrganizationName("Parley")
     QApplication.setApplicationVersion(app.__version__)
     QGuiApplication.setDesktopFileName("parley")
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp = QApplication.instance()
+    if qapp is None:
+        qapp = QApplication(
+            sys.argv[:1] + ["-style", "Fusion"]
+        )  # as apply_theme would set it, without asking
+        started_with_fusion()
     qapp.setWindowIcon(QIcon(str(ICON)))
     share_the_interpreter()
     collector = GuiThreadCollector(qapp)

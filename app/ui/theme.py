@@ -69,28 +69,36 @@ class _State(QObject):
 
 
 _state: _State | None = None
+_fusion = False  # the app's style is Fusion already (`started_with_fusion`): no need to ask
+_platform_dark: bool | None = None  # the platform's own palette, read before Parley set its own
+
+
+def started_with_fusion() -> None:
+    """The QApplication was made with `-style Fusion`. Asking `app.style()` makes PySide build its QStyle type and
+    enums (~9 ms before the first frame)."""
+    global _fusion
+    _fusion = True
 
 
 def _system_is_dark() -> bool:
-    """The desktop's scheme; where the platform reports none, its own palette's brightness (light if unknown)."""
+    """The desktop's scheme; where the platform reports none, the brightness of the palette it gave the app before
+    Parley set its own (light if unknown)."""
     hints = QGuiApplication.styleHints()
     scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else Qt.ColorScheme.Unknown
     if scheme == Qt.ColorScheme.Dark:
         return True
     if scheme == Qt.ColorScheme.Light:
         return False
-    app = QApplication.instance()
-    style = app.style() if isinstance(app, QApplication) else None
-    if style is None:
-        return False
-    return style.standardPalette().color(QPalette.ColorRole.Window).lightness() < 128
+    return bool(_platform_dark)
 
 
 def apply_theme(choice: str) -> bool:
     """'system' follows the desktop (live, where it reports changes); 'light'/'dark' force it. Returns dark or not."""
-    global _state
+    global _state, _fusion, _platform_dark
     if _state is None:
         _state = _State()
+    if _platform_dark is None:  # before Parley asks for a scheme or sets its own palette for the first time
+        _platform_dark = QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
     choice = choice if choice in CHOICES else "system"
     _state.choice = choice
     hints = QGuiApplication.styleHints()
@@ -105,8 +113,9 @@ def apply_theme(choice: str) -> bool:
     _state.dark = dark
     app = QApplication.instance()
     if isinstance(app, QApplication):
-        if app.style().name().lower() != "fusion":
+        if not _fusion and app.style().name().lower() != "fusion":
             app.setStyle("Fusion")
+        _fusion = True
         app.setPalette(palette_for(DARK if dark else LIGHT))
         from app.ui import style
 
