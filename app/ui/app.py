@@ -272,10 +272,8 @@ def run_gui(
     QApplication.setApplicationVersion(app.__version__)
     QGuiApplication.setDesktopFileName("parley")
     qapp = QApplication.instance()
-    if qapp is None:
-        qapp = QApplication(
-            sys.argv[:1] + ["-style", "Fusion"]
-        )  # as apply_theme would set it, without asking
+    if qapp is None:  # in Fusion, as apply_theme would set it, without asking (`started_with_fusion`)
+        qapp = QApplication([*sys.argv[:1], "-style", "Fusion"])
         started_with_fusion()
     qapp.setWindowIcon(QIcon(str(ICON)))
     share_the_interpreter()
