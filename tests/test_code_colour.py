@@ -76,3 +76,19 @@ def test_past_the_colour_limit_the_rest_of_a_huge_block_is_plain_and_whole(qtbot
     widget.flush()
     coloured, total = coloured_lines(widget.body)
     assert total == lines and 3_000 // len(LINE) <= coloured < 3_000 // len(LINE) + 800 // len(LINE) + 2
+
+
+@pytest.mark.parametrize("delta", [40, 100_000], ids=["streamed", "all-at-once"])
+def test_a_code_line_longer_than_one_colouring_stays_one_line(qtbot, delta):
+    long_line = "data = [" + ", ".join(str(n) for n in range(300)) + "]"  # ~1,500 characters, one line
+    assert markdown_body.CODE_SLICE < len(long_line) < markdown_body.TAIL_LIMIT
+    text = "```python\n" + LINE * 5 + long_line + "\n" + LINE * 5 + "```\n"
+    widget = MessageWidget("assistant")
+    qtbot.addWidget(widget)
+    for i in range(0, len(text), delta):
+        widget.append(text[i : i + delta])
+        drain(widget.body)
+    widget.flush()
+    lines = widget.body.toPlainText().splitlines()
+    assert long_line in lines  # not broken across lines
+    assert coloured_lines(widget.body) == (10, 10)

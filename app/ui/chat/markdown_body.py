@@ -195,9 +195,9 @@ class MarkdownBody(QTextBrowser):
         pending = self._pending
         sliced = len(pending) > SLICE
         window = pending[:SLICE] if sliced else pending
-        code_at = self._code_to_colour(window)
-        if code_at >= 0 and len(window) - code_at > CODE_SLICE:
-            window, sliced = window[: code_at + CODE_SLICE], True
+        end = self._colour_budget_end(window)
+        if end < len(window):
+            window, sliced = window[:end], True
         cut, fence_after = next_cut(window, self._fence, 0 if sliced else TAIL_LIMIT)
         cursor = QTextCursor(self.document())
         if cut > 0:
@@ -242,12 +242,25 @@ class MarkdownBody(QTextBrowser):
         COLOUR_LIMIT characters."""
         return not self._fence or self._coloured < COLOUR_LIMIT
 
-    def _code_to_colour(self, window: str) -> int:
-        """Where the first code that Pygments would colour starts in `window`, or -1."""
+    def _colour_budget_end(self, window: str) -> int:
+        """Where to end `window` so that at most CODE_SLICE characters of its first code to colour are lexed: after
+        the last whole line within that budget. A line longer than the budget is not split for it (a cut inside a
+        code line shows as a line break); the window then stays whole."""
         if self._fence:
-            return 0 if self._colour() else -1
-        found = _FENCE_LINE.search(window)
-        return found.start() if found else -1
+            if not self._colour():
+                return len(window)
+            code_at = 0
+        else:
+            found = _FENCE_LINE.search(window)
+            if found is None:
+                return len(window)
+            code_at = window.find("\n", found.start()) + 1  # the code starts after the fence line
+            if code_at == 0:
+                return len(window)
+        if len(window) - code_at <= CODE_SLICE:
+            return len(window)
+        line_end = window.rfind("\n", code_at, code_at + CODE_SLICE)
+        return line_end + 1 if line_end >= 0 else len(window)
 
     def _replace_from(self, cursor: QTextCursor, position: int, html_text: str) -> None:
         cursor.setPosition(position)
