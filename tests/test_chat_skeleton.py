@@ -48,3 +48,20 @@ def test_the_window_settles_when_another_tab_is_chosen_while_the_chat_tab_import
     win.select_tab("chat")
     qtbot.waitUntil(win.tab("chat").compose.edit.hasFocus, timeout=5000)
     win.close()
+
+
+def test_the_chat_box_does_not_move_when_the_window_settles(qtbot):
+    """What the user is typing into stays put: the status bar gets its profile switcher (a taller combo box) once
+    the window settles, and the box above it must not jump up by the difference."""
+    win = MainWindow(AppServices(demo=True))
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    box = win._tab_widgets["chat"].skeleton.compose
+    first: list = []
+    win.first_painted.connect(lambda: first.append(box.mapTo(win, box.rect().topLeft())))
+    with qtbot.waitSignal(win.settled, timeout=10000):
+        win.show()
+    qtbot.wait(200)  # the status bar's new widgets laid out
+    assert win.profile_switcher is not None and win.profile_switcher.isVisible()
+    assert box.mapTo(win, box.rect().topLeft()) == first[0]
+    win.close()

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QLabel,
     QMainWindow,
     QTabWidget,
@@ -85,6 +86,9 @@ class MainWindow(QMainWindow):
 
         self.profile_label = QLabel("Connecting…")
         self.profile_label.setAccessibleName("Connection status")
+        # As tall as the profile switcher added beside it once the window settles (~2 ms for a probe combo box):
+        # the status bar must not grow then, which moved the chat box up under the user's typing.
+        self.profile_label.setMinimumHeight(QComboBox().sizeHint().height())
         self.statusBar().addPermanentWidget(self.profile_label)
         self.profile_switcher: QWidget | None = None
         self.indexer: QObject | None = None
