@@ -229,6 +229,7 @@ def test_without_embeddings_deployment_meaning_is_off_and_says_why(qtbot, servic
         assert search.mode_buttons[mode].toolTip() == NO_DEPLOYMENT
     assert search.mode == "exact"
     assert "Meaning search needs an embeddings deployment — set it in" in search.status.text()
+    assert search.status.isVisibleTo(search)
     with qtbot.waitSignal(services.open_settings, timeout=1000):
         search.status.linkActivated.emit("settings")
     assert search_for(qtbot, search, "car")  # exact search still works

@@ -123,3 +123,35 @@ def test_a_long_title_is_elided_without_a_horizontal_scroll_bar_at_800_px(qtbot,
     for row in range(tab.sidebar.list.count()):
         assert tab.sidebar.list.visualItemRect(tab.sidebar.list.item(row)).right() <= viewport
     tab.shutdown()
+
+
+def test_an_empty_list_says_what_will_be_listed_and_only_while_empty(qtbot, monkeypatch):
+    from app.ui.chat.sidebar import ConversationList
+
+    sidebar = ChatSidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.now = lambda: NOW
+    sidebar.resize(260, 400)
+    sidebar.show()
+    qtbot.waitExposed(sidebar)
+
+    def shot(conversations: list[Conversation], empty_text: str):
+        monkeypatch.setattr(ConversationList, "EMPTY", empty_text)
+        sidebar.show_conversations(conversations, None)
+        return sidebar.list.viewport().grab().toImage()
+
+    assert shot([], ConversationList.EMPTY) != shot([], "")  # the guidance is drawn in the empty list
+    one = [conversation(1, "First question", at(2026, 3, 11, 9, 5))]
+    assert shot(one, "No chats yet.") == shot(one, "")  # and not under a conversation
+    assert sidebar.list.focusPolicy() & Qt.FocusPolicy.TabFocus  # still reached with Tab while empty
+
+
+def test_the_search_status_takes_no_room_while_it_has_nothing_to_say(qtbot, services):
+    from app.ui.chat.search import HistorySearch
+
+    search = HistorySearch(services)
+    qtbot.addWidget(search)
+    search.show()
+    qtbot.waitExposed(search)
+    assert search.status.text() == "" and not search.status.isVisible()  # no blank line above the list
+    # (shown once it says something: test_history_search's "meaning is off and says why")

@@ -164,6 +164,7 @@ class HistorySearch(QWidget):
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Search status")
         self.status.setTextFormat(Qt.TextFormat.RichText)
+        self.status.hide()  # an empty line takes room above the conversation list: shown with something to say
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.query)
@@ -252,7 +253,7 @@ class HistorySearch(QWidget):
 
     @Slot()
     def _show_busy(self) -> None:
-        self.status.setText("Searching…")
+        self._say("Searching…")
 
     @Slot(object)
     def _on_found(self, result: JobResult) -> None:
@@ -278,18 +279,20 @@ class HistorySearch(QWidget):
             text += f" (exact words only — {_problem_text(outcome.problem)})"
         elif self.mode != "exact" and self.indexer is not None and self.indexer.remaining:
             text += f" · {self.indexer.remaining} messages not yet indexed for meaning"
-        self.status.setText(html.escape(text))
+        self._say(html.escape(text))
+
+    def _say(self, rich_text: str) -> None:
+        self.status.setText(rich_text)
+        self.status.setVisible(bool(rich_text))
 
     def _set_problem(self, problem: errors.Problem) -> None:
-        self.status.setText(html.escape(_problem_text(problem)))
+        self._say(html.escape(_problem_text(problem)))
 
     def _idle_status(self) -> None:
         if self.meaning_reason == NO_DEPLOYMENT and self.preferred_mode != "exact":
-            self.status.setText(
-                html.escape(NO_DEPLOYMENT.removesuffix("Settings")) + "<a href='settings'>Settings</a>"
-            )
+            self._say(html.escape(NO_DEPLOYMENT.removesuffix("Settings")) + "<a href='settings'>Settings</a>")
         else:
-            self.status.setText("")
+            self._say("")
 
     @Slot(str)
     def _on_link(self, link: str) -> None:

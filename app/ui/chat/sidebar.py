@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,6 +32,22 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 PIN_KEYS = "Ctrl+P"
 
 
+class ConversationList(QListWidget):
+    """The conversations; while there are none it says what will be listed there (and stays in the Tab order)."""
+
+    EMPTY = "No chats yet. Each question you ask starts one, kept here."
+
+    def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt name
+        super().paintEvent(event)  # type: ignore[arg-type]
+        if self.count():
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+        painter.drawText(self.viewport().rect().adjusted(12, 16, -12, -12), int(flags), self.EMPTY)
+        painter.end()
+
+
 class ChatSidebar(QWidget):
     new_chat = Signal()
     open_conversation = Signal(int)
@@ -51,7 +67,7 @@ class ChatSidebar(QWidget):
         self.new_button.setAccessibleName("New chat")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.clicked.connect(self.new_chat)
-        self.list = QListWidget()
+        self.list = ConversationList()
         self.list.setAccessibleName("Conversations")
         describe(
             self.list, "Your chats, pinned first; Return opens one, F2 renames, Ctrl+P pins, Del deletes"
