@@ -211,12 +211,7 @@ class MarkdownBody(QTextBrowser):
             if frozen:
                 cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             self._tail_pos = cursor.position()
-            opened_at = (
-                window.rfind(fence_after, 0, cut) if fence_after else -1
-            )  # a block opened in this piece
-            self._coloured = (
-                0 if not fence_after else cut - opened_at if opened_at >= 0 else self._coloured + cut
-            )
+            self._count_coloured(window, cut, fence_after)
             self._pending, self._fence = pending[cut:], fence_after
             self._tail_html = ""
         if self._length > DISPLAY_LIMIT:
@@ -236,6 +231,16 @@ class MarkdownBody(QTextBrowser):
         if tail_html != self._tail_html:
             self._replace_from(cursor, self._tail_pos, tail_html)
             self._tail_html = tail_html
+
+    def _count_coloured(self, window: str, cut: int, fence_after: str) -> None:
+        """Characters of the code block still open after `window[:cut]` that are rendered (for COLOUR_LIMIT)."""
+        if not fence_after:
+            self._coloured = 0
+            return
+        opened_at = window.rfind(
+            fence_after, 0, cut
+        )  # the block opened in this piece, or goes on from before
+        self._coloured = cut - opened_at if opened_at >= 0 else self._coloured + cut
 
     def _colour(self) -> bool:
         """Whether code at the start of what is rendered next is coloured: the rest of a code block is, up to
