@@ -14,7 +14,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.ui import style
-from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.common.tab import Tab
 from app.ui.common.workers import JobGroup
@@ -29,20 +28,28 @@ class LazyTab(QWidget):
     # After the first frame: its module was imported on a worker, and the tab built if it is still the one shown.
     imported = Signal()
 
-    def __init__(self, services: AppServices, module: str, cls: str, parent: QWidget | None = None):
+    def __init__(
+        self,
+        services: AppServices,
+        module: str,
+        cls: str,
+        parent: QWidget | None = None,
+        *,
+        skeleton: Any = None,
+        style_whole: bool = True,
+    ):
+        """`skeleton`: what the first frame shows in the tab's place, with the `compose` box the built tab adopts
+        (`take_compose`). `style_whole`: the base style sheet for the whole built tab; False for a tab that styles
+        its own controls (the chat: never its conversation, style.py says why)."""
         super().__init__(parent)
         self.services, self.module, self.cls = services, module, cls
+        self.style_whole = style_whole
         self.widget: Tab | None = None
         self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.skeleton: Any = None
-        if module == "app.ui.chat.tab":
-            from app.ui.chat.skeleton import ChatSkeleton
-
-            self.skeleton = ChatSkeleton(services.pref(prefs.CHAT_FONT_SIZE))
-            style.apply(self.skeleton.compose.send)
-            style.apply(self.skeleton.compose.attach)
-            layout.addWidget(self.skeleton)
+        self.skeleton = skeleton
+        if skeleton is not None:
+            layout.addWidget(skeleton)
 
     def materialize(self) -> Any:
         if self.widget is None:
@@ -60,9 +67,7 @@ class LazyTab(QWidget):
                 if typing:
                     widget.compose.edit.setFocus(Qt.FocusReason.OtherFocusReason)
             self.widget = widget
-            if (
-                self.module != "app.ui.chat.tab"
-            ):  # the chat styles its controls, not its conversation (style.py)
+            if self.style_whole:
                 style.apply(widget)
             self._layout.addWidget(widget)
             self.services.connection_changed.connect(widget.on_connection)

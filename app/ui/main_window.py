@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.ui import shortcuts, style
+from app.ui.chat.skeleton import ChatSkeleton
 from app.ui.common import icons, prefs, workers
 from app.ui.common.banner import Banner
 from app.ui.common.services import AppServices
@@ -70,7 +71,9 @@ class MainWindow(QMainWindow):
         style.apply(self.tabs.tabBar())
         self._tab_widgets: dict[str, LazyTab] = {}
         for name, module, cls, title in TABS:
-            widget = LazyTab(services, module, cls)
+            chat = name == "chat"  # its first frame has the real compose box; it styles its own controls
+            skeleton = ChatSkeleton(services.pref(prefs.CHAT_FONT_SIZE)) if chat else None
+            widget = LazyTab(services, module, cls, skeleton=skeleton, style_whole=not chat)
             self._tab_widgets[name] = widget
             index = self.tabs.addTab(widget, icons.icon(icons.TABS[name]), title)
             self.tabs.setTabToolTip(index, f"{title.replace('&', '')} (Ctrl+{index + 1})")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import errors
+from app.ui import style
 from app.ui.chat import attachments
 from app.ui.chat.attachments import PendingImage
 from app.ui.common import icons
@@ -157,6 +158,8 @@ class ComposeBox(QWidget):
         describe(self.send, "Sends the message to the assistant")
         self.send.setDefault(False)
         self.send.clicked.connect(self._on_send_button)
+        for button in (self.send, self.attach):
+            style.apply(button)  # its buttons only, never the text: style.py says why
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.edit, 1)

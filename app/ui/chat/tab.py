@@ -111,7 +111,7 @@ class ChatTab(MessageActions, QWidget):
         for bar in (self.notice, self.edit_bar):
             bar.setContentsMargins(12, 0, 12, 0)
         lay_out(self, self.sidebar, pane)
-        for part in (self.sidebar, self.header, self.compose.send, self.compose.attach):
+        for part in (self.sidebar, self.header):  # the compose box styles its own buttons
             style.apply(part)  # never the conversation: style.py says why
         from app.ui.chat.search import HistorySearch
 
