@@ -40,6 +40,17 @@ def drain(body) -> None:
         body.render_now()
 
 
+def streamed(qtbot, text: str, delta: int) -> MessageWidget:
+    """An answer that arrived in `delta`-character pieces, each rendered as the window would, then finished."""
+    widget = MessageWidget("assistant")
+    qtbot.addWidget(widget)
+    for i in range(0, len(text), delta):
+        widget.append(text[i : i + delta])
+        drain(widget.body)
+    widget.flush()
+    return widget
+
+
 @pytest.mark.parametrize("delta", [40, 100_000], ids=["streamed", "all-at-once"])
 def test_a_long_code_block_is_coloured_to_its_last_line(qtbot, monkeypatch, delta):
     lexed: list[int] = []
@@ -51,12 +62,7 @@ def test_a_long_code_block_is_coloured_to_its_last_line(qtbot, monkeypatch, delt
     )
     lines = 120  # ~8,800 characters: past TAIL_LIMIT and SLICE, where the rest used to be plain
     text = "Here it is:\n\n```python\n" + LINE * lines + "```\n\nThat is all.\n"
-    widget = MessageWidget("assistant")
-    qtbot.addWidget(widget)
-    for i in range(0, len(text), delta):
-        widget.append(text[i : i + delta])
-        drain(widget.body)
-    widget.flush()
+    widget = streamed(qtbot, text, delta)
     assert coloured_lines(widget.body) == (lines, lines)
     assert max(lexed) <= markdown_body.CODE_SLICE  # no render lexes more than that
     assert (
@@ -68,12 +74,7 @@ def test_a_long_code_block_is_coloured_to_its_last_line(qtbot, monkeypatch, delt
 def test_past_the_colour_limit_the_rest_of_a_huge_block_is_plain_and_whole(qtbot, monkeypatch):
     monkeypatch.setattr(markdown_body, "COLOUR_LIMIT", 3_000)
     lines = 100
-    text = "```python\n" + LINE * lines + "```\n"
-    widget = MessageWidget("assistant")
-    qtbot.addWidget(widget)
-    widget.append(text)
-    drain(widget.body)
-    widget.flush()
+    widget = streamed(qtbot, "```python\n" + LINE * lines + "```\n", 100_000)
     coloured, total = coloured_lines(widget.body)
     assert total == lines and 3_000 // len(LINE) <= coloured < 3_000 // len(LINE) + 800 // len(LINE) + 2
 
@@ -82,13 +83,7 @@ def test_past_the_colour_limit_the_rest_of_a_huge_block_is_plain_and_whole(qtbot
 def test_a_code_line_longer_than_one_colouring_stays_one_line(qtbot, delta):
     long_line = "data = [" + ", ".join(str(n) for n in range(300)) + "]"  # ~1,500 characters, one line
     assert markdown_body.CODE_SLICE < len(long_line) < markdown_body.TAIL_LIMIT
-    text = "```python\n" + LINE * 5 + long_line + "\n" + LINE * 5 + "```\n"
-    widget = MessageWidget("assistant")
-    qtbot.addWidget(widget)
-    for i in range(0, len(text), delta):
-        widget.append(text[i : i + delta])
-        drain(widget.body)
-    widget.flush()
+    widget = streamed(qtbot, "```python\n" + LINE * 5 + long_line + "\n" + LINE * 5 + "```\n", delta)
     lines = widget.body.toPlainText().splitlines()
     assert long_line in lines  # not broken across lines
     assert coloured_lines(widget.body) == (10, 10)
