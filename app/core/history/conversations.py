@@ -363,9 +363,8 @@ def _attachment_fields(att: Any) -> tuple[str, str, bytes | None, str | None]:
     )
 
 
-PART_CHARS = (
-    1_000_000  # a part of a long text written at once (an edit, a pasted message); streaming writes its saves
-)
+# A part of a long text written at once (an edit, a pasted message); streaming writes its saves as they come.
+PART_CHARS = 1_000_000
 
 
 def _add_parts(conn: sqlite3.Connection, message_id: int, rest: str) -> None:
