@@ -181,7 +181,7 @@ class GuiThreadCollector(QObject):
 
 
 def _quit_on_signals(window: MainWindow) -> None:
-    """SIGTERM/SIGINT close the window the normal way (state saved, jobs cancelled, conversation flushed).
+    """SIGTERM/SIGINT quit the normal way (state saved, jobs cancelled, conversation flushed), whatever else is open.
 
     Python runs signal handlers only between bytecodes, which never happen while Qt's C++ loop waits, so a
     short timer hands control back to the interpreter a few times a second.
@@ -189,7 +189,7 @@ def _quit_on_signals(window: MainWindow) -> None:
     import signal
 
     def request_close(signum: int, frame: object) -> None:
-        QTimer.singleShot(0, window.close)
+        QTimer.singleShot(0, window.quit_app)  # kept in the tray, or a dialog open: Parley still ends
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_close)
@@ -293,6 +293,7 @@ def run_gui(
     services = AppServices(demo=demo, profile_name=profile)
     apply_theme(theme or str(services.pref(prefs.THEME)))  # --theme: this run only
     window = MainWindow(services)
+    window.closing.connect(crash_handler.quiet)  # no crash dialog may keep a quitting Parley alive
     if size is not None:
         window.resize(*size)
     if tab and not window.select_tab(tab):

@@ -48,6 +48,8 @@ class MainWindow(QMainWindow):
     # Emitted once, a moment after that, when the current tab is built and on screen: what the user does not need
     # to start typing (connecting, the status bar's switcher, the single-instance server) waits for this instead.
     settled = Signal()
+    # Emitted when the window closes for good (not hidden to the tray): Parley is quitting.
+    closing = Signal()
 
     def __init__(self, services: AppServices, parent: QWidget | None = None):
         super().__init__(parent)
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self.profile_switcher: QWidget | None = None
         self.indexer: QObject | None = None
         self.quick: Any = None  # the Ask Parley window, made the first time it is asked for
+        self.closed_for_good = False  # its tabs and services are shut down: Parley is quitting
         self.tray: Any = None
         self._connected_text: str | None = None  # the label before an outage turned it to "not reachable"
         self._quitting = False
@@ -276,9 +279,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def quit_app(self) -> None:
-        """File > Quit and the tray's Quit: really quit, even when closing the window only hides it."""
+        """File > Quit, the tray's Quit, SIGTERM: really quit, even when closing the window only hides it, and
+        whatever other window is still open (a dialog, quick ask)."""
+        from PySide6.QtWidgets import QApplication
+
         self._quitting = True
-        self.close()
+        if not self.closed_for_good:
+            self.close()
+        QApplication.quit()
 
     def keeps_running_in_tray(self) -> bool:
         return bool(self.tray is not None and not self._quitting and self.services.pref(prefs.KEEP_IN_TRAY))
@@ -443,6 +451,11 @@ class MainWindow(QMainWindow):
             event.ignore()
             self.hide()
             return
+        if self.closed_for_good:
+            super().closeEvent(event)
+            return
+        self.closed_for_good = True
+        self.closing.emit()
         if self.quick is not None:
             self.quick.shutdown()
             self.quick.close()

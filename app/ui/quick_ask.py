@@ -203,7 +203,7 @@ class QuickAsk(QWidget):
             self.hide()
 
     def shutdown(self) -> None:
-        self._job.cancel()
+        self._job.close()
 
 
 class Tray(QObject):

@@ -311,4 +311,4 @@ class ComposeBox(QWidget):
             self.send_requested.emit()
 
     def shutdown(self) -> None:
-        self._jobs.cancel_all()
+        self._jobs.close()

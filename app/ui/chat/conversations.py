@@ -81,8 +81,8 @@ class Conversations(QObject):
         self._jobs.start(plain(_open_history), self._on_opened, name="history-open", pool=history_pool())
 
     def shutdown(self) -> None:
-        self._jobs.cancel_all()
-        self._load_job.cancel()
+        self._jobs.close()
+        self._load_job.close()
 
     def _run(self, fn: Any, *args: Any, done: Any = None, name: str = "history") -> None:
         """`fn(history, *args)` (e.g. `History.rename`) on the history pool; `done` gets the JobResult."""
@@ -98,6 +98,7 @@ class Conversations(QObject):
     def _on_opened(self, result: JobResult) -> None:
         if result.problem is not None:
             self.notice.show_problem(result.problem, (("reopen", "Try again"),))
+        if not result.ok:
             return
         self.history, conversations = result.value
         if self.history.recovery_note:

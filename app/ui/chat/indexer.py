@@ -155,7 +155,7 @@ class SemanticIndexer(QObject):
         """Stop for good (at quit): cancel a run and wait for its thread."""
         self._closed = True
         self._timer.stop()
-        self._job.cancel()
+        self._job.close()
         if self._job.job is not None:
             self._job.job.wait(3000)
 

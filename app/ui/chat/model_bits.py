@@ -159,4 +159,4 @@ class ModelBits(QObject):
         self.header.cost.setToolTip(f"{len(usages)} answers at your prices for {self._deployment()}")
 
     def shutdown(self) -> None:
-        self._jobs.cancel_all()
+        self._jobs.close()

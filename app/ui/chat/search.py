@@ -222,7 +222,7 @@ class HistorySearch(QWidget):
     def shutdown(self) -> None:
         self._debounce.stop()
         for slot in (self._job, self._count_job):
-            slot.cancel()
+            slot.close()
             if slot.job is not None:
                 slot.job.wait(3000)
 

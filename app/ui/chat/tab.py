@@ -423,7 +423,7 @@ class ChatTab(MessageActions, QWidget):
     def shutdown(self) -> None:
         self.search.shutdown()
         self.bits.shutdown()
-        self.turns.stop()
+        self.turns.shutdown()
         self.compose.shutdown()
         self.conversations.shutdown()
-        self._jobs.cancel_all()
+        self._jobs.close()

@@ -139,6 +139,11 @@ class TurnRunner(QObject):
     def stop(self) -> None:
         self._job.cancel()
 
+    def shutdown(self) -> None:
+        """At quit: stop; the worker still stores the partial answer as stopped (drain), the closing window is not
+        updated any more."""
+        self._job.close()
+
     @Slot()
     def _tick(self) -> None:
         if self.answer is not None:

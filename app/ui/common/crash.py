@@ -70,6 +70,13 @@ class CrashHandler(QObject):
         sys.excepthook = self._hook
         threading.excepthook = self._thread_hook
 
+    def quiet(self) -> None:
+        """Parley is quitting: a crash from now on goes to its report file and the log only, and a dialog on
+        screen closes; neither may keep the ending process alive (a window left open keeps Qt running)."""
+        self.show_dialog = False
+        if self.dialog is not None:
+            self.dialog.close()
+
     def uninstall(self) -> None:
         sys.excepthook, threading.excepthook = self._previous
 

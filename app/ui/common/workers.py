@@ -3,13 +3,16 @@
 A job function is a core function with its arguments bound; the job calls it as `fn(cancel=token)`. It either
 returns a value or is a generator: its yields arrive as `event`s and its `return x` arrives as `JobResult.value`.
 Tabs hold jobs in a `JobSlot` (one at a time: a new one cancels the old, whose late results are dropped) or a
-`JobGroup` (many at once, all cancelled at shutdown)::
+`JobGroup` (many at once). At the holder's shutdown, `close()`: every job is cancelled and none of its callbacks
+runs any more (a result arriving while the window closes would update widgets that are going)::
 
     self.chat_job = JobSlot(self, "chat")
     self.chat_job.start(partial(chat.stream_chat, client, request), self.on_done, event=self.on_event,
                         slow=self.show_spinner)   # `slow` only if still running after SLOW_MS: no flicker
     ...
     self.chat_job.cancel()  # closes the job's socket at once; `on_done` still gets the result (cancelled=True)
+    ...
+    self.chat_job.close()   # shutdown: cancelled, and `on_done` is not called
 
 Callbacks are bound methods of GUI-thread objects: the holder calls them on the GUI thread.
 """
@@ -213,13 +216,14 @@ class Job(QObject):
 
 
 class JobGroup(QObject):
-    """Jobs running side by side (an export while a rename runs); `cancel_all()` at the tab's shutdown.
+    """Jobs running side by side (an export while a rename runs); `close()` at the tab's shutdown.
 
     Holds each job until it ends, then drops it, so a tab needs no list of its own."""
 
     def __init__(self, parent: QObject, name: str = "job"):
         super().__init__(parent)
         self.name = name
+        self.closed = False
         self._callbacks: dict[Job, tuple[Callback | None, Callback | None, Callable[[], None] | None]] = {}
 
     def start(
@@ -264,25 +268,31 @@ class JobGroup(QObject):
         for job in list(self._callbacks):
             job.cancel()
 
+    def close(self) -> None:
+        """At shutdown: cancel every job; no callback runs after this (`done` included), so a result that arrives
+        while the window closes never reaches widgets on their way out."""
+        self.closed = True
+        self.cancel_all()
+
     @Slot(object)
     def _on_event(self, item: object) -> None:
         job = cast(Job, self.sender())
         callbacks = self._callbacks.get(job)
-        if callbacks is not None and callbacks[1] is not None and self._current(job):
+        if callbacks is not None and callbacks[1] is not None and not self.closed and self._current(job):
             callbacks[1](item)
 
     @Slot()
     def _on_slow(self) -> None:
         job = cast(Job, self.sender())
         callbacks = self._callbacks.get(job)
-        if callbacks is not None and callbacks[2] is not None and self._current(job):
+        if callbacks is not None and callbacks[2] is not None and not self.closed and self._current(job):
             callbacks[2]()
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
         job = cast(Job, self.sender())
         callbacks = self._callbacks.pop(job, None)
-        if callbacks is not None and callbacks[0] is not None and self._current(job):
+        if callbacks is not None and callbacks[0] is not None and not self.closed and self._current(job):
             callbacks[0](result)
 
 

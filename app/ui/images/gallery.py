@@ -192,8 +192,8 @@ class Gallery(QListView):
             self._list_job.start(_load_records, self._on_listed)
 
     def shutdown(self) -> None:
-        self._list_job.cancel()
-        self._thumb_jobs.cancel_all()
+        self._list_job.close()
+        self._thumb_jobs.close()
 
     @Slot(object)
     def _on_listed(self, result: JobResult) -> None:

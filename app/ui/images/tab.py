@@ -452,5 +452,5 @@ class ImagesTab(QWidget):
 
     def shutdown(self) -> None:
         for holder in (self._job, self._open_job, self._side_jobs):
-            holder.cancel_all()
+            holder.close()
         self.gallery.shutdown()

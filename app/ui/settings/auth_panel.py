@@ -144,9 +144,6 @@ class AuthPanel(QWidget):
     def busy(self) -> bool:
         return self._jobs.running
 
-    def cancel(self) -> None:
-        self._jobs.cancel_all()
-
     # -- keyring -----------------------------------------------------------------------------------------------
     def load_key(self, profile_name: str | None) -> None:
         """Ask (on a Job) whether there is a keyring and, for an existing profile, fill in its stored key."""

@@ -305,7 +305,7 @@ class ProfilesPanel(QGroupBox):
         )
 
     def shutdown(self) -> None:
-        self._jobs.cancel_all()
+        self._jobs.close()
 
     def _run(self, fn: Any, slot: Any, name: str) -> None:
         self._jobs.start(fn, slot, name=name)

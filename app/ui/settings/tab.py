@@ -162,7 +162,7 @@ class SettingsTab(QScrollArea):
 
     def shutdown(self) -> None:
         self.profiles.shutdown()
-        self._clear_job.cancel()
+        self._clear_job.close()
 
     # -- preferences ---------------------------------------------------------------------------------------------
     @Slot(int)

@@ -213,4 +213,4 @@ class CompletionsTab(QWidget):
             self.show_problem(result.problem)
 
     def shutdown(self) -> None:
-        self.stop()
+        self._job.close()

@@ -381,4 +381,4 @@ class JobsTab(QWidget):
 
     def shutdown(self) -> None:
         self.poll.stop()
-        self._jobs.cancel_all()
+        self._jobs.close()

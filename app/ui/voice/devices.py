@@ -339,6 +339,5 @@ class DevicePanel(QGroupBox):
         self.meter.set_level(level.rms_db, level.threshold_db)
 
     def shutdown(self) -> None:
-        self._idle_job.cancel()
-        self._test_job.cancel()
-        self._devices_job.cancel()
+        for slot in (self._idle_job, self._test_job, self._devices_job):
+            slot.close()

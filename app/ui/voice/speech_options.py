@@ -139,4 +139,4 @@ class SpeechOptions(QObject):
             self._on_problem(result.problem)
 
     def shutdown(self) -> None:
-        self._save_job.cancel()
+        self._save_job.close()

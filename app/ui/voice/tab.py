@@ -472,5 +472,5 @@ class VoiceTab(QWidget):
     def shutdown(self) -> None:
         self._space_owner(False)
         self.devices.shutdown()
-        self._job.cancel()
+        self._job.close()
         self.speech.shutdown()
