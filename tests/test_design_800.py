@@ -258,3 +258,22 @@ def test_the_voice_tab_fits_at_800x500_with_either_engine(qtbot, window):
         parts += [tab.engine.turn_combo] if engine == "live" else [tab.sensitivity, tab.style_field]
         for part in parts:
             assert fully_visible(part), (engine, part.accessibleName() or part.objectName())
+
+
+def test_controls_side_by_side_line_up(qtbot, window):
+    """A button beside a combo box or a text field is as tall as it (the Voice tab's Refresh stood 6 px taller than
+    the microphone box, the Completions tab's Run taller than its fields): one-line controls share design.CONTROL."""
+    from app.ui import design
+
+    voice = show_tab(qtbot, window, "voice")
+    devices = voice.devices
+    rows = [(devices.input_combo, devices.refresh_button), (voice.voice_combo, voice.speed)]
+    completions = show_tab(qtbot, window, "completions")
+    rows.append(
+        (completions.deployment, completions.max_tokens, completions.temperature, completions.run_button)
+    )
+    for row in rows:
+        heights = {part.accessibleName() or part.text(): part.height() for part in row}
+        assert set(heights.values()) == {design.CONTROL}, heights
+        centres = {in_window(part).center().y() for part in row}
+        assert max(centres) - min(centres) <= 1, heights

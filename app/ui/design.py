@@ -8,6 +8,9 @@ from dataclasses import dataclass
 # Spacing scale (px): every margin and gap is one of these.
 XS, S, M, L, XL = 4, 8, 12, 16, 24
 
+# Height of one-line controls (px): buttons, text fields, combo boxes and spin boxes side by side line up.
+CONTROL = 28
+
 # Corner radii (px).
 RADIUS_SMALL = 4  # inputs, buttons, code blocks, cards
 RADIUS = 8  # panels

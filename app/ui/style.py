@@ -36,11 +36,16 @@ def restyle() -> None:
 
 def sheet(c: Colours) -> str:
     r, xs, s, m = design.RADIUS_SMALL, design.XS, design.S, design.M
+    # One height for one-line controls (design.CONTROL): min-height is the content's, inside padding and border;
+    # combo and spin boxes keep Fusion's drawing (only min-height is set) with its own 3 px frame.
+    boxed = design.CONTROL - 2 * xs - 2
+    native = design.CONTROL - 6
     return f"""
 QPushButton {{
     background: {c.button}; color: {c.text}; border: 1px solid {c.border}; border-radius: {r}px;
-    padding: {xs}px {m}px; min-height: 18px;
+    padding: {xs}px {m}px; min-height: {boxed}px;
 }}
+QComboBox, QAbstractSpinBox {{ min-height: {native}px; }}
 QPushButton:hover {{ background: {c.alternate}; }}
 QPushButton:pressed {{ background: {c.border}; }}
 QPushButton:focus {{ border-color: {c.accent}; }}
@@ -55,6 +60,7 @@ QLineEdit, QPlainTextEdit {{
     background: {c.base}; color: {c.text}; border: 1px solid {c.border}; border-radius: {r}px;
     padding: {xs}px; selection-background-color: {c.accent}; selection-color: {c.accent_text};
 }}
+QLineEdit {{ min-height: {boxed}px; }}
 QLineEdit:focus, QPlainTextEdit:focus {{ border-color: {c.accent}; }}
 QTabWidget::pane {{ border: none; border-top: 1px solid {c.border}; }}
 QTabBar::tab {{
