@@ -9,7 +9,7 @@ from dataclasses import dataclass
 XS, S, M, L, XL = 4, 8, 12, 16, 24
 
 # Height of one-line controls (px): buttons, text fields, combo boxes and spin boxes side by side line up.
-CONTROL = 28
+CONTROL = 26
 
 # Corner radii (px).
 RADIUS_SMALL = 4  # inputs, buttons, code blocks, cards
