@@ -126,3 +126,59 @@ def test_switching_in_settings_repaints_cards_code_and_markdown(qtbot, restore_l
     qtbot.wait(100)
     assert lum(win) > 150
     win.close()
+
+
+def wrong_colours(win) -> list[str]:
+    """Widgets that do not paint with the theme now applied: a palette they inherit that is not the app's (a
+    subtree Qt stopped updating), or a muted label still in the other theme's muted colour."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+    role = QPalette.ColorRole
+    wrong = []
+    for widget in [win, *win.findChildren(QWidget)]:
+        palette, app_palette = widget.palette(), QApplication.palette(widget)
+        name = f"{type(widget).__name__} {widget.objectName() or widget.accessibleName()}"
+        if not widget.testAttribute(Qt.WidgetAttribute.WA_SetPalette):
+            if palette.color(role.Window) != app_palette.color(role.Window):
+                wrong.append(f"{name}: window {palette.color(role.Window).name()}")
+        elif isinstance(widget, QLabel):
+            text = palette.color(role.WindowText).name()
+            other = theme.LIGHT if theme.is_dark() else theme.DARK
+            if text in (other.muted, other.text) and text not in (
+                theme.colours().muted,
+                theme.colours().text,
+            ):
+                wrong.append(f"{name}: text {text}")
+    return wrong
+
+
+@pytest.mark.parametrize("start, to", [("light", "dark"), ("dark", "light")])
+def test_switching_theme_repaints_a_conversation_in_the_chat(qtbot, restore_light, start, to):
+    """The chat tab's conversation stayed in the old theme after a switch in Settings: light surface and card under
+    a dark window (your bubble dark text on navy), or the reverse: Qt stops updating the palette of a tab widget
+    whose tab bar has a style sheet, and the muted headers kept the colour they were made with."""
+    from tests.test_chat_tab import send
+
+    theme.apply_theme(start)
+    win = show_window(qtbot)
+    with qtbot.waitSignal(win.services.connection_changed, timeout=20000):
+        win.services.reconnect()
+    win.services.connection.emulator.think_seconds = 0.0
+    chat = win.tab("chat")
+    qtbot.waitUntil(lambda: chat.history is not None, timeout=10000)
+    send(qtbot, chat, "How do I sort a list? fault:cut")
+    qtbot.waitUntil(lambda: chat.view.widgets[-1].card.isVisible(), timeout=10000)
+    assert wrong_colours(win) == []
+    win.select_tab("settings")
+    settings = win.tab("settings")
+    qtbot.waitUntil(settings.isVisible)
+    settings.theme.setCurrentIndex(settings.theme.findData(to))
+    qtbot.wait(100)
+    win.select_tab("chat")
+    qtbot.waitUntil(chat.view.isVisible)
+    assert wrong_colours(win) == []
+    surface = mean_luminance(chat.view.viewport().grab().toImage())
+    assert (surface < 90) if to == "dark" else (surface > 150), surface
+    win.close()

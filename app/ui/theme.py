@@ -7,7 +7,7 @@ style that draws every widget from the palette on every platform).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -121,10 +121,15 @@ def apply_theme(choice: str) -> bool:
 
         style.restyle()
         # A widget with a style sheet (cards, banners, notes) took its palette when it was polished and keeps it,
-        # as do its children: polishing them again makes them take the new one.
+        # as do its children: polishing them again makes them take the new one. A widget styled through another's
+        # sheet (the tab widget, through its tab bar's) gets no palette change from Qt at all, nor does anything
+        # under it (the whole chat): it is told, and passes it on.
+        change = QEvent(QEvent.Type.ApplicationPaletteChange)
         for widget in app.allWidgets():
             if widget.styleSheet():
                 widget.setStyleSheet(widget.styleSheet())
+            elif widget.testAttribute(Qt.WidgetAttribute.WA_StyleSheet) and not widget.isWindow():
+                QCoreApplication.sendEvent(widget, change)
             # Widgets that baked colours into HTML or their own palette (messages, code blocks) redo them.
             retheme = getattr(widget, "retheme", None)
             if callable(retheme):

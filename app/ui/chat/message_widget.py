@@ -42,8 +42,11 @@ ACTIONS = (
 
 
 def _mute(label: QLabel) -> None:
+    """The label in the theme's muted colour (again after a theme change: `MessageWidget.retheme`)."""
+    from app.ui import theme
+
     palette = label.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText))
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(theme.colours().muted))
     label.setPalette(palette)
 
 
@@ -300,7 +303,10 @@ class MessageWidget(QFrame):
         QTimer.singleShot(2500, self, self._unflash)
 
     def retheme(self) -> None:
-        """The theme changed (`theme.apply_theme` calls this): the bubble is painted in the new colours."""
+        """The theme changed (`theme.apply_theme` calls this): the bubble is painted in the new colours, the muted
+        labels take the new muted colour (theirs is set, not inherited)."""
+        for label in (self.who, self.state, self.more, self.usage):
+            _mute(label)
         self.update()
         self.body.retheme()
 
