@@ -182,3 +182,34 @@ def test_switching_theme_repaints_a_conversation_in_the_chat(qtbot, restore_ligh
     surface = mean_luminance(chat.view.viewport().grab().toImage())
     assert (surface < 90) if to == "dark" else (surface > 150), surface
     win.close()
+
+
+@pytest.mark.parametrize("choice", ["light", "dark"])
+def test_unchecked_boxes_and_radio_buttons_stand_out_in_both_themes(qtbot, restore_light, choice):
+    """In dark, Fusion drew an unchecked radio button's ring and a check box's frame a shade darker than the
+    window: the sidebar's search modes and Settings' choices looked like bare text."""
+    from PySide6.QtWidgets import QCheckBox, QRadioButton, QStyle, QStyleOptionButton, QVBoxLayout, QWidget
+
+    from app.ui import style
+
+    theme.apply_theme(choice)
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    radio, box = QRadioButton("Meaning"), QCheckBox("Keep Parley in the tray")
+    layout.addWidget(radio)
+    layout.addWidget(box)
+    style.apply(page)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitExposed(page)
+    background = mean_luminance(page.grab().toImage(), (0, 0, 4, 4))
+    for button, element in ((radio, "SE_RadioButtonIndicator"), (box, "SE_CheckBoxIndicator")):
+        option = QStyleOptionButton()
+        button.initStyleOption(option)
+        rect = button.style().subElementRect(getattr(QStyle.SubElement, element), option, button)
+        image = button.grab(rect).toImage()
+        ring = max(
+            abs(0.2126 * c.red() + 0.7152 * c.green() + 0.0722 * c.blue() - background)
+            for c in (QColor(image.pixel(x, y)) for x in range(image.width()) for y in range(image.height()))
+        )
+        assert ring > 60, (choice, element, ring)

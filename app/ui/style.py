@@ -9,12 +9,15 @@ message slower to build. `theme.apply_theme` calls `restyle` with the new colour
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.ui import design
 from app.ui.design import Colours
 
 STYLED = "parleyStyled"  # the property that marks a widget `apply` styled
+CHECK = (Path(__file__).resolve().parents[1] / "resources" / "indicators" / "check.svg").as_posix()
 
 
 def apply(widget: QWidget) -> None:
@@ -69,5 +72,19 @@ QTabBar::tab {{
 }}
 QTabBar::tab:selected {{ color: {c.text}; border-bottom-color: {c.accent}; }}
 QTabBar::tab:hover {{ color: {c.text}; }}
+QCheckBox::indicator, QRadioButton::indicator {{
+    width: 14px; height: 14px; border: 1px solid {c.muted}; background: {c.base};
+}}
+QCheckBox::indicator {{ border-radius: 3px; }}
+QRadioButton::indicator {{ border-radius: 8px; }}
+QCheckBox::indicator:hover, QRadioButton::indicator:hover {{ border-color: {c.accent}; }}
+QCheckBox::indicator:checked {{ background: {c.accent}; border-color: {c.accent}; image: url({CHECK}); }}
+QRadioButton::indicator:checked {{
+    border-color: {c.accent};
+    background: qradialgradient(cx: 0.5, cy: 0.5, radius: 0.5, fx: 0.5, fy: 0.5, stop: 0 {c.accent_text},
+        stop: 0.32 {c.accent_text}, stop: 0.42 {c.accent}, stop: 1 {c.accent});
+}}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: {c.border}; background: {c.window}; }}
+QCheckBox::indicator:checked:disabled, QRadioButton::indicator:checked:disabled {{ background: {c.border}; }}
 QToolTip {{ background: {c.tooltip}; color: {c.tooltip_text}; border: 1px solid {c.border}; padding: {xs}px; }}
 """
