@@ -135,7 +135,6 @@ def test_a_long_word_in_an_answer_wraps_in_its_prose(qtbot, window):  # noqa: F8
     assert answer.body.horizontalScrollBar().maximum() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="fixed by a later commit")
 def test_the_completions_card_is_whole_at_800x500(qtbot, window):  # noqa: F811
     tab = show_tab(qtbot, window, "completions")
     tab.prompt.setPlainText("Hi fault:429")
@@ -148,7 +147,6 @@ def test_the_completions_card_is_whole_at_800x500(qtbot, window):  # noqa: F811
     assert card_problems(tab.card) == []
 
 
-@pytest.mark.xfail(strict=True, reason="fixed by a later commit")
 def test_the_images_refusal_card_is_whole_at_800x500_and_speaks_of_the_prompt(qtbot, window):  # noqa: F811
     from tests.test_images_tab import choose_dalle, generate
 
@@ -161,3 +159,16 @@ def test_the_images_refusal_card_is_whole_at_800x500_and_speaks_of_the_prompt(qt
     assert card_problems(tab.card) == []
     words = tab.card.plain_text()
     assert "prompt" in words.lower() and "your message" not in words.lower(), words
+
+
+def test_a_refusal_after_an_image_is_whole_at_800x500_beside_the_gallery(qtbot, window):  # noqa: F811
+    from tests.test_images_tab import choose_dalle, generate
+
+    tab = show_tab(qtbot, window, "images")
+    choose_dalle(tab)
+    generate(qtbot, tab, "a red fox in the snow")
+    qtbot.waitUntil(tab.result.isVisible, timeout=5000)
+    generate(qtbot, tab, "filter:image something not allowed")
+    settle(qtbot)
+    assert tab.card.isVisible() and fully_visible(tab.card)
+    assert card_problems(tab.card) == []
