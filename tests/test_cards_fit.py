@@ -111,7 +111,6 @@ def test_the_rate_limit_card_shows_its_whole_hint_and_request_id_at_1280(qtbot, 
     assert no_sideways_scroll(tab.view) == []
 
 
-@pytest.mark.xfail(strict=True, reason="fixed by a later commit")
 def test_a_long_word_in_a_question_wraps_instead_of_widening_the_conversation(qtbot, window):  # noqa: F811
     tab = chat_after(qtbot, window, f"Why does {LONG_WORD} fail when I call it twice?")
     assert no_sideways_scroll(tab.view) == []
@@ -121,8 +120,8 @@ def test_a_long_word_in_a_question_wraps_instead_of_widening_the_conversation(qt
     shown = user.plain
     assert shown.width() <= user.width()
     assert shown.height() >= 3 * shown.fontMetrics().lineSpacing()
-    answer = tab.view.last("assistant")
-    assert answer is not None and answer.body.horizontalScrollBar().maximum() == 0
+    answer = tab.view.last("assistant")  # (its code block may scroll sideways by itself, its prose never)
+    assert answer is not None and rect_in(answer, tab.view.viewport()).right() < tab.view.viewport().width()
 
 
 def test_a_long_word_in_an_answer_wraps_in_its_prose(qtbot, window):  # noqa: F811
