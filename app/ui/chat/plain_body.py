@@ -19,6 +19,8 @@ class PlainBody(QTextEdit):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._text = ""  # as given: toPlainText() would turn a non-breaking space into a space
+        self.setAccessibleName("Message text")
+        self.setAccessibleDescription("The message as you typed it; select to copy")
         self.setReadOnly(True)
         self.setAcceptRichText(False)
         self.setTabChangesFocus(True)
