@@ -120,6 +120,10 @@ def test_dalle_content_policy_violation_with_revised_prompt():
     assert problem.revised_prompt == "A calm rabbit"
     assert "image prompt" in problem.detail
     assert problem.verdict.get("violence").severity == "high"
+    # The Images tab's words: a prompt and Generate, not the chat's message and Send.
+    assert problem.action == "Rephrase your prompt and generate again; your text is kept."
+    chat = errors.from_exception(status_error(400, FILTER_BODY), CTX)
+    assert chat.action == "Rephrase your message and send it again; your text is kept."
 
 
 def test_deployment_not_found_names_the_deployment_and_the_field():

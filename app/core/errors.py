@@ -207,7 +207,10 @@ def from_status(
             Kind.FILTERED,
             "Blocked by Azure's content filter",
             f"Azure's content filter blocked the {'image prompt' if code == 'content_policy_violation' else 'prompt'}: {cats}.",
-            "Rephrase your message and send it again; your text is kept.",
+            # The Images tab has a prompt and a Generate button, the chat a message and Send.
+            "Rephrase your prompt and generate again; your text is kept."
+            if what == "images"
+            else "Rephrase your message and send it again; your text is kept.",
             verdict=verdict,
             revised_prompt=filters.revised_prompt_from_error_body(body),
             **common,

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.core import filters
 from app.ui import design
 from app.ui.chat.markdown_body import DISPLAY_LIMIT, MarkdownBody
+from app.ui.chat.plain_body import PlainBody
 from app.ui.common import icons
 from app.ui.common.problem_card import Card
 
@@ -148,12 +149,7 @@ class MessageWidget(QFrame):
         self.images_box.setLayout(self.images)
         self.images_box.hide()
         self.body = MarkdownBody()
-        self.plain = QLabel()
-        self.plain.setWordWrap(True)
-        self.plain.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
-        self.plain.setTextFormat(Qt.TextFormat.PlainText)
+        self.plain = PlainBody()  # your text: a word too long for the bubble wraps inside the word
         self.more = QLabel()  # an answer too long to show in full says so
         self.more.setWordWrap(True)
         _mute(self.more)
@@ -179,6 +175,7 @@ class MessageWidget(QFrame):
         layout.addWidget(self.usage)
         self.setAccessibleName("Your message" if role == "user" else "Assistant's answer")
         self.body.setAccessibleName("Your message's text" if role == "user" else "The answer's text")
+        self.plain.setAccessibleName("Your message's text")
         self._scale_small()
         self.set_text(text)
 

@@ -32,7 +32,7 @@ class EmptyState(QFrame):
         self.action_row.addStretch(1)
         # A readable measure on wide windows: the text column is at most 560 px, centred. (No alignment flag on the
         # label itself: that would give a word-wrapped label its one-line height and cut it off.)
-        inner = QWidget()
+        self.inner = inner = QWidget()
         inner.setMaximumWidth(560)
         self.outer = outer = QHBoxLayout(self)
         outer.setContentsMargins(16, 16, 16, 16)
@@ -50,24 +50,28 @@ class EmptyState(QFrame):
         self.buttons: list[QPushButton] = []
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt name
-        """Room for the title, two lines of guidance and the buttons, so a splitter never squeezes it unreadable
-        (a word-wrapped label reports a one-line minimum)."""
+        """Room for the title and the buttons: where a small window needs the height for something that matters
+        now (the Images tab's card at 800×500), the guidance steps aside (`resizeEvent`) rather than being cut."""
+        return QSize(super().minimumSizeHint().width(), self._height(0))
+
+    def _height(self, guidance: int) -> int:
+        """The height the title, `guidance` px of guidance (0: none) and the buttons take with the margins."""
         margins = self.outer.contentsMargins()
         buttons = max((b.sizeHint().height() for b in self.buttons), default=0)
-        height = (
-            self.title.sizeHint().height()
-            + 2 * self.guidance.fontMetrics().lineSpacing()
-            + buttons
-            + 2 * self.column.spacing()
-            + margins.top()
-            + margins.bottom()
-        )
-        return QSize(super().minimumSizeHint().width(), height)
+        gaps = (2 if guidance else 1) * self.column.spacing()
+        return self.title.sizeHint().height() + guidance + buttons + gaps + margins.top() + margins.bottom()
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt name
         # Layouts ask a word-wrapped label's height for its width and skip the hint above: say it as a minimum.
         self.setMinimumHeight(self.minimumSizeHint().height())
         super().showEvent(event)  # type: ignore[arg-type]
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt name
+        """The guidance shows when all of its lines fit (at least two, as a splitter squeezing it would leave)."""
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        width = self.inner.width() or self.guidance.width()
+        lines = max(self.guidance.heightForWidth(width), 2 * self.guidance.fontMetrics().lineSpacing())
+        self.guidance.setVisible(self.height() >= self._height(lines))
 
     def add_action(self, text: str, slot: Callable[[], object], description: str) -> QPushButton:
         """A button under the guidance (in the order added); `description` is what a screen reader adds to it."""

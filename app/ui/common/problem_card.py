@@ -64,29 +64,37 @@ class Card(QFrame):
         self.problem: errors.Problem | None = None
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.text.setOpenExternalLinks(True)
-        self.request_id = QLabel()
+        self.request_id = QLabel()  # a line of its own, wrapped at its dashes in a narrow card: never cut
+        self.request_id.setWordWrap(True)
         self.request_id.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copy_id = QPushButton("Copy request id")
         self.copy_id.setAccessibleName("Copy request id")
         self.copy_id.clicked.connect(self._copy_request_id)
         self._buttons = QHBoxLayout()
         self._buttons.setContentsMargins(0, 0, 0, 0)
-        id_row = QHBoxLayout()
-        id_row.setContentsMargins(0, 0, 0, 0)
-        id_row.addWidget(self.request_id, 1)
-        id_row.addWidget(self.copy_id)
+        # Copy request id ends the actions' row, or the id's own row in a card without actions (`_place_copy`). The
+        # id wraps at its dashes: an id that could not made the card as wide as it and its button together, wider
+        # than the conversation at 800 px (it scrolled sideways).
+        self._id_row = QHBoxLayout()
+        self._id_row.setContentsMargins(0, 0, 0, 0)
+        self._id_row.addWidget(self.request_id, 1)
+        self._button_row = QHBoxLayout()
+        self._button_row.setContentsMargins(0, 0, 0, 0)
+        self._button_row.addLayout(self._buttons, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(design.M + 2, design.S, design.M, design.S)
         layout.setSpacing(design.XS)
         layout.addWidget(self.title)
         layout.addWidget(self.text)
-        layout.addLayout(id_row)
-        layout.addLayout(self._buttons)
+        layout.addLayout(self._id_row)
+        layout.addLayout(self._button_row)
+        self._place_copy(False)
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick)
@@ -186,7 +194,15 @@ class Card(QFrame):
             button.clicked.connect(self._on_button)
             self._buttons.addWidget(button)
         self._buttons.addStretch(1)
+        self._place_copy(bool(actions))
         self.show()
+
+    def _place_copy(self, beside_actions: bool) -> None:
+        """Copy request id at the end of the actions' row, or of the id's row when there are no actions (a row
+        for it alone would cost a card the height a small window has not got)."""
+        self._id_row.removeWidget(self.copy_id)
+        self._button_row.removeWidget(self.copy_id)
+        (self._button_row if beside_actions else self._id_row).addWidget(self.copy_id)
 
     def colour(self) -> str:
         """The kind's colour in the theme painted now."""

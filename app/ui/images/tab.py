@@ -79,6 +79,7 @@ class ImagesTab(QWidget):
         self.prompt.setMaximumHeight(
             4 * lines + 2 * design.S
         )  # four lines: the rest of the height is the image's
+        self.prompt.setMinimumHeight(2 * lines + 2 * design.S)  # two when a card needs the height (800×500)
         self.options = OptionsBar(self.services)
         self.options.changed.connect(self._on_family_changed)
         # The tests and keyboard users reach the option widgets by these names.

@@ -94,6 +94,11 @@ class CompletionsTab(QWidget):
         self.status.setAccessibleName("Completion status")
         self.card = Card()
         self.card.action.connect(self._on_card_action)
+        # Two lines each at the least (a text box asks for ~5): at 800×500 the card under them needs their height,
+        # and a box that scrolls loses less than a card cut through its words.
+        lines = self.prompt.fontMetrics().lineSpacing()
+        for box in (self.prompt, self.output):
+            box.setMinimumHeight(2 * lines + 2 * design.S)
 
         options = QHBoxLayout()
         for text, widget in (
