@@ -218,3 +218,33 @@ def test_a_finished_answer_is_announced(qtbot, window, monkeypatch):
     assert chat.view.widgets[-1].status == "complete"
     announcements = [(msg, obj) for kind, msg, obj in said if kind == "QAccessibleAnnouncementEvent"]
     assert announcements and announcements[-1][0] == "Answer finished.", said
+
+
+def words_on(widget: QWidget) -> list[str]:
+    """Every text a user reads or hears on `widget`: its text, placeholder, tooltip and accessible description."""
+    texts = [widget.toolTip(), widget.accessibleDescription(), widget.accessibleName()]
+    for getter in ("text", "placeholderText", "title"):
+        value = getattr(widget, getter, None)
+        if callable(value):
+            try:
+                texts.append(str(value()))
+            except TypeError:  # a getter with arguments (QTabBar.text(i))
+                pass
+    return texts
+
+
+def test_every_text_names_the_return_key_as_the_shortcuts_list_does(qtbot, window):
+    # Help → Keyboard shortcuts writes it as Qt does ("Return", "Ctrl+Return"); a placeholder saying "Ctrl+Enter"
+    # beside an empty state saying "Ctrl+Return" made the user wonder whether they were two keys.
+    for name in TAB_NAMES:
+        show_tab(qtbot, window, name)
+    import re
+
+    enter = re.compile(r"\bEnter\b(?! your)")
+    said = {
+        f"{label(w)}: {text}"
+        for w in window.findChildren(QWidget)
+        for text in words_on(w)
+        if enter.search(text)
+    }
+    assert not said, sorted(said)
