@@ -131,6 +131,32 @@ def test_window_path_without_a_display_loads_none_of_the_commands_machinery(env)
     assert "no display to open the window on" in r.stderr
 
 
+def _option_help(help_text: str) -> dict[str, str]:
+    """Each option of a `--help` page with its help words (empty when it has none)."""
+    options: dict[str, str] = {}
+    current = None
+    section = help_text.split("\noptions:\n", 1)[1]
+    for line in section.splitlines():
+        if line.startswith("  -"):
+            flags, _, words = line.strip().partition("  ")
+            current = flags.split(",")[-1].split()[0]
+            options[current] = words.strip()
+        elif current and line.startswith("    "):
+            options[current] = (options[current] + " " + line.strip()).strip()
+    return options
+
+
+def test_every_option_of_complete_has_help_worded_as_ask_words_it(env):
+    complete = _option_help(parley(env, "complete", "--help").stdout)
+    ask = _option_help(parley(env, "ask", "--help").stdout)
+    assert [o for o, words in complete.items() if not words] == []
+    for option in ("--max-tokens", "--temperature"):
+        shared = ask[option].split(" (")[0].split(";")[0]
+        assert complete[option].startswith(shared), (option, complete[option], ask[option])
+    assert "(default: 100)" in complete["--max-tokens"]
+    assert "(default: 0.0)" in complete["--temperature"]
+
+
 def _timed(cmd, env) -> float:
     t = time.perf_counter()
     r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)

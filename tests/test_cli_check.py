@@ -60,7 +60,15 @@ def test_check_on_the_demo_lineup_answers_everywhere():
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     checks = {c["capability"]: c for c in lines if c["type"] == "check"}
-    assert set(checks) == {"chat", "speech", "transcription", "images", "embeddings", "completions"}
+    assert set(checks) == {
+        "chat",
+        "speech",
+        "transcription",
+        "images",
+        "embeddings",
+        "completions",
+        "realtime",
+    }
     assert all(c["ok"] and c["seconds"] > 0 for c in checks.values())
     assert checks["chat"]["deployment"] == "gpt-5-mini" and checks["chat"]["family"] == "reasoning"
     assert checks["chat"]["model"].startswith("gpt-5-mini")
@@ -73,7 +81,8 @@ def test_check_on_the_demo_lineup_answers_everywhere():
         "transcription": ("gpt-4o-transcribe", "gpt-4o-transcribe"),
     }
     assert checks["embeddings"]["family"] == "embeddings"
-    assert lines[-1] == {"type": "summary", "answered": 6, "tried": 6, "exit_code": 0}
+    assert checks["realtime"]["deployment"] == "gpt-realtime" and checks["realtime"]["family"] == "realtime"
+    assert lines[-1] == {"type": "summary", "answered": 7, "tried": 7, "exit_code": 0}
 
 
 def test_check_prints_family_latency_and_verdict_and_exits_with_the_first_problem(env):

@@ -163,6 +163,25 @@ def test_connection_test_shows_404_for_an_unknown_deployment(qtbot, services, di
     assert "Deployment 'my-dalle' not found on this resource." in rows[2]
 
 
+def test_connection_test_tries_the_realtime_deployment_too_and_counts_it(
+    qtbot, services, dict_keyring, emulator
+):
+    # All seven fields filled: the Realtime one was neither tried nor listed, and the summary counted six.
+    dialog = open_dialog(qtbot, services)
+    names = {capability: f"dep-{capability}" for capability in dialog.deployment_edits}
+    assert "realtime" in names and len(names) == 7
+    fill(qtbot, dialog, emulator.endpoint, **{**names, "chat": "gpt-4o"})
+    rows = run_test(qtbot, dialog)
+    verdicts = [row for row in rows if row[:1] in "✓✗–"]
+    assert len(verdicts) == 7, rows
+    assert "✗ Realtime (dep-realtime): Deployment not found" in verdicts
+    assert dialog.probe.status.text() == "6 of 7 did not work; see below."
+    fill(qtbot, dialog, emulator.endpoint, chat="gpt-4o", realtime="gpt-realtime")
+    rows = run_test(qtbot, dialog)
+    assert rows[1].startswith("✓ Realtime (gpt-realtime): OK, "), rows
+    assert dialog.probe.status.text() == "All 2 deployments answered."
+
+
 def test_connection_test_shows_nothing_listening(qtbot, services, dict_keyring):
     import socket
 

@@ -1,5 +1,5 @@
-"""Empty states: chat, the images gallery and jobs say what goes there and offer the main action; each goes away when
-there is content and comes back when it is gone."""
+"""Empty states: chat, the images gallery, jobs and voice say what goes there and offer the main action; each goes
+away when there is content and comes back when it is gone."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 from app.ui.chat.tab import ChatTab
 from app.ui.images.tab import ImagesTab
 from app.ui.tools.jobs_tab import JobsTab
+from app.ui.voice.tab import VoiceTab
 
 
 def test_chat_asks_anything_until_the_first_message_and_again_for_a_new_chat(qtbot, services):
@@ -102,4 +103,105 @@ def test_jobs_say_what_jobs_are_and_refresh_until_one_is_listed(qtbot, services,
     tab.kind.setCurrentIndex(tab.kind.findData("fine-tune"))  # none of those: the empty state again
     qtbot.waitUntil(tab.empty.isVisible, timeout=10000)
     assert not tab.table.isVisible()
+    tab.shutdown()
+
+
+def voice_tab(qtbot, services, monkeypatch, devices: list) -> VoiceTab:
+    """The Voice tab with `devices` listed (no sound hardware) and a session that listens, says what the test put
+    in `tab.said` and ends when stopped."""
+    import app.ui.voice.devices as devices_ui
+    import app.ui.voice.tab as tab_module
+    from app.voice.events import StateChanged, VoiceState
+
+    said: list = []
+
+    def session(connection, config, controls, on_level, cancel, **_live):
+        yield StateChanged(VoiceState.LISTENING)
+        while not cancel.cancelled:
+            while said:
+                yield said.pop(0)
+            cancel.wait(0.01)
+
+    for engine in ("chained_job", "live_job"):
+        monkeypatch.setattr(tab_module, engine, session)
+    monkeypatch.setattr(devices_ui, "_list_devices", lambda rescan, cancel: devices)
+    monkeypatch.setattr(devices_ui, "_idle_levels", lambda device, on_level, cancel: iter(()))
+    tab = VoiceTab(services)
+    tab.said = said  # type: ignore[attr-defined]
+    qtbot.addWidget(tab)
+    tab.on_connection(services.connection)
+    tab.resize(900, 600)
+    tab.show()
+    qtbot.waitUntil(lambda: not tab.devices.listing and tab.devices._devices_job.job is None, timeout=10000)
+    return tab
+
+
+def test_voice_says_how_to_talk_until_the_first_conversation(qtbot, services, monkeypatch):
+    from app.audio.devices import Device
+    from app.voice.events import ReplyDelta, ReplyDone, UserSaid
+
+    mic = Device(0, "Built-in Microphone", "server", 1, 0, 48000.0, is_default_input=True)
+    speaker = Device(1, "Built-in Speakers", "server", 0, 2, 48000.0, is_default_output=True)
+    tab = voice_tab(qtbot, services, monkeypatch, [mic, speaker])
+    empty = tab.empty
+    qtbot.waitUntil(lambda: empty.buttons[0].isVisible(), timeout=5000)
+    assert empty.isVisible() and not tab.transcript.isVisible()
+    assert empty.title.text() == "Talk with Parley"
+    assert tab.start_button.objectName() == "primary"  # the tab's one accent-coloured button
+    start = empty.buttons[0]
+    assert start.text() == "Start talking"
+    tab.hands_free.setChecked(True)
+    assert "Hands-free" in empty.guidance.text() and "Realtime API" in empty.guidance.text()  # demo: Live
+    tab.push_to_talk.setChecked(True)
+    assert "hold Space" in empty.guidance.text()
+    tab.engine.engine_combo.setCurrentIndex(tab.engine.engine_combo.findData("chained"))
+    assert "transcribed" in empty.guidance.text() and "Realtime API" not in empty.guidance.text()
+    assert empty.accessibleDescription() == empty.guidance.text()
+    tab.hands_free.setChecked(True)
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.running, timeout=5000)
+    assert not empty.isVisible() and tab.transcript.isVisible()  # the conversation's place from the start
+    tab.said.extend([UserSaid("Hello there", 1.0), ReplyDelta("Hi!"), ReplyDone("Hi!", None)])
+    qtbot.waitUntil(lambda: "Hi!" in tab.transcript_text(), timeout=5000)
+    tab.stop()
+    qtbot.waitUntil(lambda: not tab.running, timeout=5000)
+    assert not empty.isVisible() and tab.transcript.isVisible()  # the transcript stays
+    tab.shutdown()
+
+
+def test_voice_after_a_silent_session_invites_again(qtbot, services, monkeypatch):
+    from app.audio.devices import Device
+
+    mic = Device(0, "Built-in Microphone", "server", 1, 0, 48000.0, is_default_input=True)
+    tab = voice_tab(qtbot, services, monkeypatch, [mic])
+    qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=5000)
+    tab.start()
+    qtbot.waitUntil(lambda: tab.running, timeout=5000)
+    assert not tab.empty.isVisible()
+    tab.stop()
+    qtbot.waitUntil(lambda: not tab.running, timeout=5000)
+    assert tab.empty.isVisible() and not tab.transcript.isVisible()  # nothing was said: nothing to show
+    tab.shutdown()
+
+
+def test_voice_without_a_microphone_leaves_the_problem_as_the_message(qtbot, services, monkeypatch):
+    from app.audio.devices import Device
+
+    speaker = Device(1, "Built-in Speakers", "server", 0, 2, 48000.0, is_default_output=True)
+    tab = voice_tab(qtbot, services, monkeypatch, [speaker])
+    qtbot.waitUntil(lambda: tab.card.isVisible(), timeout=5000)
+    assert "No microphone found" in tab.card.title.text()
+    assert not tab.start_button.isEnabled()
+    from PySide6.QtGui import QColor
+
+    from app.ui import style, theme
+
+    style.apply(tab)  # as the window styles a tab
+    image = tab.start_button.grab().toImage()
+    fill = QColor(image.pixel(6, image.height() // 2)).name()
+    assert fill != QColor(theme.colours().accent).name(), (
+        "a Start that cannot work looks like the one to press"
+    )
+    assert not tab.empty.isVisible()  # no "Talk with Parley" and no Start that cannot work under the card
+    assert tab.transcript.isVisible()
     tab.shutdown()

@@ -218,3 +218,82 @@ def test_a_finished_answer_is_announced(qtbot, window, monkeypatch):
     assert chat.view.widgets[-1].status == "complete"
     announcements = [(msg, obj) for kind, msg, obj in said if kind == "QAccessibleAnnouncementEvent"]
     assert announcements and announcements[-1][0] == "Answer finished.", said
+
+
+def words_on(widget: QWidget) -> list[str]:
+    """Every text a user reads or hears on `widget`: its text, placeholder, tooltip and accessible description."""
+    texts = [widget.toolTip(), widget.accessibleDescription(), widget.accessibleName()]
+    for getter in ("text", "placeholderText", "title"):
+        value = getattr(widget, getter, None)
+        if callable(value):
+            try:
+                texts.append(str(value()))
+            except TypeError:  # a getter with arguments (QTabBar.text(i))
+                pass
+    return texts
+
+
+def test_every_text_names_the_return_key_as_the_shortcuts_list_does(qtbot, window):
+    # Help → Keyboard shortcuts writes it as Qt does ("Return", "Ctrl+Return"); a placeholder saying "Ctrl+Enter"
+    # beside an empty state saying "Ctrl+Return" made the user wonder whether they were two keys.
+    for name in TAB_NAMES:
+        show_tab(qtbot, window, name)
+    import re
+
+    enter = re.compile(r"\bEnter\b(?! your)")
+    said = {
+        f"{label(w)}: {text}"
+        for w in window.findChildren(QWidget)
+        for text in words_on(w)
+        if enter.search(text)
+    }
+    assert not said, sorted(said)
+
+
+def test_ctrl_z_brings_back_a_deleted_chat_but_undoes_typing_in_the_box(qtbot, window):
+    chat = show_tab(qtbot, window, "chat")
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is chat.compose.edit)
+    chat.compose.set_text("first question")
+    qtbot.keyClick(chat.compose.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: chat.turns.job is None and len(chat.sidebar.conversations) == 1, timeout=20000)
+    window.activateWindow()  # offscreen Qt loses the active window while the answer streams
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    chat.sidebar.list.setFocus()
+    chat.sidebar.list.setCurrentRow(0)
+    qtbot.keyClick(chat.sidebar.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(
+        lambda: chat.sidebar.undo_bar.isVisible() and not chat.sidebar.conversations, timeout=5000
+    )
+    assert (
+        QApplication.focusWidget() is chat.sidebar.list
+    )  # where Del was pressed, not the box (which keeps Ctrl+Z)
+    # In the message box Ctrl+Z is the box's own: it takes back what was typed, the chat stays deleted.
+    chat.compose.edit.setFocus()
+    qtbot.keyClicks(chat.compose.edit, "draft")
+    qtbot.keyClick(chat.compose.edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert chat.compose.text() == ""
+    qtbot.wait(300)
+    assert not chat.sidebar.conversations and chat.sidebar.undo_bar.isVisible()
+    # Anywhere else in the tab (here, the list the chat was deleted from) Ctrl+Z is the sidebar's Undo.
+    chat.sidebar.list.setFocus()
+    qtbot.keyClick(chat.sidebar.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: [c.title for c in chat.sidebar.conversations] == ["first question"], timeout=5000)
+    assert not chat.sidebar.undo_bar.isVisible()
+    # Once nothing is offered, Ctrl+Z brings nothing back.
+    chat.sidebar.list.setFocus()
+    chat.sidebar.list.setCurrentRow(0)
+    qtbot.keyClick(chat.sidebar.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: not chat.sidebar.conversations, timeout=5000)
+    chat.sidebar._undo_timer.timeout.emit()  # the offer runs out
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(300)
+    assert not chat.sidebar.conversations
+
+
+def test_the_shortcuts_list_says_ctrl_z_brings_a_deleted_chat_back(qtbot, window):
+    from app.ui.shortcuts import SHORTCUTS
+
+    chat_keys = {keys: what for where, keys, what in SHORTCUTS if where == "Chat"}
+    assert "Ctrl+Z" in chat_keys["Del"]
+    assert "deleted" in chat_keys["Ctrl+Z"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import Commands, UsageError, err, positive_int, read_text, temperature, what_it_is
+from app.cli.common import Commands, UsageError, add_answer_options, err, read_text, what_it_is
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.stream import stream_text
 from app.cli.worker import worker_events
@@ -31,18 +31,7 @@ def register(commands: Commands) -> None:
     p.add_argument("--system", metavar="TEXT", help="system prompt")
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
-    p.add_argument(
-        "--max-tokens",
-        metavar="N",
-        type=positive_int,
-        help="longest answer in tokens (sent as max_completion_tokens to a reasoning deployment)",
-    )
-    p.add_argument(
-        "--temperature",
-        metavar="T",
-        type=temperature,
-        help="0-2; a deployment that does not take it answers anyway, with a note on stderr",
-    )
+    add_answer_options(p, reasoning=True)
     p.add_argument(
         "--reasoning-effort",
         choices=("minimal", "low", "medium", "high"),

@@ -58,6 +58,30 @@ temperature = _bounded(float, 0.0, 2.0, "must be between 0 and 2", "a number")
 seconds = _bounded(float, 0.1, 3600.0, "must be between 0.1 and 3600 seconds", "a number of seconds")
 
 
+def add_answer_options(
+    p: argparse.ArgumentParser,
+    *,
+    default_tokens: int | None = None,
+    default_temperature: float | None = None,
+    reasoning: bool = False,
+) -> None:
+    """--max-tokens and --temperature, worded once for every command that takes them (with their defaults);
+    `reasoning`: the deployment may be a reasoning one, which takes them differently, and the help says how."""
+    tokens_help = "longest answer in tokens"
+    temperature_help = "0-2, higher answers more varied"
+    if reasoning:
+        tokens_help += " (sent as max_completion_tokens to a reasoning deployment)"
+        temperature_help += "; a deployment that does not take it answers anyway, with a note on stderr"
+    if default_tokens is not None:
+        tokens_help += " (default: %(default)s)"
+    if default_temperature is not None:
+        temperature_help += " (default: %(default)s)"
+    p.add_argument("--max-tokens", metavar="N", type=positive_int, default=default_tokens, help=tokens_help)
+    p.add_argument(
+        "--temperature", metavar="T", type=temperature, default=default_temperature, help=temperature_help
+    )
+
+
 class Commands:
     """The subcommands as their modules register them: each `register(commands)` adds its parser with `add`."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli.common import Commands, positive_int, read_text, temperature
+from app.cli.common import Commands, add_answer_options, read_text
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.stream import stream_text
 from app.cli.worker import worker_events
@@ -21,8 +21,7 @@ def register(commands: Commands) -> None:
     )
     p.add_argument("prompt", metavar="PROMPT", help="the prompt; - reads it from stdin")
     p.add_argument("-m", "--deployment", metavar="DEPLOYMENT", help="completions deployment")
-    p.add_argument("--max-tokens", metavar="N", type=positive_int, default=100)
-    p.add_argument("--temperature", metavar="T", type=temperature, default=0.0)
+    add_answer_options(p, default_tokens=100, default_temperature=0.0)
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
 
 

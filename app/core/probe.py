@@ -1,19 +1,21 @@
 """Test connection: one tiny real call per filled deployment, each reported as OK (with latency) or as its Problem.
 
 `probe_profile` resolves the credentials (a typed key, the keyring, or Entra ID) and yields `ProbeResult`s in the
-order of `profiles.CAPABILITIES`. Images are checked without generating one (an invalid size reaches the deployment
-and is refused for free). After a failure that every other call would repeat (key, network, permission), the rest
-are reported as skipped rather than tried again.
+order of `profiles.ALL_CAPABILITIES`. Images are checked without generating one (an invalid size reaches the
+deployment and is refused for free); live voice's realtime deployment by opening a session and closing it once Azure
+has configured it (no audio, no answer). After a failure that every other call would repeat (key, network,
+permission), the rest are reported as skipped rather than tried again.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from app.core import client as client_mod
 from app.core import errors, netio, profiles
@@ -32,6 +34,7 @@ LABELS = {
     "images": "Images",
     "embeddings": "Embeddings",
     "completions": "Completions",
+    "realtime": "Realtime",
 }
 _WORK = {
     "chat": "chat",
@@ -40,6 +43,7 @@ _WORK = {
     "images": "image generation",
     "embeddings": "embeddings",
     "completions": "legacy completions",
+    "realtime": "live voice",
 }
 _STOP_KINDS = {errors.Kind.AUTH, errors.Kind.PERMISSION, errors.Kind.NETWORK, errors.Kind.TIMEOUT}
 
@@ -100,7 +104,7 @@ def probe(
     api_key: str | None = None,
     token_provider: Callable[[], str] | None = None,
 ) -> Iterator[ProbeResult]:
-    todo = [(c, profile.deployments.for_capability(c).strip()) for c in profiles.CAPABILITIES]
+    todo = [(c, profile.deployments.for_capability(c).strip()) for c in profiles.ALL_CAPABILITIES]
     todo = [(c, d) for c, d in todo if d]
     if not todo:
         raise errors.ParleyError(
@@ -128,7 +132,13 @@ def probe(
                 continue
             version = "v1" if profile.v1 else profile.api_version
             ctx = errors.Context(capability, deployment, version, profile.endpoint, auth)
-            result = _one(client, capability, deployment, ctx, cancel, profile)
+            if capability == profiles.REALTIME:
+                live = _live(quick, deployment, ctx, cancel, api_key, token_provider)
+                if live is None:  # cancelled
+                    return
+                result = live
+            else:
+                result = _one(client, capability, deployment, ctx, cancel, profile)
             if result.problem is not None and result.problem.kind in _STOP_KINDS:
                 stop = f"{result.label.lower()} failed with '{result.problem.title}'"
             yield result
@@ -189,6 +199,67 @@ def _one(
         request_id=_request_id(response),
         family=family,
         model=None if profile.chat_traits(deployment).router else model,
+    )
+
+
+def _live(
+    profile: Profile,
+    deployment: str,
+    ctx: errors.Context,
+    cancel: CancelToken,
+    api_key: str | None,
+    token_provider: Callable[[], str] | None,
+) -> ProbeResult | None:
+    """A Realtime session on the deployment, closed once Azure has configured it: nothing is spoken or answered,
+    so nothing is billed. None when the test was cancelled."""
+    from app.core import realtime
+    from app.core.events import Failed
+    from app.core.realtime_events import LiveConfig, SessionStarted
+
+    start = time.perf_counter()
+    mine = cancel.child()
+    timer = threading.Timer(profile.timeout, mine.cancel)  # Azure must configure the session in time
+    client = realtime.build_client(profile, api_key=api_key, token_provider=token_provider)
+    session = realtime.RealtimeSession(
+        client, LiveConfig(deployment), cancel=mine, ctx=ctx, open_timeout=profile.timeout
+    )
+    events = cast(Generator[Any, None, None], session.run())  # a generator: closed below, on this thread
+    outcome: SessionStarted | Failed | None = None
+    timer.start()
+    try:
+        outcome = next((e for e in events if isinstance(e, SessionStarted | Failed)), None)
+    finally:
+        timer.cancel()
+        session.close()
+        events.close()
+        client.close()
+        cancel.forget(mine.cancel)
+    seconds = time.perf_counter() - start
+    family = profile.family(deployment)
+    if isinstance(outcome, SessionStarted):
+        return ProbeResult(profiles.REALTIME, deployment, True, seconds, family=family, model=outcome.model)
+    if cancel.cancelled:
+        return None
+    problem = (
+        outcome.problem
+        if isinstance(outcome, Failed)
+        else errors.Problem(
+            errors.Kind.TIMEOUT,
+            "No answer in time",
+            f"Azure did not open a live session on '{deployment}' within {profile.timeout:.0f} s.",
+            "Try again; if it keeps happening, check the realtime deployment's health in Azure AI Foundry.",
+            retryable=True,
+        )
+    )
+    problem = _refine(problem, profiles.REALTIME, deployment)
+    return ProbeResult(
+        profiles.REALTIME,
+        deployment,
+        False,
+        seconds,
+        problem=problem,
+        request_id=problem.request_id,
+        family=family,
     )
 
 

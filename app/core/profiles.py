@@ -35,8 +35,8 @@ KNOWN_API_VERSIONS = (
     "2024-05-01-preview",
 )
 CAPABILITIES = ("chat", "speech", "transcription", "images", "embeddings", "completions")
-# Deployments a profile may name besides CAPABILITIES (the probe and the Settings form go over those six; live
-# voice's realtime deployment is reached over a WebSocket, not one of their HTTP calls).
+# The deployment a profile may name besides CAPABILITIES' HTTP ones: live voice's, reached over a WebSocket (the
+# probe and the Settings form go over all seven).
 REALTIME = "realtime"
 ALL_CAPABILITIES = (*CAPABILITIES, REALTIME)
 DEMO_PROFILE_NAME = "Demo"

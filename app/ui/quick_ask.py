@@ -42,7 +42,7 @@ def _ask(connection: Any, turn: Turn, *, cancel: CancelToken):
 
 
 class _Question(QPlainTextEdit):
-    """Enter asks, Shift+Enter is a new line (as in the chat box); Escape closes the window."""
+    """Return asks, Shift+Return is a new line (as in the chat box); Escape closes the window."""
 
     submitted = Signal()
 
@@ -70,9 +70,9 @@ class QuickAsk(QWidget):
         self._job = JobSlot(self, "quick-ask")
 
         self.question = _Question()
-        self.question.setPlaceholderText("Ask anything — Enter to ask, Shift+Enter for a new line")
+        self.question.setPlaceholderText("Ask anything — Return to ask, Shift+Return for a new line")
         self.question.setAccessibleName("Question")
-        self.question.setAccessibleDescription("Type a question and press Enter")
+        self.question.setAccessibleDescription("Type a question and press Return")
         self.question.setTabChangesFocus(True)
         self.question.setFixedHeight(72)
         self.question.submitted.connect(self.ask)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from PySide6.QtGui import QKeySequence
 
 SHOW_SHORTCUTS = "Ctrl+/"
+UNDO_KEYS = (
+    "Ctrl+Z"  # outside a text box (which keeps it for its own text): the chat tab's Undo of a deletion
+)
 
 # (where, keys, what): keys in QKeySequence's portable form, shown in the platform's own words.
 SHORTCUTS: tuple[tuple[str, str, str], ...] = (
@@ -28,7 +31,12 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Chat", "Ctrl+P", "Pin the selected conversation to the top (again: unpin it)"),
     ("Chat", "Menu", "The selected conversation's menu: rename, pin, export, delete"),
     ("Chat", "Shift+F10", "The selected conversation's menu, as the menu key"),
-    ("Chat", "Del", "Delete the selected conversation (Undo brings it back)"),
+    ("Chat", "Del", f"Delete the selected conversation (Undo or {UNDO_KEYS} brings it back)"),
+    (
+        "Chat",
+        UNDO_KEYS,
+        "Bring back the conversation just deleted (outside a text box, while Undo is offered)",
+    ),
     ("Voice", "Space", "Hold to talk, in push-to-talk mode"),
     ("Voice", "Esc", "Stop the voice conversation"),
     ("Images", "Ctrl+Return", "Generate the image"),

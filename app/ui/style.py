@@ -56,6 +56,7 @@ QPushButton:disabled {{ color: {c.muted}; background: {c.window}; }}
 QPushButton#primary {{ background: {c.accent}; color: {c.accent_text}; border-color: {c.accent}; }}
 QPushButton#primary:hover {{ background: {c.link}; }}
 QPushButton#primary:focus {{ border: 2px solid {c.text}; }}
+QPushButton#primary:disabled {{ color: {c.muted}; background: {c.window}; border-color: {c.border}; }}
 QToolButton {{ border: 1px solid transparent; border-radius: {r}px; padding: {xs}px; }}
 QToolButton:hover {{ background: {c.alternate}; }}
 QToolButton:focus {{ border-color: {c.accent}; }}

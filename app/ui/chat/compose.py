@@ -1,4 +1,4 @@
-"""Where the user writes: the text box (Enter sends, Shift+Enter breaks the line, Esc stops), attached images
+"""Where the user writes: the text box (Return sends, Shift+Return breaks the line, Esc stops), attached images
 (file dialog, paste, drag and drop) shown as removable thumbnails, and the Send/Stop button."""
 
 from __future__ import annotations
@@ -123,11 +123,11 @@ class ComposeBox(QWidget):
         self.busy = False
         self.edit = ComposeEdit()
         self.edit.setPlaceholderText(
-            "Message the assistant — Enter sends, Shift+Enter for a new line, Esc stops"
+            "Message the assistant — Return sends, Shift+Return for a new line, Esc stops"
         )
         self.edit.setAccessibleName("Message")
         describe(
-            self.edit, "Your message to the assistant; Enter sends it (or Ctrl+Enter, as set in Settings)"
+            self.edit, "Your message to the assistant; Return sends it (or Ctrl+Return, as set in Settings)"
         )
         self.edit.setTabChangesFocus(True)
         self.edit.textChanged.connect(self._fit_height)
@@ -229,7 +229,7 @@ class ComposeBox(QWidget):
             self.send,
             "Stops the answer; what came so far is kept" if busy else "Sends the message to the assistant",
         )
-        self.send.setToolTip("Stop the answer (Esc)" if busy else "Send (Enter)")
+        self.send.setToolTip("Stop the answer (Esc)" if busy else "Send (Return)")
 
     # -- images ---------------------------------------------------------------------------------------------------
     @Slot()

@@ -1,5 +1,5 @@
 """The list of conversations: a "Pinned" section, then the rest newest first, each with its date; rename in place
-(F2), pin (Ctrl+P), export, delete with Undo.
+(F2), pin (Ctrl+P), export, delete with Undo (its button, or Ctrl+Z in the chat tab: `undo_delete`).
 
 A view only: it shows what the tab loaded from history and asks the tab (through signals) to change it.
 """
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.core.history import Conversation
 from app.ui.chat.conversation_rows import DATE_ROLE, HEADER_ROLE, RowDelegate, when
 from app.ui.common.a11y import describe
+from app.ui.shortcuts import UNDO_KEYS, native
 
 UNDO_SECONDS = 10
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -101,7 +102,8 @@ class ChatSidebar(QWidget):
         self.undo_label = QLabel()
         self.undo_button = QPushButton("Undo")
         self.undo_button.setAccessibleName("Undo delete")
-        self.undo_button.clicked.connect(self._undo)
+        self.undo_button.setToolTip(f"Bring the chat back ({native(UNDO_KEYS)})")
+        self.undo_button.clicked.connect(self.undo_delete)
         self.undo_bar = QWidget()
         undo_row = QHBoxLayout(self.undo_bar)
         undo_row.setContentsMargins(0, 0, 0, 0)
@@ -110,7 +112,7 @@ class ChatSidebar(QWidget):
         self.undo_bar.hide()
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
-        self._undo_timer.timeout.connect(self.undo_bar.hide)
+        self._undo_timer.timeout.connect(self._forget_deleted)
         self.search_slot = QVBoxLayout()
         self.search_slot.setContentsMargins(0, 0, 0, 0)
         layout = QVBoxLayout(self)
@@ -286,8 +288,14 @@ class ChatSidebar(QWidget):
         self.delete.emit(conversation.id)
 
     @Slot()
-    def _undo(self) -> None:
+    def undo_delete(self) -> None:
+        """Bring back the chat just deleted, while its Undo is offered (else nothing)."""
         self.undo_bar.hide()  # first: hiding the focused button moves the focus, which restore then sets
         if self._deleted is not None:
             deleted, self._deleted = self._deleted, None
             self.restore.emit(deleted.id)
+
+    @Slot()
+    def _forget_deleted(self) -> None:
+        self.undo_bar.hide()
+        self._deleted = None

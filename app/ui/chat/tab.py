@@ -36,6 +36,7 @@ from app.ui.common import a11y, icons, prefs
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup
+from app.ui.shortcuts import UNDO_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class ChatTab(MessageActions, QWidget):
             ("Ctrl+N", self.new_chat),
             ("F2", self.sidebar.start_rename),
             ("Ctrl+F", self.search.focus_search),
+            (UNDO_KEYS, self.sidebar.undo_delete),  # a text box with the focus keeps Ctrl+Z for its own text
         ):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -414,7 +416,10 @@ class ChatTab(MessageActions, QWidget):
         if cid == self.conversation_id:
             if self.turns.running:
                 self.turns.stop()
+            in_list = self.sidebar.list.hasFocus()
             self.new_chat()
+            if in_list:  # Del in the list keeps the focus there, where Ctrl+Z is Undo, not the box's own
+                self.sidebar.list.setFocus(Qt.FocusReason.OtherFocusReason)
         self.conversations.delete(cid)
 
     def export_to(self, cid: int, fmt: str, path: str) -> None:

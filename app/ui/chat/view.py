@@ -31,7 +31,7 @@ PAGE = 40  # messages with widgets after opening; older ones on request
 FIRST = 8  # built at once when a conversation opens (a screenful); the rest of the page follows in batches
 BATCH = 4
 EMPTY_TEXT = (
-    "<h3>Start a conversation</h3><p>Type below and press Enter. Shift+Enter adds a line; Esc stops an "
+    "<h3>Start a conversation</h3><p>Type below and press Return. Shift+Return adds a line; Esc stops an "
     "answer. Paste or drop images to ask about them.</p>"
 )
 

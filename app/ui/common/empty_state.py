@@ -1,5 +1,5 @@
 """What a place says before it has anything in it: a title, one line of guidance and the main action as a button,
-centred where the content will be (chat, the images gallery, jobs)."""
+centred where the content will be (chat, the images gallery, jobs, voice)."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ class ImagesTab(QWidget):
     def _build(self) -> None:
         self.prompt = QPlainTextEdit()
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
-        self.prompt.setPlaceholderText("Describe the image… (Ctrl+Enter to generate)")
+        self.prompt.setPlaceholderText("Describe the image… (Ctrl+Return to generate)")
         self.prompt.setAccessibleName("Image prompt")
         describe(self.prompt, "Describe the image to generate; Ctrl+Return generates it")
         self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it

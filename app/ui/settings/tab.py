@@ -32,8 +32,8 @@ from app.ui.settings.profiles_panel import ProfilesPanel, confirm
 
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 SEND_KEYS = (
-    ("enter", "&Enter sends (Shift+Enter starts a new line)"),
-    ("ctrl+enter", "&Ctrl+Enter sends (Enter starts a new line)"),
+    ("enter", "&Return sends (Shift+Return starts a new line)"),
+    ("ctrl+enter", "&Ctrl+Return sends (Return starts a new line)"),
 )
 
 

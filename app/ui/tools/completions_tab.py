@@ -57,7 +57,7 @@ class CompletionsTab(QWidget):
         self.verdicts: list = []
         self.prompt = QPlainTextEdit()
         self.prompt.textChanged.connect(self.services.warm_up_client)  # openai loads while the user types
-        self.prompt.setPlaceholderText("A plain-text prompt for a completions model… (Ctrl+Enter to run)")
+        self.prompt.setPlaceholderText("A plain-text prompt for a completions model… (Ctrl+Return to run)")
         self.prompt.setAccessibleName("Completion prompt")
         describe(self.prompt, "The text the model continues; Ctrl+Return runs it")
         self.prompt.setTabChangesFocus(True)  # Tab leaves the prompt instead of typing a tab into it

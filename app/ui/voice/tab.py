@@ -37,6 +37,7 @@ from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
 from app.ui.voice.devices import DevicePanel
+from app.ui.voice.empty import VoiceEmpty
 from app.ui.voice.engine import EngineOptions, chained_job, live_job
 from app.ui.voice.speech_options import SpeechOptions
 from app.ui.voice.widgets import StateBadge
@@ -80,6 +81,7 @@ class VoiceTab(QWidget):
         self.timings: dict[str, float] = {}
         self.conversation_id: int | None = None
         self._space_held = False
+        self._no_microphone = False  # the devices were listed and none records
         self._release_timer = QTimer(self)
         self._release_timer.setSingleShot(True)
         self._release_timer.timeout.connect(self._space_released)
@@ -144,6 +146,7 @@ class VoiceTab(QWidget):
         self.status.setAccessibleName("Voice status")
         self.status.setEnabled(False)  # greyed: a passing note, not something to act on
         self.start_button = QPushButton("Start &conversation")
+        self.start_button.setObjectName("primary")  # the tab's one accent-coloured button (style.py)
         self.start_button.setAccessibleName("Start voice conversation")
         describe(self.start_button, "Starts listening; press again or Esc to stop")
         self.start_button.setEnabled(False)
@@ -167,6 +170,7 @@ class VoiceTab(QWidget):
         self.transcript.setMinimumHeight(40)  # on a short window the controls above keep their size first
         describe(self.transcript, "What you said and what Parley answered, newest last")
         self.transcript.setPlaceholderText("What you say and what Parley answers appears here.")
+        self.empty = VoiceEmpty(self.start)  # in the transcript's place until there is a conversation
 
         top = QHBoxLayout()
         top.addWidget(self.devices, 1)
@@ -177,6 +181,7 @@ class VoiceTab(QWidget):
         layout.addLayout(controls_row)
         layout.addWidget(self.card)
         layout.addWidget(self.transcript, 1)
+        layout.addWidget(self.empty, 1)
 
         stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -193,10 +198,22 @@ class VoiceTab(QWidget):
         """Live listens with Azure's turn detection and speaks with the Realtime API's voices."""
         self._mode_form.setRowVisible(self.sensitivity, not self.engine.live)
         self.speech.set_live(self.engine.live)
+        self._sync_empty()
+
+    def _sync_empty(self) -> None:
+        """The empty state until a session starts, and again after one where nothing was said; not without a
+        microphone, where the devices' problem card is the message."""
+        empty = not self._turns and not self.running and not self._no_microphone
+        self.empty.set_how(hands_free=self.hands_free.isChecked(), live=self.engine.live)
+        self.empty.set_ready(self.start_button.isEnabled() and not self.running)
+        self.empty.setVisible(empty)
+        self.transcript.setVisible(not empty)
 
     @Slot(bool)
     def _on_devices_listed(self, has_input: bool) -> None:
         self.start_button.setEnabled(has_input or self.running)
+        self._no_microphone = not has_input
+        self._sync_empty()
         if has_input and self.card.problem is not None and self.card.problem.kind == errors.Kind.AUDIO:
             self.card.clear()  # Refresh found a microphone: the old device problem no longer holds
 
@@ -209,6 +226,7 @@ class VoiceTab(QWidget):
         self.services.set_pref(prefs.VOICE_MARGIN_DB, self.sensitivity.value())
         self.controls.barge_in = self.barge_in.isChecked()
         self.engine.set_hands_free(self.hands_free.isChecked())
+        self._sync_empty()
 
     def on_connection(self, connection: Any) -> None:
         self.speech.on_connection(connection)
@@ -279,6 +297,7 @@ class VoiceTab(QWidget):
         self.engine.set_running(True)
         self.devices.set_busy(True)
         self._space_owner(True)
+        self._sync_empty()
 
     @Slot()
     def stop(self) -> None:
@@ -400,6 +419,7 @@ class VoiceTab(QWidget):
             widget.setEnabled(True)
         self.engine.set_running(False)
         self.devices.set_busy(False)
+        self._sync_empty()
         if result.problem is not None:
             self.show_problem(result.problem)
 
