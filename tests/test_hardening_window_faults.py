@@ -121,3 +121,15 @@ def test_a_chunk_of_the_wrong_shape_keeps_the_partial_answer_and_says_the_stream
     assert problem.kind == errors.Kind.NETWORK and problem.title == "The answer stream broke"
     assert "continue" in answer.card.buttons() and "TypeError" not in answer.card.plain_text()
     assert stored(tab)[-1].text == "Hello there"
+
+
+def test_a_proxy_page_instead_of_an_answer_is_named_in_the_card_and_the_question_kept(qtbot, fault_tab):
+    tab = fault_tab(lambda h: body(h, 200, b"<html>hello proxy</html>", "text/html"))
+    send(qtbot, tab, "a question")
+    (user,) = tab.view.widgets
+    problem = shown_problem(user)
+    assert problem.kind == errors.Kind.NETWORK
+    assert "(a text/html page, 24 bytes: '<html>hello proxy</html>')" in user.card.plain_text()
+    assert "captive portal" in user.card.plain_text()
+    assert tab.compose.text() == "a question"
+    assert [(m.role, m.status) for m in stored(tab)] == [("user", "failed")]

@@ -19,7 +19,7 @@ from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
 from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out, watched
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started, Usage
-from app.core.netio import cancellable, close_on_cancel
+from app.core.netio import body_start, cancellable, close_on_cancel, parsed
 from app.core.retry import retrying
 
 DROPPED = "The connection dropped before the answer was complete."
@@ -222,6 +222,15 @@ def _mid_stream_problem(exc: BaseException, ctx: errors.Context, request_id: str
     return problem
 
 
+def _expect_events(stream: Any) -> None:
+    """A 200 that is not an event stream (a proxy's or captive portal's page) is not an answer: read as events it
+    would be an empty stream, a 'connection lost'."""
+    http = getattr(stream, "response", None)
+    ctype = _header(http, "content-type")
+    if ctype is not None and "event-stream" not in ctype:
+        raise errors.UnexpectedReply(ctype, *body_start(http))
+
+
 def run_stream(
     open_stream: Callable[[], Any],
     text_of: Callable[[Any], str | None],
@@ -248,6 +257,7 @@ def run_stream(
             with cancellable(request):
                 stream = open_stream()
             close_on_cancel(stream, request)
+            _expect_events(stream)
             it = iter(stream)
             first = next(it, None)
         except BaseException as exc:
@@ -327,21 +337,31 @@ def run_whole(
     whole answer must come within `timeout` of the call, retries included (`deadline.Watchdog`)."""
     start_by = time.monotonic() + timeout
 
-    def call_once(request: CancelToken, _feed: Callable[[], None]) -> tuple[Any, str | None]:
+    def call_once(
+        request: CancelToken, _feed: Callable[[], None]
+    ) -> tuple[Any, str | None, _State, list[Event]]:
         manager = open_response()
         with cancellable(request):
             response = manager.__enter__()
         try:
             close_on_cancel(response, request)
-            return response.parse(), _request_id(response)
+            result = parsed(response, "choices")
+            state = _State(text_of)
+            try:
+                events = state.handle(result)
+            except Malformed:  # a whole answer of another shape: what came back is quoted, as for a page
+                raise errors.UnexpectedReply(
+                    _header(response, "content-type"), *body_start(response)
+                ) from None
+            return result, _request_id(response), state, events
         finally:
             manager.__exit__(None, None, None)
 
-    def call() -> tuple[Any, str | None]:
+    def call() -> tuple[Any, str | None, _State, list[Event]]:
         return watched(call_once, cancel, timeout=timeout, start_by=start_by)
 
     try:
-        result, request_id = yield from retrying(
+        result, request_id, state, events = yield from retrying(
             call, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
         )
     except Cancelled:
@@ -354,8 +374,7 @@ def run_whole(
         yield Done("cancelled", request_id=request_id)
         return
     request_id = getattr(result, "_request_id", None) or request_id
-    state = _State(text_of)
     yield Started(request_id)
-    yield from state.handle(result)
+    yield from events
     yield from state.final()
     yield Done(state.finish_reason, state.usage, request_id, state.model)
