@@ -133,3 +133,11 @@ def test_speech_that_is_json_not_audio_writes_no_file(tmp_path):
         in r.stderr
     )
     assert list(tmp_path.iterdir()) == [tmp_path / "home"]
+
+
+def test_the_connection_test_does_not_pass_a_proxy_page_for_an_answer(tmp_path):
+    with FaultServer(lambda h: body(h, 200, PAGE, "text/html")) as server:
+        r = parley(server, tmp_path, "check")
+    assert r.returncode == 7, r.stdout + r.stderr
+    assert "✗" in r.stdout and "0 of 1 deployments answered" in r.stdout
+    assert SAYS in r.stderr, r.stderr
