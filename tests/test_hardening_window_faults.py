@@ -105,3 +105,31 @@ def test_a_20_mb_error_shows_a_bounded_card_and_keeps_the_question(qtbot, fault_
     saved = stored(tab)
     assert saved[0].text == "a question" and saved[0].problem is not None
     assert len(saved[0].problem.detail) < 20_000
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b'data: {"choices": 5}\n\n', b'data: {"choices":[{"index":0,"delta":{"content":5}}]}\n\n'],
+    ids=["choices-not-a-list", "content-a-number"],
+)
+def test_a_chunk_of_the_wrong_shape_keeps_the_partial_answer_and_says_the_stream_broke(qtbot, fault_tab, bad):
+    tab = fault_tab(lambda h: sse(h, chunk("Hello"), chunk(" there"), bad, chunk(" never")))
+    send(qtbot, tab, "hi")
+    user, answer = tab.view.widgets
+    assert answer.text == "Hello there" and answer.status == "failed"
+    problem = shown_problem(answer)
+    assert problem.kind == errors.Kind.NETWORK and problem.title == "The answer stream broke"
+    assert "continue" in answer.card.buttons() and "TypeError" not in answer.card.plain_text()
+    assert stored(tab)[-1].text == "Hello there"
+
+
+def test_a_proxy_page_instead_of_an_answer_is_named_in_the_card_and_the_question_kept(qtbot, fault_tab):
+    tab = fault_tab(lambda h: body(h, 200, b"<html>hello proxy</html>", "text/html"))
+    send(qtbot, tab, "a question")
+    (user,) = tab.view.widgets
+    problem = shown_problem(user)
+    assert problem.kind == errors.Kind.NETWORK
+    assert "(a text/html page, 24 bytes: '<html>hello proxy</html>')" in user.card.plain_text()
+    assert "captive portal" in user.card.plain_text()
+    assert tab.compose.text() == "a question"
+    assert [(m.role, m.status) for m in stored(tab)] == [("user", "failed")]

@@ -23,7 +23,7 @@ from app.core.cancel import Cancelled, CancelToken
 from app.core.capabilities import Family
 from app.core.deadline import timeout_of
 from app.core.events import Done, Failed, Retrying, Started
-from app.core.netio import call_abandonable, guard_response, request_parsed
+from app.core.netio import call_abandonable, expect_binary, guard_response, request_parsed
 from app.core.retry import retrying
 from app.core.speech_split import MAX_SPEECH_CHARS, split_for_speech
 from app.core.wavinfo import wav_seconds
@@ -201,6 +201,7 @@ def _synthesize(
             deadline=time.monotonic() + timeout_of(client),
         )
         request_id = _request_id(response)
+        expect_binary(response)  # speech: pcm has no header, so a page would pass for sound
         yield Started(request_id)
         pending = b""
         frame = 2 if response_format == "pcm" else 1
@@ -329,6 +330,7 @@ def _transcribe(
             cancel,
             timeout=timeout,
             start_by=start_by,
+            member="text",
         )
 
     try:

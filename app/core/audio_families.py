@@ -15,7 +15,7 @@ from app.core.cancel import CancelToken
 from app.core.capabilities import Family, family_for_model
 from app.core.deadline import Watchdog, timed_out
 from app.core.events import Started
-from app.core.netio import cancellable, close_on_cancel
+from app.core.netio import body_start, cancellable, close_on_cancel
 from app.core.retry import retrying
 
 # tts / tts-hd on Azure: the six voices Azure's text-to-speech quickstart lists (the seed's).
@@ -210,8 +210,12 @@ def stream_transcription(
                 stream = open_stream()
             close_on_cancel(stream, request)
             http: Any = getattr(stream, "response", None)
-            if "event-stream" not in str(getattr(http, "headers", {}).get("content-type", "event-stream")):
-                # A whisper deployment (its family set wrongly) ignores `stream` and answers one JSON object.
+            ctype = str(getattr(http, "headers", {}).get("content-type", "event-stream"))
+            if "event-stream" not in ctype:
+                # A whisper deployment (its family set wrongly) ignores `stream` and answers one JSON object;
+                # anything else (a proxy's or captive portal's page) is not an answer.
+                if "json" not in ctype:
+                    raise errors.UnexpectedReply(ctype, *body_start(http))
                 return stream, iter(()), json.loads(http.read() or b"{}"), dog
             it = iter(stream)
             return stream, it, next(it, None), dog

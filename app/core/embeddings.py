@@ -107,6 +107,7 @@ def _embed(
                     cancel,
                     timeout=timeout,
                     start_by=start_by,
+                    member="data",
                 )
 
             headers, result = yield from retrying(

@@ -124,6 +124,15 @@ def problem_from_json(data: dict[str, Any]) -> Problem:
     )
 
 
+class UnexpectedReply(Exception):
+    """A 200 whose body is not what the operation answers: a proxy's or captive portal's page, JSON of another shape,
+    text where audio was due. `body` is all of it or its start (`size`: the whole length, when known)."""
+
+    def __init__(self, content_type: str | None, body: bytes | str, size: int | None = None):
+        super().__init__(f"{advice.reply_kind(content_type)}, not an answer")
+        self.content_type, self.body, self.size = content_type, body, size
+
+
 class ParleyError(Exception):
     """Raised inside core where a function cannot go on; carries the Problem to show."""
 
@@ -354,7 +363,7 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
             )
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
-            reason = _connection_reason(cause, ctx)
+            reason = advice.connection_reason(cause, ctx)
             return Problem(
                 Kind.NETWORK,
                 "Could not reach Azure",
@@ -397,14 +406,22 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
             _first_lines(str(exc)) or name,
             "Unlock your keyring (or install one), or choose 'use for this session only' in Settings.",
         )
-    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
-        # A proxy's error page, or bytes cut or mangled on the way: not an answer, and worth another try.
+    if isinstance(exc, UnexpectedReply | UnicodeDecodeError | json.JSONDecodeError):
+        # A proxy's or captive portal's page, or bytes mangled on the way: not an answer. Mangled bytes are worth
+        # another try; a page that says what it is will say it again.
+        if isinstance(exc, UnexpectedReply):
+            what, body, size = advice.reply_kind(exc.content_type), exc.body, exc.size
+        elif isinstance(exc, json.JSONDecodeError):
+            what, body, size = "text that is not valid JSON", exc.doc, None
+        else:
+            what, body, size = "bytes that are not UTF-8", exc.object, None
         return Problem(
             Kind.NETWORK,
             "The answer could not be read",
-            "What came back was not valid JSON or UTF-8, so it is not an answer from Azure OpenAI.",
-            "Try again; if it persists, check the endpoint in Settings (a proxy or captive portal may be answering).",
-            retryable=True,
+            advice.unexpected_reply(what, body, size),
+            "Try again; if it persists, check the endpoint in Settings and the network (sign in to its portal, or "
+            "ask about its proxy).",
+            retryable=not isinstance(exc, UnexpectedReply),
         )
     if module.startswith(("httpx", "httpcore")):
         # Raised unwrapped while a body is read (openai wraps only the wait for headers): a stalled or cut body.
@@ -419,7 +436,7 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
         return Problem(
             Kind.NETWORK,
             "Connection lost",
-            _connection_reason(exc, ctx)
+            advice.connection_reason(exc, ctx)
             if str(exc)
             else "The connection dropped before the answer was complete.",
             "Check your network, then retry.",
@@ -439,7 +456,7 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
         return Problem(
             Kind.NETWORK,
             "Connection lost",
-            _connection_reason(exc, ctx),
+            advice.connection_reason(exc, ctx),
             "Check your network, then retry.",
             retryable=True,
         )
@@ -451,36 +468,7 @@ def from_exception(exc: BaseException, ctx: Context = Context()) -> Problem:
     )
 
 
-def _connection_reason(cause: BaseException | None, ctx: Context) -> str:
-    text = str(cause or "")
-    low = text.lower()
-    where = f" {ctx.endpoint}" if ctx.endpoint else ""
-    if (
-        "name or service not known" in low
-        or "nodename nor servname" in low
-        or "getaddrinfo" in low
-        or "name resolution" in low
-    ):
-        return f"The endpoint's host name{where} could not be found."
-    if "connection refused" in low:
-        return f"Nothing answered at{where or ' the endpoint'} (connection refused)."
-    if "certificate" in low or "ssl" in low:
-        return f"The secure connection to{where or ' the endpoint'} failed: {_first_lines(text)}"
-    if (
-        "incomplete" in low
-        or "peer closed" in low
-        or "reset" in low
-        or "remoteprotocol" in low
-        or "disconnect" in low
-    ):
-        return "The connection dropped before the answer was complete."
-    return f"The connection to{where or ' the endpoint'} failed" + (
-        f": {_first_lines(text)}" if text else "."
-    )
-
-
-def _first_lines(text: str, n: int = 3) -> str:
-    return "\n".join(text.strip().splitlines()[:n])
+_first_lines = advice.first_lines  # secrets' name for it
 
 
 def cancelled() -> Problem:

@@ -111,7 +111,7 @@ def run_request(
     try:
         yield Started(None)
         headers, result = yield from retrying(
-            lambda: request_parsed(open_response, cancel, timeout=timeout, start_by=start_by),
+            lambda: request_parsed(open_response, cancel, timeout=timeout, start_by=start_by, member="data"),
             cancel=cancel,
             max_retries=max_retries,
             ctx=ctx,

@@ -88,6 +88,52 @@ def read_body(response: Any, feed: Callable[[], None]) -> None:
     http._content = b"".join(chunks)  # httpx2's own cache of the read body: read() returns it
 
 
+SAMPLED_BYTES = 1 << 20  # of a reply that is not an answer: its start is quoted, the rest not worth the wait
+
+
+def body_start(response: Any) -> tuple[bytes, int]:
+    """The start of a response's body (up to `SAMPLED_BYTES`) and its length: Content-Length when given, else what
+    was read (for a longer body without one, at least that)."""
+    http = http_response_of(response)
+    if hasattr(http, "_content"):
+        return http.content[:SAMPLED_BYTES], len(http.content)
+    chunks, total = [], 0
+    for chunk in http.iter_bytes():
+        chunks.append(chunk)
+        total += len(chunk)
+        if total >= SAMPLED_BYTES:
+            break
+    length = str(http.headers.get("content-length") or "")
+    return b"".join(chunks)[:SAMPLED_BYTES], int(length) if length.isdigit() else total
+
+
+def parsed(response: Any, member: str | None = None) -> Any:
+    """`response.parse()` of a JSON object (with `member`, when given), else `errors.UnexpectedReply`: openai hands a
+    200 that is not JSON (a proxy's or captive portal's page) back as its text, and makes a model of any JSON
+    without looking, so either would pass for an empty answer."""
+    from app.core import errors
+
+    http = http_response_of(response)
+    ctype = http.headers.get("content-type")
+    if "json" not in str(ctype or "").split(";")[0]:
+        raise errors.UnexpectedReply(ctype, *body_start(http))
+    result = response.parse()
+    if isinstance(result, str | bytes | int | float | list) or result is None:
+        raise errors.UnexpectedReply(ctype, *body_start(http))
+    if member and (result.get(member) if isinstance(result, dict) else getattr(result, member, None)) is None:
+        raise errors.UnexpectedReply(ctype, *body_start(http))
+    return result
+
+
+def expect_binary(response: Any) -> None:
+    """`errors.UnexpectedReply` for a 200 of text, JSON or a page (a proxy's) where bytes (audio) were due."""
+    from app.core import errors
+
+    ctype = str(http_response_of(response).headers.get("content-type") or "").lower()
+    if ctype.startswith("text/") or any(word in ctype for word in ("json", "html", "xml")):
+        raise errors.UnexpectedReply(ctype, *body_start(response))
+
+
 def close_on_cancel(response: Any, cancel: CancelToken) -> None:
     """Register with `cancel` a closer that shuts `response`'s socket down (runs at once if already cancelled).
 
@@ -247,18 +293,22 @@ def request_parsed(
     *,
     timeout: float | None = None,
     start_by: float | None = None,
+    member: str | None = None,
 ) -> tuple[Any, Any]:
     """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
-    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down).
+    for headers (the helper thread is abandoned) and while reading the body (the socket is shut down). The body must
+    be a JSON object with `member` (`parsed`), else `errors.UnexpectedReply`.
 
     With `timeout` it is bounded like a chat stream (`deadline.watched`): the headers must come by `start_by` and the
     body may not fall silent for `timeout` seconds; either raises a retryable TimeoutError."""
     if timeout is None:
-        return call_abandonable(lambda: _read_parsed(open_response, cancel, None), cancel)
+        return call_abandonable(lambda: _read_parsed(open_response, cancel, None, member), cancel)
     from app.core.deadline import watched
 
     return watched(
-        lambda request, feed: call_abandonable(lambda: _read_parsed(open_response, request, feed), request),
+        lambda request, feed: call_abandonable(
+            lambda: _read_parsed(open_response, request, feed, member), request
+        ),
         cancel,
         timeout=timeout,
         start_by=start_by,
@@ -266,7 +316,10 @@ def request_parsed(
 
 
 def _read_parsed(
-    open_response: Callable[[], Any], cancel: CancelToken, feed: Callable[[], None] | None
+    open_response: Callable[[], Any],
+    cancel: CancelToken,
+    feed: Callable[[], None] | None,
+    member: str | None,
 ) -> tuple[Any, Any]:
     with open_response() as response:
         release = guard_response(response, cancel)
@@ -274,6 +327,6 @@ def _read_parsed(
             if feed is not None:
                 feed()  # the headers came
                 read_body(response, feed)
-            return response.headers, response.parse()
+            return response.headers, parsed(response, member)
         finally:
             release()

@@ -286,9 +286,21 @@ def _chat_call(client: AzureOpenAI, deployment: str, traits: Any) -> Any:
     # A reasoning model spends tokens thinking before it answers: 1 would end it in `length` with nothing said,
     # which still proves the deployment answers, but a few more keep the test honest and cheap.
     limit: dict[str, Any] = {traits.token_limit: 16 if traits.reasoning else 1}
-    return client.chat.completions.create(
-        model=deployment, messages=[{"role": "user", "content": "ping"}], **limit
+    return _answer(
+        client.chat.completions.with_raw_response.create(
+            model=deployment, messages=[{"role": "user", "content": "ping"}], **limit
+        ),
+        "choices",
     )
+
+
+def _answer(raw: Any, member: str | None) -> Any:
+    """The parsed answer of a `with_raw_response` call: a 200 that is not the answer (a proxy's or captive portal's
+    page, which openai would hand back as its text) raises `errors.UnexpectedReply` rather than pass the test."""
+    if member is None:  # speech: audio
+        netio.expect_binary(raw)
+        return raw.parse()
+    return netio.parsed(raw, member)
 
 
 def _problem(exc: BaseException, ctx: errors.Context) -> errors.Problem:
@@ -353,11 +365,21 @@ def _register_secret(value: str) -> None:
 
 
 _CALLS: dict[str, Callable[[Any, str], Any]] = {
-    "completions": lambda c, d: c.completions.create(model=d, prompt="ping", max_tokens=1),
-    "embeddings": lambda c, d: c.embeddings.create(model=d, input="ping"),
-    "speech": lambda c, d: c.audio.speech.create(model=d, voice="alloy", input="OK", response_format="pcm"),
-    "transcription": lambda c, d: c.audio.transcriptions.create(
-        model=d, file=("ping.wav", _silence_wav(), "audio/wav")
+    "completions": lambda c, d: _answer(
+        c.completions.with_raw_response.create(model=d, prompt="ping", max_tokens=1), "choices"
     ),
-    "images": lambda c, d: c.images.generate(model=d, prompt="A test of the connection", size="1x1"),
+    "embeddings": lambda c, d: _answer(c.embeddings.with_raw_response.create(model=d, input="ping"), "data"),
+    "speech": lambda c, d: _answer(
+        c.audio.speech.with_raw_response.create(model=d, voice="alloy", input="OK", response_format="pcm"),
+        None,
+    ),
+    "transcription": lambda c, d: _answer(
+        c.audio.transcriptions.with_raw_response.create(
+            model=d, file=("ping.wav", _silence_wav(), "audio/wav")
+        ),
+        "text",
+    ),
+    "images": lambda c, d: _answer(
+        c.images.with_raw_response.generate(model=d, prompt="A test of the connection", size="1x1"), "data"
+    ),
 }

@@ -19,11 +19,25 @@ from app.core import errors, filters
 from app.core.cancel import Cancelled, CancelToken
 from app.core.deadline import DEFAULT_TIMEOUT, Watchdog, timed_out, watched
 from app.core.events import Delta, Done, Event, Failed, FilterResult, Started, Usage
-from app.core.netio import cancellable, close_on_cancel
+from app.core.netio import body_start, cancellable, close_on_cancel, parsed
 from app.core.retry import retrying
 
 DROPPED = "The connection dropped before the answer was complete."
-GARBLED = "Part of the answer arrived garbled (not valid JSON or UTF-8), so the stream was ended there."
+GARBLED = (
+    "Part of the answer arrived garbled (not valid JSON or UTF-8, or not shaped like Azure's answers), so the "
+    "stream was ended there."
+)
+
+
+class Malformed(ValueError):
+    """A chunk that is JSON but not shaped like Azure's: the stream broke there, as at a line that is not JSON."""
+
+
+def _shaped(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """`value` when it is missing or of `kind`; anything else is a `Malformed` chunk, not a TypeError later on."""
+    if value is None or isinstance(value, kind):
+        return value
+    raise Malformed(f"{what} is {type(value).__name__}")
 
 
 def extra(obj: Any, name: str) -> Any:
@@ -116,8 +130,22 @@ class _State:
         self.text_len = 0
 
     def handle(self, chunk: Any) -> list[Event]:
+        """The events of one chunk (a plain dict from `as_dicts`, or an openai model from a whole answer).
+
+        The one place a chunk's shape is checked: a member of the wrong type, here or deeper (filter results, usage),
+        raises `Malformed`, which ends the stream as garbled, with the text so far kept."""
+        if isinstance(chunk, str | bytes | int | float | list):
+            raise Malformed(f"a chunk is {type(chunk).__name__}, not an object")
+        try:
+            return self._read(chunk)
+        except Malformed:
+            raise
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            raise Malformed(f"{type(exc).__name__}: {exc}") from exc
+
+    def _read(self, chunk: Any) -> list[Event]:
         out: list[Event] = []
-        self.model = extra(chunk, "model") or self.model
+        self.model = _shaped(extra(chunk, "model"), str, "model") or self.model
         for v in filters.prompt_verdicts(
             extra(chunk, "prompt_filter_results") or extra(chunk, "prompt_annotations")
         ):
@@ -128,21 +156,21 @@ class _State:
         usage = extra(chunk, "usage")
         if usage is not None:
             self.usage = Usage.from_obj(usage)
-        for choice in extra(chunk, "choices") or ():
-            if (extra(choice, "index") or 0) != 0:
+        for choice in _shaped(extra(chunk, "choices"), list, "choices") or ():
+            if (_shaped(extra(choice, "index"), int, "a choice's index") or 0) != 0:
                 continue
-            text = self.text_of(choice)
+            text = _shaped(self.text_of(choice), str, "the text")
             if text:
                 self.text_len += len(text)
                 out.append(Delta(text))
-            results = extra(choice, "content_filter_results")
+            results = _shaped(extra(choice, "content_filter_results"), dict, "content_filter_results")
             if results:
                 verdict = filters.completion_verdict(results)
                 if verdict is not None:
                     self.verdict = worst_of(self.verdict, verdict)
                     if self.emitted is None or _signature(self.verdict) != self.emitted:
                         out.append(self._emit())
-            finish_reason = extra(choice, "finish_reason")
+            finish_reason = _shaped(extra(choice, "finish_reason"), str, "finish_reason")
             if finish_reason:
                 self.finish_reason = finish_reason
         return out
@@ -176,7 +204,7 @@ def _mid_stream_problem(exc: BaseException, ctx: errors.Context, request_id: str
         return errors.Problem(errors.Kind.NETWORK, "Connection lost", DROPPED, again, request_id=request_id)
     if isinstance(
         exc, ValueError
-    ):  # a malformed event line or garbage bytes: the stream broke, like a cut one
+    ):  # a malformed line, garbage bytes or a `Malformed` chunk: broke, like a cut one
         return errors.Problem(
             errors.Kind.NETWORK, "The answer stream broke", GARBLED, again, request_id=request_id
         )
@@ -192,6 +220,15 @@ def _mid_stream_problem(exc: BaseException, ctx: errors.Context, request_id: str
     if problem.request_id is None and request_id:
         problem = replace(problem, request_id=request_id)
     return problem
+
+
+def _expect_events(stream: Any) -> None:
+    """A 200 that is not an event stream (a proxy's or captive portal's page) is not an answer: read as events it
+    would be an empty stream, a 'connection lost'."""
+    http = getattr(stream, "response", None)
+    ctype = _header(http, "content-type")
+    if ctype is not None and "event-stream" not in ctype:
+        raise errors.UnexpectedReply(ctype, *body_start(http))
 
 
 def run_stream(
@@ -220,6 +257,7 @@ def run_stream(
             with cancellable(request):
                 stream = open_stream()
             close_on_cancel(stream, request)
+            _expect_events(stream)
             it = iter(stream)
             first = next(it, None)
         except BaseException as exc:
@@ -299,21 +337,31 @@ def run_whole(
     whole answer must come within `timeout` of the call, retries included (`deadline.Watchdog`)."""
     start_by = time.monotonic() + timeout
 
-    def call_once(request: CancelToken, _feed: Callable[[], None]) -> tuple[Any, str | None]:
+    def call_once(
+        request: CancelToken, _feed: Callable[[], None]
+    ) -> tuple[Any, str | None, _State, list[Event]]:
         manager = open_response()
         with cancellable(request):
             response = manager.__enter__()
         try:
             close_on_cancel(response, request)
-            return response.parse(), _request_id(response)
+            result = parsed(response, "choices")
+            state = _State(text_of)
+            try:
+                events = state.handle(result)
+            except Malformed:  # a whole answer of another shape: what came back is quoted, as for a page
+                raise errors.UnexpectedReply(
+                    _header(response, "content-type"), *body_start(response)
+                ) from None
+            return result, _request_id(response), state, events
         finally:
             manager.__exit__(None, None, None)
 
-    def call() -> tuple[Any, str | None]:
+    def call() -> tuple[Any, str | None, _State, list[Event]]:
         return watched(call_once, cancel, timeout=timeout, start_by=start_by)
 
     try:
-        result, request_id = yield from retrying(
+        result, request_id, state, events = yield from retrying(
             call, cancel=cancel, max_retries=max_retries, ctx=ctx, deadline=start_by
         )
     except Cancelled:
@@ -326,8 +374,7 @@ def run_whole(
         yield Done("cancelled", request_id=request_id)
         return
     request_id = getattr(result, "_request_id", None) or request_id
-    state = _State(text_of)
     yield Started(request_id)
-    yield from state.handle(result)
+    yield from events
     yield from state.final()
     yield Done(state.finish_reason, state.usage, request_id, state.model)
