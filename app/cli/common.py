@@ -58,6 +58,12 @@ temperature = _bounded(float, 0.0, 2.0, "must be between 0 and 2", "a number")
 seconds = _bounded(float, 0.1, 3600.0, "must be between 0.1 and 3600 seconds", "a number of seconds")
 
 
+class FileName(str):
+    """An argument that names a file: its `type=`. A file name may be in any encoding the file system has (Python
+    keeps bytes that are not UTF-8 as surrogates, and `open()` turns them back), so the UTF-8 check of arguments
+    (which go on the wire) passes it by; core sends a readable form of it (`paths.wire_name`)."""
+
+
 class Commands:
     """The subcommands as their modules register them: each `register(commands)` adds its parser with `add`."""
 

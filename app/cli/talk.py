@@ -16,6 +16,7 @@ from app.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Commands,
+    FileName,
     UsageError,
     err,
     json_line,
@@ -41,8 +42,12 @@ def register(commands: Commands) -> None:
         "One spoken turn from a WAV file: prints what was heard and the answer, writes the spoken answer.",
         run,
     )
-    p.add_argument("file", metavar="IN.wav", help="the question, spoken (any rate; mono or stereo)")
-    p.add_argument("-o", "--output", metavar="OUT.wav", help="write the spoken answer here (24 kHz mono)")
+    p.add_argument(
+        "file", metavar="IN.wav", type=FileName, help="the question, spoken (any rate; mono or stereo)"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="OUT.wav", type=FileName, help="write the spoken answer here (24 kHz mono)"
+    )
     p.add_argument(
         "--engine",
         choices=("live", "chained"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core import audio_families, errors
+from app.core import audio_families, errors, paths
 from app.core.audio_families import AudioUsage, TranscriptDelta  # noqa: F401 - TranscriptDelta: callers' name
 from app.core.cancel import Cancelled, CancelToken
 from app.core.capabilities import Family
@@ -316,7 +316,7 @@ def _transcribe(
     streamed: bool,
 ) -> Iterator[Any]:
     mime = _MIME.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
-    file = (filename, audio, mime)
+    file = (paths.wire_name(filename), audio, mime)
 
     timeout = timeout_of(client)
     start_by = time.monotonic() + timeout

@@ -44,6 +44,14 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP, appauthor=False))
 
 
+def wire_name(name: str) -> str:
+    """A file name as text that can go on the wire (a multipart filename, a log line): a name in another encoding
+    than UTF-8 (which Python keeps as surrogate escapes) with its undecodable bytes replaced by U+FFFD."""
+    if os.name == "posix":
+        return os.fsencode(name).decode("utf-8", "replace")
+    return name.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate in a Windows name becomes "?"
+
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
