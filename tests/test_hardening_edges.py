@@ -124,7 +124,9 @@ def test_a_missing_image_with_a_non_utf8_name_is_logged_escaped(tmp_path, emu):
     r = parley(home, "ask", "--image", str(tmp_path / f"x{CAFE}.png"), "hi", endpoint=emu.endpoint)
     clean(r)
     assert r.returncode == 2 and "Cannot read the image" in r.stderr
-    assert any(f"x{CAFE}.png" in line["msg"] for line in log_lines(home))  # escaped, and read back as the name
+    assert any(
+        f"x{CAFE}.png" in line["msg"] for line in log_lines(home)
+    )  # escaped, and read back as the name
     assert b"xcaf\\udce9.png" in (home / "logs" / "parley.log").read_bytes()
 
 
