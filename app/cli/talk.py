@@ -18,11 +18,13 @@ from app.cli.common import (
     Commands,
     FileName,
     UsageError,
+    check_writable,
     err,
     json_line,
     out,
     report,
     retry_words,
+    write_file,
 )
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.worker import worker_events
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read the audio file {args.file}: {exc.strerror or exc}.") from None
+    if args.output:
+        check_writable(args.output)  # before the session is paid for: a FIFO or a folder is refused now
     engine = args.engine or (
         "live" if conn.profile.deployments.realtime.strip() or args.deployment else "chained"
     )
@@ -154,7 +158,10 @@ class _Talk:
 
     def failed(self, problem: Any) -> int:
         self._end_answer()
-        self._save()
+        try:
+            self._save()
+        except UsageError as exc:  # the failure is what to report; the file's trouble is said too
+            err(f"parley: {exc}")
         return report(problem, json_mode=self.json)
 
     def _save(self) -> None:
@@ -165,7 +172,9 @@ class _Talk:
         from app.audio.wav import pcm16_to_wav
 
         path = Path(self.args.output)
-        path.write_bytes(pcm16_to_wav(bytes(self.audio), RATE))
+        write_file(
+            path, pcm16_to_wav(bytes(self.audio), RATE)
+        )  # whole or not at all, into a symlink's target
         err(f"Saved {len(self.audio) / 2 / RATE:.1f} s of spoken answer to {path}.")
 
     # -- the live engine --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core import audio_families, errors, paths
+from app.core import audio_families, errors, outfiles, paths
 from app.core.audio_families import AudioUsage, TranscriptDelta  # noqa: F401 - TranscriptDelta: callers' name
 from app.core.cancel import Cancelled, CancelToken
 from app.core.capabilities import Family
@@ -409,7 +409,7 @@ def _speak_to_file(
     max_retries: int,
     style: dict[str, Any],
 ) -> Iterator[Any]:
-    part = path.with_name(path.name + ".part")
+    part: Path | None = None
     frames = 0
     started = False
     last_id = None
@@ -418,7 +418,9 @@ def _speak_to_file(
     out = None
     saved = False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        final = outfiles.target(path)  # a symlink's target; a FIFO or device is refused, never replaced
+        part = outfiles.part_of(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
         fh = open(part, "wb")  # noqa: SIM115 - ours to close: wave.open(name) leaves a broken writer on failure
         out = wave.open(fh, "wb")
         out.setnchannels(1)
@@ -458,7 +460,7 @@ def _speak_to_file(
         if ending is None:
             out.close()
             fh.close()
-            os.replace(part, path)
+            outfiles.commit(part, final)
             saved = True
     except OSError as exc:
         ending = Failed(
@@ -481,7 +483,8 @@ def _speak_to_file(
                     except (OSError, ValueError, EOFError):
                         pass
             try:
-                part.unlink()
+                if part is not None:
+                    part.unlink()
             except OSError:
                 pass
     if ending is not None:
