@@ -265,5 +265,5 @@ def test_the_realtime_handshake_honours_the_timeout(tmp_path, silent_server):
     elapsed = time.monotonic() - started
     clean(r)
     assert r.returncode == 7, r.stderr
-    assert elapsed < 8, elapsed
+    assert elapsed < 9, elapsed  # was 11 s: the handshake waited its own 10 s
     assert "handshake" not in r.stderr and "within 3 s" in r.stderr, r.stderr
