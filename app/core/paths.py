@@ -57,9 +57,32 @@ PRIVATE_FILE = 0o600
 
 
 def ensure(path: Path) -> Path:
-    """`path` as a folder only the user can open (its missing parents too, as mkdir makes them)."""
-    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    """`path` as a folder only the user can open, and every missing folder above it that Parley makes too (a new
+    PARLEY_HOME, ~/.config on a fresh account): mkdir's parents would be 0755 under the usual umask."""
+    missing: list[Path] = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:  # made meanwhile by another thread or process: its maker made it private
+            continue
+        _chmod(folder, PRIVATE_DIR)
+    path.mkdir(
+        mode=PRIVATE_DIR, parents=True, exist_ok=True
+    )  # raises as before when `path` cannot be a folder
     _chmod(path, PRIVATE_DIR)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """`path` as an existing file only the user can read, created empty (in a private folder) when missing: for
+    files another library writes, such as Qt's ui.ini (QSettings keeps an existing file's mode when it rewrites it,
+    but creates a new one, and its folder, by the umask)."""
+    ensure(path.parent)
+    os.close(private_open(path, os.O_WRONLY | os.O_CREAT))
     return path
 
 
