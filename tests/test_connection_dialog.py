@@ -70,6 +70,9 @@ def files_containing(root, secret: str) -> list[str]:
         ),
         ("myres.openai.azure.com", "must start with https://. Did you mean https://myres.openai.azure.com/?"),
         ("https://", "no host name"),
+        ("https:myres.openai.azure.com", "Did you mean https://myres.openai.azure.com/?"),
+        ("https://[::1", "not a valid address"),
+        ("https://%zz/", "not a valid host name"),
     ],
 )
 def test_bad_endpoint_says_what_is_wrong_while_typing(qtbot, services, dict_keyring, typed, message):

@@ -81,6 +81,18 @@ def test_a_pasted_deployment_url_is_cut_back_and_says_so():
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["https:myres.openai.azure.com", "javascript:alert(1)", "https://[::1", "https://%zz/", "https://a..b/",
+     "https://host:99999/", "localhost:80x", "::", "https://[v1.x]/", "https://user@/", "a:b:c", "https:"],
+)  # fmt: skip
+def test_check_endpoint_never_raises_even_for_every_prefix(text):
+    """The dialog checks every keystroke, so every prefix of a mistake must get words, not a ValueError."""
+    for end in range(len(text) + 1):
+        check = check_endpoint(text[:end])
+        assert check.message or check.usable
+
+
 # -- connection test --------------------------------------------------------------------------------------------
 
 

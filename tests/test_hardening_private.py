@@ -94,3 +94,49 @@ def test_profiles_set_aside_are_told_in_the_window_once(qtbot, parley_home):
         assert not win.notes.isVisible()  # told once
     finally:
         win.close()
+
+
+@pytest.mark.e2e
+def test_a_window_run_creates_parley_home_config_and_ui_ini_private(tmp_path):
+    """A screenshot run (the window, then quit) under a 022 umask: the PARLEY_HOME it creates, its folders and the
+    ui.ini QSettings writes are private from creation, not only after the next command fixes them."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    home = tmp_path / "new" / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "OPENAI_", "PARLEY_"))}
+    env.update(PARLEY_HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(root))
+    shot = tmp_path / "shot.png"
+    r = subprocess.run(
+        [sys.executable, "-m", "app", "--demo", "--screenshot", str(shot)],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        timeout=120,
+        preexec_fn=lambda: os.umask(0o022),
+    )
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert shot.exists() and (home / "config" / "ui.ini").exists()
+    assert mode(home) == 0o700 and mode(home.parent) == 0o700
+    for folder, _dirs, files in os.walk(home):
+        assert mode(folder) == 0o700, folder
+        for name in files:
+            assert mode(os.path.join(folder, name)) == 0o600, name
+
+
+def test_gallery_images_and_thumbnails_are_private_from_creation(parley_home, open_umask):
+    from app.core import paths
+    from app.core.image_options import ImageRequest
+    from app.core.images import GeneratedImage, save_image
+    from app.emulator import imaging
+    from app.ui.images.gallery import make_thumbnail, thumbnail_path
+
+    folder = paths.ensure(paths.data_dir() / "images")
+    request = ImageRequest("gpt-image-1", "a cat")
+    image = GeneratedImage(imaging.png(64, 64, "cat"), None, None, None, None, request)
+    saved = save_image(image, folder)
+    assert mode(saved) == 0o600
+    assert make_thumbnail(str(saved)) is not None
+    assert mode(thumbnail_path(str(saved))) == 0o600
+    assert mode(folder) == 0o700 and mode(thumbnail_path(str(saved)).parent) == 0o700

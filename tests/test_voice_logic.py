@@ -156,3 +156,7 @@ def test_long_text_split_at_sentences_under_limit():
     assert len(pieces) > 1 and all(len(p) <= 4096 for p in pieces)
     assert all(p.endswith(".") for p in pieces)
     assert " ".join(pieces) == text
+
+
+def test_a_spoken_answer_with_a_url_urllib_cannot_read_is_said_not_raised():
+    assert strip_markdown("see https://[::1 for more") == "see a link to a website for more."

@@ -29,6 +29,7 @@ from app.cli.common import (
     EXIT_USAGE,
     LOG_LEVELS,
     Commands,
+    FileName,
     Parser,
     UsageError,
     err,
@@ -102,7 +103,9 @@ def _shared_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]
 
 
 def _add_window_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--screenshot", metavar="FILE.png", help="window only: save a screenshot and quit")
+    parser.add_argument(
+        "--screenshot", metavar="FILE.png", type=FileName, help="window only: save a screenshot and quit"
+    )
     parser.add_argument(
         "--tab",
         metavar="NAME",
@@ -190,17 +193,12 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-# Arguments that name files: they may be in any encoding the file system has (Python keeps such bytes as
-# surrogates, and `open()` turns them back). Every other string argument goes on the wire, so it must be UTF-8.
-PATH_ARGUMENTS = frozenset({"output", "file", "image", "screenshot"})
-
-
 def _check_arguments(args: argparse.Namespace) -> None:
+    """Every string argument goes on the wire, so it must be UTF-8; file names (`type=FileName`, which each command
+    declares with the argument) may be in any encoding."""
     for name, value in vars(args).items():
-        if name in PATH_ARGUMENTS:
-            continue
         for text in value if isinstance(value, list) else [value]:
-            where = not_utf8(text) if isinstance(text, str) else None
+            where = not_utf8(text) if isinstance(text, str) and not isinstance(text, FileName) else None
             if where:
                 option = name.replace("_", "-")
                 raise UsageError(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import Commands, UsageError, add_answer_options, err, read_text, what_it_is
+from app.cli.common import Commands, FileName, UsageError, add_answer_options, err, read_text, what_it_is
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.stream import stream_text
 from app.cli.worker import worker_events
@@ -26,7 +26,12 @@ def register(commands: Commands) -> None:
         "-m", "--deployment", metavar="DEPLOYMENT", help="chat deployment (default: the profile's)"
     )
     p.add_argument(
-        "--image", metavar="FILE", action="append", default=[], help="attach an image (repeatable)"
+        "--image",
+        metavar="FILE",
+        type=FileName,
+        action="append",
+        default=[],
+        help="attach an image (repeatable)",
     )
     p.add_argument("--system", metavar="TEXT", help="system prompt")
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")

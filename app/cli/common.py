@@ -82,6 +82,12 @@ def add_answer_options(
     )
 
 
+class FileName(str):
+    """An argument that names a file: its `type=`. A file name may be in any encoding the file system has (Python
+    keeps bytes that are not UTF-8 as surrogates, and `open()` turns them back), so the UTF-8 check of arguments
+    (which go on the wire) passes it by; core sends a readable form of it (`paths.wire_name`)."""
+
+
 class Commands:
     """The subcommands as their modules register them: each `register(commands)` adds its parser with `add`."""
 
@@ -352,18 +358,22 @@ def check_audio(name: str, data: bytes) -> None:
 
 
 def write_file(path: str | Any, data: bytes) -> None:
-    """Write `data` to `path` whole or not at all: through `path.part`, which is removed on any failure (a full
-    disk, Ctrl+C); a UsageError (exit 2) says what went wrong."""
-    import os
+    """Write `data` to `path` whole or not at all: through a `.part` beside the file it names (a symlink's target),
+    which is removed on any failure (a full disk, Ctrl+C); a UsageError (exit 2) says what went wrong, and a path
+    that is not a regular file (a FIFO, a device, a folder) is refused (`core.outfiles`)."""
     from pathlib import Path
 
+    from app.core import outfiles
+
     out_path = Path(path)
-    part = out_path.with_name(out_path.name + ".part")
+    part = None
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
+        final = outfiles.target(out_path)  # a symlink's target; a FIFO or device is refused, never replaced
+        part = outfiles.part_of(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
         with open(part, "wb") as fh:
             fh.write(data)
-        os.replace(part, out_path)
+        outfiles.commit(part, final)
     except OSError as exc:
         _remove(part)
         raise UsageError(
@@ -376,15 +386,18 @@ def write_file(path: str | Any, data: bytes) -> None:
 
 def check_writable(path: str | Any) -> None:
     """A UsageError (exit 2) now, before Azure is paid for an answer, when `path` cannot be written: its folder is
-    a file, is read-only or cannot be made. Leaves nothing behind."""
+    a file, is read-only or cannot be made, or `path` is not a regular file (a FIFO, a device, a folder). Leaves
+    nothing behind."""
     from pathlib import Path
 
+    from app.core import outfiles
+
     out_path = Path(path)
-    part = out_path.with_name(out_path.name + ".part")
+    part = None
     try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        if out_path.is_dir():
-            raise IsADirectoryError(21, "it is a folder")
+        final = outfiles.target(out_path)
+        part = outfiles.part_of(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
         with open(part, "ab"):
             pass
     except OSError as exc:
@@ -397,5 +410,6 @@ def check_writable(path: str | Any) -> None:
 def _remove(path: Any) -> None:
     import contextlib
 
-    with contextlib.suppress(OSError):
-        path.unlink()
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()

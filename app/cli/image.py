@@ -11,6 +11,7 @@ from app.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Commands,
+    FileName,
     UsageError,
     check_writable,
     err,
@@ -42,10 +43,16 @@ def register(commands: Commands) -> None:
         "words",
         nargs="+",
         metavar="PROMPT",
+        action=_PromptOrEdit,
         help="the prompt (- reads it from stdin); or `edit INPUT PROMPT` to edit the image INPUT",
     )
     p.add_argument(
-        "-o", "--output", metavar="FILE", required=True, help="the image file to write (.png, .jpg)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=FileName,
+        required=True,
+        help="the image file to write (.png, .jpg)",
     )
     p.add_argument("-m", "--deployment", metavar="DEPLOYMENT", help="images deployment")
     p.add_argument(
@@ -69,9 +76,22 @@ def register(commands: Commands) -> None:
         "--response-format", choices=("b64_json", "url"), help="DALL-E 3 only: how Azure returns it"
     )
     p.add_argument(
-        "--mask", metavar="MASK.png", help="edit: a PNG whose transparent pixels mark what to repaint"
+        "--mask",
+        metavar="MASK.png",
+        type=FileName,
+        help="edit: a PNG whose transparent pixels mark what to repaint",
     )
     p.add_argument("--json", action="store_true", help="print a JSON object per image")
+
+
+class _PromptOrEdit(argparse.Action):
+    """`PROMPT`, or `edit INPUT PROMPT`: INPUT is a file name (any encoding), the prompt words (UTF-8)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        words = list(values)
+        if len(words) == 3 and words[0] == "edit":
+            words[1] = FileName(words[1])
+        setattr(namespace, self.dest, words)
 
 
 def _family(args: argparse.Namespace, conn: Connection, deployment: str, edit: bool) -> Family:

@@ -9,6 +9,7 @@ from app.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Commands,
+    FileName,
     check_writable,
     err,
     read_text,
@@ -26,7 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
 def register(commands: Commands) -> None:
     p = commands.add("speak", "Text to speech into a WAV file (24 kHz mono).", run)
     p.add_argument("text", metavar="TEXT", help="what to say; - reads it from stdin")
-    p.add_argument("-o", "--output", metavar="OUT.wav", required=True, help="the WAV file to write")
+    p.add_argument(
+        "-o", "--output", metavar="OUT.wav", type=FileName, required=True, help="the WAV file to write"
+    )
     p.add_argument(
         "-m",
         "--deployment",

@@ -16,12 +16,15 @@ from app.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Commands,
+    FileName,
     UsageError,
+    check_writable,
     err,
     json_line,
     out,
     report,
     retry_words,
+    write_file,
 )
 from app.cli.connect import context_for, deployment_for, max_retries
 from app.cli.worker import worker_events
@@ -41,8 +44,12 @@ def register(commands: Commands) -> None:
         "One spoken turn from a WAV file: prints what was heard and the answer, writes the spoken answer.",
         run,
     )
-    p.add_argument("file", metavar="IN.wav", help="the question, spoken (any rate; mono or stereo)")
-    p.add_argument("-o", "--output", metavar="OUT.wav", help="write the spoken answer here (24 kHz mono)")
+    p.add_argument(
+        "file", metavar="IN.wav", type=FileName, help="the question, spoken (any rate; mono or stereo)"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="OUT.wav", type=FileName, help="write the spoken answer here (24 kHz mono)"
+    )
     p.add_argument(
         "--engine",
         choices=("live", "chained"),
@@ -65,6 +72,8 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read the audio file {args.file}: {exc.strerror or exc}.") from None
+    if args.output:
+        check_writable(args.output)  # before the session is paid for: a FIFO or a folder is refused now
     engine = args.engine or (
         "live" if conn.profile.deployments.realtime.strip() or args.deployment else "chained"
     )
@@ -149,7 +158,10 @@ class _Talk:
 
     def failed(self, problem: Any) -> int:
         self._end_answer()
-        self._save()
+        try:
+            self._save()
+        except UsageError as exc:  # the failure is what to report; the file's trouble is said too
+            err(f"parley: {exc}")
         return report(problem, json_mode=self.json)
 
     def _save(self) -> None:
@@ -160,7 +172,9 @@ class _Talk:
         from app.audio.wav import pcm16_to_wav
 
         path = Path(self.args.output)
-        path.write_bytes(pcm16_to_wav(bytes(self.audio), RATE))
+        write_file(
+            path, pcm16_to_wav(bytes(self.audio), RATE)
+        )  # whole or not at all, into a symlink's target
         err(f"Saved {len(self.audio) / 2 / RATE:.1f} s of spoken answer to {path}.")
 
     # -- the live engine --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from app.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Commands,
+    FileName,
     UsageError,
     check_audio,
     err,
@@ -32,6 +33,7 @@ def register(commands: Commands) -> None:
     p.add_argument(
         "file",
         metavar="FILE",
+        type=FileName,
         help="the audio file: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav or webm, at most 25 MB",
     )
     p.add_argument(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core import audio_families, errors
+from app.core import audio_families, errors, outfiles, paths
 from app.core.audio_families import AudioUsage, TranscriptDelta  # noqa: F401 - TranscriptDelta: callers' name
 from app.core.cancel import Cancelled, CancelToken
 from app.core.capabilities import Family
@@ -317,7 +317,7 @@ def _transcribe(
     streamed: bool,
 ) -> Iterator[Any]:
     mime = _MIME.get(os.path.splitext(filename)[1].lower(), "application/octet-stream")
-    file = (filename, audio, mime)
+    file = (paths.wire_name(filename), audio, mime)
 
     timeout = timeout_of(client)
     start_by = time.monotonic() + timeout
@@ -411,7 +411,7 @@ def _speak_to_file(
     max_retries: int,
     style: dict[str, Any],
 ) -> Iterator[Any]:
-    part = path.with_name(path.name + ".part")
+    part: Path | None = None
     frames = 0
     started = False
     last_id = None
@@ -420,7 +420,9 @@ def _speak_to_file(
     out = None
     saved = False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        final = outfiles.target(path)  # a symlink's target; a FIFO or device is refused, never replaced
+        part = outfiles.part_of(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
         fh = open(part, "wb")  # noqa: SIM115 - ours to close: wave.open(name) leaves a broken writer on failure
         out = wave.open(fh, "wb")
         out.setnchannels(1)
@@ -460,7 +462,7 @@ def _speak_to_file(
         if ending is None:
             out.close()
             fh.close()
-            os.replace(part, path)
+            outfiles.commit(part, final)
             saved = True
     except OSError as exc:
         ending = Failed(
@@ -483,7 +485,8 @@ def _speak_to_file(
                     except (OSError, ValueError, EOFError):
                         pass
             try:
-                part.unlink()
+                if part is not None:
+                    part.unlink()
             except OSError:
                 pass
     if ending is not None:

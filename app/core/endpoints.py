@@ -6,6 +6,7 @@ from the portal is cut back to the resource, and its deployment name and api-ver
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qs, urlsplit
@@ -49,8 +50,20 @@ V1_PATH = "/openai/v1/"
 def is_v1_endpoint(url: str) -> bool:
     """Whether `url` names the v1 API (`https://<resource>.openai.azure.com/openai/v1/`): no api-version, the
     deployment goes in the body's `model`."""
-    path = urlsplit(url.strip()).path.lower().rstrip("/") + "/"
+    try:
+        path = urlsplit(url.strip()).path.lower().rstrip("/") + "/"
+    except ValueError:  # not a URL at all (the dialog asks while it is typed): check_endpoint says why
+        return False
     return path.endswith(V1_PATH)
+
+
+def host_of(url: str) -> str:
+    """The host name of `url` to show (a status bar, a list of profiles), or `url` itself when it has none or is
+    not a URL (a hand-edited profile: urllib raises for `https://[::1`)."""
+    try:
+        return urlsplit(url.strip()).hostname or url
+    except ValueError:
+        return url
 
 
 def v1_base_url(endpoint: str) -> str:
@@ -67,14 +80,33 @@ def is_azure_host(host: str) -> bool:
 
 
 def check_endpoint(text: str) -> EndpointCheck:
-    """What to tell the user about `text`, and the endpoint to use."""
+    """What to tell the user about `text`, and the endpoint to use. Never raises: whatever is typed or set (the
+    dialog checks every keystroke, the CLI the environment) gets words."""
+    try:
+        return _check(text)
+    except ValueError as exc:  # urllib's own complaints ("Invalid IPv6 URL"), and anything it adds one day
+        return EndpointCheck(Level.ERROR, f"The endpoint is not a valid address ({exc}), e.g. {EXAMPLE}")
+
+
+# `scheme:rest` without `//` (`https:myres…`, `javascript:…`), but not `host:port` (`localhost:8080`).
+_SCHEME_ONLY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!\d+(?:/|$))/{0,1}(?!/)(.*)$", re.S)
+_LABEL = re.compile(r"^\w(?:[\w-]*\w)?$")  # \w: letters of any script (IDNA), digits, _
+
+
+def _check(text: str) -> EndpointCheck:
     raw = text.strip().strip("'\"<>")
     if not raw:
         return EndpointCheck(Level.ERROR, f"Enter your resource's endpoint, e.g. {EXAMPLE}")
     if any(c.isspace() for c in raw):
         return EndpointCheck(Level.ERROR, "The endpoint cannot contain spaces.")
     if "://" not in raw:
-        guess = _resource_root(urlsplit("https://" + raw))
+        missing = _SCHEME_ONLY.match(raw)
+        if missing and missing.group(1).lower() not in ("https", "http"):
+            return EndpointCheck(
+                Level.ERROR,
+                f"The endpoint must start with https:// (not {missing.group(1).lower()}:), e.g. {EXAMPLE}",
+            )
+        guess = _guess("https://" + (missing.group(2) if missing else raw))
         hint = f" Did you mean {guess}?" if guess else ""
         return EndpointCheck(Level.ERROR, f"The endpoint must start with https://.{hint}")
     parts = urlsplit(raw)
@@ -90,6 +122,10 @@ def check_endpoint(text: str) -> EndpointCheck:
         )
     if not host:
         return EndpointCheck(Level.ERROR, f"The endpoint has no host name, e.g. {EXAMPLE}")
+    if not _valid_host(host):
+        return EndpointCheck(
+            Level.ERROR, f"'{host[:60]}' is not a valid host name; the endpoint looks like {EXAMPLE}"
+        )
     local = host in LOCAL_HOSTS
     if scheme == "http" and not local:
         fixed = _resource_root(parts._replace(scheme="https"))
@@ -121,6 +157,29 @@ def check_endpoint(text: str) -> EndpointCheck:
         )
     level = Level.WARNING if notes else Level.OK
     return EndpointCheck(level, " ".join(notes), root, deployment, api_version)
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name (letters, digits, hyphens; `_` for gateways) or an IP address: what a connection can be tried to."""
+    import ipaddress  # only where an endpoint is checked
+
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    return len(host) <= 253 and all(_LABEL.match(label) and len(label) <= 63 for label in labels)
+
+
+def _guess(url: str) -> str:
+    """The resource root of `url` when it is a usable one, else ''."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return ""
+    return _resource_root(parts) if _valid_host((parts.hostname or "").lower()) else ""
 
 
 def _removed_part(raw: str, root: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core import errors, image_options, images
+from app.core import errors, image_options, images, paths
 from app.core.cancel import CancelToken
 from app.core.capabilities import Family
 from app.core.image_options import ImageRequest, config
@@ -124,7 +124,8 @@ def edit(
     request = _as_gpt(edit_request.request)
     params = image_options.wire_params(request)
     kind = images.image_format(edit_request.image) or "png"
-    name = Path(edit_request.image_name or "image").stem + (".png" if kind == "png" else ".jpg")
+    stem = Path(paths.wire_name(edit_request.image_name or "image")).stem
+    name = stem + (".png" if kind == "png" else ".jpg")
     files: dict[str, Any] = {"image": (name, edit_request.image, MIME[kind])}
     if edit_request.mask is not None:
         files["mask"] = ("mask.png", edit_request.mask, "image/png")

@@ -10,6 +10,7 @@ or `Failed(problem)`; or `Done(finish_reason="cancelled")` when the token fires.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import time
 import unicodedata
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core import errors, filters, image_options
+from app.core import errors, filters, image_options, paths
 from app.core.cancel import Cancelled, CancelToken
 from app.core.events import Done, Failed, Started
 from app.core.image_options import ImageRequest, ImageUsage
@@ -352,7 +353,8 @@ def save_image(image: GeneratedImage, folder: str | Path, *, now: float | None =
     for n in range(1, 1000):
         path = folder / (f"{base}{ext}" if n == 1 else f"{base}-{n}{ext}")
         try:
-            with open(path, "xb") as fh:
+            fd = paths.private_open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)  # 0600 from creation
+            with open(fd, "wb") as fh:
                 fh.write(image.data)
             return path
         except FileExistsError:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from app.core import errors
+from app.core import errors, paths
 from app.core.cancel import CancelToken
 from app.core.deadline import DEFAULT_TIMEOUT, timeout_of, watched
 from app.core.jsonl_checks import BATCH_URL, LineError, validate_jsonl  # noqa: F401 - part of jobs' API
@@ -395,7 +395,9 @@ def upload_file(
             )
         )
     result = _run(
-        lambda: client.files.create(file=(path.name, data, "application/jsonl"), purpose=purpose),
+        lambda: client.files.create(
+            file=(paths.wire_name(path.name), data, "application/jsonl"), purpose=purpose
+        ),
         ctx,
         cancel,
         max_retries,

@@ -161,7 +161,16 @@ class JsonFormatter(logging.Formatter):
             if key in _RECORD_FIELDS or key.startswith("_") or key in obj:
                 continue
             obj[key] = value if isinstance(value, int | float | bool) or value is None else redact(value)
-        return json.dumps(obj, ensure_ascii=False)
+        return _SURROGATE.sub(_escaped, json.dumps(obj, ensure_ascii=False))
+
+
+# A file name in another encoding than UTF-8 reaches a message as surrogate escapes, which UTF-8 cannot write: the
+# line keeps them as JSON escapes (`caf\udce9`), so it stays valid UTF-8 JSON and still reads back as the name.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 _RECORD_FIELDS = frozenset(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None).__dict__) | {

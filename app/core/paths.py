@@ -44,14 +44,45 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP, appauthor=False))
 
 
+def wire_name(name: str) -> str:
+    """A file name as text that can go on the wire (a multipart filename, a log line): a name in another encoding
+    than UTF-8 (which Python keeps as surrogate escapes) with its undecodable bytes replaced by U+FFFD."""
+    if os.name == "posix":
+        return os.fsencode(name).decode("utf-8", "replace")
+    return name.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate in a Windows name becomes "?"
+
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
 def ensure(path: Path) -> Path:
-    """`path` as a folder only the user can open (its missing parents too, as mkdir makes them)."""
-    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    """`path` as a folder only the user can open, and every missing folder above it that Parley makes too (a new
+    PARLEY_HOME, ~/.config on a fresh account): mkdir's parents would be 0755 under the usual umask."""
+    missing: list[Path] = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:  # made meanwhile by another thread or process: its maker made it private
+            continue
+        _chmod(folder, PRIVATE_DIR)
+    path.mkdir(
+        mode=PRIVATE_DIR, parents=True, exist_ok=True
+    )  # raises as before when `path` cannot be a folder
     _chmod(path, PRIVATE_DIR)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """`path` as an existing file only the user can read, created empty (in a private folder) when missing: for
+    files another library writes, such as Qt's ui.ini (QSettings keeps an existing file's mode when it rewrites it,
+    but creates a new one, and its folder, by the umask)."""
+    ensure(path.parent)
+    os.close(private_open(path, os.O_WRONLY | os.O_CREAT))
     return path
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from app.core import errors
 from app.core.cancel import CancelToken
-from app.core.deadline import CONNECT_TIMEOUT
+from app.core.deadline import CONNECT_TIMEOUT, timed_out
 from app.core.events import Done, Failed
 from app.core.profiles import Profile
 from app.core.realtime_events import (
@@ -93,13 +93,17 @@ class RealtimeSession:
         *,
         cancel: CancelToken,
         ctx: errors.Context,
-        open_timeout: float = CONNECT_TIMEOUT,
+        open_timeout: float | None = None,
     ):
+        """`open_timeout`: how long the handshake may take (TCP, TLS, the HTTP upgrade); by default as connecting
+        is bounded for HTTP: 10 s, or the request timeout (`config.response_timeout`: --timeout) if shorter."""
         self.client = client
         self.config = config
         self.cancel = cancel
         self.ctx = replace(ctx, api_version="v1")  # the GA route has no dated api-version to blame
-        self.open_timeout = open_timeout
+        self.open_timeout = (
+            open_timeout if open_timeout is not None else min(CONNECT_TIMEOUT, config.response_timeout)
+        )
         self.connected = threading.Event()  # set once session.updated came back
         self.send_ms: list[float] = []  # how long each send_audio took to reach the socket (ms)
         self._conn: Any = None
@@ -201,6 +205,16 @@ class RealtimeSession:
             self._conn_close()
 
     def _connect(self) -> None:
+        try:
+            self._open()
+        except Exception as exc:
+            # websockets' "timed out while waiting for handshake response", TCP's timeout, or a read of the
+            # upgrade that timed out (InvalidMessage caused by a TimeoutError): Parley's words, not the library's.
+            if self.cancel.cancelled or not any(isinstance(e, TimeoutError) for e in _chain(exc)):
+                raise
+            raise timed_out(self.open_timeout, started=False) from exc
+
+    def _open(self) -> None:
         options: dict[str, Any] = {"open_timeout": self.open_timeout, "close_timeout": 2}
         if not any(os.environ.get(name) for name in PROXY_VARIABLES):
             # Our own TCP socket, so a cancel can shut it down even during the handshake (through a proxy the
@@ -212,6 +226,7 @@ class RealtimeSession:
             )
             if self.cancel.cancelled:
                 raise errors.ParleyError(errors.cancelled())
+            self._raw.settimeout(None)  # the handshake's bound is websockets' open_timeout, one clock not two
             options["sock"] = self._raw
         manager = self.client.realtime.connect(
             model=self.config.deployment, websocket_connection_options=cast(Any, options)
@@ -353,6 +368,15 @@ class RealtimeSession:
 
 def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """`exc` and what caused it, in order (bounded: a cycle cannot hang)."""
+    for _ in range(8):
+        if exc is None:
+            return
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 def _closed(exc: BaseException) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlparse
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -385,7 +384,9 @@ class MainWindow(QMainWindow):
                 "demo",
             )
         else:
-            host = urlparse(profile.endpoint).hostname or profile.endpoint
+            from app.core import endpoints  # after the first frame: not on the start-up path
+
+            host = endpoints.host_of(profile.endpoint)
             auth = "Entra ID" if str(profile.auth) == "entra" else "API key"
             self.profile_label.setText(
                 f"Connected to {host} ({auth})"

@@ -19,7 +19,10 @@ _HR = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$", re.M)
 
 
 def _host(url: str) -> str:
-    host = urlparse(url).hostname or "a website"
+    try:
+        host = urlparse(url).hostname or "a website"
+    except ValueError:  # an answer's `https://[…` is not a URL urllib can read
+        host = "a website"
     return host.removeprefix("www.")
 
 

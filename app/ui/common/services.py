@@ -66,8 +66,14 @@ class AppServices(QObject):
         self._warming: Any = None
         from app.core import paths
 
-        # An INI file beside profiles.json, so PARLEY_HOME isolates it too.
-        self.settings = QSettings(str(paths.config_dir() / "ui.ini"), QSettings.Format.IniFormat)
+        # An INI file beside profiles.json, so PARLEY_HOME isolates it too; made 0600 (in a 0700 folder) before
+        # QSettings first writes it, which keeps that mode on every later sync.
+        ini = paths.config_dir() / "ui.ini"
+        try:
+            paths.private_file(ini)
+        except OSError:  # an unwritable config folder: QSettings keeps the preferences in memory
+            pass
+        self.settings = QSettings(str(ini), QSettings.Format.IniFormat)
 
     # -- connection ---------------------------------------------------------------------------------
     def reconnect(

@@ -3,12 +3,13 @@ opening it also removes the files of images deleted long enough ago."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QModelIndex, QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QBuffer, QIODevice, QMimeData, QModelIndex, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QIcon, QImage, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
@@ -48,7 +49,11 @@ def make_thumbnail(image_path: str) -> QImage | None:
         THUMB * 2, THUMB * 2, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
     paths.ensure(cached.parent)
-    thumb.save(str(cached), "PNG")
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if thumb.save(buffer, "PNG"):  # type: ignore[call-overload]  # PySide6's stubs miss the QIODevice overload
+        with contextlib.suppress(OSError):  # a cache: the thumbnail is shown anyway
+            paths.write_private(cached, bytes(buffer.data().data()))
     return thumb
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import profile_ops
+from app.core import endpoints, profile_ops
 from app.core.profile_ops import SaveOutcome
 from app.core.profiles import AuthMode, Profile, ProfileStore
 from app.ui import design
@@ -127,7 +126,7 @@ class ProfilesPanel(QGroupBox):
         current = None if conn is None or conn.demo else conn.profile.name
         self.list.clear()
         for p in self.profiles:
-            host = urlparse(p.endpoint).hostname or p.endpoint
+            host = endpoints.host_of(p.endpoint)
             auth = "Entra ID" if p.auth == AuthMode.ENTRA else "API key"
             marks = [
                 m for m, on in (("active", p.name == store.active), ("connected", p.name == current)) if on
