@@ -11,27 +11,14 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QTimer
 
 from app.ui.common import workers
 from app.ui.common.crash import CrashHandler
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup, JobSlot
 from app.ui.main_window import MainWindow
-
-
-class Calls(QObject):
-    def __init__(self):
-        super().__init__()
-        self.done, self.events = [], []
-
-    @Slot(object)
-    def on_done(self, result):
-        self.done.append(result)
-
-    @Slot(object)
-    def on_event(self, item):
-        self.events.append(item)
+from tests.test_workers import Calls
 
 
 @pytest.mark.parametrize("holder", [JobGroup, JobSlot])

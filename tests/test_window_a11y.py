@@ -118,7 +118,8 @@ def test_chat_tab_order_reads_like_the_window(qtbot, window):
     assert positions == sorted(positions), [label(visited[p]) for p in sorted(positions)]
 
 
-def test_undo_of_a_deleted_chat_puts_the_focus_back_in_the_message_box(qtbot, window):
+def ask_then_delete_the_chat(qtbot, window):
+    """One question asked from the box, then its chat deleted from the list with Del: Undo is offered."""
     chat = show_tab(qtbot, window, "chat")
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is chat.compose.edit)
@@ -133,6 +134,11 @@ def test_undo_of_a_deleted_chat_puts_the_focus_back_in_the_message_box(qtbot, wi
     qtbot.waitUntil(
         lambda: chat.sidebar.undo_bar.isVisible() and not chat.sidebar.conversations, timeout=5000
     )
+    return chat
+
+
+def test_undo_of_a_deleted_chat_puts_the_focus_back_in_the_message_box(qtbot, window):
+    chat = ask_then_delete_the_chat(qtbot, window)
     chat.sidebar.undo_button.setFocus()
     qtbot.keyClick(chat.sidebar.undo_button, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: len(chat.sidebar.conversations) == 1, timeout=5000)
@@ -251,20 +257,7 @@ def test_every_text_names_the_return_key_as_the_shortcuts_list_does(qtbot, windo
 
 
 def test_ctrl_z_brings_back_a_deleted_chat_but_undoes_typing_in_the_box(qtbot, window):
-    chat = show_tab(qtbot, window, "chat")
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is chat.compose.edit)
-    chat.compose.set_text("first question")
-    qtbot.keyClick(chat.compose.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: chat.turns.job is None and len(chat.sidebar.conversations) == 1, timeout=20000)
-    window.activateWindow()  # offscreen Qt loses the active window while the answer streams
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    chat.sidebar.list.setFocus()
-    chat.sidebar.list.setCurrentRow(0)
-    qtbot.keyClick(chat.sidebar.list, Qt.Key.Key_Delete)
-    qtbot.waitUntil(
-        lambda: chat.sidebar.undo_bar.isVisible() and not chat.sidebar.conversations, timeout=5000
-    )
+    chat = ask_then_delete_the_chat(qtbot, window)
     assert (
         QApplication.focusWidget() is chat.sidebar.list
     )  # where Del was pressed, not the box (which keeps Ctrl+Z)
