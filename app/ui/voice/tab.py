@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.core import errors
 from app.core.events import FilterResult, Retrying
+from app.ui import design
 from app.ui.common import prefs
 from app.ui.common.a11y import describe
 from app.ui.common.problem_card import Card
@@ -129,6 +130,7 @@ class VoiceTab(QWidget):
         self._mode_form = mode_form = QFormLayout(mode_box)
         self.engine.add_rows(mode_form)
         modes = QHBoxLayout()
+        modes.setSpacing(design.M)  # "Hands-free" and the next choice read as two
         modes.addWidget(self.hands_free)
         modes.addWidget(self.push_to_talk)
         modes.addStretch(1)
