@@ -70,3 +70,27 @@ def test_the_outage_message_goes_once_azure_answers_again(qtbot, window):
     qtbot.waitUntil(lambda: status.isHidden(), timeout=15000)
     assert window.indexer.problem is None
     assert window.profile_label.text() == "Connected"
+
+
+def test_a_chat_turn_that_cannot_reach_azure_turns_the_label_at_once(qtbot, window):
+    """The label went on saying Connected after a chat turn failed with 'connection refused', until the indexer
+    happened to fail too (~2 s later): the turn's own outcome now counts, and an answer that gets through again
+    restores it."""
+
+    window.indexer.failure_pause_ms = 60_000
+    window.indexer.shutdown()  # only the chat turn talks to Azure here
+    chat = window.tab("chat")
+    qtbot.waitUntil(lambda: chat.history is not None, timeout=10000)
+    connection = window.services.connection
+    connection.emulator.stop()
+    chat.compose.set_text("Are you there?")
+    chat.send()
+    qtbot.waitUntil(lambda: chat.turns.job is None, timeout=60000)
+    assert chat.view.widgets[-1].card.isVisible()  # the question shows why it got no answer
+    assert window.profile_label.text() == "Azure not reachable"
+    assert (
+        "Cannot reach" in window.profile_label.toolTip()
+        or "connect" in window.profile_label.toolTip().lower()
+    )
+    window.services.report_reach(None)  # what the next answer that gets through reports
+    assert window.profile_label.text() == "Connected"

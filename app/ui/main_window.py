@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         services.connecting.connect(self._on_connecting)
         services.connection_changed.connect(self._on_connection_changed)
         services.connection_failed.connect(self._on_connection_failed)
+        services.reach.connect(self._on_reach)
         services.connection_changed.connect(self._show_load_notes)
         services.connection_failed.connect(self._show_load_notes)
         self._restore_state()
@@ -407,19 +408,18 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_index_status(self, _text: str) -> None:
-        """The indexer is the one thing talking to Azure in the background: when it cannot reach Azure, the label
-        must not go on saying Connected; when it gets through again, the label says so again."""
-        problem = getattr(self.indexer, "problem", None)
-        unreachable = problem is not None and problem.kind in (
-            errors.Kind.NETWORK,
-            errors.Kind.TIMEOUT,
-            errors.Kind.SERVER,
-        )
-        if unreachable:
+        """The indexer talks to Azure in the background: what it learns counts like a chat turn's."""
+        self.services.report_reach(getattr(self.indexer, "problem", None))
+
+    @Slot(object)
+    def _on_reach(self, problem: errors.Problem | None) -> None:
+        """When a request cannot reach Azure the label must not go on saying Connected; when one gets through
+        again, it says so again."""
+        if problem is not None:
             if self._connected_text is None:
                 self._connected_text = self.profile_label.text()
             self.profile_label.setText("Azure not reachable")
-            self.profile_label.setToolTip(f"{problem.title}: {problem.detail} {problem.action}")  # type: ignore[union-attr]
+            self.profile_label.setToolTip(f"{problem.title}: {problem.detail} {problem.action}")
         elif self._connected_text is not None and self.services.connection is not None:
             self._on_connection_changed(self.services.connection)
 

@@ -60,6 +60,7 @@ class ChatTab(MessageActions, QWidget):
         self.turns.conversation_known.connect(self._on_conversation_known)
         self.turns.ended.connect(self._on_turn_ended)
         self.turns.unsent.connect(self.notice.show_problem)
+        self.turns.reached.connect(services.report_reach)
         self.bits = ModelBits(services, self.header, self.turns, self.view, self.notice, self)
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)

@@ -82,6 +82,9 @@ class TurnRunner(QObject):
     unsent = Signal(object)  # errors.Problem: the question could not even be stored (it is back in the box)
     notice = Signal(object)  # events.Notice: a setting this model does not take (said once, by the tab)
     learned = Signal(object)  # events.Learned: what Azure showed about the deployment, for the profile
+    reached = Signal(
+        object
+    )  # errors.Problem the turn failed with, or None once Azure answered (the status bar)
 
     def __init__(self, view: ChatView, parent: QObject | None = None):
         super().__init__(parent)
@@ -214,6 +217,7 @@ class TurnRunner(QObject):
             self.view.remove(answer)  # stopped before Azure answered: the question stays, unanswered
             user.set_state("stopped")
             return
+        self.reached.emit(None)
         answer.set_state(status_for(event.finish_reason), event.finish_reason)
         turn = self.turn
         deployment = turn.deployment if turn is not None else ""
@@ -242,6 +246,7 @@ class TurnRunner(QObject):
         assert user is not None and answer is not None
         self._outcome_shown = True
         log.info("chat turn failed: %s", problem.one_line())
+        self.reached.emit(problem)
         if self.answer_started:
             answer.flush()
             answer.set_state("failed")

@@ -53,6 +53,7 @@ class AppServices(QObject):
     conversations_changed = (
         Signal()
     )  # another tab stored a conversation (voice): the Chat sidebar lists it again
+    reach = Signal(object)  # errors.Problem: a request could not reach Azure; None: one got through
 
     def __init__(self, *, demo: bool = False, profile_name: str | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -130,6 +131,18 @@ class AppServices(QObject):
     @property
     def is_demo(self) -> bool:
         return bool(self.connection is not None and self.connection.demo)
+
+    def report_reach(self, problem: Any) -> None:
+        """What a request learned of Azure (a chat turn, the indexer): it could not reach it (a network, timeout or
+        server problem) or got through (None, or a problem Azure itself answered with). The status bar says so."""
+        from app.core import errors
+
+        unreachable = problem is not None and problem.kind in (
+            errors.Kind.NETWORK,
+            errors.Kind.TIMEOUT,
+            errors.Kind.SERVER,
+        )
+        self.reach.emit(problem if unreachable else None)
 
     def shutdown(self) -> None:
         if self.connection is not None:
