@@ -1,7 +1,7 @@
-"""Hardening: a 200 that is not the answer outside chat streams. `parley jobs` against a proxy's page or JSON whose
-inner shape is wrong (`{"data": 5}`, `{"data": [5]}`) ends with exit 7 and the unexpected-reply words quoting the
-body, never exit 1 with an AttributeError. The jobs wrappers the Tools tab calls (get, events, create, cancel,
-upload) too."""
+"""Hardening: a 200 that is not the answer outside chat streams. `parley jobs` against a proxy's page, and JSON whose
+inner shape is wrong (`{"data": 5}`, `{"data": [5]}`, `{"text": 5}`, `{"choices": "x"}`) from embed, image,
+transcribe and `ask --no-stream`, end with exit 7 and the unexpected-reply words quoting the body, never exit 1 with
+an AttributeError or a TypeError. The jobs wrappers the Tools tab calls (get, events, create, cancel, upload) too."""
 
 from __future__ import annotations
 
@@ -89,3 +89,46 @@ def test_every_jobs_call_turns_a_reply_that_is_not_the_answer_into_words(
     problem = caught.value.problem
     assert problem.kind is errors.Kind.NETWORK and problem.exit_code == 7, problem
     assert "not what Parley expected" in problem.detail and said in problem.detail, problem.detail
+
+
+SHAPES = {
+    "embed-data-a-number": (["embed", "-m", "e", "hi"], b'{"data": 5}'),
+    "embed-data-of-numbers": (["embed", "-m", "e", "hi"], b'{"data": [5]}'),
+    "embed-bad-base64": (["embed", "-m", "e", "hi"], b'{"data": [{"index": 0, "embedding": "x"}]}'),
+    "image-data-of-numbers": (["image", "a cat", "-m", "dall-e-3", "-o", "{tmp}/o.png"], b'{"data": [5]}'),
+    "image-data-a-string": (["image", "a cat", "-m", "dall-e-3", "-o", "{tmp}/o.png"], b'{"data": "x"}'),
+    "image-b64-a-number": (
+        ["image", "a cat", "-m", "gpt-image-1", "-o", "{tmp}/o.png"],
+        b'{"data": [{"b64_json": 5}]}',
+    ),
+    "transcribe-text-a-number": (["transcribe", "-m", "whisper", "{tmp}/a.wav"], b'{"text": 5}'),
+    "ask-choices-of-numbers": (["ask", "--no-stream", "hi"], b'{"choices": [5]}'),
+    "ask-choices-a-string": (["ask", "--no-stream", "hi"], b'{"choices": "x"}'),
+}
+
+
+@pytest.mark.parametrize("case", list(SHAPES))
+def test_json_of_another_shape_exits_7_quoting_it_and_writes_nothing(tmp_path, case):
+    from test_hardening_cli import silent_wav
+
+    silent_wav(tmp_path / "a.wav", amplitude=8000)
+    command, reply = SHAPES[case]
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    with FaultServer(lambda h: body(h, 200, reply)) as server:
+        r = parley(server, tmp_path / "home", *args)
+    assert r.returncode == 7, r.stderr
+    said = (
+        f"not what Parley expected (a reply of type application/json, {len(reply)} bytes: '{reply.decode()}')"
+    )
+    assert said in r.stderr, r.stderr
+    assert "TypeError" not in r.stderr and "Error:" not in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == "" and not {p.name for p in tmp_path.iterdir()} - {"a.wav", "home"}
+
+
+def test_a_long_reply_of_another_shape_is_quoted_briefly_and_without_the_key(tmp_path):
+    reply = b'{"data": 5, "note": "' + KEY.encode() + b" " + b"x" * 5000 + b'"}'
+    with FaultServer(lambda h: body(h, 200, reply)) as server:
+        r = parley(server, tmp_path, "embed", "-m", "e", "hi")
+    assert r.returncode == 7, r.stderr
+    assert f"{len(reply):,} bytes" in r.stderr and "«redacted»" in r.stderr
+    assert KEY not in r.stderr and len(r.stderr) < 1000, r.stderr
