@@ -1,17 +1,20 @@
 """Hardening: files checked locally before they are sent. A PNG that is only its signature, or cut or damaged, is
 refused by `image edit` (INPUT and --mask) and `ask --image` with exit 2 (Azure would refuse it only after the
-upload)."""
+upload); an 8-, 24- or 32-bit silent WAV is refused by `transcribe`, and `talk --engine chained` checks its input as
+`transcribe` does."""
 
 from __future__ import annotations
 
 import struct
+import wave
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
-from test_hardening_cli import clean, emu, parley  # noqa: F401 - emu: the module's emulator fixture
+from test_hardening_cli import clean, emu, parley, silent_wav  # noqa: F401 - emu: the module's emulator fixture
 
-from app.core import imagecheck
+from app.core import imagecheck, wavinfo
 from app.emulator import imaging
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +81,33 @@ def test_cut_jpeg_and_webp_are_named(qapp):
         assert imagecheck.damage(webp[:-10]).startswith("a WebP cut short")
 
 
+def _wav(path: Path, width: int, samples: np.ndarray) -> Path:
+    """`samples` in [-1, 1] as a mono 16 kHz PCM WAV of `width` bytes per sample."""
+    if width == 1:
+        raw = np.clip(samples * 128 + 128, 0, 255).astype(np.uint8).tobytes()
+    elif width == 3:
+        ints = np.clip(samples * (1 << 23), -(1 << 23), (1 << 23) - 1).astype("<i4")
+        raw = b"".join(int(v).to_bytes(3, "little", signed=True) for v in ints)
+    else:
+        scale = 1 << (8 * width - 1)
+        raw = np.clip(samples * scale, -scale, scale - 1).astype("<i2" if width == 2 else "<i4").tobytes()
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(width)
+        w.setframerate(16000)
+        w.writeframes(raw)
+    return path
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_the_level_of_every_pcm_width(tmp_path, width):
+    t = np.arange(16000) / 16000
+    loud = _wav(tmp_path / "loud.wav", width, 0.5 * np.sin(2 * np.pi * 200 * t)).read_bytes()
+    quiet = _wav(tmp_path / "quiet.wav", width, np.zeros(16000)).read_bytes()
+    assert wavinfo.loudest_dbfs(loud) == pytest.approx(-9.0, abs=0.3)
+    assert wavinfo.loudest_dbfs(quiet) == -120.0 and wavinfo.is_silent(quiet) and not wavinfo.is_silent(loud)
+
+
 # -- the real process -----------------------------------------------------------------------------------------------
 
 
@@ -122,3 +152,28 @@ def test_ask_refuses_an_image_that_is_only_a_png_signature(tmp_path, emu):  # no
     assert r.returncode == 2, r.stderr
     assert "photo.png is not a whole image: it is a PNG signature and nothing more (8 bytes)" in r.stderr
     assert not _posts(emu)
+
+
+@pytest.mark.parametrize("width", [1, 3, 4])
+def test_a_silent_wav_of_any_pcm_width_is_not_sent_to_whisper(tmp_path, emu, width):  # noqa: F811
+    wav = _wav(tmp_path / "quiet.wav", width, np.zeros(32000))
+    emu.clear()
+    r = parley(tmp_path / "home", "transcribe", str(wav), "-m", "whisper", endpoint=emu.endpoint)
+    clean(r)
+    assert r.returncode == 2, r.stderr
+    assert "quiet.wav is silent: its loudest moment is -120 dBFS" in r.stderr, r.stderr
+    assert not _posts(emu)
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_talk_chained_refuses_a_silent_file(tmp_path, emu, width):  # noqa: F811
+    wav = (
+        _wav(tmp_path / "quiet.wav", width, np.zeros(32000)) if width == 1 else silent_wav(tmp_path / "q.wav")
+    )
+    emu.clear()
+    r = parley(tmp_path / "home", "talk", str(wav), "--engine", "chained", "-o", str(tmp_path / "a.wav"),
+               endpoint=emu.endpoint)  # fmt: skip
+    clean(r)
+    assert r.returncode == 2, r.stderr
+    assert f"{wav.name} is silent: its loudest moment is -120 dBFS" in r.stderr, r.stderr
+    assert not _posts(emu) and not (tmp_path / "a.wav").exists()
