@@ -115,6 +115,7 @@ def _posts(emu_):
     return [q for q in emu_.requests if q.method == "POST"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("damaged", ["signature-only", "cut"])
 def test_image_edit_refuses_a_damaged_png_before_sending(tmp_path, emu, damaged):  # noqa: F811
     png = imaging.png(256, 256, "in")
@@ -129,6 +130,7 @@ def test_image_edit_refuses_a_damaged_png_before_sending(tmp_path, emu, damaged)
     assert not _posts(emu) and not (tmp_path / "o.png").exists()
 
 
+@pytest.mark.e2e
 def test_image_edit_refuses_a_cut_mask_before_sending(tmp_path, emu):  # noqa: F811
     source, mask = tmp_path / "in.png", tmp_path / "mask.png"
     source.write_bytes(imaging.png(256, 256, "in"))
@@ -143,6 +145,7 @@ def test_image_edit_refuses_a_cut_mask_before_sending(tmp_path, emu):  # noqa: F
     assert not _posts(emu)
 
 
+@pytest.mark.e2e
 def test_ask_refuses_an_image_that_is_only_a_png_signature(tmp_path, emu):  # noqa: F811
     fake = tmp_path / "photo.png"
     fake.write_bytes(imagecheck.PNG_SIGNATURE)
@@ -154,6 +157,7 @@ def test_ask_refuses_an_image_that_is_only_a_png_signature(tmp_path, emu):  # no
     assert not _posts(emu)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("width", [1, 3, 4])
 def test_a_silent_wav_of_any_pcm_width_is_not_sent_to_whisper(tmp_path, emu, width):  # noqa: F811
     wav = _wav(tmp_path / "quiet.wav", width, np.zeros(32000))
@@ -165,6 +169,7 @@ def test_a_silent_wav_of_any_pcm_width_is_not_sent_to_whisper(tmp_path, emu, wid
     assert not _posts(emu)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("width", [1, 2])
 def test_talk_chained_refuses_a_silent_file(tmp_path, emu, width):  # noqa: F811
     wav = (
