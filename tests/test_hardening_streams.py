@@ -60,6 +60,7 @@ def test_a_200_that_is_not_json_exits_7_with_words_not_a_decoder_error(tmp_path)
 
 WRONG_SHAPES = {
     "choices-not-a-list": b'data: {"choices": 5}\n\n',
+    "a-choice-a-number": b'data: {"choices": [5]}\n\n',
     "content-a-number": b'data: {"choices":[{"index":0,"delta":{"content":5}}]}\n\n',
     "content-an-object": b'data: {"choices":[{"index":0,"delta":{"content":{"a":1}}}]}\n\n',
     "filter-results-a-string": b'data: {"choices":[{"index":0,"delta":{"content":"x"},'

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
     import mimetypes
 
     from app.core import chat
+    from app.core.imagecheck import damage
 
     prompt = read_text(args.prompt, "prompt")
     images = []
@@ -60,6 +61,11 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         if chat.sniff_mime(data) is None:  # refused here: sent as it is, Azure would only say "invalid image"
             raise UsageError(
                 f"{name} is not an image: it is {what_it_is(data)}. Attach a PNG, JPEG, GIF or WebP file."
+            )
+        wrong = damage(data)
+        if wrong:  # a cut or damaged file: Azure would refuse it only after the upload
+            raise UsageError(
+                f"{name} is not a whole image: it is {wrong}. Attach a PNG, JPEG, GIF or WebP file that opens."
             )
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         part, note = chat.prepare_image(data, mime, path.name)

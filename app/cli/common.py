@@ -338,7 +338,7 @@ def is_audio(data: bytes) -> bool:
 
 def check_audio(name: str, data: bytes) -> None:
     """A UsageError unless `data` is audio worth sending to Whisper: not empty, not another kind of file, and (for
-    a 16-bit WAV) not silent — Whisper turns silence into invented words, so the Voice tab never sends it either."""
+    a PCM WAV: 8-bit to 32-bit) not silent — Whisper turns silence into invented words, so the Voice tab never sends it either."""
     if not is_audio(data):
         raise UsageError(
             f"{name} is not audio: it is {what_it_is(data)}. Whisper takes WAV, MP3, M4A, FLAC, Ogg or WebM files."

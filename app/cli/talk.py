@@ -18,6 +18,7 @@ from app.cli.common import (
     Commands,
     FileName,
     UsageError,
+    check_audio,
     check_writable,
     err,
     json_line,
@@ -72,11 +73,15 @@ def run(args: argparse.Namespace, conn: Connection, cancel: CancelToken) -> int:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise UsageError(f"Cannot read the audio file {args.file}: {exc.strerror or exc}.") from None
-    if args.output:
-        check_writable(args.output)  # before the session is paid for: a FIFO or a folder is refused now
     engine = args.engine or (
         "live" if conn.profile.deployments.realtime.strip() or args.deployment else "chained"
     )
+    if (
+        engine == "chained"
+    ):  # transcribed first, as by `transcribe`: silence would come back as invented words
+        check_audio(args.file, data)
+    if args.output:
+        check_writable(args.output)  # before the session is paid for: a FIFO or a folder is refused now
     talk = _Talk(args, conn, cancel)
     return talk.live(data) if engine == "live" else talk.chained(data)
 

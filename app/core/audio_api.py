@@ -331,6 +331,7 @@ def _transcribe(
             timeout=timeout,
             start_by=start_by,
             member="text",
+            convert=audio_families.transcript_of,
         )
 
     try:
@@ -353,11 +354,8 @@ def _transcribe(
         request_id = (
             (headers.get("apim-request-id") or headers.get("x-request-id")) if headers is not None else None
         )
-        text = getattr(result, "text", None)
-        if text is None and isinstance(result, dict):
-            text = result.get("text")
-        usage = AudioUsage.from_obj(getattr(result, "usage", None))
-        yield Transcript(str(text or "").strip(), request_id, wav_seconds(audio), usage)
+        text, usage = result
+        yield Transcript(text, request_id, wav_seconds(audio), usage)
         yield Done("stop", request_id=request_id, model=deployment)
     except Cancelled:
         yield Done("cancelled")

@@ -104,6 +104,15 @@ class AudioUsage:
         )
 
 
+def transcript_of(result: Any) -> tuple[str, AudioUsage | None]:
+    """The text and usage of a transcription; a TypeError for JSON of another shape (`{"text": 5}`), which
+    `netio.request_parsed` quotes as an unexpected reply."""
+    text = result.get("text") if isinstance(result, dict) else getattr(result, "text", None)
+    if not isinstance(text, str):
+        raise TypeError(f"text is {type(text).__name__}")
+    return text.strip(), AudioUsage.from_obj(getattr(result, "usage", None))
+
+
 def _config(title: str, detail: str, action: str) -> errors.ParleyError:
     return errors.ParleyError(errors.Problem(errors.Kind.CONFIG, title, detail, action))
 

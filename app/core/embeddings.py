@@ -84,8 +84,6 @@ def _embed(
     size: int,
     max_retries: int,
 ) -> Iterator[Any]:
-    import numpy as np
-
     # base64: a quarter of the bytes of JSON floats, and no Python float object per dimension to parse and collect
     # (with float, indexing thousands of messages set off garbage collections that held the GIL for 100+ ms).
     options: dict[str, Any] = {"encoding_format": "base64"}
@@ -108,6 +106,7 @@ def _embed(
                     timeout=timeout,
                     start_by=start_by,
                     member="data",
+                    convert=_answer,
                 )
 
             headers, result = yield from retrying(
@@ -118,19 +117,17 @@ def _embed(
                 if headers is not None
                 else None
             )
-            data = sorted(result.data, key=lambda d: d.index)
-            if len(data) != len(batch):
+            vectors, usage = result
+            if len(vectors) != len(batch):
                 raise errors.ParleyError(
                     errors.Problem(
                         errors.Kind.OTHER,
                         "Unexpected answer",
-                        f"Asked for {len(batch)} vectors, got {len(data)}.",
+                        f"Asked for {len(batch)} vectors, got {len(vectors)}.",
                         "Retry; if it persists, report it with the request id.",
                         request_id=last_id,
                     )
                 )
-            vectors = np.stack([_vector(d.embedding) for d in data])
-            usage = Usage.from_obj(getattr(result, "usage", None))
             if usage is not None:
                 total[0] += usage.prompt_tokens
                 total[2] += usage.total_tokens
@@ -144,11 +141,24 @@ def _embed(
         yield Done("cancelled") if cancel.cancelled else Failed(errors.from_exception(exc, ctx))
 
 
+def _answer(result: Any) -> tuple[npt.NDArray[np.float32], Usage | None]:
+    """The vectors [n, dim] in input order and the usage of one answer; raises a `netio.SHAPE_ERRORS` error for JSON
+    of another shape (`request_parsed` quotes it as an unexpected reply)."""
+    import numpy as np
+
+    data = sorted(result.data, key=lambda d: int(d.index))
+    vectors = [_vector(d.embedding) for d in data]
+    stacked = np.stack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+    return stacked, Usage.from_obj(getattr(result, "usage", None))
+
+
 def _vector(embedding: str | list[float]) -> npt.NDArray[np.float32]:
     import numpy as np
 
     if isinstance(embedding, str):
         return np.frombuffer(base64.b64decode(embedding), dtype="<f4").astype(np.float32)
+    if not isinstance(embedding, list) or not embedding:
+        raise TypeError(f"an embedding is {type(embedding).__name__}")
     return np.asarray(embedding, dtype=np.float32)  # a server that answered floats anyway
 
 

@@ -77,6 +77,7 @@ def validate_edit(edit: EditRequest) -> None:
             f"The image to edit has {len(edit.image) / 2**20:.0f} MB; Azure takes less than 50 MB.",
             "Choose a smaller image.",
         )
+    _whole(edit.image, edit.image_name)
     if edit.mask is None:
         return
     if not edit.mask.startswith(images.PNG_SIGNATURE) or not has_alpha(edit.mask):
@@ -89,6 +90,7 @@ def validate_edit(edit: EditRequest) -> None:
         raise config(
             "Mask too large", "The mask is over 4 MB.", "Use a smaller mask (the same size as the image)."
         )
+    _whole(edit.mask, "The mask")
     try:
         image_size, mask_size = images.image_size(edit.image), images.png_size(edit.mask)
     except ValueError as exc:
@@ -101,6 +103,19 @@ def validate_edit(edit: EditRequest) -> None:
             f"The mask is {mask_size[0]}×{mask_size[1]} and the image {image_size[0]}×{image_size[1]}; Azure needs "
             "the same size.",
             "Paint the mask on this image in the Images tab.",
+        )
+
+
+def _whole(data: bytes, name: str) -> None:
+    """CONFIG for a damaged or cut file (a bare PNG signature): Azure would refuse it only after the upload."""
+    from app.core.imagecheck import damage
+
+    wrong = damage(data)
+    if wrong:
+        raise config(
+            "Damaged image",
+            f"{name} is not a whole image: it is {wrong}. Nothing was sent.",
+            "Choose a PNG or JPEG that opens in an image viewer (save it again if it was cut short).",
         )
 
 

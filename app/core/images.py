@@ -112,14 +112,16 @@ def run_request(
     try:
         yield Started(None)
         headers, result = yield from retrying(
-            lambda: request_parsed(open_response, cancel, timeout=timeout, start_by=start_by, member="data"),
+            lambda: request_parsed(
+                open_response, cancel, timeout=timeout, start_by=start_by, member="data", convert=_answer
+            ),
             cancel=cancel,
             max_retries=max_retries,
             ctx=ctx,
             deadline=start_by,
         )
         request_id = _header_request_id(headers)
-        items = list(getattr(result, "data", None) or [])
+        items, usage = result
         if not items:
             raise errors.ParleyError(
                 errors.Problem(
@@ -130,7 +132,6 @@ def run_request(
                     request_id=request_id,
                 )
             )
-        usage = ImageUsage.from_obj(getattr(result, "usage", None))
         for index, item in enumerate(items):
             data = yield from _item_bytes(
                 client, item, request_id, cancel, ctx, max_retries, http_get, timeout
@@ -138,8 +139,7 @@ def run_request(
             kind = image_format(data)
             if kind is None:
                 raise _bad_image("the image is neither a PNG nor a JPEG", request_id)
-            extra = _extra(item)
-            revised = getattr(item, "revised_prompt", None) or extra.get("revised_prompt")
+            extra, revised = item.extra, item.revised_prompt
             content_results = extra.get("content_filter_results")
             content_verdict = (
                 filters.completion_verdict(content_results) if isinstance(content_results, dict) else None
@@ -172,9 +172,43 @@ def run_request(
             )
 
 
+@dataclass(frozen=True)
+class _Item:
+    """One image of an answer, read: its base64 data or URL, DALL-E's revised prompt, and Azure's extra fields."""
+
+    b64_json: str | None
+    url: str | None
+    revised_prompt: str | None
+    extra: dict[str, Any]
+
+
+def _answer(result: Any) -> tuple[list[_Item], ImageUsage | None]:
+    """An images answer's items and usage; a `netio.SHAPE_ERRORS` error for JSON of another shape (`{"data": "x"}`,
+    `{"data": [5]}`), which `request_parsed` quotes as an unexpected reply."""
+    data = result.data
+    if not isinstance(data, list):
+        raise TypeError(f"data is {type(data).__name__}, not a list")
+    return [_item(entry) for entry in data], ImageUsage.from_obj(getattr(result, "usage", None))
+
+
+def _item(entry: Any) -> _Item:
+    if entry is None or isinstance(entry, str | bytes | int | float | list):
+        raise TypeError(f"an image is {type(entry).__name__}, not an object")
+    extra = _extra(entry)
+
+    def text(name: str) -> str | None:
+        value = entry.get(name) if isinstance(entry, dict) else getattr(entry, name, None)
+        value = extra.get(name) if value is None else value
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} is {type(value).__name__}")
+        return value or None
+
+    return _Item(text("b64_json"), text("url"), text("revised_prompt"), extra)
+
+
 def _item_bytes(
     client: Any,
-    item: Any,
+    item: _Item,
     request_id: str | None,
     cancel: CancelToken,
     ctx: errors.Context,
@@ -183,13 +217,13 @@ def _item_bytes(
     timeout: float,
 ) -> Generator[Any, None, bytes]:
     """One answer item's image: its base64 data, or (DALL-E's url answers) the download."""
-    if getattr(item, "b64_json", None):
+    if item.b64_json:
         try:
             return base64.b64decode(item.b64_json, validate=False)
         except (ValueError, TypeError) as exc:
             raise _bad_image(f"the image data was not valid base64 ({exc})", request_id) from exc
-    if getattr(item, "url", None):
-        url = str(item.url)
+    if item.url:
+        url = item.url
         get = http_get or (lambda u: download(client, u, cancel, timeout=timeout))
         return (
             yield from retrying(

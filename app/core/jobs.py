@@ -16,7 +16,7 @@ from app.core import errors, paths
 from app.core.cancel import CancelToken
 from app.core.deadline import DEFAULT_TIMEOUT, timeout_of, watched
 from app.core.jsonl_checks import BATCH_URL, LineError, validate_jsonl  # noqa: F401 - part of jobs' API
-from app.core.netio import cancellable
+from app.core.netio import cancellable, shaped
 from app.core.retry import retrying
 
 if TYPE_CHECKING:  # types only: importing them costs start-up time
@@ -80,20 +80,24 @@ class UploadedFile:
 
 # -- calls ----------------------------------------------------------------------------------------------------
 def _run(
-    call: Callable[[], T],
+    call: Callable[[], Any],
+    convert: Callable[[Any], T],
     ctx: errors.Context | None,
     cancel: CancelToken | None,
     max_retries: int,
     timeout: float = DEFAULT_TIMEOUT,
+    member: str | None = None,
 ) -> T:
-    """`call` inside our retries (their waits are not shown: these are short calls); failures raise ParleyError.
+    """`convert` of the reply of `call` (a `with_raw_response` call) inside our retries (their waits are not shown:
+    these are short calls); failures raise ParleyError. A 200 that is not the JSON object asked for (a proxy's
+    page, `{"data": 5}`) is an unexpected reply (`netio.shaped`), not an AttributeError in openai's page or ours.
     The whole operation, retries included, is bounded by `timeout` (`deadline.watched` cuts a hung attempt)."""
     cancel = cancel or CancelToken()
     start_by = time.monotonic() + timeout
 
     def attempt_once(request: CancelToken, _feed: Callable[[], None]) -> T:
         with cancellable(request):
-            return call()
+            return shaped(call(), convert, member)
 
     def attempt() -> T:
         return watched(attempt_once, cancel, timeout=timeout, start_by=start_by)
@@ -109,7 +113,21 @@ def _run(
 def _get(obj: Any, name: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(name, default)
+    if isinstance(obj, str | bytes | int | float | list):  # JSON of another shape: not a job with no fields
+        raise TypeError(f"{type(obj).__name__} where an object was due")
     return getattr(obj, name, default)
+
+
+def _listed(convert: Callable[[Any], T]) -> Callable[[Any], list[T]]:
+    """A list page's items, each converted; a `data` that is not a list is a TypeError (an unexpected reply)."""
+
+    def items(page: Any) -> list[T]:
+        data = _get(page, "data")
+        if not isinstance(data, list):
+            raise TypeError(f"data is {type(data).__name__}, not a list")
+        return [convert(item) for item in data]
+
+    return items
 
 
 def _error_text(err: Any) -> str | None:
@@ -190,14 +208,15 @@ def list_fine_tuning_jobs(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> list[FineTuneJob]:
-    page = _run(
-        lambda: client.fine_tuning.jobs.list(limit=limit),
+    return _run(
+        lambda: client.fine_tuning.jobs.with_raw_response.list(limit=limit),
+        _listed(fine_tune_job),
         ctx,
         cancel,
         max_retries,
         timeout=timeout_of(client),
+        member="data",
     )
-    return [fine_tune_job(j) for j in (getattr(page, "data", None) or [])]
 
 
 def get_fine_tuning_job(
@@ -208,14 +227,13 @@ def get_fine_tuning_job(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> FineTuneJob:
-    return fine_tune_job(
-        _run(
-            lambda: client.fine_tuning.jobs.retrieve(job_id),
-            ctx,
-            cancel,
-            max_retries,
-            timeout=timeout_of(client),
-        )
+    return _run(
+        lambda: client.fine_tuning.jobs.with_raw_response.retrieve(job_id),
+        fine_tune_job,
+        ctx,
+        cancel,
+        max_retries,
+        timeout=timeout_of(client),
     )
 
 
@@ -228,14 +246,15 @@ def fine_tuning_events(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> list[JobEvent]:
-    page = _run(
-        lambda: client.fine_tuning.jobs.list_events(job_id, limit=limit),
+    return _run(
+        lambda: client.fine_tuning.jobs.with_raw_response.list_events(job_id, limit=limit),
+        _listed(job_event),
         ctx,
         cancel,
         max_retries,
         timeout=timeout_of(client),
+        member="data",
     )
-    return [job_event(e) for e in (getattr(page, "data", None) or [])]
 
 
 def cancel_fine_tuning_job(
@@ -246,14 +265,13 @@ def cancel_fine_tuning_job(
     cancel: CancelToken | None = None,
     max_retries: int = 0,
 ) -> FineTuneJob:
-    return fine_tune_job(
-        _run(
-            lambda: client.fine_tuning.jobs.cancel(job_id),
-            ctx,
-            cancel,
-            max_retries,
-            timeout=timeout_of(client),
-        )
+    return _run(
+        lambda: client.fine_tuning.jobs.with_raw_response.cancel(job_id),
+        fine_tune_job,
+        ctx,
+        cancel,
+        max_retries,
+        timeout=timeout_of(client),
     )
 
 
@@ -272,14 +290,15 @@ def create_fine_tuning_job(
         options["validation_file"] = validation_file
     if suffix:
         options["suffix"] = suffix
-    return fine_tune_job(
-        _run(
-            lambda: client.fine_tuning.jobs.create(training_file=training_file, model=model, **options),
-            ctx,
-            cancel,
-            0,
-            timeout=timeout_of(client),
-        )
+    return _run(
+        lambda: client.fine_tuning.jobs.with_raw_response.create(
+            training_file=training_file, model=model, **options
+        ),
+        fine_tune_job,
+        ctx,
+        cancel,
+        0,
+        timeout=timeout_of(client),
     )
 
 
@@ -291,10 +310,15 @@ def list_batches(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> list[BatchJob]:
-    page = _run(
-        lambda: client.batches.list(limit=limit), ctx, cancel, max_retries, timeout=timeout_of(client)
+    return _run(
+        lambda: client.batches.with_raw_response.list(limit=limit),
+        _listed(batch_job),
+        ctx,
+        cancel,
+        max_retries,
+        timeout=timeout_of(client),
+        member="data",
     )
-    return [batch_job(b) for b in (getattr(page, "data", None) or [])]
 
 
 def get_batch(
@@ -305,8 +329,13 @@ def get_batch(
     cancel: CancelToken | None = None,
     max_retries: int = 2,
 ) -> BatchJob:
-    return batch_job(
-        _run(lambda: client.batches.retrieve(batch_id), ctx, cancel, max_retries, timeout=timeout_of(client))
+    return _run(
+        lambda: client.batches.with_raw_response.retrieve(batch_id),
+        batch_job,
+        ctx,
+        cancel,
+        max_retries,
+        timeout=timeout_of(client),
     )
 
 
@@ -319,19 +348,18 @@ def create_batch(
     ctx: errors.Context | None = None,
     cancel: CancelToken | None = None,
 ) -> BatchJob:
-    return batch_job(
-        _run(
-            lambda: client.batches.create(
-                # Azure's paths have no /v1 prefix ("/chat/completions"), which openai's Literal does not list.
-                input_file_id=input_file_id,
-                endpoint=endpoint,  # type: ignore[arg-type]
-                completion_window=completion_window,
-            ),
-            ctx,
-            cancel,
-            0,
-            timeout=timeout_of(client),
-        )
+    return _run(
+        lambda: client.batches.with_raw_response.create(
+            # Azure's paths have no /v1 prefix ("/chat/completions"), which openai's Literal does not list.
+            input_file_id=input_file_id,
+            endpoint=endpoint,  # type: ignore[arg-type]
+            completion_window=completion_window,
+        ),
+        batch_job,
+        ctx,
+        cancel,
+        0,
+        timeout=timeout_of(client),
     )
 
 
@@ -342,8 +370,13 @@ def cancel_batch(
     ctx: errors.Context | None = None,
     cancel: CancelToken | None = None,
 ) -> BatchJob:
-    return batch_job(
-        _run(lambda: client.batches.cancel(batch_id), ctx, cancel, 0, timeout=timeout_of(client))
+    return _run(
+        lambda: client.batches.with_raw_response.cancel(batch_id),
+        batch_job,
+        ctx,
+        cancel,
+        0,
+        timeout=timeout_of(client),
     )
 
 
@@ -394,13 +427,13 @@ def upload_file(
                 "Fix these lines and upload again; nothing was sent.",
             )
         )
-    result = _run(
-        lambda: client.files.create(
+    return _run(
+        lambda: client.files.with_raw_response.create(
             file=(paths.wire_name(path.name), data, "application/jsonl"), purpose=purpose
         ),
+        uploaded_file,
         ctx,
         cancel,
         max_retries,
         timeout=timeout_of(client),
     )
-    return uploaded_file(result)

@@ -125,6 +125,26 @@ def parsed(response: Any, member: str | None = None) -> Any:
     return result
 
 
+# What reading a reply of the wrong shape raises: a number where a list was due, a list of numbers where objects were.
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+
+
+def shaped(response: Any, convert: Callable[[Any], T], member: str | None = None) -> T:
+    """`convert(parsed(response, member))`: where replies are turned into results. JSON of another shape (`{"data": 5}`)
+    that `convert` cannot read is `errors.UnexpectedReply` quoting the body, like a page, not a TypeError."""
+    import json
+
+    from app.core import errors
+
+    try:
+        return convert(parsed(response, member))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise  # mangled bytes: `errors.from_exception` says so, and they are worth another try
+    except SHAPE_ERRORS as exc:  # openai's model of the body, or `convert`, could not read it
+        http = http_response_of(response)
+        raise errors.UnexpectedReply(http.headers.get("content-type"), *body_start(http)) from exc
+
+
 def expect_binary(response: Any) -> None:
     """`errors.UnexpectedReply` for a 200 of text, JSON or a page (a proxy's) where bytes (audio) were due."""
     from app.core import errors
@@ -294,20 +314,22 @@ def request_parsed(
     timeout: float | None = None,
     start_by: float | None = None,
     member: str | None = None,
+    convert: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, Any]:
     """(headers, parsed body) of an openai `with_streaming_response` call, cancellable at every stage: while waiting
     for headers (the helper thread is abandoned) and while reading the body (the socket is shut down). The body must
-    be a JSON object with `member` (`parsed`), else `errors.UnexpectedReply`.
+    be a JSON object with `member` (`parsed`), else `errors.UnexpectedReply`; with `convert`, the body is
+    `convert(body)`, and a body it cannot read is an `errors.UnexpectedReply` too (`shaped`).
 
     With `timeout` it is bounded like a chat stream (`deadline.watched`): the headers must come by `start_by` and the
     body may not fall silent for `timeout` seconds; either raises a retryable TimeoutError."""
     if timeout is None:
-        return call_abandonable(lambda: _read_parsed(open_response, cancel, None, member), cancel)
+        return call_abandonable(lambda: _read_parsed(open_response, cancel, None, member, convert), cancel)
     from app.core.deadline import watched
 
     return watched(
         lambda request, feed: call_abandonable(
-            lambda: _read_parsed(open_response, request, feed, member), request
+            lambda: _read_parsed(open_response, request, feed, member, convert), request
         ),
         cancel,
         timeout=timeout,
@@ -315,11 +337,16 @@ def request_parsed(
     )
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _read_parsed(
     open_response: Callable[[], Any],
     cancel: CancelToken,
     feed: Callable[[], None] | None,
     member: str | None,
+    convert: Callable[[Any], Any] | None = None,
 ) -> tuple[Any, Any]:
     with open_response() as response:
         release = guard_response(response, cancel)
@@ -327,6 +354,6 @@ def _read_parsed(
             if feed is not None:
                 feed()  # the headers came
                 read_body(response, feed)
-            return response.headers, parsed(response, member)
+            return response.headers, shaped(response, convert or _same, member)
         finally:
             release()

@@ -157,6 +157,8 @@ class _State:
         if usage is not None:
             self.usage = Usage.from_obj(usage)
         for choice in _shaped(extra(chunk, "choices"), list, "choices") or ():
+            if choice is None or isinstance(choice, str | bytes | int | float | list):
+                raise Malformed(f"a choice is {type(choice).__name__}, not an object")
             if (_shaped(extra(choice, "index"), int, "a choice's index") or 0) != 0:
                 continue
             text = _shaped(self.text_of(choice), str, "the text")

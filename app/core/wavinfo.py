@@ -1,10 +1,11 @@
 """Reading a WAV file's header (rate, channels, sample width, length) with the stdlib only, for core and audio, and
-whether a 16-bit WAV is silent (numpy, imported when asked)."""
+whether a PCM WAV is silent (numpy, imported when asked)."""
 
 from __future__ import annotations
 
 import io
 import wave
+from typing import Any
 
 
 def wav_info(data: bytes) -> tuple[int, int, int, float]:
@@ -31,13 +32,14 @@ FRAME_S = 0.03
 
 
 def loudest_dbfs(data: bytes) -> float | None:
-    """The level (dBFS) of the loudest 30 ms of a 16-bit PCM WAV, or None when it is not one (other formats are
-    not checked). numpy is imported here only."""
+    """The level (dBFS) of the loudest 30 ms of an integer PCM WAV (8-bit unsigned, 16-, 24- or 32-bit signed), or
+    None when it is not one (other formats are not checked). numpy is imported here only."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None
     try:
         with wave.open(io.BytesIO(data), "rb") as w:
-            if w.getsampwidth() != 2 or w.getcomptype() != "NONE":
+            width = w.getsampwidth()
+            if width not in (1, 2, 3, 4) or w.getcomptype() != "NONE":
                 return None
             rate, channels = w.getframerate(), w.getnchannels()
             pcm = w.readframes(w.getnframes())
@@ -47,7 +49,7 @@ def loudest_dbfs(data: bytes) -> float | None:
 
     import numpy as np
 
-    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float64) / 32768.0
+    samples = _samples(pcm[: len(pcm) - len(pcm) % width], width)
     step = max(1, int(rate * FRAME_S) * max(1, channels))
     usable = len(samples) - len(samples) % step
     if usable == 0:
@@ -58,7 +60,21 @@ def loudest_dbfs(data: bytes) -> float | None:
     return 20 * math.log10(peak) if peak > 1e-6 else -120.0
 
 
+def _samples(pcm: bytes, width: int) -> Any:
+    """Little-endian PCM of `width` bytes per sample as floats in [-1, 1) (8-bit WAV is unsigned, centred on 128)."""
+    import numpy as np
+
+    if width == 1:
+        return (np.frombuffer(pcm, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
+    if width == 3:
+        raw = np.frombuffer(pcm, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        value = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
+        return np.where(value >= 1 << 23, value - (1 << 24), value).astype(np.float64) / float(1 << 23)
+    dtype = "<i2" if width == 2 else "<i4"
+    return np.frombuffer(pcm, dtype=dtype).astype(np.float64) / float(1 << (8 * width - 1))
+
+
 def is_silent(data: bytes) -> bool:
-    """Whether `data` is a 16-bit WAV with no 30 ms louder than `SILENT_DBFS` (other files: False, not checked)."""
+    """Whether `data` is a PCM WAV with no 30 ms louder than `SILENT_DBFS` (other files: False, not checked)."""
     level = loudest_dbfs(data)
     return level is not None and level < SILENT_DBFS
