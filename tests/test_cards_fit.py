@@ -131,7 +131,7 @@ def test_a_long_word_in_an_answer_wraps_in_its_prose(qtbot, window):  # noqa: F8
     answer.flush()
     settle(qtbot)
     assert no_sideways_scroll(tab.view) == []
-    assert answer.body.horizontalScrollBar().maximum() == 0
+    assert [p.horizontalScrollBar().maximum() for p in answer.body.prose_parts()] == [0]
 
 
 def test_the_completions_card_is_whole_at_800x500(qtbot, window):  # noqa: F811

@@ -4,7 +4,7 @@ message actions, code blocks and the icons."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, QSize, Qt, QUrl
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QEnterEvent, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -24,7 +24,7 @@ def tab(qtbot, services):
 
 def _text_size(widget) -> float:
     """The point size the answer's text is laid out in (the document's font unless a fragment says otherwise)."""
-    block = widget.body.document().firstBlock()
+    block = widget.body.prose_parts()[0].document().firstBlock()
     while block.isValid():
         for item in block:
             fragment = item.fragment()
@@ -119,27 +119,68 @@ def test_message_actions_are_icons_drawn_on_hover_and_focus_with_names(qtbot, ta
     assert answer.actions_shown() and _drawn(copy)
 
 
-def test_a_code_block_keeps_its_lines_whole_and_offers_copy(qtbot, tab):
+def test_a_wide_code_block_scrolls_sideways_alone_and_its_prose_keeps_wrapping(qtbot, tab):
     long_line = "x = [" + ", ".join(str(i) for i in range(80)) + "]"
-    answer = tab.view.add(MessageWidget("assistant"))
-    answer.set_text(f"Here:\n\n```python\n{long_line}\nprint(x)\n```\n")
-    qtbot.wait(20)
+    prose = "The keeper climbed the stairs and lit the lamp before the ships came in sight. " * 4
+    text = f"{prose}\n\n```python\n{long_line}\nprint(x)\n```\n\nAfter the code, {prose}"
+    answer = MessageWidget("assistant")
+    qtbot.addWidget(answer)
+    answer.resize(640, 1000)
+    answer.show()
+    answer.set_text(text)
     body = answer.body
-    assert (
-        "python" in body.toPlainText() and "Copy" in body.toPlainText() and 'href="copy:0"' in body.toHtml()
-    )
-    block = body.document().find(long_line[:20]).block()
-    assert block.layout().lineCount() == 1  # not wrapped
-    assert body.horizontalScrollBar().maximum() > 0  # the message scrolls sideways instead
-    body._on_anchor(QUrl("copy:0"))
+    qtbot.waitUntil(lambda: len(body.parts()) == 3 and all(p.width() > 300 for p in body.parts()))
+    assert [p.kind for p in body.parts()] == ["prose", "code", "prose"]
+    code = body.code_parts()[0]
+    assert code.language.text() == "python"
+    block = code.text.document().find(long_line[:20]).block()
+    assert block.layout().lineCount() == 1  # the code line stays whole
+    bar = code.text.horizontalScrollBar()
+    assert bar.isVisibleTo(code) and bar.maximum() > 0
+    for part in body.prose_parts():  # the prose wraps to the column and has nothing to scroll
+        assert part.horizontalScrollBar().maximum() == 0
+        assert part.document().size().height() > 2 * part.fontMetrics().lineSpacing()  # wrapped, not one line
+    first, after = body.prose_parts()
+    qtbot.wait(50)  # heights settled
+    where = first.mapTo(answer, QPoint(0, 0)), after.mapTo(answer, QPoint(0, 0))
+    head = code.copy_button.mapTo(answer, QPoint(0, 0))
+    # By keyboard: in the code, End goes to the end of the line and the block scrolls to show it.
+    code.text.setFocus()
+    qtbot.waitUntil(code.text.hasFocus)
+    qtbot.keyClick(code.text, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: bar.value() > 0)
+    assert first.horizontalScrollBar().value() == after.horizontalScrollBar().value() == 0
+    assert (first.mapTo(answer, QPoint(0, 0)), after.mapTo(answer, QPoint(0, 0))) == where  # the prose stays
+    assert code.copy_button.mapTo(answer, QPoint(0, 0)) == head  # so do the language and Copy
+    code.copy_button.click()
     assert QGuiApplication.clipboard().text() == f"{long_line}\nprint(x)\n"
+    assert code.copy_button.focusPolicy() != Qt.FocusPolicy.NoFocus
+    assert code.copy_button.accessibleName() == "Copy the python code"
+
+
+def test_a_streamed_answer_is_cut_into_the_same_parts_as_the_whole(qtbot, tab):
+    text = (
+        "Intro line.\n\n```bash\nls -la\n```\n\nMiddle.\n\n```python\nprint(1)\n```\n```js\nf()\n```\nEnd.\n"
+    )
+    whole = tab.view.add(MessageWidget("assistant"))
+    whole.set_text(text)
+    streamed = tab.view.add(MessageWidget("assistant"))
+    for i in range(0, len(text), 3):
+        streamed.append(text[i : i + 3])
+        streamed.flush()
+    visible = lambda w: [p.kind for p in w.body.parts() if not p.isHidden()]  # noqa: E731
+    assert visible(streamed) == visible(whole)
+    assert [p.kind for p in whole.body.parts()] == ["prose", "code", "prose", "code", "code", "prose"]
+    assert streamed.body.codes == whole.body.codes == ["ls -la\n", "print(1)\n", "f()\n"]
+    assert streamed.body.plain_text() == whole.body.plain_text()
+    assert [c.language.text() for c in streamed.body.code_parts()] == ["bash", "python", "js"]
 
 
 def test_a_blockquote_gets_a_quote_bar(qtbot, tab):
     answer = tab.view.add(MessageWidget("assistant"))
     answer.set_text("> quoted words\n\nand mine")
-    assert design.LIGHT.quote in answer.body.toHtml()
-    assert "quoted words" in answer.body.toPlainText()
+    assert design.LIGHT.quote in answer.body.rich_text()
+    assert "quoted words" in answer.body.plain_text()
 
 
 def test_every_tab_and_the_chat_controls_have_an_icon_sharp_at_high_dpi(qtbot, services):

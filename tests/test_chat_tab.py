@@ -57,10 +57,11 @@ def test_enter_sends_streams_markdown_and_saves(qtbot, tab, services):
     assert user.text == "How do I sort a list?" and tab.compose.text() == ""
     assert answer.status == "complete" and "```python" in answer.text
     assert answer.body.codes and answer.body.codes[0].startswith("def ")
-    assert 'href="copy:0"' in answer.body.toHtml() and "python" in answer.body.toPlainText()
-    answer.body._on_anchor(QUrl("copy:0"))
+    code = answer.body.code_parts()[0]
+    assert code.language.text() == "python" and code.copy_button.accessibleName() == "Copy the python code"
+    code.copy_button.click()
     assert QGuiApplication.clipboard().text() == answer.body.codes[0]
-    assert answer.body.toPlainText().count("Here") >= 1 and answer.body.height() > 100
+    assert answer.body.plain_text().count("Here") >= 1 and answer.body.height() > 100
     assert "tokens in" in answer.usage.text()
     assert chat_requests(services)[-1].json["stream"] is True
     assert chat_requests(services)[-1].json["stream_options"] == {"include_usage": True}

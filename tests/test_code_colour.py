@@ -16,10 +16,14 @@ LINE = "    total = sum(value * weight for value, weight in pairs)  # keep going
 
 def coloured_lines(body) -> tuple[int, int]:
     """(code lines whose `for` keyword has a colour of its own, code lines) in what the message shows."""
-    document = body.document()
     coloured = total = 0
-    block = document.begin()
-    while block.isValid():
+    blocks = []
+    for part in body.code_parts():
+        block = part.text.document().begin()
+        while block.isValid():
+            blocks.append(block)
+            block = block.next()
+    for block in blocks:
         text = block.text()
         at = text.find(" for ")
         if "total = sum(" in text and at >= 0:
@@ -30,7 +34,6 @@ def coloured_lines(body) -> tuple[int, int]:
             cursor.setPosition(block.position() + text.find("total") + 2)
             name = cursor.charFormat().foreground().color()
             coloured += keyword != name
-        block = block.next()
     return coloured, total
 
 
@@ -66,8 +69,7 @@ def test_a_long_code_block_is_coloured_to_its_last_line(qtbot, monkeypatch, delt
     assert coloured_lines(widget.body) == (lines, lines)
     assert max(lexed) <= markdown_body.CODE_SLICE  # no render lexes more than that
     assert (
-        widget.body.toPlainText().count("total = sum(") == lines
-        and "That is all." in widget.body.toPlainText()
+        widget.body.plain_text().count("total = sum(") == lines and "That is all." in widget.body.plain_text()
     )
 
 
@@ -84,6 +86,6 @@ def test_a_code_line_longer_than_one_colouring_stays_one_line(qtbot, delta):
     long_line = "data = [" + ", ".join(str(n) for n in range(300)) + "]"  # ~1,500 characters, one line
     assert markdown_body.CODE_SLICE < len(long_line) < markdown_body.TAIL_LIMIT
     widget = streamed(qtbot, "```python\n" + LINE * 5 + long_line + "\n" + LINE * 5 + "```\n", delta)
-    lines = widget.body.toPlainText().splitlines()
+    lines = widget.body.plain_text().splitlines()
     assert long_line in lines  # not broken across lines
     assert coloured_lines(widget.body) == (10, 10)

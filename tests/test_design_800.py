@@ -102,7 +102,7 @@ def test_the_system_prompt_button_says_whether_the_chat_has_one(qtbot, window):
 
 
 def _gap_under_heading(body: MarkdownBody) -> int:
-    document = body.document()
+    document = body.prose_parts()[0].document()
     layout = document.documentLayout()
     heading = document.find("Python hello world").block()
     item = document.find("first item").block()
@@ -120,9 +120,9 @@ def test_a_list_under_a_heading_sits_as_close_streamed_as_rendered_whole(qtbot):
     for word in text.split(" "):  # as an answer arrives: the heading is frozen before the list comes
         streamed.append(word + " ")
         streamed.render_now()
-    qtbot.waitUntil(lambda: streamed.document().size().height() > 80)
+    qtbot.waitUntil(lambda: streamed.height() > 80)
     assert _gap_under_heading(streamed) == _gap_under_heading(whole) <= 12
-    assert streamed.document().size().height() == whole.document().size().height()
+    assert streamed.height() == whole.height() and len(streamed.parts()) == len(whole.parts()) == 1
 
 
 # -- images -------------------------------------------------------------------------------------------------------
@@ -223,11 +223,12 @@ def test_a_wide_code_line_gets_a_thin_themed_sideways_bar_only_when_needed(qtbot
         body.show()
     wide.set_text("Here:\n\n```python\nx = [" + ", ".join(str(i) for i in range(80)) + "]\n```\n")
     narrow.set_text("Short words.\n\n```python\nx = 1\n```\n")
-    qtbot.waitUntil(lambda: wide.horizontalScrollBar().maximum() > 0)
-    bar = wide.horizontalScrollBar()
+    qtbot.waitUntil(lambda: wide.code_parts()[0].text.horizontalScrollBar().maximum() > 0)
+    bar = wide.code_parts()[0].text.horizontalScrollBar()
     assert bar.isVisible() and bar.height() <= design.S + 2  # thin, not a 16 px Fusion bar with arrows
     assert design.LIGHT.border in bar.styleSheet()
-    assert not narrow.horizontalScrollBar().isVisible() and narrow.horizontalScrollBar().styleSheet() == ""
+    quiet = narrow.code_parts()[0].text.horizontalScrollBar()
+    assert not quiet.isVisible() and quiet.styleSheet() == ""
     try:
         theme.apply_theme("dark")
         qtbot.waitUntil(lambda: design.DARK.border in bar.styleSheet())

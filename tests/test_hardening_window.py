@@ -5,7 +5,7 @@ faithful to Azure, cannot misbehave that way)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from test_chat_tab import chat_requests, make_tab, send, stored, wait_idle
 
@@ -192,9 +192,10 @@ def test_a_huge_code_block_or_paragraph_streams_with_a_bounded_tail_and_copies_w
     widget.flush()
     assert longest_tail <= markdown_body.TAIL_LIMIT + markdown_body.SLICE
     assert widget.text == code + prose
-    shown = body.toPlainText()
+    shown = body.plain_text()
     assert shown.count("total = sum(") == 400 and "the keeper climbed" in shown
-    body._on_anchor(QUrl("copy:0"))
+    assert len(body.code_parts()) == 1  # one block, though it was cut in pieces as it arrived
+    body.code_parts()[0].copy_button.click()
     assert QGuiApplication.clipboard().text() == line * 400  # the one block, whole, though it was split
 
 
@@ -211,7 +212,7 @@ def test_an_answer_beyond_what_is_shown_says_so_and_keeps_all_its_text(qtbot, mo
     qtbot.waitUntil(lambda: not widget.body._timer.isActive(), timeout=5000)
     widget.flush()
     assert widget.text == text[:5_000] and not widget.has_all_text  # the window keeps what it shows
-    assert len(widget.body.toPlainText()) <= 5_100
+    assert len(widget.body.plain_text()) <= 5_100
     assert not widget.more.isHidden() and "20,000 characters" in widget.more.text()
 
 

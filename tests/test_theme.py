@@ -108,7 +108,7 @@ def test_switching_in_settings_repaints_cards_code_and_markdown(qtbot, restore_l
         "card": lum(answer.card),
         "markdown": lum(answer.body),
     }
-    light_html = answer.body.toHtml()
+    light_html = answer.body.rich_text()
     settings.theme.setCurrentIndex(settings.theme.findData("dark"))  # what the user does
     qtbot.waitUntil(lambda: theme.is_dark())
     qtbot.wait(100)  # palette change events are delivered by the event loop
@@ -117,9 +117,12 @@ def test_switching_in_settings_repaints_cards_code_and_markdown(qtbot, restore_l
     for part in light:
         assert light[part] > 150 and dark[part] < 90, (part, light, dark)
     # The code block's colours are baked into the HTML: they were rendered again for the dark palette.
-    dark_html = answer.body.toHtml()
+    dark_html = answer.body.rich_text()
     assert dark_html != light_html
-    assert theme.DARK.code in dark_html and theme.LIGHT.code not in dark_html
+    # The code block is drawn on the code colour of the theme now shown.
+    code = answer.body.code_parts()[0]
+    inside = code.grab().toImage().pixelColor(code.width() // 2, 2).name()
+    assert inside == theme.DARK.code, (inside, theme.DARK.code)
 
     settings.theme.setCurrentIndex(settings.theme.findData("system"))
     qtbot.waitUntil(lambda: not theme.is_dark())  # offscreen has no scheme and a light palette

@@ -56,7 +56,7 @@ def highlight(code: str, language: str, dark: bool = False) -> str:
 
 def code_html(code: str, language: str, dark: bool = False, colour: bool = True) -> str:
     body = highlight(code.rstrip("\n"), language, dark) if colour else html.escape(code.rstrip("\n"))
-    # Qt's rich text keeps spaces and line breaks inside <pre>; long lines stay whole (the message scrolls sideways).
+    # Qt's rich text keeps spaces and line breaks inside <pre>; long lines stay whole (the code block scrolls sideways).
     return f'<pre style="white-space: pre; margin: 0; font-family: monospace;">{body}</pre>'
 
 
