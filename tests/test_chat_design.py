@@ -158,6 +158,46 @@ def test_a_wide_code_block_scrolls_sideways_alone_and_its_prose_keeps_wrapping(q
     assert code.copy_button.accessibleName() == "Copy the python code"
 
 
+def test_a_wheel_over_code_scrolls_the_conversation_and_shift_wheel_the_code(qtbot, tab):
+    from PySide6.QtGui import QWheelEvent
+
+    send(qtbot, tab, "Hello")
+    answer = tab.view.last("assistant")
+    filler = "A line of prose to make the chat taller than its window.\n\n" * 30
+    wide = "x = [" + ", ".join(str(i) for i in range(80)) + "]"
+    answer.set_text(f"{filler}```python\n{wide}\n```\n\n{filler}")
+    code = answer.body.code_parts()[0]
+    tab.view.ensureWidgetVisible(code)
+    qtbot.waitUntil(lambda: code.text.horizontalScrollBar().maximum() > 0)
+    view_bar, code_bar = tab.view.verticalScrollBar(), code.text.horizontalScrollBar()
+
+    def wheel(dx: int, dy: int, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+        at = QPointF(code.text.viewport().rect().center())
+        event = QWheelEvent(
+            at,
+            code.text.viewport().mapToGlobal(at),
+            QPoint(),
+            QPoint(dx, dy),
+            Qt.MouseButton.NoButton,
+            modifiers,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(code.text.viewport(), event)
+
+    before = view_bar.value()
+    wheel(0, -120)  # down: the conversation moves, the code stays
+    qtbot.waitUntil(lambda: view_bar.value() > before)
+    assert code_bar.value() == 0
+    wheel(-120, 0)  # a sideways wheel moves the code alone
+    qtbot.waitUntil(lambda: code_bar.value() > 0)
+    code_bar.setValue(0)
+    at = view_bar.value()
+    wheel(0, -120, Qt.KeyboardModifier.ShiftModifier)  # Shift+wheel too
+    qtbot.waitUntil(lambda: code_bar.value() > 0)
+    assert view_bar.value() == at
+
+
 def test_a_streamed_answer_is_cut_into_the_same_parts_as_the_whole(qtbot, tab):
     text = (
         "Intro line.\n\n```bash\nls -la\n```\n\nMiddle.\n\n```python\nprint(1)\n```\n```js\nf()\n```\nEnd.\n"

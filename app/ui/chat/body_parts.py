@@ -146,10 +146,14 @@ class TextPart(QTextBrowser):
         sideways = abs(delta.x()) > abs(delta.y()) or bool(
             event.modifiers() & Qt.KeyboardModifier.ShiftModifier
         )
-        if sideways and self.horizontalScrollBar().maximum() > 0:
-            super().wheelEvent(event)
-        else:
+        bar = self.horizontalScrollBar()
+        if not sideways or bar.maximum() == 0:
             event.ignore()
+        elif abs(delta.x()) > abs(delta.y()):
+            super().wheelEvent(event)
+        else:  # Shift+wheel: Qt would send a vertical delta to the (absent) vertical bar
+            bar.setValue(bar.value() - round(delta.y() / 120 * 3 * bar.singleStep()))
+            event.accept()
 
 
 class ProsePart(TextPart):
