@@ -1,6 +1,6 @@
 """Hardening: files checked locally before they are sent. A PNG that is only its signature, or cut or damaged, is
 refused by `image edit` (INPUT and --mask) and `ask --image` with exit 2 (Azure would refuse it only after the
-upload); an 8-, 24- or 32-bit silent WAV is refused by `transcribe`, and `talk --engine chained` checks its input as
+upload); a silent WAV (8-, 24- or 32-bit PCM, or 32- or 64-bit float) is refused by `transcribe`, and `talk --engine chained` checks its input as
 `transcribe` does."""
 
 from __future__ import annotations
@@ -81,8 +81,30 @@ def test_cut_jpeg_and_webp_are_named(qapp):
         assert imagecheck.damage(webp[:-10]).startswith("a WebP cut short")
 
 
-def _wav(path: Path, width: int, samples: np.ndarray) -> Path:
-    """`samples` in [-1, 1] as a mono 16 kHz PCM WAV of `width` bytes per sample."""
+def _float_wav(path: Path, kind: str, samples: np.ndarray, channels: int = 1) -> Path:
+    """`samples` as a 16 kHz float WAV: "f32" or "f64" (format tag 3), "f32x" (WAVE_FORMAT_EXTENSIBLE, as
+    Audacity writes multi-channel float), written chunk by chunk (the wave module writes integer PCM only)."""
+    import struct
+
+    bits = 64 if kind == "f64" else 32
+    raw = np.repeat(samples, channels).astype("<f8" if bits == 64 else "<f4").tobytes()
+    block = channels * bits // 8
+    if kind == "f32x":
+        guid = struct.pack("<H", 3) + b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+        fmt = (
+            struct.pack("<HHIIHHHHI", 0xFFFE, channels, 16000, 16000 * block, block, bits, 22, bits, 3) + guid
+        )
+    else:
+        fmt = struct.pack("<HHIIHH", 3, channels, 16000, 16000 * block, block, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(raw)) + raw
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def _wav(path: Path, width: int | str, samples: np.ndarray) -> Path:
+    """`samples` in [-1, 1] as a mono 16 kHz PCM WAV of `width` bytes per sample (or a float WAV: `_float_wav`)."""
+    if isinstance(width, str):
+        return _float_wav(path, width, samples)
     if width == 1:
         raw = np.clip(samples * 128 + 128, 0, 255).astype(np.uint8).tobytes()
     elif width == 3:
@@ -99,8 +121,8 @@ def _wav(path: Path, width: int, samples: np.ndarray) -> Path:
     return path
 
 
-@pytest.mark.parametrize("width", [1, 2, 3, 4])
-def test_the_level_of_every_pcm_width(tmp_path, width):
+@pytest.mark.parametrize("width", [1, 2, 3, 4, "f32", "f64", "f32x"])
+def test_the_level_of_every_pcm_width_and_float(tmp_path, width):
     t = np.arange(16000) / 16000
     loud = _wav(tmp_path / "loud.wav", width, 0.5 * np.sin(2 * np.pi * 200 * t)).read_bytes()
     quiet = _wav(tmp_path / "quiet.wav", width, np.zeros(16000)).read_bytes()
@@ -158,7 +180,7 @@ def test_ask_refuses_an_image_that_is_only_a_png_signature(tmp_path, emu):  # no
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("width", [1, 3, 4])
+@pytest.mark.parametrize("width", [1, 3, 4, "f32", "f32x"])
 def test_a_silent_wav_of_any_pcm_width_is_not_sent_to_whisper(tmp_path, emu, width):  # noqa: F811
     wav = _wav(tmp_path / "quiet.wav", width, np.zeros(32000))
     emu.clear()
@@ -182,3 +204,16 @@ def test_talk_chained_refuses_a_silent_file(tmp_path, emu, width):  # noqa: F811
     assert r.returncode == 2, r.stderr
     assert f"{wav.name} is silent: its loudest moment is -120 dBFS" in r.stderr, r.stderr
     assert not _posts(emu) and not (tmp_path / "a.wav").exists()
+
+
+def test_a_float_wav_decodes_to_its_samples_in_every_channel_layout(tmp_path):
+    from app.audio.wav import decode_wav
+
+    t = np.arange(1600) / 16000
+    tone = 0.25 * np.sin(2 * np.pi * 440 * t)
+    for kind in ("f32", "f64", "f32x"):
+        mono, rate = decode_wav(_float_wav(tmp_path / f"{kind}.wav", kind, tone).read_bytes())
+        assert rate == 16000 and np.allclose(mono, tone, atol=1e-6), kind
+    stereo, _ = decode_wav(_float_wav(tmp_path / "st.wav", "f32x", tone, channels=2).read_bytes(), mono=False)
+    assert stereo.shape == (1600, 2) and np.allclose(stereo[:, 1], tone, atol=1e-6)
+    assert wavinfo.pcm_samples(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None  # cut short: not read, not raised

@@ -10,6 +10,7 @@ import math
 import wave
 from typing import TYPE_CHECKING
 
+from app.core.wavinfo import pcm_samples
 from app.core.wavinfo import wav_info as wav_info  # core reads WAV headers too, and cannot import audio
 
 if TYPE_CHECKING:  # types only: numpy is imported inside the functions
@@ -68,30 +69,14 @@ def pcm16_to_wav(pcm: bytes, rate: int, *, channels: int = 1) -> bytes:
 
 
 def decode_wav(data: bytes, *, mono: bool = True) -> tuple[npt.NDArray[np.float32], int]:
-    """WAV bytes (8/16/24/32-bit integer PCM) -> (float32 samples, rate). Multi-channel is averaged when `mono`,
-    else returned as shape (n, channels). Raises ValueError for a file that is not PCM WAV."""
+    """WAV bytes (8/16/24/32-bit integer PCM, 32/64-bit float) -> (float32 samples, rate). Multi-channel is averaged
+    when `mono`, else returned as shape (n, channels). Raises ValueError for a file that is not such a WAV."""
     import numpy as np
 
-    try:
-        with wave.open(io.BytesIO(data), "rb") as w:
-            nch, width, rate, nframes = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
-            raw = w.readframes(nframes)
-    except (wave.Error, EOFError) as exc:
-        raise ValueError(f"not a PCM WAV file: {exc}") from exc
-    if width == 1:
-        samples = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width == 2:
-        samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    elif width == 3:
-        b = np.frombuffer(raw[: len(raw) - len(raw) % 3], dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        ints = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        ints = np.where(ints & 0x800000, ints - (1 << 24), ints)
-        samples = ints.astype(np.float32) / float(1 << 23)
-    elif width == 4:
-        samples = (np.frombuffer(raw, dtype="<i4").astype(np.float64) / float(1 << 31)).astype(np.float32)
-    else:  # pragma: no cover - wave rejects other widths
-        raise ValueError(f"unsupported sample width {width}")
-    samples = samples[: len(samples) - len(samples) % nch].reshape(-1, nch)
+    read = pcm_samples(data)
+    if read is None:
+        raise ValueError("not a PCM or float WAV file")
+    samples, rate = read
     if mono:
         return samples.mean(axis=1).astype(np.float32), rate
     return samples.astype(np.float32), rate
