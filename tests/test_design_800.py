@@ -65,7 +65,8 @@ def test_the_chat_header_keeps_its_controls_whole_at_800_and_elides_the_title(qt
     tab = show_tab(qtbot, window, "chat")
     qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
     assert window.width() == 800
-    send(qtbot, tab, "Show me a python hello world and a table, with a long title that cannot fit")
+    # Six long words: a title too wide for the row even once the labels beside it gave way.
+    send(qtbot, tab, "Show internationalisation, accessibility and localisation requirements for python")
     header = tab.header
     qtbot.waitUntil(lambda: header.title.text() != "New chat", timeout=5000)
     for control in (header.deployment, header.system_toggle, header.prices):
@@ -87,6 +88,33 @@ def test_the_chat_header_keeps_its_controls_whole_at_800_and_elides_the_title(qt
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: not title.is_elided())
     assert title.toolTip() == ""
+
+
+def test_the_chat_title_gets_the_room_its_row_leaves_at_800(qtbot, window):
+    """At 800 px the title was cut to ~12 characters while the row's words ("Deployment:", "Reasoning:") kept their
+    room: the title gets what the controls leave, the labels' words give way first (they stay in the controls'
+    tooltips and names), and they come back when the window has room for them and the whole title."""
+    tab = show_tab(qtbot, window, "chat")
+    qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
+    send(qtbot, tab, "Compare lists and tuples, briefly")
+    header, title = tab.header, tab.header.title
+    qtbot.waitUntil(lambda: title.text() != "New chat", timeout=5000)
+    qtbot.wait(50)
+    controls = (header.deployment, header.effort, header.system_toggle, header.prices)
+    for control in controls:
+        assert fully_visible(control) and control.toolTip() and control.accessibleName()
+    assert title.text() == "Compare lists and tuples, briefly"
+    assert fully_visible(title)
+    assert (title.shown_text(), title.toolTip()) == (title.text(), ""), "the title is whole: nothing elided"
+    # All the row has left after the controls is the title's: no word beside it holds room it needs.
+    assert not header.deployment_label.isVisible() and not header.effort_label.isVisible()
+    layout = header.layout()
+    margins = layout.contentsMargins()
+    taken = sum(control.width() + layout.spacing() for control in controls)
+    assert title.width() >= header.width() - margins.left() - margins.right() - taken
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: header.deployment_label.isVisible() and header.effort_label.isVisible())
+    assert not title.is_elided()
 
 
 def test_the_system_prompt_button_says_whether_the_chat_has_one(qtbot, window):
