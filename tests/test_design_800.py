@@ -189,6 +189,45 @@ def test_an_image_at_800x500_shows_whole_beside_the_gallery_and_goes_after_a_ref
     assert tab.card.isVisible() and not tab.result.isVisible()
 
 
+def thumbnails_whole(gallery) -> list[str]:
+    """What a user would see cut in the gallery: the view itself, or a thumbnail (with its caption) in its first
+    row that is not inside the view's visible part."""
+    out = (
+        []
+        if fully_visible(gallery)
+        else [f"the gallery is cut: {in_window(gallery)} in {in_window(gallery.window())}"]
+    )
+    viewport = gallery.viewport().rect()
+    for row in range(gallery.model().rowCount()):
+        where = gallery.visualRect(gallery.model().index(row, 0))
+        if where.top() > viewport.top() + 4:  # the rows below the first may scroll
+            break
+        if not viewport.contains(where):
+            out.append(f"thumbnail {row} at {where.getRect()} in a {viewport.size().toTuple()} view")
+    return out
+
+
+@pytest.mark.parametrize("family", ["gpt-image", "dall-e"])
+def test_the_gallery_row_is_whole_when_a_refusal_follows_an_image_at_800x500(qtbot, window, family):
+    from app.ui.images.gallery import THUMB
+    from tests.test_images_tab import choose_dalle, generate
+
+    tab = show_tab(qtbot, window, "images")
+    qtbot.waitUntil(lambda: tab.gallery.empty is not None and tab.gallery.empty.isVisible(), timeout=10000)
+    if family == "dall-e":
+        choose_dalle(tab)  # its refusal card also quotes the revised prompt: the tallest card
+    generate(qtbot, tab, "a red fox in the snow")
+    qtbot.waitUntil(tab.result.isVisible, timeout=5000)
+    generate(qtbot, tab, "filter:image something not allowed")
+    qtbot.wait(100)
+    assert tab.card.isVisible() and fully_visible(tab.card) and not tab.result.isVisible()
+    assert thumbnails_whole(tab.gallery) == []
+    assert tab.gallery.iconSize().height() >= 64  # a thumbnail, not a dot
+    tab.card.clear()  # the card goes: the thumbnails have their whole size back
+    qtbot.waitUntil(lambda: tab.gallery.iconSize().height() == THUMB)
+    assert thumbnails_whole(tab.gallery) == []
+
+
 # -- settings -----------------------------------------------------------------------------------------------------
 
 
