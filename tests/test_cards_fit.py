@@ -4,9 +4,12 @@ at its bottom, in the chat, Completions and Images tabs."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from PySide6.QtCore import QPoint, QRect
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtGui import QTextDocument, QTextOption
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from app.ui.common.problem_card import Card
 from tests.test_chat_tab import send
@@ -87,8 +90,111 @@ def test_an_error_card_wraps_within_the_conversation_at_800(qtbot, window, fault
     assert card_problems(user.card) == []
 
 
+def shown(text: str) -> str:
+    """What a reader sees of a text: without the invisible format characters (zero-width joiners and the like)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def words_shown(label: QLabel) -> str:
+    doc = QTextDocument()
+    doc.setHtml(QLabel.text(label))  # what Qt shows (not a subclass's idea of its text)
+    return shown(doc.toPlainText())
+
+
+def split_links(label: QLabel) -> list[str]:
+    """The links a word-wrapped rich-text label shows across two lines, or wider than the label (cut at its edge),
+    laid out as QLabel lays them out: its own text, its font, its width, word wrap."""
+    doc = QTextDocument()
+    doc.setDocumentMargin(0)
+    doc.setDefaultFont(label.font())
+    option = doc.defaultTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    doc.setDefaultTextOption(option)
+    doc.setHtml(QLabel.text(label))  # what Qt shows (not a subclass's idea of its text)
+    width = label.contentsRect().width()
+    doc.setTextWidth(width)
+    doc.size()  # lays it out
+    out = []
+    block = doc.begin()
+    while block.isValid():
+        layout, it = block.layout(), block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            it += 1
+            if not fragment.charFormat().isAnchor():
+                continue
+            start = fragment.position() - block.position()
+            end = start + fragment.length() - 1
+            first, last = layout.lineForTextPosition(start), layout.lineForTextPosition(end)
+            words = shown(fragment.text())
+            if first.lineNumber() != last.lineNumber():
+                out.append(
+                    f"{words!r} split over lines {first.lineNumber()}-{last.lineNumber()} at {width} px"
+                )
+            elif first.naturalTextWidth() > width + 1:
+                out.append(f"{words!r}'s line is {first.naturalTextWidth():.0f} px in {width} px")
+        block = block.next()
+    return out
+
+
+RATE_LIMIT = (
+    "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2025-04-01-preview have "
+    "exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after 1 second. Please go "
+    "here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit."
+)
+
+
+def test_a_link_in_a_card_is_never_split_across_lines_at_any_width(qtbot):
+    """The 429 card's address broke after "https://" or "aka.ms/oai/" at some widths (Qt breaks after a slash):
+    a web address is one unbroken run, wherever the line ends, and the card still fits every width."""
+    from app.ui import theme
+
+    theme.apply_theme("light")
+    card = Card()
+    qtbot.addWidget(card)
+    card.show_message("problem", "Azure asked to wait", RATE_LIMIT, request_id="abc-123")
+    card.show()
+    problems = []
+    for width in range(260, 640, 6):
+        card.resize(width, card.heightForWidth(width))
+        QApplication.processEvents()
+        problems += split_links(card.text) + [f"at {width} px: {p}" for p in card_problems(card)]
+    assert problems == []
+    assert "https://aka.ms/oai/quotaincrease" in card.plain_text()
+
+
+def test_a_copy_of_a_cards_text_has_the_address_as_written(qtbot):
+    """What keeps an address on one line is invisible and stays out of what the user copies."""
+    from PySide6.QtGui import QGuiApplication, QKeySequence
+
+    card = Card()
+    qtbot.addWidget(card)
+    card.show_message("problem", "Azure asked to wait", RATE_LIMIT)
+    card.show()
+    card.resize(300, card.heightForWidth(300))
+    QApplication.processEvents()
+    doc = QTextDocument()
+    doc.setHtml(QLabel.text(card.text))
+    card.text.setSelection(0, doc.characterCount() - 1)
+    qtbot.keySequence(card.text, QKeySequence.StandardKey.Copy)
+    assert QGuiApplication.clipboard().text() == RATE_LIMIT
+
+
+def test_the_rate_limit_link_is_whole_on_one_line_in_the_chat(qtbot, window):  # noqa: F811
+    tab = chat_after(qtbot, window, "Explain sorting please fault:429")
+    card = tab.view.last("user").card
+    for width in range(
+        800, 1000, 12
+    ):  # the conversation's column, and the card in it, narrow with the window
+        window.resize(width, 500)
+        settle(qtbot)
+        assert split_links(card.text) == [], width
+        assert card_problems(card) == [] and no_sideways_scroll(tab.view) == [], width
+
+
 def test_a_card_with_a_long_address_fits_a_narrow_column(qtbot):
-    """A web address longer than the column breaks (at its dashes and slashes) rather than widening the card."""
+    """A web address longer than the column is shown shortened in its middle on one line, rather than widening
+    the card or breaking the address in two; its link, the words read out and a copy keep it whole."""
     from app.ui import theme
 
     theme.apply_theme("light")
@@ -97,9 +203,17 @@ def test_a_card_with_a_long_address_fits_a_narrow_column(qtbot):
     long_url = "https://learn.microsoft.com/azure/ai-services/openai/concepts/content-filter-severity-levels?tabs=text"
     card.show_message("problem", "Something went wrong", f"Read {long_url} about it.", request_id="abc-123")
     assert card.minimumSizeHint().width() <= 300
+    card.show()
     card.resize(300, card.heightForWidth(300))
-    assert card_problems(card) == []
+    QApplication.processEvents()
+    assert card_problems(card) == [] and split_links(card.text) == []
     assert long_url in card.plain_text()  # read and spoken whole
+    assert f'href="{long_url}"' in QLabel.text(card.text)  # and opened whole
+    visible = words_shown(card.text)
+    assert "…" in visible and "Read https://learn.micro" in visible and long_url not in visible
+    card.resize(900, card.heightForWidth(900))  # room for it: shown whole
+    QApplication.processEvents()
+    assert long_url in words_shown(card.text) and split_links(card.text) == []
 
 
 def test_the_rate_limit_card_shows_its_whole_hint_and_request_id_at_1280(qtbot, window):  # noqa: F811

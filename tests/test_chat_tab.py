@@ -403,6 +403,47 @@ def test_settings_prefs_reach_the_chat(qtbot, tab, services):
     assert tab.view.widgets[-1].body.font().pointSize() == 17 and tab.compose.edit.font().pointSize() == 17
 
 
+def keys_told(tab) -> dict[str, str]:
+    """Every place the chat tells the user which key sends: the box's hint and description, Send's tooltip, the
+    empty chat's guidance."""
+    compose = tab.compose
+    return {
+        "hint": compose.edit.placeholderText(),
+        "description": compose.edit.accessibleDescription(),
+        "tooltip": compose.send.toolTip(),
+        "guidance": tab.empty.guidance.text(),
+    }
+
+
+def test_the_box_names_the_key_that_sends_as_chosen_in_settings(qtbot, tab, services):
+    """The hint said "Return sends" while Ctrl+Return was the key that sent (Settings' choice)."""
+    import re
+
+    bare_return = re.compile(r"(?<!Ctrl\+)Return( sends|\))")  # "Return sends", "(Return)": Return alone
+    told = keys_told(tab)
+    assert all(bare_return.search(text) for text in told.values()), told
+    services.set_pref("chat/send_key", "ctrl+enter")
+    told = keys_told(tab)
+    assert all("Ctrl+Return" in text and not bare_return.search(text) for text in told.values()), told
+    assert "Return for a new line" in told["hint"] and "Shift+Return" not in told["hint"]
+    services.set_pref("chat/send_key", "enter")
+    told = keys_told(tab)
+    assert all(bare_return.search(text) and "Ctrl+Return" not in text for text in told.values()), told
+
+
+def test_a_window_opened_with_ctrl_return_chosen_says_so_from_its_first_frame(qtbot, services):
+    from app.ui.chat.skeleton import ChatSkeleton
+    from app.ui.common import prefs
+
+    services.set_pref("chat/send_key", "ctrl+enter")
+    skeleton = ChatSkeleton(services.pref(prefs.CHAT_FONT_SIZE), services.pref(prefs.CHAT_SEND_KEY))
+    qtbot.addWidget(skeleton)
+    assert "Ctrl+Return sends" in skeleton.compose.edit.placeholderText()
+    tab = make_tab(qtbot, services)
+    assert "Ctrl+Return sends" in keys_told(tab)["hint"] and "Ctrl+Return" in keys_told(tab)["guidance"]
+    tab.shutdown()
+
+
 def test_clearing_history_in_settings_empties_the_chat(qtbot, tab, services):
     send(qtbot, tab, "soon gone")
     History.open().purge_deleted()

@@ -65,7 +65,8 @@ def test_the_chat_header_keeps_its_controls_whole_at_800_and_elides_the_title(qt
     tab = show_tab(qtbot, window, "chat")
     qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
     assert window.width() == 800
-    send(qtbot, tab, "Show me a python hello world and a table, with a long title that cannot fit")
+    # Six long words: a title too wide for the row even once the labels beside it gave way.
+    send(qtbot, tab, "Show internationalisation, accessibility and localisation requirements for python")
     header = tab.header
     qtbot.waitUntil(lambda: header.title.text() != "New chat", timeout=5000)
     for control in (header.deployment, header.system_toggle, header.prices):
@@ -87,6 +88,33 @@ def test_the_chat_header_keeps_its_controls_whole_at_800_and_elides_the_title(qt
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: not title.is_elided())
     assert title.toolTip() == ""
+
+
+def test_the_chat_title_gets_the_room_its_row_leaves_at_800(qtbot, window):
+    """At 800 px the title was cut to ~12 characters while the row's words ("Deployment:", "Reasoning:") kept their
+    room: the title gets what the controls leave, the labels' words give way first (they stay in the controls'
+    tooltips and names), and they come back when the window has room for them and the whole title."""
+    tab = show_tab(qtbot, window, "chat")
+    qtbot.waitUntil(lambda: tab.history is not None, timeout=10000)
+    send(qtbot, tab, "Compare lists and tuples, briefly")
+    header, title = tab.header, tab.header.title
+    qtbot.waitUntil(lambda: title.text() != "New chat", timeout=5000)
+    qtbot.wait(50)
+    controls = (header.deployment, header.effort, header.system_toggle, header.prices)
+    for control in controls:
+        assert fully_visible(control) and control.toolTip() and control.accessibleName()
+    assert title.text() == "Compare lists and tuples, briefly"
+    assert fully_visible(title)
+    assert (title.shown_text(), title.toolTip()) == (title.text(), ""), "the title is whole: nothing elided"
+    # All the row has left after the controls is the title's: no word beside it holds room it needs.
+    assert not header.deployment_label.isVisible() and not header.effort_label.isVisible()
+    layout = header.layout()
+    margins = layout.contentsMargins()
+    taken = sum(control.width() + layout.spacing() for control in controls)
+    assert title.width() >= header.width() - margins.left() - margins.right() - taken
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: header.deployment_label.isVisible() and header.effort_label.isVisible())
+    assert not title.is_elided()
 
 
 def test_the_system_prompt_button_says_whether_the_chat_has_one(qtbot, window):
@@ -159,6 +187,45 @@ def test_an_image_at_800x500_shows_whole_beside_the_gallery_and_goes_after_a_ref
     assert fully_visible(tab.gallery)
     generate(qtbot, tab, "filter:image something not allowed")
     assert tab.card.isVisible() and not tab.result.isVisible()
+
+
+def thumbnails_whole(gallery) -> list[str]:
+    """What a user would see cut in the gallery: the view itself, or a thumbnail (with its caption) in its first
+    row that is not inside the view's visible part."""
+    out = (
+        []
+        if fully_visible(gallery)
+        else [f"the gallery is cut: {in_window(gallery)} in {in_window(gallery.window())}"]
+    )
+    viewport = gallery.viewport().rect()
+    for row in range(gallery.model().rowCount()):
+        where = gallery.visualRect(gallery.model().index(row, 0))
+        if where.top() > viewport.top() + 4:  # the rows below the first may scroll
+            break
+        if not viewport.contains(where):
+            out.append(f"thumbnail {row} at {where.getRect()} in a {viewport.size().toTuple()} view")
+    return out
+
+
+@pytest.mark.parametrize("family", ["gpt-image", "dall-e"])
+def test_the_gallery_row_is_whole_when_a_refusal_follows_an_image_at_800x500(qtbot, window, family):
+    from app.ui.images.gallery import THUMB
+    from tests.test_images_tab import choose_dalle, generate
+
+    tab = show_tab(qtbot, window, "images")
+    qtbot.waitUntil(lambda: tab.gallery.empty is not None and tab.gallery.empty.isVisible(), timeout=10000)
+    if family == "dall-e":
+        choose_dalle(tab)  # its refusal card also quotes the revised prompt: the tallest card
+    generate(qtbot, tab, "a red fox in the snow")
+    qtbot.waitUntil(tab.result.isVisible, timeout=5000)
+    generate(qtbot, tab, "filter:image something not allowed")
+    qtbot.wait(100)
+    assert tab.card.isVisible() and fully_visible(tab.card) and not tab.result.isVisible()
+    assert thumbnails_whole(tab.gallery) == []
+    assert tab.gallery.iconSize().height() >= 64  # a thumbnail, not a dot
+    tab.card.clear()  # the card goes: the thumbnails have their whole size back
+    qtbot.waitUntil(lambda: tab.gallery.iconSize().height() == THUMB)
+    assert thumbnails_whole(tab.gallery) == []
 
 
 # -- settings -----------------------------------------------------------------------------------------------------

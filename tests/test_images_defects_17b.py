@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.ui.images.gallery import MIN_THUMB
 from app.ui.images.tab import ImagesTab
 from tests.test_images_tab import choose_dalle, generate
 
@@ -47,15 +48,18 @@ def test_a_square_gallery_image_keeps_its_caption(qtbot, tab):
     needed = gallery.sizeHintForIndex(index)
     grid = gallery.gridSize()
     assert needed.height() <= grid.height() and needed.width() <= grid.width(), (needed, grid)
-    # The whole row (image and caption) fits in the gallery's first row, at any font size.
+    # The whole row (image and caption) fits in the gallery's first row, at any font size, and that row fits in
+    # the view: the thumbnails are as large as its height allows, never smaller than MIN_THUMB.
     for points in (10, 16):
         font = gallery.font()
         font.setPointSize(points)
         gallery.setFont(font)
+        qtbot.wait(20)  # the tab's layout gives the view its height for the new font
         line = gallery.fontMetrics().height()
         grid = gallery.gridSize()
         assert grid.height() >= gallery.iconSize().height() + line + 8, (points, grid)
-        assert gallery.minimumHeight() >= grid.height() + 2 * gallery.frameWidth(), points
+        assert grid.height() <= gallery.viewport().height(), (points, grid, gallery.viewport().size())
+        assert gallery.minimumHeight() >= MIN_THUMB + line + 8 + 2 * gallery.frameWidth(), points
 
 
 def test_the_response_format_is_named_in_words(qtbot, tab):

@@ -73,7 +73,11 @@ class MainWindow(QMainWindow):
         self._tab_widgets: dict[str, LazyTab] = {}
         for name, module, cls, title in TABS:
             chat = name == "chat"  # its first frame has the real compose box; it styles its own controls
-            skeleton = ChatSkeleton(services.pref(prefs.CHAT_FONT_SIZE)) if chat else None
+            skeleton = (
+                ChatSkeleton(services.pref(prefs.CHAT_FONT_SIZE), services.pref(prefs.CHAT_SEND_KEY))
+                if chat
+                else None
+            )
             widget = LazyTab(services, module, cls, skeleton=skeleton, style_whole=not chat)
             self._tab_widgets[name] = widget
             index = self.tabs.addTab(widget, icons.icon(icons.TABS[name]), title)

@@ -1,5 +1,5 @@
-"""Where the user writes: the text box (Return sends, Shift+Return breaks the line, Esc stops), attached images
-(file dialog, paste, drag and drop) shown as removable thumbnails, and the Send/Stop button."""
+"""Where the user writes: the text box (Return or Ctrl+Return sends, as chosen in Settings; Esc stops), attached
+images (file dialog, paste, drag and drop) shown as removable thumbnails, and the Send/Stop button."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ def image_sources(mime: QMimeData) -> list[tuple[str, object]]:
     return sources
 
 
+def send_keys(choice: object) -> tuple[str, str]:
+    """(the key that sends, the one that starts a new line) for Settings' choice, "enter" or "ctrl+enter", named
+    as Help → Keyboard shortcuts names them."""
+    return ("Ctrl+Return", "Return") if choice == "ctrl+enter" else ("Return", "Shift+Return")
+
+
 def font_points(value: object) -> int | None:
     """Settings' chat font size as points within 6-48; None when the stored value is not a number."""
     try:
@@ -57,11 +63,24 @@ class ComposeEdit(QPlainTextEdit):
     submit = Signal()
     stop = Signal()
     images = Signal(object)  # list of sources for attachments.prepare_many
+    send_key_changed = Signal(str)  # whatever tells the user which key sends says it again
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.send_key = "enter"  # or "ctrl+enter"
+        self._send_key = "enter"
         self.setAcceptDrops(True)
+
+    @property
+    def send_key(self) -> str:
+        """Settings' choice: "enter" (Return sends) or "ctrl+enter" (Ctrl+Return sends, Return breaks the line)."""
+        return self._send_key
+
+    @send_key.setter
+    def send_key(self, value: object) -> None:
+        key = "ctrl+enter" if value == "ctrl+enter" else "enter"
+        if key != self._send_key:
+            self._send_key = key
+            self.send_key_changed.emit(key)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt name
         key, mods = event.key(), event.modifiers()
@@ -122,13 +141,7 @@ class ComposeBox(QWidget):
         self._jobs = JobGroup(self, "attach")
         self.busy = False
         self.edit = ComposeEdit()
-        self.edit.setPlaceholderText(
-            "Message the assistant — Return sends, Shift+Return for a new line, Esc stops"
-        )
         self.edit.setAccessibleName("Message")
-        describe(
-            self.edit, "Your message to the assistant; Return sends it (or Ctrl+Return, as set in Settings)"
-        )
         self.edit.setTabChangesFocus(True)
         self.edit.textChanged.connect(self._fit_height)
         self._fit_height()
@@ -158,6 +171,8 @@ class ComposeBox(QWidget):
         describe(self.send, "Sends the message to the assistant")
         self.send.setDefault(False)
         self.send.clicked.connect(self._on_send_button)
+        self.edit.send_key_changed.connect(self._tell_keys)
+        self._tell_keys()
         for button in (self.send, self.attach):
             style.apply(button)  # its buttons only, never the text: style.py says why
         row = QHBoxLayout()
@@ -229,7 +244,20 @@ class ComposeBox(QWidget):
             self.send,
             "Stops the answer; what came so far is kept" if busy else "Sends the message to the assistant",
         )
-        self.send.setToolTip("Stop the answer (Esc)" if busy else "Send (Return)")
+        self.send.setToolTip(
+            "Stop the answer (Esc)" if busy else f"Send ({send_keys(self.edit.send_key)[0]})"
+        )
+
+    @Slot()
+    def _tell_keys(self) -> None:
+        """The hint, description and Send's tooltip name the key that sends now (Settings' choice)."""
+        sends, new_line = send_keys(self.edit.send_key)
+        self.edit.setPlaceholderText(
+            f"Message the assistant — {sends} sends, {new_line} for a new line, Esc stops"
+        )
+        describe(self.edit, f"Your message to the assistant; {sends} sends it, {new_line} starts a new line")
+        if not self.busy:
+            self.send.setToolTip(f"Send ({sends})")
 
     # -- images ---------------------------------------------------------------------------------------------------
     @Slot()

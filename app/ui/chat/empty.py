@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QGridLayout, QPushButton, QWidget
 
+from app.ui.chat.compose import send_keys
 from app.ui.common.empty_state import EmptyState
 
 # (the button, what it puts in the box): a start the user finishes, never sent by itself.
@@ -25,12 +26,9 @@ class ChatEmpty(EmptyState):
     def __init__(self, view: QWidget, compose: Any, parent: QWidget | None = None):
         """Shown in `view`'s place (`show_for`); a suggestion goes into `compose`, the chat's ComposeBox."""
         self.view, self.compose = view, compose
-        super().__init__(
-            "Ask anything",
-            "Type your question in the box below (Return sends it), or start from a suggestion. "
-            "Your chats are kept on the left.",
-            parent,
-        )
+        super().__init__("Ask anything", "", parent)
+        compose.edit.send_key_changed.connect(self._tell_keys)
+        self._tell_keys()
         self.setAccessibleName("New chat")
         grid = QGridLayout()
         grid.setSpacing(8)
@@ -52,6 +50,16 @@ class ChatEmpty(EmptyState):
         """In the conversation's place while it has no messages; the conversation's again once it has one."""
         self.setVisible(empty)
         self.view.setVisible(not empty)
+
+    @Slot()
+    def _tell_keys(self) -> None:
+        """The guidance names the key that sends now (Settings' choice)."""
+        guidance = (
+            f"Type your question in the box below ({send_keys(self.compose.edit.send_key)[0]} sends it), or start "
+            "from a suggestion. Your chats are kept on the left."
+        )
+        self.guidance.setText(guidance)
+        self.setAccessibleDescription(guidance)
 
     @Slot(str)
     def _fill_box(self, start: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -31,7 +31,8 @@ class ConversationHeader(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        # The title gives way in a narrow window (elided, whole in its tooltip); the controls never do.
+        # In a narrow window the labels' words give way first (`_fit_row`), then the title (elided, whole in its
+        # tooltip); the controls never do.
         self.title = ElidedLabel("New chat")
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setAccessibleName("Conversation title")
@@ -85,7 +86,7 @@ class ConversationHeader(QWidget):
         )
         describe(self.prices, "Opens your price per 1M tokens for each deployment, to see what answers cost")
         self.prices.clicked.connect(self.prices_requested)
-        deployment_label = QLabel("Deployment:")
+        self.deployment_label = deployment_label = QLabel("Deployment:")
         deployment_label.setBuddy(self.deployment)
         head = QHBoxLayout(self)
         head.setContentsMargins(design.M, design.S, design.M, 0)
@@ -160,7 +161,7 @@ class ConversationHeader(QWidget):
         index = self.effort.findData(chosen) if chosen in efforts else 0
         self.effort.setCurrentIndex(max(0, index))
         self.effort.setVisible(bool(efforts))
-        self.effort_label.setVisible(bool(efforts))
+        self._fit_row()
 
     def chosen_effort(self) -> str | None:
         if self.effort.isHidden():
@@ -170,6 +171,32 @@ class ConversationHeader(QWidget):
     def set_cost(self, text: str) -> None:
         self.cost.setText(text)
         self.cost.setVisible(bool(text))
+
+    def event(self, event: QEvent) -> bool:
+        # A new title, deployment name or cost asks the row to lay out again: the labels are placed first.
+        if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize):
+            self._fit_row()
+        return super().event(event)
+
+    def _fit_row(self) -> None:
+        """The labels ("Deployment:", then "Reasoning:") show only while the whole title fits beside them: their
+        words are in the controls' tooltips and names, and the title is what tells the chats apart."""
+        layout = self.layout()
+        if layout is None:  # still being built
+            return
+        margins, gap = layout.contentsMargins(), layout.spacing()
+        controls = (self.cost, self.deployment, self.effort, self.system_toggle, self.prices)
+        room = self.width() - margins.left() - margins.right()
+        room -= sum(w.sizeHint().width() + gap for w in controls if not w.isHidden())
+        room -= self.title.fontMetrics().horizontalAdvance(self.title.text())
+        labels = [self.deployment_label]  # the first to give way
+        if self.effort.isHidden():  # a chat model: no effort to choose
+            self.effort_label.hide()
+        else:
+            labels.append(self.effort_label)  # "default" says little without its label: it stays longer
+        for label in reversed(labels):
+            room -= label.sizeHint().width() + gap
+            label.setVisible(room >= 0)
 
     @Slot(int)
     def _on_effort_chosen(self, _index: int) -> None:

@@ -29,10 +29,12 @@ def lay_out(owner: QWidget, sidebar: QWidget, pane: QWidget) -> None:
 
 
 class ChatSkeleton(QWidget):
-    def __init__(self, font_size: object = None, parent: QWidget | None = None):
-        """`font_size`: Settings' chat font size, so the box's text does not change size when the tab is built."""
+    def __init__(self, font_size: object = None, send_key: object = None, parent: QWidget | None = None):
+        """`font_size`, `send_key`: Settings' chat font size and send key, so the box's text does not change size
+        when the tab is built, and its hint names the key that sends from the first frame."""
         super().__init__(parent)
         self.compose = ComposeBox()
+        self.compose.edit.send_key = send_key
         points = font_points(font_size)
         if points is not None:
             self.compose.set_font_size(points)

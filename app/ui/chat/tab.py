@@ -65,6 +65,7 @@ class ChatTab(MessageActions, QWidget):
         services.pref_changed.connect(self._on_pref)
         services.history_cleared.connect(self._on_history_cleared)
         self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
+        self.compose.edit.send_key = services.pref(prefs.CHAT_SEND_KEY)  # the box's hint names the key
         self.conversations.open()
         from app.ui.common.markdown_render import warm_up
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core import errors, filters
 from app.ui import design
+from app.ui.common.link_text import LinkText
 
 Action = tuple[str, str]  # (id emitted by `Card.action`, button text)
 
@@ -36,12 +37,12 @@ _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 
 def _link(match: re.Match[str]) -> str:
     url = match.group(0)  # already escaped; & in a URL is &amp; in both the text and the href, as HTML wants
-    return f'<a href="{url}" style="white-space: nowrap">{url}</a>'
+    return f'<a href="{url}">{url}</a>'
 
 
 def _html(text: str) -> str:
     """Plain text as HTML, its line breaks kept (a list of what was tried reads as a list) and its web addresses
-    as links that open in the browser and never break across lines."""
+    as links that open in the browser (`LinkText` keeps each on one line)."""
     return _URL.sub(_link, html.escape(text, quote=False)).replace("\n", "<br>")
 
 
@@ -65,9 +66,7 @@ class Card(QFrame):
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text = LinkText()  # word-wrapped; a web address in it is never split across lines
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.text.setOpenExternalLinks(True)
         self.request_id = QLabel()  # a line of its own, wrapped at its dashes in a narrow card: never cut

@@ -22,6 +22,7 @@ from app.ui.common.workers import JobGroup, JobResult, JobSlot
 
 log = logging.getLogger(__name__)
 THUMB = 160
+MIN_THUMB = 64  # the smallest a thumbnail gets in a short gallery: still a picture, not a dot
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
 ROLE_PATH = Qt.ItemDataRole.UserRole + 2
 ROLE_RECORD = Qt.ItemDataRole.UserRole + 3
@@ -120,7 +121,6 @@ class Gallery(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setIconSize(QSize(THUMB, THUMB))
         self.setSpacing(4)
         self._fit_grid()
         self.setWordWrap(False)
@@ -169,16 +169,32 @@ class Gallery(QListView):
 
     def _fit_grid(self) -> None:
         """Each cell holds a whole square thumbnail and its caption line, at the font in use (a fixed 24 px cut the
-        caption off square images at larger fonts); the view is at least one whole row high."""
-        cell_height = THUMB + self.fontMetrics().height() + 12
-        self.setGridSize(QSize(THUMB + 16, cell_height))
-        self.setMinimumHeight(cell_height + 2 * self.frameWidth() + 4)
+        caption off square images at larger fonts); the view is at least one whole row of the smallest thumbnails
+        high, and the thumbnails as large as its height allows (`_fit_thumbs`)."""
+        self.setMinimumHeight(self._cell_height(MIN_THUMB) + 2 * self.frameWidth() + 4)
         self.setMinimumWidth(self.column_width())
+        self._fit_thumbs(force=True)
+
+    def _cell_height(self, thumb: int) -> int:
+        return thumb + self.fontMetrics().height() + 12
+
+    def _fit_thumbs(self, force: bool = False) -> None:
+        """THUMB px thumbnails while a whole row of them fits the view's height, smaller ones when it does not (at
+        800×500 a refusal card above the gallery takes the height): a row of them is always whole, never cut."""
+        room = self.viewport().height() - 4 - self._cell_height(0)
+        thumb = max(MIN_THUMB, min(THUMB, room))
+        if force or thumb != self.iconSize().height():
+            self.setIconSize(QSize(thumb, thumb))
+            self.setGridSize(QSize(thumb + 16, self._cell_height(thumb)))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._fit_thumbs()
 
     def column_width(self) -> int:
-        """One whole column of thumbnails and the scroll bar beside it."""
+        """One whole column of full-size thumbnails and the scroll bar beside it."""
         bar = self.verticalScrollBar().sizeHint().width()
-        return self.gridSize().width() + 2 * self.frameWidth() + bar + 4
+        return THUMB + 16 + 2 * self.frameWidth() + bar + 4
 
     def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         from PySide6.QtCore import QEvent
