@@ -4,7 +4,7 @@ is made for. Each test renders what a user sees there and checks the parts they 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QWidget
 
 from app.ui import theme
@@ -112,9 +112,19 @@ def test_the_chat_title_gets_the_room_its_row_leaves_at_800(qtbot, window):
     margins = layout.contentsMargins()
     taken = sum(control.width() + layout.spacing() for control in controls)
     assert title.width() >= header.width() - margins.left() - margins.right() - taken
+    tab.compose.edit.setFocus()
+    qtbot.keyClick(
+        tab.compose.edit, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier
+    )  # the label's key still works
+    qtbot.waitUntil(header.effort.hasFocus)
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: header.deployment_label.isVisible() and header.effort_label.isVisible())
     assert not title.is_elided()
+    tab.compose.edit.setFocus()
+    qtbot.keyClick(
+        tab.compose.edit, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier
+    )  # now the label's own mnemonic
+    qtbot.waitUntil(header.effort.hasFocus)
 
 
 def test_the_system_prompt_button_says_whether_the_chat_has_one(qtbot, window):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -73,6 +74,9 @@ class ConversationHeader(QWidget):
             "How much the reasoning model thinks before it answers (more: slower, more tokens)"
         )
         self.effort_label.setBuddy(self.effort)
+        # Alt+R reaches the box while its label, whose mnemonic it is, has given way (`_fit_row`).
+        self._effort_key = QShortcut(QKeySequence("Alt+R"), self, self._focus_effort)
+        self._effort_key.setEnabled(False)
         self.effort.activated.connect(self._on_effort_chosen)
         self.cost = QLabel()  # the conversation's cost so far, when its deployment has prices
         self.cost.setAccessibleName("Cost of this conversation")
@@ -197,6 +201,11 @@ class ConversationHeader(QWidget):
         for label in reversed(labels):
             room -= label.sizeHint().width() + gap
             label.setVisible(room >= 0)
+        self._effort_key.setEnabled(self.effort_label.isHidden() and not self.effort.isHidden())
+
+    @Slot()
+    def _focus_effort(self) -> None:
+        self.effort.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     @Slot(int)
     def _on_effort_chosen(self, _index: int) -> None:
