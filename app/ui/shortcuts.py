@@ -26,6 +26,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Chat", "Esc", "Stop the answer"),
     ("Chat", "Ctrl+N", "New chat"),
     ("Chat", "Ctrl+F", "Search all chats"),
+    ("Chat", "Alt+R", "The reasoning effort box (reasoning deployments)"),
     ("Chat", "Down", "From the search box: into the results (Return opens one)"),
     ("Chat", "F2", "Rename the selected conversation"),
     ("Chat", "Ctrl+P", "Pin the selected conversation to the top (again: unpin it)"),
