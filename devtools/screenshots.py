@@ -29,6 +29,10 @@ TABS = (
     "jobs",
     "settings",
 )  # app.ui.main_window.TAB_NAMES, without Qt
+# Shots beyond the tabs' first look: (name, tab, extra `parley` arguments).
+EXTRA = (
+    ("chat-answer", "chat", ("--send", "How do I sort a list?")),
+)  # an answer with prose, a list and code
 THEMES = ("light", "dark")
 SIZES = ((800, 500), (1280, 800))
 
@@ -37,11 +41,13 @@ def name(tab: str, theme: str, size: tuple[int, int]) -> str:
     return f"{tab}-{theme}-{size[0]}x{size[1]}.png"
 
 
-def shoot(tab: str, theme: str, size: tuple[int, int], out: Path, *, xvfb: bool) -> bool:
+def shoot(
+    tab: str, theme: str, size: tuple[int, int], out: Path, *, xvfb: bool, extra: tuple[str, ...] = ()
+) -> bool:
     with tempfile.TemporaryDirectory(prefix="parley-shot-") as home:
         env = dict(os.environ, PARLEY_HOME=home)
         command = [sys.executable, "-m", "app", "--demo", "--theme", theme, "--size", f"{size[0]}x{size[1]}"]
-        command += ["--screenshot", str(out), "--tab", tab]
+        command += ["--screenshot", str(out), "--tab", tab, *extra]
         if xvfb:
             env.pop("QT_QPA_PLATFORM", None)
             command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", *command]
@@ -65,14 +71,15 @@ def compress(path: Path) -> None:
 
 def write_readme(shots: list[str]) -> None:
     rows = []
-    for tab in TABS:
+    for tab in (*TABS, *(label for label, _, _ in EXTRA)):
         cells = [f"[{theme} {w}×{h}]({name(tab, theme, (w, h))})" for theme in THEMES for w, h in SIZES]
         rows.append(f"| {tab} | " + " | ".join(cells) + " |")
     header = " | ".join(f"{theme} {w}×{h}" for theme in THEMES for w, h in SIZES)
     text = (
         "# Screenshots\n\n"
         "Every tab of the window in the light and dark theme, at 800×500 and 1280×800, in demo mode (the built-in "
-        "emulator, a fresh profile: no chats or images yet, so the empty states show). Regenerate them with\n"
+        "emulator, a fresh profile: no chats or images yet, so the empty states show), and `chat-answer`: the chat after "
+        "one question, its answer with a list and a code block. Regenerate them with\n"
         "`python -m devtools.screenshots` (add `--xvfb` to render under Xvfb), after any visible change.\n\n"
         f"| tab | {header} |\n|---|" + "---|" * (len(THEMES) * len(SIZES)) + "\n" + "\n".join(rows) + "\n\n"
         f"{len(shots)} files.\n"
@@ -90,11 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     OUT.mkdir(parents=True, exist_ok=True)
     shots, failed = [], []
-    for tab in args.tab or TABS:
+    wanted = [(tab, tab, ()) for tab in args.tab or TABS]
+    wanted += [shot for shot in EXTRA if not args.tab or shot[1] in args.tab]
+    for label, tab, extra in wanted:
         for theme in THEMES:
             for size in SIZES:
-                out = OUT / name(tab, theme, size)
-                if shoot(tab, theme, size, out, xvfb=args.xvfb):
+                out = OUT / name(label, theme, size)
+                if shoot(tab, theme, size, out, xvfb=args.xvfb, extra=extra):
                     compress(out)
                     shots.append(out.name)
                     print(f"  {out.relative_to(ROOT)}  {out.stat().st_size // 1024} KB")
