@@ -168,8 +168,13 @@ class ProsePart(TextPart):
 
     def write(self, html_text: str, frozen: bool) -> int:
         start = super().write(html_text, frozen)
-        even_spacing(self, start)
+        # From the block before: an empty one left there has more after it now.
+        even_spacing(self, max(0, start - 1))
         return start
+
+    def clear_tail(self) -> None:
+        super().clear_tail()
+        even_spacing(self, max(0, self._mark - 1))  # what the tail left at the end is spaced as an end
 
 
 class CodePart(QFrame):
@@ -281,12 +286,13 @@ def even_spacing(part: TextPart, position: int) -> None:
     set here for every inserted block: a gap after paragraphs, headings and lists, none inside lists.
 
     A list or a table inserted into the empty block that follows frozen text starts a block of its own and
-    leaves that one empty (a blank line's gap under a heading): an empty block with more after it is hidden."""
+    leaves that one empty (a blank line's gap under a heading), and a table ends in an empty block: an empty block
+    is hidden unless it is all there is."""
     document = part.document()
     block = document.findBlock(position)
     while block.isValid():
         cursor = QTextCursor(block)
-        visible = bool(block.length() > 1 or not block.next().isValid())
+        visible = bool(block.length() > 1 or (not block.next().isValid() and not block.previous().isValid()))
         if block.isVisible() != visible:
             block.setVisible(visible)
             document.markContentsDirty(block.position(), block.length())
