@@ -42,7 +42,8 @@ def test_quick_ask_streams_an_answer_stored_as_a_chat_and_continues_in_parley(qt
     with qtbot.waitSignal(quick.answered, timeout=30000) as ended:
         quick.ask()
     cid = ended.args[0]
-    assert quick.answer.toPlainText().strip(), "the answer is shown"
+    assert quick.body.plain_text().strip(), "the answer is shown"
+    assert quick.placeholder.isHidden()
     assert quick.status.text() == "Done."
     assert not quick.card.isVisible()
     stored = History.open().messages(cid)
@@ -59,6 +60,30 @@ def test_quick_ask_streams_an_answer_stored_as_a_chat_and_continues_in_parley(qt
     qtbot.waitUntil(lambda: len(chat.view.widgets) == 2, timeout=10000)
     assert chat.view.widgets[0].text == "What is the capital of France?"
     assert chat.view.widgets[1].text.strip() == quick.answer_text.strip()
+
+
+def test_quick_ask_renders_the_answer_as_the_chat_does_and_follows_its_end(qtbot, window):
+    """Quick ask re-rendered the whole answer with Qt's own Markdown on every token (its cost grew with the answer)
+    and showed code without colour or Copy: it renders as the chat does now, and keeps the end in view."""
+    from PySide6.QtGui import QGuiApplication
+
+    quick = window.quick_ask()
+    quick.resize(520, 300)
+    assert quick.placeholder.isVisible()
+    quick.question.setPlainText("How do I sort a list?")
+    with qtbot.waitSignal(quick.answered, timeout=30000):
+        quick.ask()
+    body = quick.body
+    assert body.code_parts(), "the code block is a part of its own"
+    code = body.code_parts()[0]
+    assert code.language.text() == "python"
+    code.copy_button.click()
+    assert QGuiApplication.clipboard().text() == body.codes[0] and "def " in body.codes[0]
+    bar = quick.answer.verticalScrollBar()
+    qtbot.waitUntil(
+        lambda: bar.maximum() > 0 and bar.value() == bar.maximum()
+    )  # the end of the answer in view
+    assert quick.answer_text == History.open().messages(quick.conversation_id)[1].text
 
 
 def test_quick_ask_without_a_chat_deployment_says_what_to_fix(qtbot, window, monkeypatch):

@@ -7,15 +7,16 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSystemTrayIcon,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +25,7 @@ from app.core import errors
 from app.core.cancel import CancelToken
 from app.core.conversation import Turn, TurnEnded, UserSaved, run_turn
 from app.core.events import Delta, Done, Failed
+from app.ui.chat.markdown_body import MarkdownBody
 from app.ui.common.problem_card import Card
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobResult, JobSlot
@@ -66,7 +68,6 @@ class QuickAsk(QWidget):
         self.setObjectName("quickAsk")
         self.resize(520, 360)
         self.conversation_id: int | None = None
-        self.answer_text = ""
         self._job = JobSlot(self, "quick-ask")
 
         self.question = _Question()
@@ -80,10 +81,29 @@ class QuickAsk(QWidget):
         self.ask_button.setAccessibleName("Ask")
         self.ask_button.setDefault(True)
         self.ask_button.clicked.connect(self.ask_or_stop)
-        self.answer = QTextBrowser()
-        self.answer.setOpenExternalLinks(True)
+        # The answer is rendered as the chat renders one (`MarkdownBody`: streamed at a cost that does not grow with
+        # its length, code blocks with their language and Copy), in a scroll area that follows it while it grows.
+        self.body = MarkdownBody()
+        self.body.setAccessibleName("Answer")
+        self.placeholder = QLabel("The answer appears here.")
+        self.placeholder.setEnabled(False)  # drawn in the muted colour
+        inner = QWidget()
+        inner.setBackgroundRole(QPalette.ColorRole.Base)  # the surface answers sit on, as in the chat
+        inner.setAutoFillBackground(True)
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(8, 8, 8, 8)
+        column.addWidget(self.placeholder)
+        column.addWidget(self.body)
+        column.addStretch(1)
+        self.answer = QScrollArea()
+        self.answer.setWidgetResizable(True)
+        self.answer.setFrameShape(QFrame.Shape.StyledPanel)
+        self.answer.setWidget(inner)
         self.answer.setAccessibleName("Answer")
-        self.answer.setPlaceholderText("The answer appears here.")
+        self._follow = True  # keep the end of a growing answer in view until the user scrolls up
+        bar = self.answer.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range)
         self.card = Card(self)
         self.status = QLabel("")
         self.status.setAccessibleName("Quick ask status")
@@ -115,6 +135,19 @@ class QuickAsk(QWidget):
     @property
     def running(self) -> bool:
         return self._job.running
+
+    @property
+    def answer_text(self) -> str:
+        return self.body.text
+
+    @Slot(int)
+    def _on_scrolled(self, value: int) -> None:
+        self._follow = value >= self.answer.verticalScrollBar().maximum() - 4
+
+    @Slot(int, int)
+    def _on_range(self, _minimum: int, maximum: int) -> None:
+        if self._follow:
+            self.answer.verticalScrollBar().setValue(maximum)
 
     def present(self) -> None:
         """Show, raise and put the cursor in the question (a desktop shortcut's `parley --quick`)."""
@@ -148,8 +181,9 @@ class QuickAsk(QWidget):
         except errors.ParleyError as exc:
             self.card.show_problem(exc.problem)
             return
-        self.answer_text = ""
-        self.answer.clear()
+        self.body.set_text("")
+        self.placeholder.show()
+        self._follow = True
         self.conversation_id = None
         self.continue_button.setEnabled(False)
         self.status.setText("Asking…")
@@ -166,10 +200,10 @@ class QuickAsk(QWidget):
             self.conversation_id = event.message.conversation_id
             self.continue_button.setEnabled(True)
         elif isinstance(event, Delta):
-            self.answer_text += event.text
-            self.answer.setMarkdown(self.answer_text)
-            bar = self.answer.verticalScrollBar()
-            bar.setValue(bar.maximum())
+            self.placeholder.hide()
+            self.body.append(
+                event.text
+            )  # rendered at most ~30 times a second, only its unfinished tail again
         elif isinstance(event, Failed):
             self.card.show_problem(event.problem)
         elif isinstance(event, Done):
@@ -186,6 +220,7 @@ class QuickAsk(QWidget):
 
     @Slot(object)
     def _on_finished(self, result: JobResult) -> None:
+        self.body.render_now()
         self.ask_button.setText("Ask")
         self.ask_button.setAccessibleName("Ask")
         if result.problem is not None:
