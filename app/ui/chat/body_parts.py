@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QTextBrowser,
     QToolButton,
@@ -67,6 +68,7 @@ class TextPart(QTextBrowser):
         )
         self.document().setDocumentMargin(0)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.cursorPositionChanged.connect(self._show_caret)
         self.setFixedHeight(0)
 
     def is_empty(self) -> bool:
@@ -136,6 +138,23 @@ class TextPart(QTextBrowser):
         if self.lineWrapMode() == QTextBrowser.LineWrapMode.NoWrap:
             self._fit()  # wider or narrower than its longest line now: the bar comes or goes
 
+    @Slot()
+    def _show_caret(self) -> None:
+        """The part is as tall as its text, so its own view never moves: the keyboard's caret (arrow keys, Page Down,
+        a selection dragged past the edge) is brought into view by the scroll area the part sits in (the
+        conversation, Ask Parley's answer)."""
+        if not self.hasFocus():
+            return
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        inside = QScrollArea.widget(area) if area is not None else None  # (ChatView.widget finds a message)
+        if area is None or inside is None:
+            return
+        rect = self.cursorRect()
+        at = self.viewport().mapTo(inside, rect.center())
+        area.ensureVisible(at.x(), at.y(), 0, rect.height() // 2 + 1)
+
     @Slot(QUrl)
     def _on_anchor(self, url: QUrl) -> None:
         QDesktopServices.openUrl(url)
@@ -177,6 +196,24 @@ class ProsePart(TextPart):
         even_spacing(self, max(0, self._mark - 1))  # what the tail left at the end is spaced as an end
 
 
+class FocusToolButton(QToolButton):
+    """A tool button that shows the keyboard focus with the accent border the base style sheet gives controls (the
+    conversation has no style sheet, and Fusion draws no focus frame on a tool button)."""
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        super().paintEvent(event)
+        if self.hasFocus():
+            from app.ui import theme
+
+            painter = QPainter(self)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(theme.colours().accent)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(
+                QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), design.RADIUS_SMALL, design.RADIUS_SMALL
+            )
+
+
 class CodePart(QFrame):
     """A code block: its language and a Copy button above the code, which never wraps and scrolls sideways alone
     when a line is wider than the column. Drawn on the code colour with small rounded corners."""
@@ -188,7 +225,7 @@ class CodePart(QFrame):
         self.frozen_code = ""  # the raw code written so far (Copy copies it, with the tail's)
         self.tail_code = ""
         self.language = QLabel()
-        self.copy_button = QToolButton()
+        self.copy_button = FocusToolButton()
         self.copy_button.setIcon(icons.icon("copy"))
         self.copy_button.setIconSize(QSize(14, 14))
         self.copy_button.setText("Copy")
@@ -221,13 +258,15 @@ class CodePart(QFrame):
         if self.language.text() == name:
             return
         self.language.setText(name)
-        self.setAccessibleName(f"Code block, {name}")
-        self.text.setAccessibleName(f"{name} code")
+        # A fence without a language is labelled "code": its names say "the code", not "the code code".
+        self.setAccessibleName(f"Code block, {language}" if language else "Code block")
+        self.text.setAccessibleName(f"{language} code" if language else "Code")
         self.text.setAccessibleDescription(
             "Select to copy; scrolls sideways when a line is wider than the column"
         )
-        self.copy_button.setToolTip(f"Copy the {name} code")
-        self.copy_button.setAccessibleName(f"Copy the {name} code")
+        copy = f"Copy the {language} code" if language else "Copy the code"
+        self.copy_button.setToolTip(copy)
+        self.copy_button.setAccessibleName(copy)
 
     def write(self, html_text: str, code: str, frozen: bool) -> None:
         self.text.write(html_text, frozen)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui import design
 from app.ui.chat.body_parts import CodePart, ProsePart
@@ -79,10 +80,47 @@ class MarkdownBody(QWidget):
         """The theme changed (`theme.apply_theme` calls this): code colours are baked into the HTML, render again."""
         if self.text and self._dark != is_dark():
             length = self._length
+            kept = self._view_state()
             self.set_text(self.text)
             self._length = length  # what is kept is what is shown; the answer stays as long as it was
+            self._restore_view(kept)
         for part in self._parts:
             part.retheme()
+
+    def _view_state(self) -> list[tuple[str, str, int, int, int]]:
+        """Per part: its kind, what in it has the focus ("text", "copy" or ""), its selection (anchor, caret) and
+        sideways scroll. While the focus is in a part it waits on the body, not on the next control in the window."""
+        focus = QApplication.focusWidget()
+        state = []
+        for part in self._parts:
+            text = part.text if isinstance(part, CodePart) else part
+            cursor = text.textCursor()
+            copy = part.copy_button if isinstance(part, CodePart) else None
+            focused = "text" if focus is text else "copy" if copy is not None and focus is copy else ""
+            state.append(
+                (part.kind, focused, cursor.anchor(), cursor.position(), text.horizontalScrollBar().value())
+            )
+        if any(focused for _, focused, *_ in state):
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+        return state
+
+    def _restore_view(self, state: list[tuple[str, str, int, int, int]]) -> None:
+        """After the same text is rendered again (a theme change): the focus, selections and sideways scroll back
+        where they were, in the parts rendered so far."""
+        for part, (kind, focused, anchor, position, scrolled) in zip(self._parts, state, strict=False):
+            if part.kind != kind:
+                break
+            text = part.text if isinstance(part, CodePart) else part
+            end = text.document().characterCount() - 1
+            cursor = text.textCursor()
+            cursor.setPosition(min(anchor, end))
+            cursor.setPosition(min(position, end), QTextCursor.MoveMode.KeepAnchor)
+            text.setTextCursor(cursor)
+            if focused:
+                target = part.copy_button if focused == "copy" and isinstance(part, CodePart) else text
+                target.setFocus(Qt.FocusReason.OtherFocusReason)
+            if scrolled:  # once the part is laid out at its width (its range is known then)
+                QTimer.singleShot(0, text, lambda t=text, v=scrolled: t.horizontalScrollBar().setValue(v))
 
     def _reset(self) -> None:
         self._pieces: list[str] = []  # the shown text, as it arrived (joined only when asked for)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core import filters
 from app.ui import design
+from app.ui.chat.body_parts import FocusToolButton
 from app.ui.chat.markdown_body import DISPLAY_LIMIT, MarkdownBody
 from app.ui.chat.plain_body import PlainBody
 from app.ui.common import icons
@@ -61,9 +62,9 @@ def thumbnail(data: bytes, size: int = THUMB) -> QImage:
     )
 
 
-class ActionButton(QToolButton):
+class ActionButton(FocusToolButton):
     """A message's action as an icon: always in the Tab order, drawn only while its message is hovered or one of
-    the actions has the keyboard focus (so the conversation stays calm)."""
+    the actions has the keyboard focus (so the conversation stays calm); the one with the focus has its border."""
 
     def __init__(self, message: MessageWidget):
         super().__init__(message)
