@@ -198,3 +198,21 @@ def test_the_code_block_scrolled_into_view_by_tab_shows_its_copy_button(qtbot, t
     qtbot.waitUntil(code.copy_button.hasFocus)
     top = code.copy_button.mapTo(tab.view.viewport(), QPoint(0, 0)).y()
     assert 0 <= top <= tab.view.viewport().height() - code.copy_button.height()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="past DISPLAY_LIMIT the body keeps only what is shown: a code block cut there copies only its shown "
+    "lines (ending mid-line), with nothing on the block saying so; the message's Copy reads history, it does not",
+)
+def test_the_copy_of_a_code_block_cut_at_the_display_limit_copies_all_of_it(qtbot, monkeypatch):
+    from app.ui.chat import markdown_body
+
+    monkeypatch.setattr(markdown_body, "DISPLAY_LIMIT", 2_000)
+    code = "".join(f"row_{i} = compute({i})\n" for i in range(400))
+    answer = _answer(qtbot, f"Intro.\n\n```python\n{code}```\n\nEnd.")
+    while answer.body._timer.isActive():
+        answer.flush()
+    assert answer.more.isVisible()  # the answer says it is longer than shown
+    answer.body.code_parts()[0].copy_button.click()
+    assert QGuiApplication.clipboard().text() == code
