@@ -264,6 +264,8 @@ SAMPLES = [
     "```js\nconst a = 1;\n```\n```css\nbody { color: red; }\n```\n",
     "Words " * 700 + "\n\n```text\n" + "x" * 3000 + "\n```\n",
     "```python\nunclosed = True\nprint(unclosed)\n",
+    "Steps:\n\n1. Install:\n\n   ```bash\n   pip install parley\n   ```\n\n   Then check.\n\n2. Run:\n\n   ```\n   parley\n"
+    "   ```\n3. Done.\n\n- Outer\n  - Inner:\n\n    ```python\n    a = 1\n\n    b = 2\n    ```\n\n  - next\n\nThe end.\n",
 ]
 
 

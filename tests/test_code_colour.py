@@ -89,3 +89,20 @@ def test_a_code_line_longer_than_one_colouring_stays_one_line(qtbot, delta):
     lines = widget.body.plain_text().splitlines()
     assert long_line in lines  # not broken across lines
     assert coloured_lines(widget.body) == (10, 10)
+
+
+def test_a_code_block_in_a_list_is_lifted_out_and_the_list_numbers_on_after_it():
+    text = "1. Install:\n\n   ```bash\n   pip install parley\n   ```\n\n   Then check.\n\n2. Run it.\n"
+    blocks = markdown_render.render_blocks(text)
+    assert [(b.kind, b.indent) for b in blocks] == [("html", 0), ("code", 1), ("html", 0)]
+    assert blocks[1].code == "pip install parley\n" and blocks[1].language == "bash"
+    # The list is closed before the code and opened again after it, numbering on (no new "1.").
+    assert blocks[0].html.count("<ol>") == 1 and blocks[0].html.endswith("</li></ol>")
+    rest = blocks[2].html
+    assert rest.startswith(f'<div style="margin-left: {markdown_render.LIST_INDENT}px;"><p>Then check.</p>')
+    assert '<ol start="2" style="-qt-list-indent: 1;">' in rest and "Run it." in rest
+
+
+def test_a_code_block_in_a_quote_stays_in_the_quote():
+    blocks = markdown_render.render_blocks("> Look:\n>\n> ```\n> x = 1\n> ```\n")
+    assert [b.kind for b in blocks] == ["html"] and "x = 1" in blocks[0].html

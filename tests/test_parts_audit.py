@@ -139,12 +139,6 @@ LIST_FENCE = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render_blocks lifts only top-level fences into code parts: a fence in a list item stays in the prose "
-    "as <pre> (no language, no Copy, no code colour), its long line makes the whole prose part scroll sideways, "
-    "and the streamed answer (cut at the blank line before the fence) shows a code part the reopened one lacks",
-)
 def test_a_code_block_in_a_list_item_is_a_code_part_and_the_prose_never_scrolls(qtbot):
     whole = _answer(qtbot, LIST_FENCE)
     streamed = _streamed(qtbot, LIST_FENCE)
@@ -154,16 +148,17 @@ def test_a_code_block_in_a_list_item_is_a_code_part_and_the_prose_never_scrolls(
             assert part.horizontalScrollBar().maximum() == 0  # the list text wraps and stays put
         assert [c.language.text() for c in answer.body.code_parts()] == ["bash"]
     assert whole.body.codes == streamed.body.codes
+    # Indented as the list's text, the same streamed as reopened; the list numbers on after it.
+    assert (
+        [c.indent for c in whole.body.code_parts()] == [c.indent for c in streamed.body.code_parts()] == [40]
+    )
+    for answer in (whole, streamed):
+        assert "2.\tRun it." in answer.body.plain_text() or "Run it." in answer.body.plain_text()
 
 
 DEEP_FENCE = "- Outer\n  - Inner item:\n\n    ```python\n    a = 1\n\n    b = 2\n    ```\n\n  - next\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="next_cut knows a fence only at 0-3 spaces: a fence nested deeper in a list is cut at its blank line "
-    "while streaming, so the answer shows two code blocks with the ``` lines as code (reopened, it is one)",
-)
 def test_a_streamed_code_block_nested_in_a_list_is_not_split_at_its_blank_line(qtbot):
     streamed = _streamed(qtbot, DEEP_FENCE)
     whole = _answer(qtbot, DEEP_FENCE)

@@ -224,6 +224,7 @@ class CodePart(QFrame):
         super().__init__(parent)
         self.frozen_code = ""  # the raw code written so far (Copy copies it, with the tail's)
         self.tail_code = ""
+        self.indent = 0  # px: a code block inside a list is indented as the list's text
         self.language = QLabel()
         self.copy_button = FocusToolButton()
         self.copy_button.setIcon(icons.icon("copy"))
@@ -239,7 +240,7 @@ class CodePart(QFrame):
         head.addWidget(self.language)
         head.addStretch(1)
         head.addWidget(self.copy_button)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         layout.setContentsMargins(design.S, design.XS, design.S, design.XS)
         layout.setSpacing(design.XS)
         layout.addLayout(head)
@@ -267,6 +268,12 @@ class CodePart(QFrame):
         copy = f"Copy the {language} code" if language else "Copy the code"
         self.copy_button.setToolTip(copy)
         self.copy_button.setAccessibleName(copy)
+
+    def set_indent(self, px: int) -> None:
+        if px != self.indent:
+            self.indent = px
+            self._layout.setContentsMargins(design.S + px, design.XS, design.S, design.XS)
+            self.update()
 
     def write(self, html_text: str, code: str, frozen: bool) -> None:
         self.text.write(html_text, frozen)
@@ -317,7 +324,9 @@ class CodePart(QFrame):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(theme.colours().code)
-        painter.drawRoundedRect(QRectF(self.rect()), design.RADIUS_SMALL, design.RADIUS_SMALL)
+        painter.drawRoundedRect(
+            QRectF(self.rect()).adjusted(self.indent, 0, 0, 0), design.RADIUS_SMALL, design.RADIUS_SMALL
+        )
 
 
 def even_spacing(part: TextPart, position: int) -> None:

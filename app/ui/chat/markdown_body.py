@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui import design
 from app.ui.chat.body_parts import CodePart, ProsePart
-from app.ui.common.markdown_render import Block, next_cut, render_blocks
+from app.ui.common.markdown_render import LIST_INDENT, Block, next_cut, render_blocks
 
 RENDER_INTERVAL_MS = 33
 # Rendering code costs about 2.5 us a character (Pygments and Qt), prose about a tenth of that: these keep each
@@ -31,7 +31,7 @@ SLICE = 2_500  # most characters frozen in one turn of the event loop
 # COLOUR_LIMIT characters; the rest of a huge block stays plain.
 CODE_SLICE = 800
 COLOUR_LIMIT = 20_000
-_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.MULTILINE)
+_FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})", re.MULTILINE)
 DISPLAY_LIMIT = 400_000  # characters shown (about 150 pages) and kept in the window; history keeps all, Copy and export read it
 
 Part = ProsePart | CodePart
@@ -297,6 +297,8 @@ class MarkdownBody(QWidget):
             part = self._parts[index]
             if isinstance(part, CodePart):
                 part.set_language(block.language)
+                if not joins:  # (a piece that goes on with a block has no list around it to tell)
+                    part.set_indent(block.indent * LIST_INDENT)
                 part.write(block.html, block.code, frozen)
             else:
                 part.write(block.html, frozen)

@@ -1,7 +1,7 @@
 """Markdown to Qt rich text, block by block: prose blocks become HTML, fenced code becomes highlighted code blocks.
 
 markdown-it-py parses (CommonMark plus tables and strikethrough); Pygments colours code. Streaming stays cheap
-because `stable_prefix` finds where the text can be cut into blocks that will not change as more tokens arrive:
+because `next_cut` finds where the text can be cut into blocks that will not change as more tokens arrive:
 those are rendered once, and only the unfinished tail is rendered again on each update.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # at any indent: a fence in a list item too
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Block:
     html: str
     code: str = ""  # the raw code, for Copy
     language: str = ""
+    indent: int = 0  # a code block inside list items: how many lists deep (its part is indented as they are)
 
 
 @lru_cache(maxsize=1)
@@ -83,11 +84,15 @@ def _prose_html(rendered: str, dark: bool = False) -> str:
 
 def render_blocks(text: str, dark: bool = False, colour: bool = True) -> list[Block]:
     """The text as blocks: consecutive prose in one HTML block, each fenced or indented code block on its own.
-    `colour=False` leaves code uncoloured (Pygments costs ~4 us a character: for the rest of a huge code block)."""
+    `colour=False` leaves code uncoloured (Pygments costs ~4 us a character: for the rest of a huge code block).
+
+    A code block inside list items is lifted out too (`_Lists`): the lists are closed before it and go on after
+    it, so it gets its language, Copy and its own sideways scroll as any other."""
     md = _md()
     tokens = md.parse(text)
     blocks: list[Block] = []
     pending: list[Any] = []
+    lists = _Lists()
 
     def flush() -> None:
         if pending:
@@ -97,56 +102,102 @@ def render_blocks(text: str, dark: bool = False, colour: bool = True) -> list[Bl
             pending.clear()
 
     for token in tokens:
-        if token.type in ("fence", "code_block") and token.level == 0:
+        if token.type in ("fence", "code_block") and (token.level == 0 or lists.can_lift()):
+            pending.extend(lists.close_all())
             flush()
             language = (token.info or "").split()[0] if token.type == "fence" and token.info else ""
             blocks.append(
-                Block("code", code_html(token.content, language, dark, colour), token.content, language)
+                Block(
+                    "code",
+                    code_html(token.content, language, dark, colour),
+                    token.content,
+                    language,
+                    lists.depth(),
+                )
             )
+            pending.extend(lists.reopen())
         else:
-            pending.append(token)
+            pending.extend(lists.see(token))
     flush()
     return blocks
 
 
-def stable_prefix(text: str, start: int = 0) -> int:
-    """How far into `text` (from `start`, which must be a block boundary) nothing can change any more.
+def _html(content: str) -> Any:
+    from markdown_it.token import Token
 
-    A boundary is a blank line outside a code fence, or the end of a closing fence line. The text after the last
-    boundary may still grow into a different block (a list, a table, an open fence), so it is re-rendered.
-    """
-    boundary = start
-    in_fence: str | None = None
-    pos = start
-    length = len(text)
-    while pos < length:
-        end = text.find("\n", pos)
-        if end < 0:
-            break  # the last line is unfinished
-        line = text[pos:end]
-        fence = _FENCE.match(line)
-        if in_fence is not None:
-            if (
-                fence
-                and fence.group(1)[0] == in_fence[0]
-                and len(fence.group(1)) >= len(in_fence)
-                and not line.strip().strip(in_fence[0])
-            ):
-                in_fence = None
-                boundary = end + 1
-        elif fence:
-            in_fence = fence.group(1)
-        elif not line.strip() and pos > start:
-            boundary = end + 1
-        pos = end + 1
-    return boundary
+    return Token("html_block", "", 0, content=content)  # the renderer writes its content as it is
+
+
+LIST_INDENT = 40  # px a list level indents its text (QTextDocument's indent width)
+
+
+class _Lists:
+    """The lists and items open at a token, so that a code block inside them can be lifted out: they are closed
+    before it, and after it the item goes on in a block indented as the list's text is (no new bullet or number);
+    the list itself is opened again at its next item, numbered on."""
+
+    def __init__(self) -> None:
+        self.stack: list[dict[str, Any]] = []  # {"kind": "list" | "item" | "other", "tag", "open", "div"}
+
+    def can_lift(self) -> bool:
+        return bool(self.stack) and all(e["kind"] in ("list", "item") for e in self.stack)
+
+    def depth(self) -> int:
+        return sum(1 for e in self.stack if e["kind"] == "list")
+
+    def see(self, token: Any) -> list[Any]:
+        """The tokens to render for `token`, keeping track of what is open."""
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            self.stack.append({"kind": "list", "tag": token.tag, "open": True, "div": False})
+        elif kind == "list_item_open":
+            out = []
+            if self.stack and self.stack[-1]["kind"] == "list" and not self.stack[-1]["open"]:
+                number = f' start="{token.info}"' if self.stack[-1]["tag"] == "ol" and token.info else ""
+                # As deep as it was, though its outer lists are closed.
+                level = f' style="-qt-list-indent: {self.depth()};"'
+                out.append(_html(f"<{self.stack[-1]['tag']}{number}{level}>"))
+                self.stack[-1]["open"] = True
+            self.stack.append({"kind": "item", "tag": "li", "open": True, "div": False})
+            return [*out, token]
+        elif kind in ("bullet_list_close", "ordered_list_close", "list_item_close"):
+            entry = self.stack.pop() if self.stack else {"open": True, "div": False}
+            if not entry["open"]:
+                return [_html("</div>")] if entry["div"] else []
+        elif token.nesting == 1 and token.block:
+            self.stack.append({"kind": "other", "tag": token.tag, "open": True, "div": False})
+        elif token.nesting == -1 and token.block and self.stack:
+            self.stack.pop()
+        return [token]
+
+    def close_all(self) -> list[Any]:
+        closes = []
+        for entry in reversed(self.stack):
+            if entry["open"]:
+                closes.append(f"</{entry['tag']}>")
+            elif entry["div"]:
+                closes.append("</div>")
+        return [_html("".join(closes))] if closes else []
+
+    def reopen(self) -> list[Any]:
+        """After a lifted code block: the innermost item goes on in an indented block; every list opens again at
+        its next item."""
+        for entry in self.stack:
+            entry["open"], entry["div"] = False, False
+        items = [e for e in self.stack if e["kind"] == "item"]
+        if not items:
+            return []
+        items[-1]["div"] = True
+        return [_html(f'<div style="margin-left: {LIST_INDENT * self.depth()}px;">')]
 
 
 def next_cut(text: str, fence: str = "", limit: int | None = None) -> tuple[int, str]:
     """Where `text` (which starts inside the code block opened by the line `fence`, when given) can be cut, and the
     fence the rest then starts inside ("" for none).
 
-    The cut is `stable_prefix`'s boundary, unless more than `limit` characters would stay unfinished after it:
+    The cut is at a boundary: a blank line outside a code fence followed by a line that is not indented (an indented
+    one goes on with a list item), or the end of a closing fence line at the left margin. Unless more than `limit`
+    characters would stay unfinished after it:
     then it is forced, at the last line end (inside a code block the rest goes on as the same code; in prose a
     paragraph is split there), else at the last space, else anywhere. So an answer that is one huge paragraph or
     one huge code block still gets a bounded unfinished tail: re-rendering it costs the same at any size.
@@ -155,6 +206,7 @@ def next_cut(text: str, fence: str = "", limit: int | None = None) -> tuple[int,
     in_fence = _FENCE.match(fence).group(1) if fence and _FENCE.match(fence) else None  # type: ignore[union-attr]
     opening = fence if in_fence else ""
     last_end, fence_at_end = 0, opening  # after the last complete line
+    blank_end = 0  # after the blank lines just read: a boundary if the next line is not indented
     pos, length = 0, len(text)
     while pos < length:
         end = text.find("\n", pos)
@@ -170,11 +222,19 @@ def next_cut(text: str, fence: str = "", limit: int | None = None) -> tuple[int,
                 and not line.strip().strip(in_fence[0])
             ):
                 in_fence, opening = None, ""
-                boundary = end + 1
-        elif found:
-            in_fence, opening = found.group(1), line
-        elif not line.strip() and pos > 0:
-            boundary = end + 1
+                if not line[:1].isspace():  # a fence in a list item: its item goes on after it
+                    boundary = end + 1
+        elif not line.strip():
+            blank_end = end + 1 if pos > 0 else blank_end
+        else:
+            if blank_end and not line[:1].isspace():
+                boundary = blank_end
+            blank_end = 0
+            if found:
+                in_fence, opening = (
+                    found.group(1),
+                    line.lstrip(),
+                )  # goes on, after a cut, as a fence of its own
         pos = end + 1
         last_end, fence_at_end = pos, opening
     if limit is None or length - boundary <= limit:
