@@ -275,6 +275,17 @@ class CodePart(QFrame):
             self._layout.setContentsMargins(design.S + px, design.XS, design.S, design.XS)
             self.update()
 
+    def set_cut(self) -> None:
+        """The answer is shown only up to a point inside this block (`MarkdownBody`'s DISPLAY_LIMIT)."""
+        self.copy_button.setText("Copy shown")
+        words = (
+            "Copy the lines shown: this block goes on past what the window shows (the message's Copy copies "
+            "the whole answer)"
+        )
+        self.copy_button.setToolTip(words)
+        self.copy_button.setAccessibleName("Copy the code shown")
+        self.copy_button.setAccessibleDescription(words)
+
     def write(self, html_text: str, code: str, frozen: bool) -> None:
         self.text.write(html_text, frozen)
         if frozen:

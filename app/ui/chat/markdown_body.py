@@ -226,6 +226,8 @@ class MarkdownBody(QWidget):
             self._tail_key = ()
         if self._length > DISPLAY_LIMIT:
             self.overflowed.emit(self._length)
+            if not sliced and self._taken >= DISPLAY_LIMIT and not self._fresh:
+                self._mark_cut()
         if sliced:
             self._timer.start(0)  # the rest on the next turn of the event loop: input and painting come first
             return
@@ -237,6 +239,13 @@ class MarkdownBody(QWidget):
             self._clear_tail()
             self._write(blocks, False, bool(prefix))
             self._tail_key = key
+
+    def _mark_cut(self) -> None:
+        """The shown text ends inside a code block: that block says so, and what its Copy copies."""
+        inside = bool(self._fence) if not self._pending else bool(next_cut(self._pending, self._fence, 0)[1])
+        codes = self.code_parts()
+        if inside and codes:
+            codes[-1].set_cut()
 
     def _count_coloured(self, window: str, cut: int, fence_after: str) -> None:
         """Characters of the code block still open after `window[:cut]` that are rendered (for COLOUR_LIMIT)."""

@@ -217,7 +217,7 @@ class MessageWidget(QFrame):
     def _on_overflow(self, length: int) -> None:
         self.more.setText(
             f"This answer is {length:,} characters long; the first {DISPLAY_LIMIT:,} are shown. "
-            "Copy copies all of it, and exporting the chat saves all of it."
+            "The message's Copy copies all of it, and exporting the chat saves all of it."
         )
         self.more.show()
 
