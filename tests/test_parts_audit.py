@@ -166,10 +166,6 @@ def test_a_streamed_code_block_nested_in_a_list_is_not_split_at_its_blank_line(q
     assert streamed.body.plain_text() == whole.body.plain_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a blockquote is drawn as a table (bar cell, gap cell, text cell): its empty cells copy as blank lines",
-)
 def test_copying_a_quote_from_the_prose_gives_no_blank_lines_before_it(qtbot):
     answer = _answer(qtbot, "> quoted words\n\nand mine\n")
     prose = answer.body.prose_parts()[0]

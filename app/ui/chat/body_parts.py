@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QRectF, QSize, QSizeF, Qt, QUrl, Slot
+from PySide6.QtCore import QEvent, QMimeData, QRectF, QSize, QSizeF, Qt, QUrl, Slot
 from PySide6.QtGui import (
     QDesktopServices,
     QFont,
@@ -193,7 +193,14 @@ class ProsePart(TextPart):
 
     def clear_tail(self) -> None:
         super().clear_tail()
-        even_spacing(self, max(0, self._mark - 1))  # what the tail left at the end is spaced as an end
+        even_spacing(self, max(0, self._mark - 1))
+
+    def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802 - Qt name
+        """A copy's plain text without the empty lines of layout (a quote's bar and gap are table cells, a list or
+        table leaves an empty block): paragraphs are one line each in Qt's plain text, so none is lost."""
+        mime = super().createMimeDataFromSelection()
+        mime.setText("\n".join(line for line in mime.text().split("\n") if line.strip()))
+        return mime  # what the tail left at the end is spaced as an end
 
 
 class FocusToolButton(QToolButton):
