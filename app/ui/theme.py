@@ -8,10 +8,10 @@ style that draws every widget from the palette on every platform).
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
-from app.ui.design import DARK, LIGHT, Colours
+from app.ui.design import DARK, LIGHT, SMALL, Colours
 
 CHOICES = ("system", "light", "dark")
 __all__ = ["CHOICES", "DARK", "LIGHT", "Colours", "apply_theme", "colours", "is_dark", "palette_for"]
@@ -146,3 +146,17 @@ def is_dark() -> bool:
 
 def colours() -> Colours:
     return DARK if is_dark() else LIGHT
+
+
+def mute(widget: QWidget) -> None:
+    """The widget's text in the theme's muted colour (call it again after a theme change: it is set, not inherited)."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(colours().muted))
+    widget.setPalette(palette)
+
+
+def small_font(font: QFont) -> QFont:
+    """DESIGN.md's Small: 0.85 x `font` (message headers, token lines, a code block's language)."""
+    small = QFont(font)
+    small.setPointSizeF(font.pointSizeF() * SMALL)
+    return small

@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, QMimeData, QRectF, QSize, QSizeF, Qt, QUrl, Slot
 from PySide6.QtGui import (
     QDesktopServices,
-    QFont,
     QGuiApplication,
     QPainter,
     QPalette,
@@ -318,9 +317,7 @@ class CodePart(QFrame):
     def retheme(self) -> None:
         from app.ui import theme
 
-        palette = self.language.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, theme.colours().muted)
-        self.language.setPalette(palette)
+        theme.mute(self.language)
         self.text.retheme()
         self.update()
 
@@ -330,8 +327,9 @@ class CodePart(QFrame):
         super().changeEvent(event)
 
     def _scale_small(self) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(self.font().pointSizeF() * design.SMALL)
+        from app.ui import theme
+
+        font = theme.small_font(self.font())
         for widget in (self.language, self.copy_button):
             widget.setFont(font)
 

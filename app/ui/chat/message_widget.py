@@ -9,11 +9,9 @@ from typing import Any
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QGuiApplication,
     QImage,
     QPainter,
-    QPalette,
     QPixmap,
 )
 from PySide6.QtWidgets import (
@@ -26,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import filters
-from app.ui import design
+from app.ui import design, theme
 from app.ui.chat.body_parts import FocusToolButton
 from app.ui.chat.markdown_body import DISPLAY_LIMIT, MarkdownBody
 from app.ui.chat.plain_body import PlainBody
@@ -41,15 +39,6 @@ ACTIONS = (
     ("edit", "Edit and resend", "Edit this message", "pencil"),
     ("regenerate", "Regenerate", "Regenerate this answer", "refresh-cw"),
 )
-
-
-def _mute(label: QLabel) -> None:
-    """The label in the theme's muted colour (again after a theme change: `MessageWidget.retheme`)."""
-    from app.ui import theme
-
-    palette = label.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, QColor(theme.colours().muted))
-    label.setPalette(palette)
 
 
 def thumbnail(data: bytes, size: int = THUMB) -> QImage:
@@ -117,9 +106,9 @@ class MessageWidget(QFrame):
         self.who = QLabel(
             ("You" if role == "user" else "Assistant") + (f" · {html.escape(model)}" if model else "")
         )
-        _mute(self.who)
+        theme.mute(self.who)
         self.state = QLabel()
-        _mute(self.state)
+        theme.mute(self.state)
         self.filter_button = QToolButton()
         self.filter_button.setAutoRaise(True)
         self.filter_button.hide()
@@ -153,13 +142,13 @@ class MessageWidget(QFrame):
         self.plain = PlainBody()  # your text: a word too long for the bubble wraps inside the word
         self.more = QLabel()  # an answer too long to show in full says so
         self.more.setWordWrap(True)
-        _mute(self.more)
+        theme.mute(self.more)
         self.more.hide()
         self.body.overflowed.connect(self._on_overflow)
         self.usage = QLabel()
         self.usage_value: Any = None  # the answer's Usage, for the conversation's cost
         self.answered_by: str | None = None
-        _mute(self.usage)
+        theme.mute(self.usage)
         self.usage.hide()
         self._card: Card | None = None  # made when first needed: most messages never show one
         layout = self._layout = QVBoxLayout(self)
@@ -304,7 +293,7 @@ class MessageWidget(QFrame):
         """The theme changed (`theme.apply_theme` calls this): the bubble is painted in the new colours, the muted
         labels take the new muted colour (theirs is set, not inherited)."""
         for label in (self.who, self.state, self.more, self.usage):
-            _mute(label)
+            theme.mute(label)
         self.update()
         self.body.retheme()
 
@@ -317,8 +306,6 @@ class MessageWidget(QFrame):
         """Your messages in a tinted rounded bubble; answers on the plain surface (tinted while flashing)."""
         if self.role != "user" and not self._flashing:
             return
-        from app.ui import theme
-
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -359,8 +346,7 @@ class MessageWidget(QFrame):
 
     def _scale_small(self) -> None:
         """Headers, token lines and notes are SMALL × the chat font, following it when it changes."""
-        font = QFont(self.font())
-        font.setPointSizeF(self.font().pointSizeF() * design.SMALL)
+        font = theme.small_font(self.font())
         for label in (self.who, self.state, self.usage, self.more):
             label.setFont(font)
 
