@@ -242,3 +242,31 @@ def test_the_meter_moves_with_levels_from_a_recording_thread(qtbot, services):
     finally:
         watch.stop()
         reader.join(5)
+
+
+def test_a_speaker_heard_late_is_not_taken_for_the_user_speaking_over_parley():
+    # A Bluetooth headset is heard ~0.45 s after the first block went to it, and the laptop's mic hears Parley
+    # from then. Barge-in (here without a canceller: as the first 2 s with one) learns the echo's level from when it
+    # is heard; learning from the hand-over, it learned silence and stopped Parley at the echo's arrival.
+    from app.audio.vad import BargeIn, VadConfig
+    from app.voice.session import _Tail, _user_spoke
+
+    handed_at = 1000.0
+    player = dataclasses.make_dataclass("LatePlayer", ["first_audio_at", "first_heard_at"])(
+        handed_at, handed_at + 0.45
+    )
+    mic = _blocks(np.concatenate([room(0.45), tone(3.0, 0.5)]))  # silence, then Parley's voice, loud
+    barge = BargeIn(RATE, VadConfig())
+    tail = _Tail(RATE)
+    spoke = [
+        _user_spoke([(block, handed_at + i * BLOCK / RATE)], None, barge, tail, player, RATE)
+        for i, block in enumerate(mic)
+    ]
+    assert not any(spoke), f"Parley's echo taken for the user at {spoke.index(True) * BLOCK / RATE:.2f} s"
+    # The same detector still hears a user who speaks over that echo, louder.
+    later = handed_at + len(mic) * BLOCK / RATE
+    user = _blocks(tone(0.6, 1.8, 330.0))  # 11 dB over the echo
+    assert any(
+        _user_spoke([(b, later + i * BLOCK / RATE)], None, barge, tail, player, RATE)
+        for i, b in enumerate(user)
+    )

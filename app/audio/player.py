@@ -34,6 +34,9 @@ class Player:
         self.first_audio_at: float | None = (
             None  # monotonic time the first non-empty block went to the device
         )
+        self.first_heard_at: float | None = (
+            None  # monotonic time that first block is heard (after the device's latency)
+        )
         self.emptied_at: float | None = None  # monotonic time the last written byte went to the device
         self.frames_played = 0  # samples of written audio handed to the device (not the silence padding)
         self.on_played = on_played
@@ -49,17 +52,18 @@ class Player:
                 chunk = bytes(self._buffer[:need])
                 del self._buffer[:need]
                 emptied = self._finished_writing and not self._buffer and self.emptied_at is None
+            now = time.monotonic()
+            ahead = float(time_info.outputBufferDacTime - time_info.currentTime)
+            plays_at = now + (ahead if 0.0 <= ahead < 1.0 else self.latency)
             if chunk and self.first_audio_at is None:
-                self.first_audio_at = time.monotonic()
+                self.first_audio_at, self.first_heard_at = now, plays_at
             if emptied:
-                self.emptied_at = time.monotonic()
+                self.emptied_at = now
             self.frames_played += len(chunk) // 2
             if len(chunk) < need:
                 chunk += b"\x00" * (need - len(chunk))
             outdata[:need] = chunk
             if self.on_played is not None:
-                ahead = float(time_info.outputBufferDacTime - time_info.currentTime)
-                plays_at = time.monotonic() + (ahead if 0.0 <= ahead < 1.0 else self.latency)
                 self.on_played(chunk, self.samplerate, plays_at)
 
         from app.audio.server import route
@@ -146,3 +150,11 @@ class Player:
             stream.abort()  # drops what the device still holds: no tail after a barge-in
             self.stopped_at = time.monotonic()
             stream.close()
+
+
+def heard_by(player: Any, at: float | None = None) -> bool:
+    """The player's first audio had reached the listener (and so the microphone) by monotonic `at` (now if None).
+    Barge-in learns Parley's echo from then: a device heard late (a Bluetooth headset's 0.2-0.3 s) would else teach
+    it the room's silence, and the echo's arrival would sound like the user."""
+    first = getattr(player, "first_heard_at", None) or getattr(player, "first_audio_at", None)
+    return first is not None and (time.monotonic() if at is None else at) >= first

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.audio.player import heard_by
 from app.audio.wav import float_to_pcm16, resample
 from app.core import errors
 from app.core.cancel import CancelToken
@@ -210,7 +211,7 @@ class LiveVoiceSession:
             if item is not None:
                 clean = self.echo.clean(item[0], rate, item[1], self._playback is not None)
                 blocks, onset_ago = self.echo.listen(
-                    item[0], clean, rate, hands_free and self._barge_in_audible()
+                    item[0], clean, rate, hands_free and self._barge_in_audible(item[1])
                 )
                 if onset_ago is not None:  # the user speaks over Parley
                     yield from self._barge_in(rt, time.monotonic() - onset_ago - recorder.latency)
@@ -223,11 +224,11 @@ class LiveVoiceSession:
             self._finish_playback()
             yield from self._store_due()
 
-    def _barge_in_audible(self) -> bool:
-        """An answer is being heard and the user may speak over it."""
+    def _barge_in_audible(self, captured_at: float | None) -> bool:
+        """An answer was being heard when this mic block was captured, and the user may speak over it."""
         pb = self._playback
         wanted = self.config.barge_in or self.controls.barge_in
-        return wanted and pb is not None and getattr(pb.player, "first_audio_at", None) is not None
+        return wanted and pb is not None and heard_by(pb.player, captured_at)
 
     def _barge_in(self, rt: RealtimeSession, onset: float) -> Iterator[Any]:
         """Heard here over Parley's cancelled echo: playback stops first, then Azure is told (and hears the user

@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.audio.player import heard_by
 from app.audio.vad import BargeIn, CancelledBargeIn, SpeechEnded, SpeechStarted, Vad, VadConfig, rms_db
 from app.audio.wav import encode_wav, resample
 from app.core import errors
@@ -426,8 +427,8 @@ class VoiceSession:
 def _user_spoke(items: list, echo: Any, barge: Any, heard: _Tail, player: Any, rate: int) -> bool:
     """Feed the mic's (block, captured at) items, echo cancelled where there is a canceller, to the barge-in
     detector; True once the user speaks over Parley (`heard` then ends with the start of what they say)."""
-    playing = player.first_audio_at is not None
     for block, captured_at in items:
+        playing = heard_by(player, captured_at)  # the echo's level is learned from when it reaches the mic
         if echo is None:
             heard.add(block)
             if barge.feed(block, playing):
