@@ -27,3 +27,19 @@ def test_the_app_reports_when_the_chat_input_takes_typing(parley_home):
     ready = next(x["ready_to_type"] for x in lines if "ready_to_type" in x)
     echoed = next(x["typed_echo"] for x in lines if "typed_echo" in x)
     assert painted <= ready <= echoed
+
+
+def test_the_window_has_parleys_icon_once_it_is_on_screen(parley_home, tmp_path):
+    # The icon is set after the first frame (Qt's SVG icon engine cost that frame ~3 ms): it must still be set.
+    script = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from app.ui.app import run_gui\n"
+        f"code = run_gui(demo=True, screenshot={str(tmp_path / 'shot.png')!r})\n"
+        "icon = QApplication.windowIcon()\n"
+        "print('icon', code, not icon.isNull(), icon.pixmap(64, 64).width())\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PARLEY_HOME=str(parley_home))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "icon 0 True 64" in out.stdout, out.stdout + out.stderr

@@ -275,7 +275,6 @@ def run_gui(
     if qapp is None:  # in Fusion, as apply_theme would set it, without asking (`started_with_fusion`)
         qapp = QApplication([*sys.argv[:1], "-style", "Fusion"])
         started_with_fusion()
-    qapp.setWindowIcon(QIcon(str(ICON)))
     share_the_interpreter()
     collector = GuiThreadCollector(qapp)
 
@@ -309,6 +308,9 @@ def run_gui(
         _SendOnConnect(window, services, send)
     if screenshot:
         _Screenshot(window, services, Path(screenshot))
+    # The window's icon once its first frame is on screen: loading Qt's SVG icon engine for it cost that frame ~3 ms,
+    # and the window manager takes a new icon at any time.
+    window.first_painted.connect(lambda: qapp.setWindowIcon(QIcon(str(ICON))))
     if os.environ.get("PARLEY_REPORT_FIRST_PAINT"):
         _FirstPaint(window)
     _quit_on_signals(window)

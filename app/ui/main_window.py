@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import errors
 from app.ui import shortcuts, style
 from app.ui.chat.skeleton import ChatSkeleton
 from app.ui.common import icons, prefs, workers
@@ -24,6 +23,9 @@ from app.ui.common.banner import Banner
 from app.ui.common.services import AppServices
 from app.ui.common.workers import JobGroup
 from app.ui.lazy_tab import LazyTab
+
+if TYPE_CHECKING:  # errors and its tables come with the connection, after the first frame
+    from app.core import errors
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ images (file dialog, paste, drag and drop) shown as removable thumbnails, and th
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, Qt, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
@@ -17,13 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core import errors
 from app.ui import style
-from app.ui.chat import attachments
-from app.ui.chat.attachments import PendingImage
 from app.ui.common import icons
 from app.ui.common.a11y import describe
 from app.ui.common.workers import JobGroup, JobResult
+
+if TYPE_CHECKING:  # attachments (QImage, QBuffer) and errors load with the first image, not the first frame
+    from app.ui.chat.attachments import PendingImage
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 FILE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)"
@@ -273,11 +274,15 @@ class ComposeBox(QWidget):
         """Prepare images on a worker (reading, decoding and scaling never block the window)."""
         self.note.setText("Preparing image…")
         self.note.show()
+        from app.ui.chat import attachments
+
         self._jobs.start(partial(attachments.prepare_many, list(sources)), self._on_prepared)
 
     @Slot(object)
     def _on_prepared(self, result: JobResult) -> None:
         from html import escape  # not at import: html's entity table cost the first frame ~3 ms
+
+        from app.core import errors
 
         notes: list[str] = []
         if result.problem is not None:

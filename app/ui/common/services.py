@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from app.core import errors
 from app.core.cancel import CancelToken
 from app.ui.common import prefs
 from app.ui.common.workers import JobResult, JobSlot, plain
+
+if TYPE_CHECKING:  # imported with the connection, on its worker: not before the first frame
+    from app.core import errors
 
 log = logging.getLogger(__name__)
 

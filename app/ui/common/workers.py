@@ -25,12 +25,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QThreadPool, QTimer, Signal, Slot
 
-from app.core import errors
 from app.core.cancel import Cancelled, CancelToken
+
+if TYPE_CHECKING:  # at run time, imported by the first job that fails: not before the first frame
+    from app.core import errors
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class _Worker(QObject):
                 outcome = JobResult(cancelled=True, seconds=time.perf_counter() - start)
             else:
                 log.warning("job %s failed: %s", self._name, type(exc).__name__, exc_info=True)
+                from app.core import errors
+
                 outcome = JobResult(problem=errors.from_exception(exc), seconds=time.perf_counter() - start)
         try:
             self.done.emit(outcome)
