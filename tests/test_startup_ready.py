@@ -29,6 +29,27 @@ def test_the_app_reports_when_the_chat_input_takes_typing(parley_home):
     assert painted <= ready <= echoed
 
 
+def test_the_first_frame_does_not_build_pysides_qt_namespace(parley_home):
+    # Its ~70 enums cost ~23 ms, a tenth of the time until the chat box takes typing (theme.py). The first start
+    # asks the desktop's scheme before the frame (that needs it); later starts use the scheme seen last time.
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        PARLEY_HOME=str(parley_home),
+        PARLEY_REPORT_FIRST_PAINT="1",
+        PARLEY_QUIT_AFTER_PAINT="100",
+    )
+    built = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-m", "app", "--demo"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert out.returncode == 0, out.stderr
+        lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+        built.append(next(x["qt_namespace_built"] for x in lines if "ready_to_type" in x))
+    assert built == [True, False], "what the first frame imports or calls touched `Qt` (see app/ui/theme.py)"
+
+
 def test_the_window_has_parleys_icon_once_it_is_on_screen(parley_home, tmp_path):
     # The icon is set after the first frame (Qt's SVG icon engine cost that frame ~3 ms): it must still be set.
     script = (

@@ -216,3 +216,31 @@ def test_unchecked_boxes_and_radio_buttons_stand_out_in_both_themes(qtbot, resto
             for c in (QColor(image.pixel(x, y)) for x in range(image.width()) for y in range(image.height()))
         )
         assert ring > 60, (choice, element, ring)
+
+
+def test_following_the_system_the_scheme_seen_last_is_corrected_once_the_first_frame_is_out(
+    qapp, restore_light
+):
+    # Start-up paints in the desktop's scheme as seen last time (asking the platform costs the first frame ~23 ms).
+    # Here the desktop turned light while Parley was closed (offscreen reports no scheme and a light palette).
+    from PySide6.QtGui import QPalette
+
+    window = lambda: qapp.palette().color(QPalette.ColorRole.Window).lightness()  # noqa: E731
+    assert theme.apply_theme("system", system_dark=True) is True
+    assert theme.is_dark() and window() < 128
+    assert theme.follow_platform() is False  # asked now: light, and remembered so by the caller
+    assert not theme.is_dark() and window() > 128
+    # Light or Dark chosen: the platform reports the choice, not the desktop, so nothing is remembered.
+    assert theme.apply_theme("dark", system_dark=False) is True
+    assert theme.follow_platform() is None and theme.is_dark()
+
+
+@pytest.mark.e2e
+def test_a_desktop_that_changed_while_parley_was_closed_is_followed_and_remembered(parley_home, tmp_path):
+    settings = QSettings(str(parley_home / "config" / "ui.ini"), QSettings.Format.IniFormat)
+    settings.setValue("ui/system_dark", True)  # dark when Parley last ran; light now (offscreen)
+    settings.sync()
+    shot = screenshot(parley_home, "chat", tmp_path / "chat.png")
+    assert mean_luminance(shot) > 180, "the window stayed in the desktop's old dark scheme"
+    settings = QSettings(str(parley_home / "config" / "ui.ini"), QSettings.Format.IniFormat)
+    assert settings.value("ui/system_dark") in (False, "false")

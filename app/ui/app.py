@@ -18,7 +18,7 @@ import app
 from app.ui.common import prefs
 from app.ui.common.services import AppServices
 from app.ui.main_window import MainWindow
-from app.ui.theme import apply_theme, started_with_fusion
+from app.ui.theme import apply_theme, follow_platform, started_with_fusion
 
 log = logging.getLogger(__name__)
 ICON = Path(app.__file__).parent / "resources" / "parley.svg"
@@ -109,7 +109,11 @@ class _FirstPaint(QObject):
 
     @Slot()
     def _report_ready(self) -> None:
-        print(json.dumps({"ready_to_type": time.time()}), flush=True)
+        from PySide6 import QtCore
+
+        # Whether PySide's `Qt` namespace (~23 ms of enums) was built for the first frame: it need not be (theme.py).
+        built = "Qt" in vars(QtCore)
+        print(json.dumps({"ready_to_type": time.time(), "qt_namespace_built": built}), flush=True)
         from PySide6.QtCore import QEvent, Qt
         from PySide6.QtGui import QKeyEvent
 
@@ -290,8 +294,10 @@ def run_gui(
 
     crash_handler = CrashHandler(qapp)
     services = AppServices(demo=demo, profile_name=profile)
-    apply_theme(theme or str(services.pref(prefs.THEME)))  # --theme: this run only
+    # --theme: this run only. In the desktop's scheme as last seen: asked once the frame is out (theme.py).
+    apply_theme(theme or str(services.pref(prefs.THEME)), system_dark=services.pref(prefs.SYSTEM_DARK))
     window = MainWindow(services)
+    window.first_painted.connect(lambda: _follow_platform(services))
     window.closing.connect(crash_handler.quiet)  # no crash dialog may keep a quitting Parley alive
     if size is not None:
         window.resize(*size)
@@ -333,6 +339,14 @@ def run_gui(
         _end_background_work(code)
         collector.stop()
     return code
+
+
+def _follow_platform(services: AppServices) -> None:
+    """The desktop's scheme, asked once the first frame is out (applied if it changed while Parley was closed), is
+    remembered for the next start's first frame."""
+    seen = follow_platform()
+    if seen is not None and seen != services.pref(prefs.SYSTEM_DARK):
+        services.set_pref(prefs.SYSTEM_DARK, seen)
 
 
 def _end_background_work(code: int) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6 import QtCore
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -65,7 +66,7 @@ class LazyTab(QWidget):
                 skeleton.hide()
                 skeleton.deleteLater()
                 if typing:
-                    widget.compose.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+                    widget.compose.edit.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
             self.widget = widget
             if self.style_whole:
                 style.apply(widget)
@@ -81,7 +82,7 @@ class LazyTab(QWidget):
         window: Any = self.window()
         if not getattr(window, "painted", True):  # MainWindow's first frame is not out yet
             # The first frame shows the window at once; the tab is built right after it.
-            window.first_painted.connect(self._import_then_build, Qt.ConnectionType.SingleShotConnection)
+            window.first_painted.connect(self._import_then_build)  # emitted once
         else:
             self.materialize()
         super().showEvent(event)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6 import QtCore  # `QtCore.Qt` where used: the first frame never builds it (theme.py says why)
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -84,7 +85,6 @@ class MainWindow(QMainWindow):
             self._tab_widgets[name] = widget
             index = self.tabs.addTab(widget, icons.icon(icons.TABS[name]), title)
             self.tabs.setTabToolTip(index, f"{title.replace('&', '')} (Ctrl+{index + 1})")
-        self._add_tab_shortcuts()
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -111,6 +111,10 @@ class MainWindow(QMainWindow):
         self.settled.connect(self._make_files_private)
 
         self._build_menus()
+        self.first_painted.connect(
+            self._bind_keys
+        )  # a key sequence builds `Qt` (theme.py): after the first frame
+        services.open_settings.connect(self._show_settings)
         services.connecting.connect(self._on_connecting)
         services.connection_changed.connect(self._on_connection_changed)
         services.connection_failed.connect(self._on_connection_failed)
@@ -162,7 +166,7 @@ class MainWindow(QMainWindow):
         self.first_painted.emit()  # the current tab's import starts in here (or it is built, when imported) ...
         current = self.tabs.currentWidget()
         if isinstance(current, LazyTab) and current.widget is None:
-            current.imported.connect(self._settle_soon, Qt.ConnectionType.SingleShotConnection)
+            current.imported.connect(self._settle_soon, QtCore.Qt.ConnectionType.SingleShotConnection)
         else:
             self._settle_soon()
 
@@ -173,14 +177,12 @@ class MainWindow(QMainWindow):
     # -- menus -----------------------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.quit_app)
-        file_menu.insertAction(quit_action, self._ask_action())
+        self._quit_action = file_menu.addAction("&Quit")
+        self._quit_action.triggered.connect(self.quit_app)
+        file_menu.insertAction(self._quit_action, self._ask_action())
         help_menu = self.menuBar().addMenu("&Help")
-        keys = help_menu.addAction("&Keyboard shortcuts")
-        keys.setShortcut(QKeySequence(shortcuts.SHOW_SHORTCUTS))
-        keys.triggered.connect(self.show_shortcuts)
+        self._keys_action = help_menu.addAction("&Keyboard shortcuts")
+        self._keys_action.triggered.connect(self.show_shortcuts)
         help_menu.addAction("&About Parley").triggered.connect(self.show_about)
         help_menu.addAction("Open &log folder").triggered.connect(self.open_log_folder)
 
@@ -189,7 +191,7 @@ class MainWindow(QMainWindow):
         from app.ui.shortcuts_dialog import ShortcutsDialog
 
         dialog = ShortcutsDialog(self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
 
@@ -333,14 +335,17 @@ class MainWindow(QMainWindow):
         self.tab("chat").send_text(text, new_chat=True)
 
     # -- tabs -----------------------------------------------------------------------------------------
-    def _add_tab_shortcuts(self) -> None:
+    @Slot()
+    def _bind_keys(self) -> None:
+        """The menus' and tabs' shortcuts, once the first frame is out (a key pressed meanwhile waits for this)."""
+        self._quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self._keys_action.setShortcut(QKeySequence(shortcuts.SHOW_SHORTCUTS))
         for i in range(self.tabs.count()):
             action = QAction(self)
             action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             action.triggered.connect(self._select_by_shortcut)
             action.setData(i)
             self.addAction(action)
-        self.services.open_settings.connect(self._show_settings)
         self.services.send_to_chat.connect(self._on_send_to_chat)
 
     @Slot()

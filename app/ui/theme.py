@@ -3,11 +3,18 @@
 Qt's `setColorScheme` only asks the platform, and many platforms (X11 without a desktop theme, offscreen, older
 Windows styles) report no scheme and ignore the request, so the palette is set here, explicitly, on Fusion (the one
 style that draws every widget from the palette on every platform).
+
+The first frame never touches PySide's `Qt` namespace: the first use of it builds all its ~70 enums (~23 ms, a tenth
+of the time until the chat box takes typing). Asking the platform's scheme needs it, so the first frame uses the
+scheme seen last time (Settings keeps it) and `follow_platform` asks once the frame is out. Modules the first frame
+imports (app.ui.main_window and what it imports) say `QtCore.Qt` where they use it, so it is built only when a
+function that needs it runs; a test checks it is not built before the chat box takes typing.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Slot
+from PySide6 import QtCore
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Slot
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -45,7 +52,7 @@ def palette_for(colours: Colours) -> QPalette:
         (role.Accent, c["accent"]),
     ):
         p.setColor(r, colour)
-    disabled = QColor(c["muted"])
+    disabled = QColor(colours.muted)
     disabled.setAlpha(160)
     for r in (role.WindowText, role.Text, role.ButtonText, role.PlaceholderText):
         p.setColor(QPalette.ColorGroup.Disabled, r, disabled)
@@ -62,8 +69,8 @@ class _State(QObject):
         self.dark = False
         self.listening = False
 
-    @Slot(Qt.ColorScheme)
-    def on_system_scheme(self, _scheme: Qt.ColorScheme) -> None:
+    @Slot(object)
+    def on_system_scheme(self, _scheme: object) -> None:
         if self.choice == "system":
             apply_theme("system")
 
@@ -83,6 +90,7 @@ def started_with_fusion() -> None:
 def _system_is_dark() -> bool:
     """The desktop's scheme; where the platform reports none, the brightness of the palette it gave the app before
     Parley set its own (light if unknown)."""
+    Qt = QtCore.Qt
     hints = QGuiApplication.styleHints()
     scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else Qt.ColorScheme.Unknown
     if scheme == Qt.ColorScheme.Dark:
@@ -92,8 +100,11 @@ def _system_is_dark() -> bool:
     return bool(_platform_dark)
 
 
-def apply_theme(choice: str) -> bool:
-    """'system' follows the desktop (live, where it reports changes); 'light'/'dark' force it. Returns dark or not."""
+def apply_theme(choice: str, *, system_dark: bool | None = None) -> bool:
+    """'system' follows the desktop (live, where it reports changes); 'light'/'dark' force it. Returns dark or not.
+
+    `system_dark`: the desktop's scheme as seen last time, taken instead of asking the platform, which is left to
+    `follow_platform` (start-up: see the module's docstring)."""
     global _state, _fusion, _platform_dark
     if _state is None:
         _state = _State()
@@ -101,15 +112,10 @@ def apply_theme(choice: str) -> bool:
         _platform_dark = QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
     choice = choice if choice in CHOICES else "system"
     _state.choice = choice
-    hints = QGuiApplication.styleHints()
-    if hasattr(hints, "setColorScheme"):  # Qt >= 6.8: window frames and native dialogs follow where they can
-        hints.setColorScheme(
-            {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(choice, Qt.ColorScheme.Unknown)
-        )
-        if not _state.listening:
-            hints.colorSchemeChanged.connect(_state.on_system_scheme)
-            _state.listening = True
-    dark = choice == "dark" or (choice == "system" and _system_is_dark())
+    if system_dark is None:
+        _tell_platform(choice)
+        system_dark = choice == "system" and _system_is_dark()
+    dark = choice == "dark" or (choice == "system" and system_dark)
     _state.dark = dark
     app = QApplication.instance()
     if isinstance(app, QApplication):
@@ -125,16 +131,49 @@ def apply_theme(choice: str) -> bool:
         # sheet (the tab widget, through its tab bar's) gets no palette change from Qt at all, nor does anything
         # under it (the whole chat): it is told, and passes it on.
         change = QEvent(QEvent.Type.ApplicationPaletteChange)
-        for widget in app.allWidgets():
+        for (
+            widget
+        ) in app.allWidgets():  # none at start-up: `QtCore.Qt` below is not reached before the first frame
             if widget.styleSheet():
                 widget.setStyleSheet(widget.styleSheet())
-            elif widget.testAttribute(Qt.WidgetAttribute.WA_StyleSheet) and not widget.isWindow():
+            elif widget.testAttribute(QtCore.Qt.WidgetAttribute.WA_StyleSheet) and not widget.isWindow():
                 QCoreApplication.sendEvent(widget, change)
             # Widgets that baked colours into HTML or their own palette (messages, code blocks) redo them.
             retheme = getattr(widget, "retheme", None)
             if callable(retheme):
                 retheme()
     return dark
+
+
+def _tell_platform(choice: str) -> None:
+    """Qt >= 6.8: window frames and native dialogs follow the choice where they can; the system's changes are
+    followed from now on."""
+    Qt = QtCore.Qt
+    hints = QGuiApplication.styleHints()
+    if _state is None or not hasattr(hints, "setColorScheme"):
+        return
+    hints.setColorScheme(
+        {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(choice, Qt.ColorScheme.Unknown)
+    )
+    if not _state.listening:
+        hints.colorSchemeChanged.connect(_state.on_system_scheme)
+        _state.listening = True
+
+
+def follow_platform() -> bool | None:
+    """Once the first frame is out: what `apply_theme(..., system_dark=...)` left to do. The platform is told the
+    choice; following the system, it is asked its scheme, and if the desktop changed since it was last seen, the
+    real one is applied now. Returns whether the desktop is dark, to remember for the next start (None with Light or
+    Dark chosen: the platform then reports the choice, not the desktop)."""
+    if _state is None:
+        return None
+    _tell_platform(_state.choice)
+    if _state.choice != "system":
+        return None
+    system_dark = _system_is_dark()
+    if system_dark != _state.dark:
+        apply_theme("system", system_dark=system_dark)
+    return system_dark
 
 
 def is_dark() -> bool:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
+from PySide6 import QtCore
+from PySide6.QtCore import QMimeData, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -85,9 +86,9 @@ class ComposeEdit(QPlainTextEdit):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt name
         key, mods = event.key(), event.modifiers()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
-            shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        if key in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            ctrl = bool(mods & QtCore.Qt.KeyboardModifier.ControlModifier)
+            shift = bool(mods & QtCore.Qt.KeyboardModifier.ShiftModifier)
             if (self.send_key == "enter" and not shift and not ctrl) or (
                 self.send_key == "ctrl+enter" and ctrl
             ):
@@ -96,7 +97,7 @@ class ComposeEdit(QPlainTextEdit):
             if self.send_key == "enter" and shift:
                 self.insertPlainText("\n")
                 return
-        if key == Qt.Key.Key_Escape:
+        if key == QtCore.Qt.Key.Key_Escape:
             self.stop.emit()
             return
         super().keyPressEvent(event)
@@ -311,7 +312,7 @@ class ComposeBox(QWidget):
             chip.setIcon(QPixmap.fromImage(image.thumb))
             chip.setIconSize(image.thumb.size())
             chip.setText("✕")
-            chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            chip.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             chip.setToolTip(f"{image.name} — click to remove")
             chip.setAccessibleName(f"Remove attached image {image.name}")
             chip.clicked.connect(partial(self.remove_image, index))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
+from PySide6 import QtCore
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 # What a turn's status says when it ends (`MessageStatus` values; anything else reads as the status itself).
@@ -29,10 +30,14 @@ def announce(source: QObject, message: str, *, assertive: bool = False) -> None:
 
 def focusable_in(widget: QWidget) -> list[QWidget]:
     """The widget and its descendants that take focus, in their current focus-chain order."""
-    found = [widget] if widget.focusPolicy() != Qt.FocusPolicy.NoFocus and widget.focusProxy() is None else []
+    found = (
+        [widget]
+        if widget.focusPolicy() != QtCore.Qt.FocusPolicy.NoFocus and widget.focusProxy() is None
+        else []
+    )
     current = widget.nextInFocusChain()
     while current is not None and current is not widget and widget.isAncestorOf(current):
-        if current.focusPolicy() != Qt.FocusPolicy.NoFocus and current.focusProxy() is None:
+        if current.focusPolicy() != QtCore.Qt.FocusPolicy.NoFocus and current.focusProxy() is None:
             found.append(current)
         current = current.nextInFocusChain()
     return found

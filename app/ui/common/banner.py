@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6 import QtCore
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.ui.common.a11y import describe
@@ -17,7 +17,6 @@ class Banner(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
@@ -27,6 +26,8 @@ class Banner(QFrame):
         self.hide()
 
     def show_message(self, text: str, button_text: str, kind: str) -> None:
+        # Here, not when made: the banner is part of the first frame, which never builds `Qt` (theme.py says why).
+        self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setText(text)
         self.button.setText(button_text)
         self.button.setAccessibleName(button_text)

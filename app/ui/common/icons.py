@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPixmap
+from PySide6.QtCore import QByteArray, QRect, QRectF, QSize
+from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons" / "ui"
@@ -76,7 +76,7 @@ class SvgIconEngine(QIconEngine):
         cached = self._pixmaps.get(key)
         if cached is None:
             cached = QPixmap(size)
-            cached.fill(Qt.GlobalColor.transparent)
+            cached.fill(QColor(0, 0, 0, 0))  # transparent: Qt.GlobalColor would build `Qt` (theme.py)
             painter = QPainter(cached)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             _renderer(self.name, colour).render(painter, QRectF(0, 0, size.width(), size.height()))

@@ -30,6 +30,8 @@ class Pref:
 
 
 THEME = Pref("ui/theme", str, "system")  # system / light / dark
+# The desktop's scheme when last seen: the first frame is painted in it, before the platform is asked (theme.py).
+SYSTEM_DARK = Pref("ui/system_dark", bool)
 WINDOW_GEOMETRY = Pref("window/geometry", QByteArray)
 WINDOW_TAB = Pref("window/tab", str, "chat")  # the tab shown at the last quit
 KEEP_IN_TRAY = Pref("window/keep_in_tray", bool, False)  # closing the window leaves Parley in the tray
@@ -60,6 +62,7 @@ PREFS = {
     p.key: p
     for p in (
         THEME,
+        SYSTEM_DARK,
         WINDOW_GEOMETRY,
         WINDOW_TAB,
         KEEP_IN_TRAY,
