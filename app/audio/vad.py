@@ -231,13 +231,15 @@ ECHO_CONVERGE_S = 2.0  # WebRTC's canceller re-converges this long at the start 
 
 class CancelledBargeIn:
     """Barge-in on an echo-cancelled microphone. Once the canceller has converged on an answer, Parley's voice is
-    gone from the cleaned signal: 10 ms frames and 60 ms of voice decide (playback stops within 150 ms of the
-    user's first word). Until then its voice still comes through, so the raw signal decides as without a canceller:
-    the user must beat the echo's learned level."""
+    gone from the cleaned signal: 10 ms frames and 90 ms of voice within 150 ms decide (a syllable; playback stops
+    ~100 ms after the user's first word). Not less: on a loaded machine the canceller can lose the echo's alignment
+    and let Parley's voice through for 60 ms (measured), which 60 ms of voice took for the user (CI's one failure).
+    Until it converges its voice still comes through, so the raw signal decides as without a canceller: the user
+    must beat the echo's learned level."""
 
     def __init__(self, samplerate: int, vad: VadConfig, margin_db: float):
         self.raw = BargeIn(samplerate, vad, margin_db=margin_db)
-        quick = replace(vad, frame_ms=10.0, start_ms=60.0, start_window_ms=100.0)
+        quick = replace(vad, frame_ms=10.0, start_ms=90.0, start_window_ms=150.0)
         self.clean = BargeIn(samplerate, quick, margin_db=margin_db, grace_s=0.3)
         self.onset_ago_s = 0.0
 
