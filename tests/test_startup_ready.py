@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 
-def test_the_app_reports_when_the_chat_input_takes_typing(parley_home):
+def reports(parley_home) -> list[dict]:
+    """One `parley --demo` start with the benchmark's probe: what it printed, as JSON lines."""
     env = dict(
         os.environ,
         QT_QPA_PLATFORM="offscreen",
@@ -22,7 +23,11 @@ def test_the_app_reports_when_the_chat_input_takes_typing(parley_home):
         [sys.executable, "-m", "app", "--demo"], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    return [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+
+
+def test_the_app_reports_when_the_chat_input_takes_typing(parley_home):
+    lines = reports(parley_home)
     painted = next(x["first_paint"] for x in lines if "first_paint" in x)
     ready = next(x["ready_to_type"] for x in lines if "ready_to_type" in x)
     echoed = next(x["typed_echo"] for x in lines if "typed_echo" in x)
@@ -32,21 +37,9 @@ def test_the_app_reports_when_the_chat_input_takes_typing(parley_home):
 def test_the_first_frame_does_not_build_pysides_qt_namespace(parley_home):
     # Its ~70 enums cost ~23 ms, a tenth of the time until the chat box takes typing (theme.py). The first start
     # asks the desktop's scheme before the frame (that needs it); later starts use the scheme seen last time.
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        PARLEY_HOME=str(parley_home),
-        PARLEY_REPORT_FIRST_PAINT="1",
-        PARLEY_QUIT_AFTER_PAINT="100",
-    )
-    built = []
-    for _ in range(2):
-        out = subprocess.run(
-            [sys.executable, "-m", "app", "--demo"], env=env, capture_output=True, text=True, timeout=60
-        )
-        assert out.returncode == 0, out.stderr
-        lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
-        built.append(next(x["qt_namespace_built"] for x in lines if "ready_to_type" in x))
+    built = [
+        next(x["qt_namespace_built"] for x in reports(parley_home) if "ready_to_type" in x) for _ in range(2)
+    ]
     assert built == [True, False], "what the first frame imports or calls touched `Qt` (see app/ui/theme.py)"
 
 
