@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore  # `QtCore.Qt` where used: the first frame never builds it (theme.py says why)
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui import shortcuts, style
+from app.ui import style
 from app.ui.chat.skeleton import ChatSkeleton
 from app.ui.common import icons, prefs, workers
 from app.ui.common.banner import Banner
@@ -26,6 +26,8 @@ from app.ui.common.workers import JobGroup
 from app.ui.lazy_tab import LazyTab
 
 if TYPE_CHECKING:  # errors and its tables come with the connection, after the first frame
+    from PySide6.QtGui import QCloseEvent
+
     from app.core import errors
 
 log = logging.getLogger(__name__)
@@ -338,6 +340,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def _bind_keys(self) -> None:
         """The menus' and tabs' shortcuts, once the first frame is out (a key pressed meanwhile waits for this)."""
+        from PySide6.QtGui import QKeySequence
+
+        from app.ui import shortcuts
+
         self._quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self._keys_action.setShortcut(QKeySequence(shortcuts.SHOW_SHORTCUTS))
         for i in range(self.tabs.count()):

@@ -25,7 +25,7 @@ __all__ = ["CHOICES", "DARK", "LIGHT", "Colours", "apply_theme", "colours", "is_
 
 
 def palette_for(colours: Colours) -> QPalette:
-    c = {name: QColor(value) for name, value in colours.__dict__.items()}
+    c = {name: QColor(value) for name, value in colours._asdict().items()}
     p = QPalette()
     role = QPalette.ColorRole
     for r, colour in (

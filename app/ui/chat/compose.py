@@ -7,8 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
-from PySide6.QtCore import QMimeData, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -25,6 +24,9 @@ from app.ui.common.a11y import describe
 from app.ui.common.workers import JobGroup, JobResult
 
 if TYPE_CHECKING:  # attachments (QImage, QBuffer) and errors load with the first image, not the first frame
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
+
     from app.ui.chat.attachments import PendingImage
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
@@ -33,6 +35,9 @@ FILE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.webp *.bmp *.tif *.tiff)"
 
 def image_sources(mime: QMimeData) -> list[tuple[str, object]]:
     """What a paste or a drop carries that can become attachments: local image files, else image data."""
+    # Not imported before the first frame: each PySide type's first use costs it time.
+    from PySide6.QtGui import QImage, QPixmap
+
     sources: list[tuple[str, object]] = []
     if mime.hasUrls():
         for url in mime.urls():
@@ -303,6 +308,8 @@ class ComposeBox(QWidget):
         return self._jobs.running
 
     def _refresh_strip(self) -> None:
+        from PySide6.QtGui import QPixmap
+
         while self.strip.count():
             item = self.strip.takeAt(0)
             if item.widget() is not None:
