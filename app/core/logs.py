@@ -37,30 +37,38 @@ _secrets_lock = threading.Lock()
 _secret_re: re.Pattern[str] | None = None
 
 _VALUE = r"[^\s\"',;}&)\]]+"
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer xyz / "authorization": "Basic xyz" / authorization=xyz
-    (
-        re.compile(
-            r"(\bauthorization[\"']?\s*[:=]\s*[\"']?)(?:(bearer|basic|token)\s+)?(?!«)" + _VALUE, re.I
-        ),
-        "AUTH",
-    ),
-    # api-key: xyz / "api-key": "xyz" / api_key='xyz' / ?api-key=xyz / Ocp-Apim-Subscription-Key: xyz
-    (
-        re.compile(
-            r"(\b(?:[a-z]+[-_])*(?:api[-_]?key|subscription[-_]key|access[-_]token|client[-_]secret)"
-            r"[\"']?\s*[:=]\s*[\"']?)(?!«)" + _VALUE,
-            re.I,
-        ),
-        r"\1" + REDACTED,
-    ),
-    # Bearer <token> anywhere else
-    (re.compile(r"(\bbearer\s+)[A-Za-z0-9\-._~+/=]{8,}", re.I), r"\1" + REDACTED),
-    # OpenAI-style keys: sk-..., sk-proj-...
-    (re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"), REDACTED),
-    # JWTs (Entra ID access tokens)
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), REDACTED),
-)
+_patterns: tuple[tuple[re.Pattern[str], str], ...] | None = None
+
+
+def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The patterns, compiled on the first record (~1 ms the window's first frame need not pay)."""
+    global _patterns
+    if _patterns is None:
+        _patterns = (
+            # Authorization: Bearer xyz / "authorization": "Basic xyz" / authorization=xyz
+            (
+                re.compile(
+                    r"(\bauthorization[\"']?\s*[:=]\s*[\"']?)(?:(bearer|basic|token)\s+)?(?!«)" + _VALUE, re.I
+                ),
+                "AUTH",
+            ),
+            # api-key: xyz / "api-key": "xyz" / api_key='xyz' / ?api-key=xyz / Ocp-Apim-Subscription-Key: xyz
+            (
+                re.compile(
+                    r"(\b(?:[a-z]+[-_])*(?:api[-_]?key|subscription[-_]key|access[-_]token|client[-_]secret)"
+                    r"[\"']?\s*[:=]\s*[\"']?)(?!«)" + _VALUE,
+                    re.I,
+                ),
+                r"\1" + REDACTED,
+            ),
+            # Bearer <token> anywhere else
+            (re.compile(r"(\bbearer\s+)[A-Za-z0-9\-._~+/=]{8,}", re.I), r"\1" + REDACTED),
+            # OpenAI-style keys: sk-..., sk-proj-...
+            (re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"), REDACTED),
+            # JWTs (Entra ID access tokens)
+            (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), REDACTED),
+        )
+    return _patterns
 
 
 def _auth_sub(match: re.Match[str]) -> str:
@@ -99,7 +107,7 @@ def redact(text: Any) -> str:
     pattern = _secret_re
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    for regex, repl in _PATTERNS:
+    for regex, repl in _compiled():
         text = regex.sub(_auth_sub if repl == "AUTH" else repl, text)
     return text
 
