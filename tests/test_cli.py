@@ -120,7 +120,8 @@ def test_window_path_without_a_display_loads_none_of_the_commands_machinery(env)
     code = (
         "import json, sys; from app.cli import main; rc = main([]); "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in {'PySide6', 'openai', 'numpy', 'keyring'} "
-        "or m.startswith(('app.ui', 'app.emulator', 'app.core.connection', 'app.core.chat', 'app.audio'))); "
+        "or m.startswith(('app.ui', 'app.emulator', 'app.core.connection', 'app.core.chat', 'app.audio', "
+        "'app.cli.parser'))); "
         "print(json.dumps([rc, loaded]))"
     )
     headless = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
@@ -129,6 +130,27 @@ def test_window_path_without_a_display_loads_none_of_the_commands_machinery(env)
     )
     assert json.loads(r.stdout) == [2, []], r.stdout + r.stderr
     assert "no display to open the window on" in r.stderr
+
+
+@pytest.mark.parametrize("argv", [[], ["--demo"], ["--quick"], ["--demo", "--quick"], ["--quick", "--demo"]])
+def test_a_plain_launch_reads_exactly_what_the_parser_reads(argv):
+    """The desktop's launches skip argparse (the window's start); what they read must be what the parser reads, so
+    a window option added to the parser and not to the plain path fails here."""
+    from app.cli import plain_launch
+    from app.cli.parser import window_arguments
+
+    plain, parsed = plain_launch(argv), window_arguments(argv)
+    assert plain is not None and parsed is not None
+    assert vars(plain) == vars(parsed)
+
+
+@pytest.mark.parametrize(
+    "argv", [["--tab", "voice"], ["--demo", "--theme", "dark"], ["ask", "hi"], ["--dem"]]
+)
+def test_anything_else_goes_to_the_parser(argv):
+    from app.cli import plain_launch
+
+    assert plain_launch(argv) is None
 
 
 def _option_help(help_text: str) -> dict[str, str]:

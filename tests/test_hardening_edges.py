@@ -132,8 +132,8 @@ def test_a_missing_image_with_a_non_utf8_name_is_logged_escaped(tmp_path, emu):
 
 def test_every_file_argument_is_typed_as_a_file_name():
     """Derived from the parser, not a hand-kept list: an argument whose metavar names a file takes FileName."""
-    from app.cli import build_parser
     from app.cli.common import FileName
+    from app.cli.parser import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")

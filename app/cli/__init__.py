@@ -1,9 +1,10 @@
 """The `parley` command: the window by default, and subcommands that reuse `app.core` without Qt.
 
 Each command is a module here that registers its own subparser and handler (`register(commands)` next to `run`).
-Nothing heavy is imported at package import: `parley --version` loads argparse and these small modules only,
-`openai` is imported when a subcommand first talks to Azure, and PySide6 only when the window starts (with no
-display and no QT_QPA_PLATFORM, Qt aborts the whole process, so subcommands must never touch it).
+Nothing heavy is imported at package import: the parser is in `app.cli.parser` (`parley --version` loads argparse
+and these small modules only), `openai` is imported when a subcommand first talks to Azure, and PySide6 only when
+the window starts (with no display and no QT_QPA_PLATFORM, Qt aborts the whole process, so subcommands must never
+touch it).
 
 Exit codes (docs/cli.md): 0 ok, 1 other failure, 2 usage or configuration, 3 content filtered, 4 authentication,
 5 deployment or api-version not found, 6 rate limited after retries, 7 network or timeout, 130 stopped (Ctrl+C).
@@ -11,15 +12,14 @@ Exit codes (docs/cli.md): 0 ok, 1 other failure, 2 usage or configuration, 3 con
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
 import sys
 import threading
-from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 import app
 from app.cli import gui
@@ -29,183 +29,43 @@ from app.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     LOG_LEVELS,
-    Commands,
     FileName,
-    Parser,
     UsageError,
     err,
-    non_negative_int,
     not_utf8,
     report,
-    seconds,
 )
-from app.cli.connect import connect
 
-# In the order `parley --help` lists them; imported when the full parser is built (a window launch needs none).
-COMMAND_NAMES = (
-    "ask",
-    "complete",
-    "embed",
-    "speak",
-    "transcribe",
-    "talk",
-    "image",
-    "jobs",
-    "check",
-    "emulator",
-)
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
+# The launches the desktop makes (a double-click, the desktop entry, `parley --demo`, a shortcut's `parley --quick`)
+# take only these flags: they are read without argparse (app/cli/parser.py), which cost the window's start ~4 ms.
+PLAIN_FLAGS = {"--demo": "demo", "--quick": "quick"}
+
+
+def plain_launch(argv: list[str] | None) -> argparse.Namespace | None:
+    """The window's arguments when `argv` holds nothing but PLAIN_FLAGS, exactly as the parser would give them
+    (tests/test_cli.py compares the two); None for anything else."""
+    given = sys.argv[1:] if argv is None else argv
+    if not all(arg in PLAIN_FLAGS for arg in given):
+        return None
+    args = SimpleNamespace(
+        command=None, screenshot=None, tab=None, theme=None, size=None, send=None, quick=False
+    )
+    for arg in given:
+        setattr(args, PLAIN_FLAGS[arg], True)
+    return cast("argparse.Namespace", args)
+
+
+def _parsed(argv: list[str] | None) -> argparse.Namespace:
+    from app.cli import parser
+
+    return parser.window_arguments(argv) or parser.build_parser().parse_args(argv)
 
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl+C: cancel, keep what was printed, exit."""
-
-
-def _shared_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
-    """(`local`, `common`): `local` applies to every command; `common` adds what only commands that connect use
-    (the emulator's --help must not offer --demo, --profile or --retries)."""
-    local = argparse.ArgumentParser(add_help=False)
-    _add_local_options(local)
-    common = argparse.ArgumentParser(add_help=False, parents=[local])
-    _add_common_options(common)
-    return local, common
-
-
-def _add_local_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--log-level",
-        type=str.upper,
-        choices=LOG_LEVELS,
-        default=argparse.SUPPRESS,
-        help="how much goes to the log file (default INFO; DEBUG includes the HTTP libraries)",
-    )
-
-
-def _add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="talk to the built-in Azure OpenAI emulator instead of Azure",
-    )
-    parser.add_argument(
-        "--profile",
-        metavar="NAME",
-        default=argparse.SUPPRESS,
-        help="use this saved profile instead of the active one",
-    )
-    parser.add_argument(
-        "--retries",
-        metavar="N",
-        type=non_negative_int,
-        default=argparse.SUPPRESS,
-        help="retries after a 429, 5xx or dropped connection (default: the profile's, or PARLEY_MAX_RETRIES)",
-    )
-    parser.add_argument(
-        "--timeout",
-        metavar="SECONDS",
-        type=seconds,
-        default=argparse.SUPPRESS,
-        help="how long each request may wait for Azure, retries included (default: the profile's, 60; "
-        "or PARLEY_TIMEOUT with environment variables)",
-    )
-
-
-def _add_window_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--screenshot", metavar="FILE.png", type=FileName, help="window only: save a screenshot and quit"
-    )
-    parser.add_argument(
-        "--tab",
-        metavar="NAME",
-        help="window only: open on this tab (chat, voice, images, completions, jobs, settings)",
-    )
-    parser.add_argument(
-        "--theme",
-        choices=("system", "light", "dark"),
-        help="window only: this theme for this run (Settings' choice stays as it is)",
-    )
-    parser.add_argument(
-        "--size",
-        metavar="WxH",
-        type=_size,
-        help="window only: open the window this size in pixels, e.g. 800x500 (for screenshots)",
-    )
-    parser.add_argument(
-        "--send", metavar="TEXT", help="window only: start a new chat and send TEXT once connected"
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="window only: open the small Ask Parley window (in the running Parley, else start it); bind it to a "
-        "desktop shortcut",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    import importlib
-
-    local, common = _shared_options()
-    parser = Parser(
-        prog="parley",
-        parents=[common],
-        description="Parley, a desktop assistant for Azure OpenAI. With no command it opens the window.",
-        epilog="Exit codes: 0 ok, 1 failure, 2 usage/configuration, 3 content filtered, 4 authentication, "
-        "5 deployment or api-version not found, 6 rate limited, 7 network/timeout, 130 stopped.",
-    )
-    parser.add_argument("--version", action="version", version=f"parley {app.__version__}")
-    _add_window_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    commands = Commands(sub, common, local)
-    for name in COMMAND_NAMES:
-        importlib.import_module(f"app.cli.{name}").register(commands)
-    return parser
-
-
-class _NotAWindowLaunch(Exception):
-    pass
-
-
-class _WindowParser(argparse.ArgumentParser):
-    """The window's options in one parser. It never prints help (the full parser does), so its formatter need not
-    ask the terminal's width: argparse makes one for every option it adds (~4 ms of the window's start)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            prog="parley",
-            add_help=False,
-            allow_abbrev=False,
-            formatter_class=partial(argparse.HelpFormatter, width=100),
-        )
-        for add in (_add_local_options, _add_common_options, _add_window_options):
-            add(self)
-
-    def error(self, message: str) -> NoReturn:
-        raise _NotAWindowLaunch(message)
-
-
-def _window_arguments(argv: list[str] | None) -> argparse.Namespace | None:
-    """The arguments of a window launch (no command: a double-click, `parley --demo`), parsed without importing and
-    building every command's parser (~10 ms of the window's start). None for anything else (a command, --help,
-    --version, a mistake), which the full parser handles and words."""
-    parser = _WindowParser()
-    try:
-        args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    except _NotAWindowLaunch:
-        return None
-    if rest:
-        return None
-    args.command = None
-    return args
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 800x500") from None
-    if not (320 <= width <= 10000 and 240 <= height <= 10000):
-        raise argparse.ArgumentTypeError(f"'{text}' is outside 320x240 to 10000x10000")
-    return width, height
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -242,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     conn = None
     json_mode = bool(getattr(args, "json", False))
     try:
+        from app.cli.connect import connect
+
         conn = connect(args)
         log.info(
             "parley %s: %s via %s (%s)", app.__version__, args.command, conn.source, conn.profile.endpoint
@@ -261,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
-        args = _window_arguments(argv) or build_parser().parse_args(argv)
+        args = plain_launch(argv) or _parsed(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     for name, default in (

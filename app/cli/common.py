@@ -4,12 +4,13 @@ files checked before anything is sent, and output files written whole or not at 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    import argparse  # app/cli/parser.py: a window launch does without it
+
     from app.core.errors import Problem
 
 EXIT_OK = 0
@@ -29,18 +30,12 @@ class UsageError(Exception):
 # Arguments
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse's own exit code for usage errors is 2 too; this keeps its words and says so in one place."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def _bounded(convert: type, low: float, high: float | None, bound_text: str, kind: str):
     """An argparse type: a number of `convert`'s kind within [low, high], with the message for each way it fails."""
 
     def parse(text: str):
+        import argparse
+
         try:
             value = convert(text)
         except ValueError:

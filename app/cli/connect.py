@@ -3,13 +3,14 @@ or the active profile; demo mode's emulator is started here and handed to core."
 
 from __future__ import annotations
 
-import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
 from app.cli.common import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
     from app.core.connection import Connection
 
 NOT_CONFIGURED = (

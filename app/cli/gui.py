@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from app.cli.common import EXIT_USAGE, err
+
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
 
 
 def start(args: argparse.Namespace) -> int:
