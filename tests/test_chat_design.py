@@ -78,6 +78,30 @@ def test_the_chat_font_size_applies_at_first_start_after_a_change_and_back_to_ca
     wait_idle(qtbot, tab)
 
 
+def test_message_and_code_icons_grow_with_a_large_chat_font(qtbot, tab, services):
+    """At the default size the icons are as designed (16 px actions, a 14 px Copy beside the code); a large chat
+    font makes them as large as the small text beside them, not left tiny next to it."""
+    send(qtbot, tab, "hello")
+    send(qtbot, tab, "show me code")
+    qtbot.waitUntil(lambda: any(w.body.code_parts() for w in tab.view.widgets if w.role == "assistant"))
+    answer = next(w for w in tab.view.widgets if w.role == "assistant" and w.body.code_parts())
+    copy, code_copy = answer.button("copy"), answer.body.code_parts()[0].copy_button
+    sides = lambda: (copy.iconSize().width(), code_copy.iconSize().width())  # noqa: E731
+    default = services.pref(prefs.CHAT_FONT_SIZE)
+    assert sides() == (16, 14)
+    services.set_pref(prefs.CHAT_FONT_SIZE, 24)
+    action, code = sides()
+    small_text = QFontMetrics(answer.usage.font()).ascent()
+    assert action >= small_text and code >= small_text and action > 16 and code > 14, (
+        action,
+        code,
+        small_text,
+    )
+    assert copy.iconSize().height() == action  # square
+    services.set_pref(prefs.CHAT_FONT_SIZE, default)
+    assert sides() == (16, 14)
+
+
 def test_the_reading_column_is_bounded_and_centred_on_a_wide_window(qtbot, tab):
     tab.resize(1600, 800)
     send(qtbot, tab, "hello")

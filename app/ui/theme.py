@@ -199,3 +199,11 @@ def small_font(font: QFont) -> QFont:
     small = QFont(font)
     small.setPointSizeF(font.pointSizeF() * SMALL)
     return small
+
+
+def icon_side(font: QFont, least: int) -> int:
+    """An icon beside text in `font`: `least` px (its designed size) or as tall as the text's ascent, if larger
+    (a large chat font)."""
+    from PySide6.QtGui import QFontMetrics
+
+    return max(least, QFontMetrics(font).ascent())

@@ -36,6 +36,8 @@ from PySide6.QtWidgets import (
 from app.ui import design
 from app.ui.common import icons
 
+COPY_ICON = 14  # px: a code block's Copy icon at the default chat font (it grows with a larger one)
+
 
 class TextPart(QTextBrowser):
     """Read-only rich text as tall as its document, with a thin sideways bar when a line is wider than it.
@@ -234,7 +236,6 @@ class CodePart(QFrame):
         self.language = QLabel()
         self.copy_button = FocusToolButton()
         self.copy_button.setIcon(icons.icon("copy"))
-        self.copy_button.setIconSize(QSize(14, 14))
         self.copy_button.setText("Copy")
         self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.copy_button.setAutoRaise(True)
@@ -332,6 +333,8 @@ class CodePart(QFrame):
         font = theme.small_font(self.font())
         for widget in (self.language, self.copy_button):
             widget.setFont(font)
+        side = theme.icon_side(font, COPY_ICON)
+        self.copy_button.setIconSize(QSize(side, side))
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         from app.ui import theme

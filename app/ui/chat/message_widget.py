@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
@@ -32,6 +32,7 @@ from app.ui.common import icons
 from app.ui.common.problem_card import Card
 
 THUMB = 96
+ACTION_ICON = 16  # px: a message action's icon at the default chat font (it grows with a larger one)
 BUBBLE_INDENT = 3 * design.XL  # your messages start this far in: told apart from answers at a glance
 # (what, tooltip, accessible name, icon)
 ACTIONS = (
@@ -349,6 +350,9 @@ class MessageWidget(QFrame):
         font = theme.small_font(self.font())
         for label in (self.who, self.state, self.usage, self.more):
             label.setFont(font)
+        side = theme.icon_side(font, ACTION_ICON)
+        for button in self._buttons.values():
+            button.setIconSize(QSize(side, side))
 
     def button(self, what: str) -> QToolButton:
         return self._buttons[what]
