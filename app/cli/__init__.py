@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import argparse
 
 # The launches the desktop makes (a double-click, the desktop entry, `parley --demo`, a shortcut's `parley --quick`)
-# take only these flags: they are read without argparse (app/cli/parser.py), which cost the window's start ~4 ms.
+# take only these flags: they are read without building a parser (app/cli/parser.py), which cost the window's start
+# ~3.5 ms (PySide imports argparse itself, so the module costs nothing more).
 PLAIN_FLAGS = {"--demo": "demo", "--quick": "quick"}
 
 
