@@ -131,9 +131,8 @@ def apply_theme(choice: str, *, system_dark: bool | None = None) -> bool:
         # sheet (the tab widget, through its tab bar's) gets no palette change from Qt at all, nor does anything
         # under it (the whole chat): it is told, and passes it on.
         change = QEvent(QEvent.Type.ApplicationPaletteChange)
-        for (
-            widget
-        ) in app.allWidgets():  # none at start-up: `QtCore.Qt` below is not reached before the first frame
+        # None at start-up: `QtCore.Qt` below is not reached before the first frame.
+        for widget in app.allWidgets():
             if widget.styleSheet():
                 widget.setStyleSheet(widget.styleSheet())
             elif widget.testAttribute(QtCore.Qt.WidgetAttribute.WA_StyleSheet) and not widget.isWindow():
