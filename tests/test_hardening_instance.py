@@ -61,7 +61,7 @@ def answered(db: Path, question: str) -> bool:
     )
 
 
-def wait_for(predicate, timeout: float, what: str, procs=()) -> None:
+def wait_for(predicate, timeout: float, what: str, procs=(), home: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -69,7 +69,14 @@ def wait_for(predicate, timeout: float, what: str, procs=()) -> None:
         for proc in procs:
             assert proc.poll() is None, (what, proc.communicate())
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (explain(home) if home is not None else ""))
+
+
+def explain(home: Path) -> str:
+    """What the running Parley stored and logged, for a failure's report."""
+    log = home / "logs" / "parley.log"
+    logged = log.read_text(errors="replace")[-4000:] if log.exists() else "(no log)"
+    return f"\nstored: {conversations(home / 'data' / 'history.sqlite3')}\nlog:\n{logged}"
 
 
 def window_shown(home: Path) -> bool:
@@ -93,7 +100,7 @@ def test_send_to_a_running_parley_is_handed_over_and_answered_in_a_new_chat(home
     db = home / "data" / "history.sqlite3"
     first = launch(env, "--send", "first question")
     try:
-        wait_for(lambda: answered(db, "first question"), 40, "the first answer", [first])
+        wait_for(lambda: answered(db, "first question"), 40, "the first answer", [first], home)
         second = subprocess.run(
             [sys.executable, "-m", "app", "--demo", "--send", "second question"],
             env=env,
@@ -103,7 +110,7 @@ def test_send_to_a_running_parley_is_handed_over_and_answered_in_a_new_chat(home
         )
         assert second.returncode == 0, (second.stdout, second.stderr)
         assert "took the question" in second.stdout, (second.stdout, second.stderr)
-        wait_for(lambda: answered(db, "second question"), 30, "the handed-over answer", [first])
+        wait_for(lambda: answered(db, "second question"), 30, "the handed-over answer", [first], home)
         assert len(conversations(db)) == 2, conversations(db)  # a new chat, not appended to the first
         assert first.poll() is None
     finally:
@@ -129,6 +136,7 @@ def test_two_launches_at_once_lose_neither_question(home):
             40,
             "both answers",
             [window],
+            home,
         )
     finally:
         for proc in procs:

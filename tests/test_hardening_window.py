@@ -4,6 +4,8 @@ faithful to Azure, cannot misbehave that way)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -112,6 +114,52 @@ def test_retry_keeps_what_the_user_typed_since(qtbot, tab, services):
     wait_idle(qtbot, tab)
     assert tab.view.widgets[-1].status == "complete"
     assert tab.compose.text() == "something else entirely"
+
+
+def slow_to_close(monkeypatch, seconds: float = 0.4) -> None:
+    """Each turn's worker ends `seconds` after the turn stored its outcome (its stream's connection closing, say):
+    on a loaded machine that gap is real, and the window must wait for the job's end, not the outcome's."""
+    from app.ui.chat import turns
+
+    real = turns._run
+
+    def run(*args, **kwargs):
+        yield from real(*args, **kwargs)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(turns, "_run", run)
+
+
+def test_questions_handed_over_during_a_turn_are_all_answered_when_its_job_ends_late(qtbot, tab, monkeypatch):
+    """CI, twice: of two `parley --send` launches at once, the question queued behind the first answer was never
+    sent, because the queue was looked at when the answer was stored and the job had not ended yet."""
+    slow_to_close(monkeypatch)
+    tab.send_text("alpha question", new_chat=True)
+    tab.send_text("beta question", new_chat=True)
+    history = tab.history
+
+    def answered() -> list[str]:
+        out = []
+        for conversation in history.list_conversations():
+            messages = history.messages(conversation.id)
+            if len(messages) >= 2 and messages[1].status == "complete":
+                out.append(messages[0].text)
+        return sorted(out)
+
+    qtbot.waitUntil(lambda: answered() == ["alpha question", "beta question"], timeout=20000)
+    assert [w.text for w in tab.view.widgets if w.role == "user"] == ["beta question"]
+
+
+def test_enter_as_soon_as_an_answer_ends_sends_even_when_its_job_ends_late(qtbot, tab, services, monkeypatch):
+    """The box says it is ready (not busy) only when a new question can go: Enter then always sends."""
+    slow_to_close(monkeypatch)
+    send(qtbot, tab, "a first question", wait=False)
+    qtbot.waitUntil(lambda: tab.view.widgets[-1].status == "complete", timeout=20000)
+    qtbot.waitUntil(lambda: not tab.compose.busy, timeout=20000)
+    send(qtbot, tab, "a second question")
+    assert [w.text for w in tab.view.widgets if w.role == "user"] == ["a first question", "a second question"]
+    assert tab.compose.text() == ""
+    assert [m.text for m in stored(tab) if m.role == "user"] == ["a first question", "a second question"]
 
 
 def fill_the_disk(history: History) -> None:

@@ -332,6 +332,9 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def take_question(self, text: str) -> None:
         """`parley --send TEXT` from a second launch: a new chat with TEXT, sent once history and Azure are ready."""
+        log.info(
+            "question handed over", extra={"event": "instance.send", "chars": len(text)}
+        )  # never the text
         self.bring_to_front()
         self.select_tab("chat")
         self.tab("chat").send_text(text, new_chat=True)

@@ -78,7 +78,9 @@ class TurnRunner(QObject):
     conversation_known = Signal(
         int
     )  # the turn's conversation id (new chats get one when the question is stored)
-    ended = Signal(object)  # TurnEnded, or None when the job failed before storing anything
+    # Once the turn's job is over (`running` is False, a next turn may start): its TurnEnded, or None when the job
+    # failed before storing anything. Not when the outcome is stored: the worker may still be closing its stream.
+    ended = Signal(object)
     unsent = Signal(object)  # errors.Problem: the question could not even be stored (it is back in the box)
     notice = Signal(object)  # events.Notice: a setting this model does not take (said once, by the tab)
     learned = Signal(object)  # events.Learned: what Azure showed about the deployment, for the profile
@@ -98,6 +100,7 @@ class TurnRunner(QObject):
         self.restore_to: Any = None  # callable(text, images) to put an unsent message back in the box
         self._prompt_verdicts: list[filters.Verdict] = []
         self.deltas = 0
+        self._outcome: TurnEnded | None = None  # what the worker stored, told by `ended` once the job is over
         self.turn: Turn | None = None
         self.price_for: Callable[[str], Any] = lambda _deployment: None
         # From the request until the first visible token (reasoning models think silently first).
@@ -132,7 +135,7 @@ class TurnRunner(QObject):
         answer.set_state("streaming")
         answer.set_thinking(0)
         self.view.update_regenerate()
-        self._ended = False
+        self._outcome = None
         self._outcome_shown = False
         # drain: after Stop the turn still stores the partial answer as stopped before it ends.
         self._job.start(
@@ -203,8 +206,7 @@ class TurnRunner(QObject):
             self._thought()
             self._on_failed(event.problem)
         elif isinstance(event, TurnEnded):
-            self._ended = True
-            self.ended.emit(event)
+            self._outcome = event  # told once the job has ended (`_on_finished`): then a next turn can start
 
     def _on_done(self, event: Done) -> None:
         user, answer = self.user, self.answer
@@ -283,6 +285,5 @@ class TurnRunner(QObject):
             self._on_done(Done("cancelled"))
         self._thinking.stop()
         self.view.update_regenerate()
-        if not self._ended:
-            self._ended = True
-            self.ended.emit(None)
+        outcome, self._outcome = self._outcome, None
+        self.ended.emit(outcome)
