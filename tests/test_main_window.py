@@ -66,6 +66,37 @@ def test_connection_failure_is_shown_in_words(qtbot, window):
     assert window.profile_label.text() == "Not connected"
 
 
+def work_profile_without_its_key() -> None:
+    from app.core.profiles import Deployments, Profile, ProfileStore
+
+    store = ProfileStore.load()
+    store.upsert(
+        Profile(
+            name="work", endpoint="https://contoso.openai.azure.com", deployments=Deployments(chat="gpt-4o")
+        )
+    )
+    store.save()
+
+
+@pytest.mark.parametrize("questions", [1, 2])
+def test_a_question_asked_from_outside_is_in_the_box_when_parley_cannot_connect(qtbot, window, questions):
+    """`parley --send TEXT` (or a second launch handing TEXT over) while the connection fails: the question is in
+    the chat box with why it was not sent, never waiting out of sight (it was lost when Parley was closed)."""
+    work_profile_without_its_key()
+    window.services.demo_requested = False
+    asked = ["keep this question", "and this one"][:questions]
+    for text in asked:
+        window.ask(text)
+    chat = window.tab("chat")
+    with qtbot.waitSignal(window.services.connection_failed, timeout=15000) as blocker:
+        window.services.reconnect("work")
+    # All of them, in the order asked (one waiting out of sight would go out by itself once connected, first).
+    qtbot.waitUntil(lambda: chat.compose.text() == "\n\n".join(asked), timeout=5000)
+    assert window.current_tab_name() == "chat"
+    assert chat.notice.isVisible() and blocker.args[0].title in chat.notice.plain_text()
+    assert not chat.view.widgets  # nothing was sent
+
+
 def test_remembers_size_and_tab(qtbot, parley_home):
     services = AppServices(demo=True)
     win = MainWindow(services)

@@ -207,23 +207,6 @@ def _noop() -> None:
     pass
 
 
-class _SendOnConnect(QObject):
-    """`parley --send TEXT`: once connected, a new chat is started with TEXT (a launcher or script hands a question
-    to the app)."""
-
-    def __init__(self, window: MainWindow, services: AppServices, text: str):
-        super().__init__(window)
-        self.window, self.text = window, text
-        services.connection_changed.connect(self._send)
-
-    @Slot(object)
-    def _send(self, _connection: object) -> None:
-        if self.text:
-            text, self.text = self.text, ""
-            self.window.select_tab("chat")
-            self.window.tab("chat").send_text(text, new_chat=True)
-
-
 _keep: list[object] = []  # the instance lock and server, alive as long as the process
 
 
@@ -311,7 +294,7 @@ def run_gui(
         # never delay the chat input taking typing; none where the platform has no tray.
         window.settled.connect(lambda: QTimer.singleShot(TRAY_DELAY_MS, lambda: window.add_tray(ICON)))
     if send:
-        _SendOnConnect(window, services, send)
+        window.ask(send)
     if screenshot:
         _Screenshot(window, services, Path(screenshot))
     # The window's icon once its first frame is on screen: loading Qt's SVG icon engine for it cost that frame ~3 ms,

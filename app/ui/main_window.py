@@ -331,11 +331,15 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def take_question(self, text: str) -> None:
-        """`parley --send TEXT` from a second launch: a new chat with TEXT, sent once history and Azure are ready."""
-        log.info(
-            "question handed over", extra={"event": "instance.send", "chars": len(text)}
-        )  # never the text
+        """`parley --send TEXT` from a second launch."""
+        # Its length, never its text.
+        log.info("question handed over", extra={"event": "instance.send", "chars": len(text)})
         self.bring_to_front()
+        self.ask(text)
+
+    def ask(self, text: str) -> None:
+        """`parley --send TEXT`: a new chat with TEXT, sent once history and Azure are ready (in the box, with why,
+        if Parley cannot connect)."""
         self.select_tab("chat")
         self.tab("chat").send_text(text, new_chat=True)
 

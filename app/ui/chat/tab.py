@@ -63,6 +63,7 @@ class ChatTab(MessageActions, QWidget):
         self.turns.reached.connect(services.report_reach)
         self.bits = ModelBits(services, self.header, self.turns, self.view, self.notice, self)
         services.pref_changed.connect(self._on_pref)
+        services.connection_failed.connect(self._drain_queue)
         services.history_cleared.connect(self._on_history_cleared)
         self._apply_font_size(services.pref(prefs.CHAT_FONT_SIZE))
         self.compose.edit.send_key = services.pref(prefs.CHAT_SEND_KEY)  # the box's hint names the key
@@ -287,18 +288,24 @@ class ChatTab(MessageActions, QWidget):
         self._queued.append((text, new_chat))
         self._drain_queue()
 
-    def _drain_queue(self) -> None:
-        if not self._queued or self.history is None or self.connection is None or self.turns.running:
+    def _drain_queue(self, *_failed: object) -> None:
+        """Send the next waiting question, or, when it cannot go (the connection failed, no deployment), show why
+        and put the waiting questions in the box if it is empty."""
+        if not self._queued or self.history is None or self.turns.running:
             return
+        if self.connection is None and self.services.last_problem is None:
+            return  # still connecting: `on_connection` or `connection_failed` comes back here
         text, new_chat = self._queued[0]
         problem = self._not_ready()
         if problem is not None:
-            if self.compose.text().strip():
-                self.notice.show_problem(problem)  # stays queued: the box holds the user's own words
-                return
-            self._queued.pop(0)
-            self.compose.set_text(text)  # kept where the user sees it, with why it was not sent
             self.notice.show_problem(problem)
+            if self.compose.text().strip():
+                return  # they stay queued: the box holds the user's own words
+            # All of them, in the order asked: one left waiting would go out by itself once connected, first.
+            if any(new for _, new in self._queued):
+                self.new_chat()
+            self.compose.set_text("\n\n".join(t for t, _ in self._queued))
+            self._queued.clear()
             return
         self._queued.pop(0)
         if new_chat:
