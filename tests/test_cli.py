@@ -396,6 +396,8 @@ def test_ctrl_c_keeps_partial_output_and_exits_130(env):
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
+        # Ctrl+C reaches it even when this run was started in the background, whose children ignore SIGINT.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         first = p.stdout.readline()  # the answer has started

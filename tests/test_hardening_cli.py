@@ -162,6 +162,8 @@ def test_speak_stopped_with_ctrl_c_leaves_no_partial_file(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl+C reaches it even when this run was started in the background, whose children ignore SIGINT.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not list(tmp_path.glob("*.part")):
