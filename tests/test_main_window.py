@@ -97,6 +97,24 @@ def test_a_question_asked_from_outside_is_in_the_box_when_parley_cannot_connect(
     assert not chat.view.widgets  # nothing was sent
 
 
+def test_a_question_asked_while_parley_tries_again_waits_for_that_attempt(qtbot, window):
+    """After a failed connection the user retries (Settings, the status bar): a question asked meanwhile waits for
+    that attempt instead of landing in the box beside the old failure."""
+    work_profile_without_its_key()
+    window.services.demo_requested = False
+    chat = window.tab("chat")
+    with qtbot.waitSignal(window.services.connection_failed, timeout=15000):
+        window.services.reconnect("work")
+    with qtbot.waitSignal(window.services.connection_changed, timeout=30000):
+        window.services.reconnect(demo=True)
+        window.ask("sent once connected")
+        assert chat.compose.text() == ""
+    qtbot.waitUntil(
+        lambda: [w.text for w in chat.view.widgets if w.role == "user"] == ["sent once connected"]
+    )
+    assert chat.compose.text() == ""
+
+
 def test_remembers_size_and_tab(qtbot, parley_home):
     services = AppServices(demo=True)
     win = MainWindow(services)

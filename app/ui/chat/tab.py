@@ -293,7 +293,7 @@ class ChatTab(MessageActions, QWidget):
         and put the waiting questions in the box if it is empty."""
         if not self._queued or self.history is None or self.turns.running:
             return
-        if self.connection is None and self.services.last_problem is None:
+        if self.connection is None and (self.services.last_problem is None or self.services.connecting_now):
             return  # still connecting: `on_connection` or `connection_failed` comes back here
         text, new_chat = self._queued[0]
         problem = self._not_ready()

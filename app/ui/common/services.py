@@ -94,6 +94,11 @@ class AppServices(QObject):
             partial(_connect, self.profile_name, self.demo_requested, remember), self._on_connected
         )
 
+    @property
+    def connecting_now(self) -> bool:
+        """A connection attempt is under way (its `connection_changed` or `connection_failed` is still to come)."""
+        return self._connect_job.running
+
     def _on_connected(self, result: JobResult) -> None:
         if result.cancelled:
             return
